@@ -1,0 +1,33 @@
+"""Optimal plans: from an Economy and Targets to the best plan it can carry out.
+
+``targets`` says what the plan must or should deliver, ``model`` turns an
+economy and targets into a linear program, ``objectives`` says what is best,
+``solver`` is the one seam to the LP solver (HiGHS), ``plan`` holds and checks
+the result, ``diagnose`` explains an impossible plan. Multi-period plans live in
+``dynamic``. Submodules are imported on first use so ``import gosplan`` stays fast.
+"""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+_EXPORTS = {
+    "SolverStatus": "solver",
+    "SolverOptions": "solver",
+    "LinearProgram": "solver",
+    "LPResult": "solver",
+    "solve_lp": "solver",
+    "irreducible_infeasible_subset": "solver",
+}
+
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str) -> Any:
+    module = _EXPORTS.get(name)
+    if module is None:
+        raise AttributeError(f"module 'gosplan.planning' has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"gosplan.planning.{module}"), name)
+    globals()[name] = value
+    return value

@@ -1,0 +1,466 @@
+"""The solver seam: one linear program in plain arrays in, one result out.
+
+The planning code builds a :class:`LinearProgram` (HiGHS's form: bounds on rows
+and on columns, a sparse matrix, no labels) and hands it to :func:`solve_lp`; it
+never touches a solver's API. Labels are put back by the model code. Another
+solver can plug in behind the same two functions.
+
+Sign convention of the duals (HiGHS's, for both senses): with row duals ``y``
+and column duals (reduced costs) ``z``,
+
+    c - A' y - z = 0.
+
+For a *minimisation* a row at its lower bound has ``y >= 0`` and at its upper
+bound ``y <= 0`` (likewise ``z`` for column bounds); for a *maximisation* the
+signs flip. So for the balance rows of a plan, ``(make - use) x >= d``, the dual
+of a minimisation is the non-negative marginal cost of one more unit of final
+demand, and that of a maximisation is non-positive (its negation is the marginal
+gain). The model code turns these into valuations with the natural sign.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import Any, Literal
+
+import numpy as np
+import scipy.sparse as sp
+
+from gosplan.errors import SchemaError
+
+Method = Literal["auto", "simplex", "dual_simplex", "primal_simplex", "ipm", "ipm_no_crossover", "pdlp"]
+
+
+class SolverStatus(StrEnum):
+    """How a solve ended. Compare a plan's status to these members, never to strings."""
+
+    OPTIMAL = "optimal"
+    INFEASIBLE = "infeasible"
+    UNBOUNDED = "unbounded"
+    INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
+    TIME_LIMIT = "time_limit"
+    ITERATION_LIMIT = "iteration_limit"
+    INTERRUPTED = "interrupted"
+    NOT_SOLVED = "not_solved"
+    ERROR = "error"
+
+    @property
+    def ok(self) -> bool:
+        """True when the solution is optimal to the tolerances asked for."""
+        return self is SolverStatus.OPTIMAL
+
+
+@dataclass(frozen=True, eq=False)
+class LinearProgram:
+    """``min|max c'x + offset`` subject to ``row_lower <= A x <= row_upper`` and
+    ``col_lower <= x <= col_upper`` (infinite bounds as ``±inf``).
+
+    Plain arrays only; ``A`` is any ``scipy.sparse`` array (kept CSC inside,
+    which HiGHS reads without a copy of its own).
+    """
+
+    c: np.ndarray
+    A: sp.csr_array | sp.csc_array
+    row_lower: np.ndarray
+    row_upper: np.ndarray
+    col_lower: np.ndarray
+    col_upper: np.ndarray
+    sense: Literal["min", "max"] = "min"
+    offset: float = 0.0
+
+    def __post_init__(self) -> None:
+        set_ = object.__setattr__
+        A = self.A if sp.issparse(self.A) else sp.csc_array(np.asarray(self.A, dtype=float))
+        A = sp.csc_array(A, dtype=np.float64)
+        m, n = A.shape
+        for name, size in (("c", n), ("col_lower", n), ("col_upper", n), ("row_lower", m), ("row_upper", m)):
+            v = np.ascontiguousarray(np.asarray(getattr(self, name), dtype=np.float64).reshape(-1))
+            if v.shape != (size,):
+                raise SchemaError(f"LinearProgram.{name}: {v.shape[0]} entries, the matrix needs {size}")
+            if np.isnan(v).any():
+                raise SchemaError(f"LinearProgram.{name}: entry {int(np.flatnonzero(np.isnan(v))[0])} is NaN")
+            set_(self, name, v)
+        if not np.isfinite(self.c).all():
+            raise SchemaError(f"LinearProgram.c: entry {int(np.flatnonzero(~np.isfinite(self.c))[0])} is not finite")
+        if not np.isfinite(A.data).all():
+            raise SchemaError("LinearProgram.A: a coefficient is not finite")
+        if self.sense not in ("min", "max"):
+            raise SchemaError(f"LinearProgram.sense must be 'min' or 'max', not {self.sense!r}")
+        for lo, hi, what in ((self.row_lower, self.row_upper, "row"), (self.col_lower, self.col_upper, "col")):
+            bad = lo > hi
+            if bad.any():
+                i = int(np.flatnonzero(bad)[0])
+                raise SchemaError(f"LinearProgram: {what} {i} has lower bound {lo[i]!r} above upper bound {hi[i]!r}")
+        set_(self, "A", A)
+        set_(self, "offset", float(self.offset))
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        """(rows, columns)."""
+        return self.A.shape
+
+
+@dataclass(frozen=True)
+class SolverOptions:
+    """How to solve.
+
+    ``method``: ``"auto"`` (HiGHS chooses), ``"simplex"`` / ``"dual_simplex"`` /
+    ``"primal_simplex"``, ``"ipm"`` (interior point with crossover to a vertex unless
+    ``crossover=False``), ``"ipm_no_crossover"``, or ``"pdlp"`` (first-order
+    primal-dual hybrid gradient, for very large plans; reaches ``tol`` in a
+    relative sense only). ``tol`` is used as primal and dual feasibility tolerance
+    and as the optimality tolerance of IPM and PDLP.
+    """
+
+    method: Method = "auto"
+    time_limit: float | None = None
+    tol: float = 1e-7
+    threads: int | None = None
+    presolve: bool = True
+    crossover: bool = True
+    iteration_limit: int | None = None
+    log: bool = False
+    extra: tuple[tuple[str, Any], ...] = field(default=())
+
+    def as_dict(self) -> dict[str, Any]:
+        """Plain dict of the options (for a plan's manifest)."""
+        return {
+            "method": self.method,
+            "time_limit": self.time_limit,
+            "tol": self.tol,
+            "threads": self.threads,
+            "presolve": self.presolve,
+            "crossover": self.crossover,
+            "iteration_limit": self.iteration_limit,
+            "extra": dict(self.extra),
+        }
+
+
+@dataclass(frozen=True, eq=False)
+class LPResult:
+    """What a solve returns, in the LP's own order (no labels).
+
+    ``objective`` includes the offset; ``dual_objective`` is recomputed here from
+    the duals and the bounds (not taken from the solver), so that
+    ``gap = |objective - dual_objective| / max(1, |objective|)`` is an independent
+    check of optimality. ``primal_infeasibility`` and ``dual_infeasibility`` are
+    the largest absolute violations of the bounds and of the dual sign conditions,
+    recomputed here from the arrays.
+    """
+
+    status: SolverStatus
+    x: np.ndarray
+    row_duals: np.ndarray
+    col_duals: np.ndarray
+    row_activity: np.ndarray
+    objective: float
+    dual_objective: float
+    gap: float
+    iterations: int
+    seconds: float
+    method: str
+    primal_infeasibility: float = math.nan
+    dual_infeasibility: float = math.nan
+    solver_status: str = ""
+    info: dict[str, Any] = field(default_factory=dict)
+
+
+def _highs():
+    import highspy
+
+    return highspy
+
+
+def _to_highs_lp(lp: LinearProgram):
+    hp = _highs()
+    m, n = lp.shape
+    A = lp.A
+    h = hp.HighsLp()
+    h.num_col_ = n
+    h.num_row_ = m
+    h.col_cost_ = lp.c
+    h.col_lower_ = lp.col_lower
+    h.col_upper_ = lp.col_upper
+    h.row_lower_ = lp.row_lower
+    h.row_upper_ = lp.row_upper
+    h.offset_ = lp.offset
+    h.sense_ = hp.ObjSense.kMaximize if lp.sense == "max" else hp.ObjSense.kMinimize
+    mat = h.a_matrix_
+    mat.format_ = hp.MatrixFormat.kColwise
+    mat.num_col_ = n
+    mat.num_row_ = m
+    mat.start_ = A.indptr.astype(np.int32, copy=False)
+    mat.index_ = A.indices.astype(np.int32, copy=False)
+    mat.value_ = A.data
+    h.a_matrix_ = mat
+    return h
+
+
+def _configure(h: Any, options: SolverOptions) -> str:
+    def setopt(name: str, value: Any) -> None:
+        status = h.setOptionValue(name, value)
+        if status != _highs().HighsStatus.kOk:
+            raise SchemaError(f"solver option {name}={value!r} was refused by HiGHS; check the name and value")
+
+    setopt("output_flag", bool(options.log))
+    method = options.method
+    solver = {
+        "auto": "choose",
+        "simplex": "simplex",
+        "dual_simplex": "simplex",
+        "primal_simplex": "simplex",
+        "ipm": "ipm",
+        "ipm_no_crossover": "ipm",
+        "pdlp": "pdlp",
+    }.get(method)
+    if solver is None:
+        raise SchemaError(
+            f"unknown solver method {method!r}; use one of auto, simplex, dual_simplex, primal_simplex, "
+            "ipm, ipm_no_crossover, pdlp"
+        )
+    setopt("solver", solver)
+    if method == "dual_simplex":
+        setopt("simplex_strategy", 1)
+    elif method == "primal_simplex":
+        setopt("simplex_strategy", 4)
+    crossover = options.crossover and method != "ipm_no_crossover"
+    setopt("run_crossover", "on" if crossover else "off")
+    setopt("presolve", "on" if options.presolve else "off")
+    if options.time_limit is not None:
+        setopt("time_limit", float(options.time_limit))
+    if options.threads is not None:
+        setopt("threads", int(options.threads))
+    if options.iteration_limit is not None:
+        for name in ("simplex_iteration_limit", "ipm_iteration_limit", "pdlp_iteration_limit"):
+            setopt(name, int(options.iteration_limit))
+    tol = float(options.tol)
+    setopt("primal_feasibility_tolerance", tol)
+    setopt("dual_feasibility_tolerance", tol)
+    setopt("ipm_optimality_tolerance", min(tol, 1e-8) if crossover else tol)
+    setopt("pdlp_optimality_tolerance", tol)
+    for name, value in options.extra:
+        setopt(name, value)
+    return method
+
+
+_STATUS = {
+    "kOptimal": SolverStatus.OPTIMAL,
+    "kInfeasible": SolverStatus.INFEASIBLE,
+    "kUnbounded": SolverStatus.UNBOUNDED,
+    "kUnboundedOrInfeasible": SolverStatus.INFEASIBLE_OR_UNBOUNDED,
+    "kTimeLimit": SolverStatus.TIME_LIMIT,
+    "kIterationLimit": SolverStatus.ITERATION_LIMIT,
+    "kInterrupt": SolverStatus.INTERRUPTED,
+    "kHighsInterrupt": SolverStatus.INTERRUPTED,
+    "kModelEmpty": SolverStatus.OPTIMAL,
+    "kNotset": SolverStatus.NOT_SOLVED,
+    "kUnknown": SolverStatus.NOT_SOLVED,
+}
+
+
+def _bound_for_dual(y: np.ndarray, lower: np.ndarray, upper: np.ndarray, sign: float) -> np.ndarray:
+    """The bound a dual value prices: lower where ``sign*y > 0``, else upper.
+
+    A dual of the wrong sign for an infinite bound is a dual infeasibility; it is
+    priced at the finite bound (and reported by :func:`dual_infeasibility`).
+    """
+    s = sign * y
+    b = np.where(s > 0, lower, upper)
+    alt = np.where(s > 0, upper, lower)
+    b = np.where(np.isfinite(b), b, alt)
+    return np.where((y != 0) & np.isfinite(b), b, 0.0)
+
+
+def dual_objective(lp: LinearProgram, row_duals: np.ndarray, col_duals: np.ndarray) -> float:
+    """The Lagrangian dual objective ``offset + sum_i y_i b_i + sum_j z_j l_j``.
+
+    ``b_i`` is the row bound that ``y_i`` prices (lower bound for a positive dual in
+    a minimisation, upper for a negative one; flipped for a maximisation), and the
+    same for column bounds. Equal to the primal objective at an optimum (strong
+    duality; e.g. Dantzig 1963, ch. 6).
+    """
+    sign = 1.0 if lp.sense == "min" else -1.0
+    rb = _bound_for_dual(row_duals, lp.row_lower, lp.row_upper, sign)
+    cb = _bound_for_dual(col_duals, lp.col_lower, lp.col_upper, sign)
+    return float(lp.offset + row_duals @ rb + col_duals @ cb)
+
+
+def primal_infeasibility(lp: LinearProgram, x: np.ndarray, row_activity: np.ndarray | None = None) -> float:
+    """Largest absolute violation of a row or column bound by ``x``."""
+    if len(x) == 0 and lp.shape[1]:
+        return math.inf
+    ax = lp.A @ x if row_activity is None else row_activity
+    v = 0.0
+    for val, lo, hi in ((ax, lp.row_lower, lp.row_upper), (x, lp.col_lower, lp.col_upper)):
+        if len(val):
+            v = max(v, float(np.max(np.maximum(lo - val, 0.0), initial=0.0)), float(np.max(np.maximum(val - hi, 0.0), initial=0.0)))
+    return v
+
+
+def dual_infeasibility(lp: LinearProgram, row_duals: np.ndarray, col_duals: np.ndarray) -> float:
+    """Largest violation of dual feasibility: the residual ``c - A'y - z`` and duals
+    of the wrong sign for infinite bounds."""
+    if len(row_duals) != lp.shape[0] or len(col_duals) != lp.shape[1]:
+        return math.inf
+    sign = 1.0 if lp.sense == "min" else -1.0
+    resid = lp.c - lp.A.T @ row_duals - col_duals
+    v = float(np.max(np.abs(resid), initial=0.0))
+    for y, lo, hi in ((row_duals, lp.row_lower, lp.row_upper), (col_duals, lp.col_lower, lp.col_upper)):
+        s = sign * y
+        v = max(v, float(np.max(np.where(np.isinf(lo), np.maximum(s, 0.0), 0.0), initial=0.0)))
+        v = max(v, float(np.max(np.where(np.isinf(hi), np.maximum(-s, 0.0), 0.0), initial=0.0)))
+    return v
+
+
+def solve_lp(
+    lp: LinearProgram,
+    options: SolverOptions = SolverOptions(),
+    progress: Callable[[dict[str, Any]], bool | None] | None = None,
+    *,
+    start: np.ndarray | None = None,
+) -> LPResult:
+    """Solve a linear program with HiGHS (Huangfu and Hall 2018; highs.dev).
+
+    Parameters
+    ----------
+    lp : the program.
+    options : method, time limit, tolerance, threads, presolve, crossover.
+    progress : called now and then during the solve with a dict of ``method``,
+        ``iteration``, ``objective`` and ``seconds``; if it returns True the solve
+        is interrupted (status ``INTERRUPTED``).
+    start : an optional primal starting point (e.g. a Leontief solution), handed
+        to HiGHS with ``setSolution``; simplex uses it to build a first basis.
+
+    Returns
+    -------
+    LPResult, with duals in HiGHS's sign convention (see the module docstring).
+    """
+    hp = _highs()
+    h = hp.Highs()
+    h.silent()
+    method = _configure(h, options)
+    status = h.passModel(_to_highs_lp(lp))
+    if status == hp.HighsStatus.kError:
+        raise SchemaError("HiGHS refused the linear program (inconsistent matrix or bounds)")
+    if start is not None:
+        s = np.asarray(start, dtype=np.float64)
+        if s.shape != (lp.shape[1],):
+            raise SchemaError(f"start: {s.shape} entries, the program has {lp.shape[1]} columns")
+        sol = hp.HighsSolution()
+        sol.col_value = s
+        sol.value_valid = True
+        h.setSolution(sol)
+    t0 = time.perf_counter()
+    if progress is not None:
+        last = [0.0]
+
+        def _event(e: Any) -> None:
+            now = time.perf_counter() - t0
+            if now - last[0] < 0.2:
+                return
+            last[0] = now
+            d = e.data_out
+            stop = progress(
+                {
+                    "method": method,
+                    "iteration": int(d.simplex_iteration_count + d.ipm_iteration_count + d.pdlp_iteration_count),
+                    "objective": float(d.objective_function_value),
+                    "seconds": now,
+                }
+            )
+            if stop:
+                e.interrupt()
+
+        h.cbSimplexInterrupt.subscribe(_event)
+        h.cbIpmInterrupt.subscribe(_event)
+        if method == "pdlp":
+            h.cbLogging.subscribe(_event)
+    h.run()
+    seconds = time.perf_counter() - t0
+    ms = h.getModelStatus()
+    name = ms.name
+    st = _STATUS.get(name, SolverStatus.ERROR)
+    info = h.getInfo()
+    sol = h.getSolution()
+    m, n = lp.shape
+    x = np.asarray(sol.col_value, dtype=np.float64) if sol.value_valid else np.full(n, np.nan)
+    row_act = np.asarray(sol.row_value, dtype=np.float64) if sol.value_valid else np.full(m, np.nan)
+    if sol.dual_valid:
+        y = np.asarray(sol.row_dual, dtype=np.float64)
+        z = np.asarray(sol.col_dual, dtype=np.float64)
+    else:
+        y, z = np.full(m, np.nan), np.full(n, np.nan)
+    if m + n == 0 or name == "kModelEmpty":
+        x = np.clip(np.zeros(n), lp.col_lower, lp.col_upper) if n else np.zeros(0)
+        x = np.where(np.isfinite(x), x, 0.0)
+        row_act = lp.A @ x
+        y, z = np.zeros(m), lp.c.copy()
+    if sol.value_valid or name == "kModelEmpty":
+        obj = float(lp.c @ x + lp.offset)
+        pinf = primal_infeasibility(lp, x, row_act)
+    else:
+        obj, pinf = math.nan, math.nan
+    if sol.dual_valid or name == "kModelEmpty":
+        dobj = dual_objective(lp, y, z)
+        dinf = dual_infeasibility(lp, y, z)
+    else:
+        dobj, dinf = math.nan, math.nan
+    gap = abs(obj - dobj) / max(1.0, abs(obj)) if math.isfinite(obj) and math.isfinite(dobj) else math.nan
+    iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count) + int(info.pdlp_iteration_count)
+    return LPResult(
+        status=st,
+        x=x,
+        row_duals=y,
+        col_duals=z,
+        row_activity=row_act,
+        objective=obj,
+        dual_objective=dobj,
+        gap=gap,
+        iterations=iterations,
+        seconds=seconds,
+        method=method,
+        primal_infeasibility=pinf,
+        dual_infeasibility=dinf,
+        solver_status=h.modelStatusToString(ms),
+        info={
+            "simplex_iterations": int(info.simplex_iteration_count),
+            "ipm_iterations": int(info.ipm_iteration_count),
+            "pdlp_iterations": int(info.pdlp_iteration_count),
+            "crossover_iterations": int(info.crossover_iteration_count),
+            "highs_max_primal_infeasibility": float(info.max_primal_infeasibility),
+            "highs_max_dual_infeasibility": float(info.max_dual_infeasibility),
+            "highs_version": f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+        },
+    )
+
+
+def irreducible_infeasible_subset(
+    lp: LinearProgram, options: SolverOptions = SolverOptions()
+) -> tuple[np.ndarray, np.ndarray]:
+    """An irreducible infeasible subset (IIS) of an infeasible program.
+
+    A set of rows and column bounds that together admit no solution while every
+    proper subset does (Chinneck 2008, *Feasibility and Infeasibility in
+    Optimization*, ch. 6). Computed by HiGHS's ``getIis`` with its irreducible
+    strategy (deletion filtering). Returns the row indices and the column indices
+    whose bounds take part; both empty when the program is feasible.
+    """
+    hp = _highs()
+    h = hp.Highs()
+    h.silent()
+    _configure(h, options)
+    h.setOptionValue("iis_strategy", int(hp.IisStrategy.kIisStrategyIrreducible))
+    h.passModel(_to_highs_lp(lp))
+    h.run()
+    if h.getModelStatus() == hp.HighsModelStatus.kOptimal:
+        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
+    status, iis = h.getIis()
+    if status == hp.HighsStatus.kError or not iis.valid_:
+        raise SchemaError("HiGHS could not compute an irreducible infeasible subset of this program")
+    rows = np.asarray(sorted(int(i) for i in iis.row_index_), dtype=np.int64)
+    cols = np.asarray(sorted(int(i) for i in iis.col_index_), dtype=np.int64)
+    return rows, cols
