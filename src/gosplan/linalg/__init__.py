@@ -1,0 +1,233 @@
+"""One seam for the Leontief systems ``(I - A) x = d`` and ``p (I - A) = v``.
+
+Every quantity of input-output analysis is a solve with ``I - A`` or its
+transpose; this package owns how that solve is done so that the analysis code
+never chooses between NumPy, SciPy and CuPy itself.  Backends live one per file
+(``dense.py``: LU factored once, float64 or float32 with iterative refinement;
+``iterative.py``: Neumann and Jacobi series and preconditioned Krylov methods on
+sparse matrices; ``gpu.py``: CuPy).  The dense inverse is formed only by
+:func:`leontief_inverse`, on explicit request.
+"""
+
+from __future__ import annotations
+
+import enum
+from dataclasses import dataclass
+from typing import Protocol
+
+import numpy as np
+
+from gosplan.errors import ConvergenceError, GosplanError
+
+__all__ = [
+    "Method",
+    "SolveResult",
+    "Factorization",
+    "factorize",
+    "solve",
+    "leontief_inverse",
+    "choose_method",
+    "relative_residual",
+    "ConvergenceError",
+]
+
+
+class Method(enum.StrEnum):
+    """How a Leontief system is solved."""
+
+    AUTO = "auto"
+    DENSE = "dense"
+    DENSE32 = "dense32"
+    NEUMANN = "neumann"
+    JACOBI = "jacobi"
+    GMRES = "gmres"
+    BICGSTAB = "bicgstab"
+    CUPY = "cupy"
+
+
+@dataclass(frozen=True)
+class SolveResult:
+    """The answer of one solve.
+
+    Attributes
+    ----------
+    x : numpy.ndarray
+        The solution, shaped like the right-hand side (``n`` or ``n x k``).
+    residual : float
+        Largest relative residual over the columns,
+        ``max_j ||d_j - (I - A) x_j||_2 / ||d_j||_2`` (transposed system alike),
+        measured on the returned solution.
+    iterations : int
+        Series or Krylov iterations (largest over columns); refinement steps for
+        ``dense32``; 0 for a plain direct solve.
+    method : Method
+        The backend that produced ``x`` (never ``auto``).
+    transpose : bool
+        True for the price system ``(I - A)^T p = v``.
+    """
+
+    x: np.ndarray
+    residual: float
+    iterations: int
+    method: Method
+    transpose: bool = False
+
+
+class Factorization(Protocol):
+    """A prepared ``I - A``: solve for many right-hand sides, either orientation."""
+
+    method: Method
+    n: int
+
+    def solve(self, D, *, transpose: bool = False) -> SolveResult: ...
+
+
+def relative_residual(matvec, X: np.ndarray, D: np.ndarray) -> float:
+    """Largest column-wise ``||D - (X - matvec(X))|| / ||D||`` in float64.
+
+    ``matvec`` applies ``A`` (or ``A^T``); columns with ``D = 0`` are measured
+    absolutely, so a zero demand still reports a meaningful figure.
+    """
+    X2 = X.reshape(X.shape[0], -1)
+    D2 = D.reshape(D.shape[0], -1)
+    R = D2 - X2 + np.asarray(matvec(X2), dtype=np.float64).reshape(X2.shape)
+    num = np.linalg.norm(R, axis=0)
+    den = np.linalg.norm(D2, axis=0)
+    den = np.where(den > 0, den, 1.0)
+    return float(np.max(num / den)) if num.size else 0.0
+
+
+def _size_and_density(A) -> tuple[int, float]:
+    import scipy.sparse as sp
+
+    n = A.shape[0]
+    if sp.issparse(A):
+        return n, A.nnz / max(n * n, 1)
+    return n, 1.0
+
+
+# Past this many sectors a dense LU no longer pays for itself on a sparse table
+# (n^2 memory, n^3 work), unless the table is dense anyway.
+DENSE_MAX_SPARSE_N = 4_000
+DENSE_MIN_DENSITY = 0.05
+
+
+def choose_method(A, *, allow_float32: bool = False) -> Method:
+    """The backend ``auto`` picks for ``A``.
+
+    Dense arrays, small tables (n <= 4,000) and dense-ish sparse tables
+    (density >= 5 %) get a dense LU (float32 with refinement if allowed);
+    larger sparse tables get the Neumann series when a cheap norm bound
+    (``min(max column sum, max row sum) of |A| < 1``) proves it converges,
+    and GMRES with a preconditioner otherwise.
+    """
+    import scipy.sparse as sp
+
+    n, density = _size_and_density(A)
+    if not sp.issparse(A) or n <= DENSE_MAX_SPARSE_N or density >= DENSE_MIN_DENSITY:
+        return Method.DENSE32 if allow_float32 and n > 500 else Method.DENSE
+    absA = abs(A)
+    bound = min(absA.sum(axis=0).max(), absA.sum(axis=1).max())
+    return Method.NEUMANN if bound < 1 else Method.GMRES
+
+
+def factorize(
+    A,
+    method: str | Method = Method.AUTO,
+    *,
+    tol: float | None = None,
+    maxiter: int | None = None,
+    allow_float32: bool = False,
+    threads: int | None = None,
+    preconditioner: str | None = None,
+) -> Factorization:
+    """Prepare ``I - A`` once for any number of solves in either orientation.
+
+    Parameters
+    ----------
+    A : numpy.ndarray or scipy.sparse array, shape (n, n)
+        Technical coefficients: ``A[i, j]`` is the input of product ``i`` per
+        unit of product ``j``.  It is read, never modified or copied unless the
+        backend needs its own layout (dense LU builds ``I - A`` once).
+    method : {"auto", "dense", "dense32", "neumann", "jacobi", "gmres", "bicgstab", "cupy"}
+        Backend; ``auto`` follows :func:`choose_method`.
+    tol : float, optional
+        Relative residual the iterative backends and the float32 refinement
+        must reach (default 1e-10, 1e-5 for float32 iterations).
+    maxiter : int, optional
+        Iteration cap of the iterative backends.
+    allow_float32 : bool
+        Let ``auto`` use float32 storage (dense32; float32 sparse values).
+    threads : int, optional
+        Threads for the sparse matrix-vector products (default: all cores).
+    preconditioner : {"ilu", "jacobi", None}, optional
+        Krylov preconditioner (default ILU up to 200,000 products, else Jacobi).
+    """
+    method = Method(method)
+    if A.ndim != 2 or A.shape[0] != A.shape[1]:
+        raise GosplanError(f"A must be square (products x products); got shape {A.shape}")
+    if method is Method.AUTO:
+        method = choose_method(A, allow_float32=allow_float32)
+    if method in (Method.DENSE, Method.DENSE32):
+        from gosplan.linalg.dense import DenseLU
+
+        return DenseLU(A, single=method is Method.DENSE32, tol=tol, maxiter=maxiter)
+    if method in (Method.NEUMANN, Method.JACOBI):
+        from gosplan.linalg.iterative import SeriesSolver
+
+        return SeriesSolver(
+            A, jacobi=method is Method.JACOBI, tol=tol, maxiter=maxiter,
+            allow_float32=allow_float32, threads=threads,
+        )
+    if method in (Method.GMRES, Method.BICGSTAB):
+        from gosplan.linalg.iterative import KrylovSolver
+
+        return KrylovSolver(
+            A, method=method, tol=tol, maxiter=maxiter, preconditioner=preconditioner,
+        )
+    if method is Method.CUPY:
+        from gosplan.linalg.gpu import CupySolver
+
+        return CupySolver(A, tol=tol, maxiter=maxiter)
+    raise GosplanError(f"unknown method {method!r}")  # pragma: no cover - StrEnum guards
+
+
+def solve(
+    A,
+    D,
+    method: str | Method = Method.AUTO,
+    *,
+    tol: float | None = None,
+    transpose: bool = False,
+    maxiter: int | None = None,
+    allow_float32: bool = False,
+    threads: int | None = None,
+    preconditioner: str | None = None,
+) -> SolveResult:
+    """Solve ``(I - A) X = D`` (or ``(I - A)^T X = D`` with ``transpose=True``).
+
+    ``D`` may hold many right-hand sides as columns; they share one
+    factorization.  The quantity system gives gross output ``x`` for final
+    demand ``d``; the transposed system gives prices ``p`` from unit primary
+    costs ``v`` (``p = p A + v`` as a row vector).  See :func:`factorize` for
+    the parameters; reuse :func:`factorize` directly when solving repeatedly.
+    """
+    fact = factorize(
+        A, method, tol=tol, maxiter=maxiter, allow_float32=allow_float32,
+        threads=threads, preconditioner=preconditioner,
+    )
+    return fact.solve(D, transpose=transpose)
+
+
+def leontief_inverse(A) -> np.ndarray:
+    """The dense Leontief inverse ``L = (I - A)^{-1}``, formed on explicit request.
+
+    Costs ``n^2`` memory and about ``2 n^3`` flops; everything else in gosplan
+    solves with a factorization instead (Miller & Blair 2009, ch. 2, eq. 2.11).
+    """
+    import scipy.linalg
+    import scipy.sparse as sp
+
+    M = -(A.toarray() if sp.issparse(A) else np.array(A, dtype=np.float64))
+    M[np.diag_indices_from(M)] += 1.0
+    return scipy.linalg.inv(M, overwrite_a=True, check_finite=False)
