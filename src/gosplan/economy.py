@@ -44,7 +44,9 @@ REGION_SEPARATOR = "/"
 
 _PRODUCT_COLUMNS = {"unit": "", "region": "", "name": ""}
 _ACTIVITY_COLUMNS = {"region": "", "name": "", "capacity": np.inf}
-_FACTOR_COLUMNS = {"unit": "", "name": "", "available": np.inf}
+# a "signed" factor is an accounting row that may be negative (taxes less subsidies,
+# operating surplus); every other coefficient of the model is a physical quantity >= 0
+_FACTOR_COLUMNS = {"unit": "", "name": "", "available": np.inf, "signed": False}
 
 
 def _frozen_csr(matrix: Any, shape: tuple[int, int], what: str) -> sp.csr_array:
@@ -89,7 +91,9 @@ def _table(frame: Any, index_name: str, defaults: Mapping[str, Any], what: str) 
             else:
                 df[col] = default
     for col, default in defaults.items():
-        if isinstance(default, float):
+        if isinstance(default, bool):
+            df[col] = df[col].fillna(default).astype(bool)
+        elif isinstance(default, float):
             df[col] = df[col].astype(float)
             if df[col].isna().any() or (df[col] < 0).any():
                 bad = df.index[df[col].isna() | (df[col] < 0)][0]
@@ -99,18 +103,28 @@ def _table(frame: Any, index_name: str, defaults: Mapping[str, Any], what: str) 
     return df
 
 
-def _check_values(m: sp.csr_array, what: str, rows: pd.Index, cols: pd.Index, allow_negative: bool = False) -> None:
+def _check_values(
+    m: sp.csr_array, what: str, rows: pd.Index, cols: pd.Index, signed_rows: np.ndarray | None = None
+) -> None:
     bad = ~np.isfinite(m.data)
-    if not allow_negative:
-        bad |= m.data < 0
+    negative = m.data < 0
+    if signed_rows is not None and signed_rows.any():
+        row_of = np.repeat(np.arange(m.shape[0]), np.diff(m.indptr))
+        negative &= ~signed_rows[row_of]
+    bad |= negative
     if bad.any():
         k = int(np.flatnonzero(bad)[0])
         i = int(np.searchsorted(m.indptr, k, side="right") - 1)
         j = int(m.indices[k])
         kind = "not finite" if not np.isfinite(m.data[k]) else "negative"
+        hint = (
+            "; a factor that may be negative (taxes less subsidies, operating surplus) must be declared signed"
+            if what in ("factor_use", "factors") and kind == "negative"
+            else ""
+        )
         raise SchemaError(
             f"{what}: coefficient at ({rows[i]!r}, {cols[j]!r}) is {kind} ({m.data[k]!r}); "
-            "coefficients must be finite and >= 0"
+            f"coefficients must be finite and >= 0{hint}"
         )
 
 
@@ -171,7 +185,8 @@ class Economy:
             if value is None:
                 continue
             m = _frozen_csr(value, shape, attr)
-            _check_values(m, attr, rows, activities.index)
+            signed = factors["signed"].to_numpy() if attr == "factor_use" else None
+            _check_values(m, attr, rows, activities.index, signed_rows=signed)
             set_(self, attr, m)
 
         made = np.diff(self.make.indptr) > 0
@@ -558,6 +573,7 @@ def from_flows(
     products: Any | None = None,
     units: str | Mapping[str, str] | None = None,
     factor_units: Mapping[str, str] | None = None,
+    signed: Iterable[str] | None = None,
     balance: str = "rows",
     rtol: float = BALANCE_RTOL,
     atol: float = 0.0,
@@ -575,6 +591,7 @@ def from_flows(
     Z : products x products intermediate flows (DataFrame, or array with ``products``).
     x : gross output per product.
     factors : factors x products primary inputs (compensation, hours, imports, ...).
+    signed : factors whose flows may be negative (taxes less subsidies, operating surplus).
     final_demand : products x categories.
     balance : which balances to check: ``"rows"`` (Z 1 + Y 1 = x: needs final demand),
         ``"columns"`` (1'Z + 1'factors = x: needs every primary input), ``"both"`` or
@@ -614,7 +631,11 @@ def from_flows(
         fac = align(factors.T, prod, "factors (columns)").T.astype(float)
         F = sp.csr_array(fac.to_numpy())
         fac_ids = fac.index.astype(object)
-        _check_values(F, "factors", fac_ids, prod)
+        signed_ids = set(signed or ())
+        unknown = signed_ids - set(fac_ids)
+        if unknown:
+            raise UnknownIdError(f"signed: unknown factor(s) {sorted(unknown)}")
+        _check_values(F, "factors", fac_ids, prod, signed_rows=fac_ids.isin(list(signed_ids)))
     else:
         F = sp.csr_array((0, P))
         fac_ids = pd.Index([], dtype=object)
@@ -650,7 +671,8 @@ def from_flows(
         unit_col = [""] * P
     prod_table = pd.DataFrame({"unit": unit_col}, index=prod)
     fac_table = pd.DataFrame(
-        {"unit": [(factor_units or {}).get(f, "") for f in fac_ids]}, index=fac_ids
+        {"unit": [(factor_units or {}).get(f, "") for f in fac_ids], "signed": fac_ids.isin(list(signed or ()))},
+        index=fac_ids,
     )
     meta = dict(meta or {})
     meta.setdefault("balance_check", {"kind": balance, "rtol": rtol, "atol": atol})

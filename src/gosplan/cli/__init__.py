@@ -1,0 +1,23 @@
+"""The `gosplan` command: a thin shell over the Python API.
+
+Each command module registers its commands on the shared app; the API it calls
+is imported inside the command so that `gosplan --help` stays fast.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from gosplan.cli._app import app
+from gosplan.cli import data  # noqa: F401  (info, convert, demo)
+
+
+def main() -> None:
+    from gosplan.errors import GosplanError
+    from rich.console import Console
+
+    try:
+        app()
+    except GosplanError as exc:
+        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(2)

@@ -1,0 +1,371 @@
+"""gosplan's own table format: an economy as a few long tables, in CSV, Parquet or Excel.
+
+The format (version 1) is the economy itself, nothing more, so a round trip is exact:
+
+=================  ==========================================================
+table              columns
+=================  ==========================================================
+``products``       ``id, unit, region, name``
+``activities``     ``id, region, name, capacity`` (``inf``: no limit)
+``factors``        ``id, unit, name, available`` (``inf``: no limit)
+``use``            ``product, activity, value`` (input per unit of level)
+``make``           ``product, activity, value`` (output per unit of level)
+``factor_use``     ``factor, activity, value``
+``capital``        ``product, activity, value`` (optional)
+``levels``         ``activity, value`` (optional: base-year activity levels)
+``final_demand``   ``product`` then one column per category (optional)
+``meta``           JSON: ``{"format": "gosplan-economy", "version": 1, "name": ..., "meta": {...}}``
+=================  ==========================================================
+
+CSV and Parquet store a folder with one file per table (``use.csv``,
+``meta.json``, ...); Excel stores one workbook with one sheet per table (the
+``meta`` sheet holds the JSON in cell A1). The coefficient tables are long
+(only non-zero cells), so a sparse economy stays small on disk. Floats are
+written in their shortest exact form and read back bit for bit.
+
+Reading checks every row against the label tables and names the file, the row
+and the id at fault; nothing is returned until the whole economy validates.
+Writing goes to a temporary sibling and is moved into place at the end, so a
+failed write never leaves a half-written table where a good one was.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import scipy.sparse as sp
+
+from gosplan.economy import Economy
+from gosplan.errors import GosplanError, SchemaError, SourceError, UnknownIdError
+
+FORMAT = "gosplan-economy"
+VERSION = 1
+LABEL_TABLES = {"products": "product", "activities": "activity", "factors": "factor"}
+#: coefficient table -> (row label table, column label table)
+MATRIX_TABLES = {
+    "use": ("products", "activities"),
+    "make": ("products", "activities"),
+    "factor_use": ("factors", "activities"),
+    "capital": ("products", "activities"),
+}
+_ROW_KEY = {"products": "product", "factors": "factor", "activities": "activity"}
+_EXCEL_MAX_ROWS = 1_048_575
+
+
+# -- economy <-> tables ----------------------------------------------------------------
+
+
+def economy_to_tables(economy: Economy) -> dict[str, pd.DataFrame | dict]:
+    """The tables of the format, as DataFrames (plus the ``meta`` dict)."""
+    out: dict[str, Any] = {}
+    for table in LABEL_TABLES:
+        df = getattr(economy, table).reset_index()
+        out[table] = df.rename(columns={df.columns[0]: "id"})
+    for table, (rows, cols) in MATRIX_TABLES.items():
+        m = getattr(economy, table)
+        if m is None:
+            continue
+        coo = sp.coo_array(m)
+        out[table] = pd.DataFrame(
+            {
+                _ROW_KEY[rows]: getattr(economy, rows).index.to_numpy()[coo.row],
+                _ROW_KEY[cols]: getattr(economy, cols).index.to_numpy()[coo.col],
+                "value": coo.data,
+            }
+        )
+    if economy.levels is not None:
+        out["levels"] = pd.DataFrame({"activity": economy.activity_ids.to_numpy(), "value": economy.levels.to_numpy()})
+    if economy.final_demand is not None:
+        fd = economy.final_demand.copy()
+        fd.columns = [str(c) for c in fd.columns]
+        out["final_demand"] = fd.reset_index(names="product")
+    out["meta"] = {"format": FORMAT, "version": VERSION, "name": economy.name, "meta": _jsonable(economy.meta)}
+    return out
+
+
+def tables_to_economy(
+    tables: dict[str, Any], where: Callable[[str], str] = lambda t: t, source: str = ""
+) -> Economy:
+    """Build and validate an economy from the format's tables.
+
+    ``where(table)`` names the file (and sheet) a table came from, for messages.
+    Row numbers in messages are those a spreadsheet shows (header is row 1).
+    """
+    meta = tables.get("meta") or {}
+    if meta and meta.get("format") not in (None, FORMAT):
+        raise SourceError(f"{where('meta')}: format {meta.get('format')!r} is not {FORMAT!r}")
+    if meta and int(meta.get("version", VERSION)) > VERSION:
+        raise SourceError(
+            f"{where('meta')}: format version {meta['version']} is newer than this gosplan reads ({VERSION}); upgrade gosplan"
+        )
+    labels: dict[str, pd.DataFrame] = {}
+    for table, key in LABEL_TABLES.items():
+        if table not in tables:
+            if table == "factors":
+                labels[table] = pd.DataFrame(index=pd.Index([], dtype=object, name=key))
+                continue
+            raise SourceError(f"{where(table)}: table is missing; every economy needs {table}")
+        df = tables[table]
+        _require_columns(df, ["id"], where(table))
+        ids = df["id"]
+        if ids.isna().any():
+            raise SchemaError(f"{where(table)} row {int(np.flatnonzero(ids.isna().to_numpy())[0]) + 2}: id is empty")
+        dup = ids.duplicated().to_numpy()
+        if dup.any():
+            r = int(np.flatnonzero(dup)[0])
+            raise SchemaError(f"{where(table)} row {r + 2}: duplicate id {ids.iloc[r]!r}; ids must be unique")
+        labels[table] = df.set_index(pd.Index(ids.astype(str).to_numpy(), dtype=object, name=key)).drop(columns="id")
+
+    matrices: dict[str, sp.csr_array | None] = {}
+    for table, (rows, cols) in MATRIX_TABLES.items():
+        if table not in tables:
+            if table == "capital":
+                matrices[table] = None
+                continue
+            if table == "factor_use" and len(labels["factors"]) == 0:
+                matrices[table] = sp.csr_array((0, len(labels["activities"])))
+                continue
+            raise SourceError(f"{where(table)}: table is missing")
+        df = tables[table]
+        rk, ck = _ROW_KEY[rows], _ROW_KEY[cols]
+        _require_columns(df, [rk, ck, "value"], where(table))
+        i = _positions(df[rk], labels[rows].index, where(table), rk, rows)
+        j = _positions(df[ck], labels[cols].index, where(table), ck, cols)
+        signed = None
+        if table == "factor_use" and "signed" in labels["factors"].columns:
+            signed = labels["factors"]["signed"].astype(bool).to_numpy()[i]
+        v = _values(df["value"], where(table), negative_ok=signed if signed is not None else False)
+        dup = pd.DataFrame({"i": i, "j": j}).duplicated().to_numpy()
+        if dup.any():
+            r = int(np.flatnonzero(dup)[0])
+            raise SchemaError(
+                f"{where(table)} row {r + 2}: ({df[rk].iloc[r]!r}, {df[ck].iloc[r]!r}) appears twice; give each cell once"
+            )
+        matrices[table] = sp.csr_array(
+            (v, (i, j)), shape=(len(labels[rows]), len(labels[cols]))
+        )
+
+    levels = None
+    if "levels" in tables:
+        df = tables["levels"]
+        _require_columns(df, ["activity", "value"], where("levels"))
+        j = _positions(df["activity"], labels["activities"].index, where("levels"), "activity", "activities")
+        if len(set(j)) != len(labels["activities"]):
+            raise SchemaError(f"{where('levels')}: give one level for every activity ({len(labels['activities'])})")
+        lv = np.zeros(len(labels["activities"]))
+        lv[j] = _values(df["value"], where("levels"), negative_ok=False)
+        levels = pd.Series(lv, index=labels["activities"].index)
+
+    final_demand = None
+    if "final_demand" in tables:
+        df = tables["final_demand"]
+        _require_columns(df, ["product"], where("final_demand"))
+        i = _positions(df["product"], labels["products"].index, where("final_demand"), "product", "products")
+        cats = [c for c in df.columns if c != "product"]
+        fd = np.zeros((len(labels["products"]), len(cats)))
+        for k, c in enumerate(cats):
+            fd[i, k] = _values(df[c], f"{where('final_demand')} column {c!r}", negative_ok=True)
+        final_demand = pd.DataFrame(fd, index=labels["products"].index, columns=pd.Index(cats, dtype=object))
+
+    try:
+        return Economy(
+            products=labels["products"],
+            activities=labels["activities"],
+            factors=labels["factors"],
+            use=matrices["use"],
+            make=matrices["make"],
+            factor_use=matrices["factor_use"],
+            capital=matrices["capital"],
+            levels=levels,
+            final_demand=final_demand,
+            name=str(meta.get("name", "")),
+            meta=meta.get("meta", {}),
+        )
+    except GosplanError as exc:
+        if not source:
+            raise
+        raise type(exc)(f"{source}: {exc}") from exc
+
+
+def _require_columns(df: pd.DataFrame, cols: list[str], where: str) -> None:
+    missing = [c for c in cols if c not in df.columns]
+    if missing:
+        raise SourceError(f"{where}: missing column(s) {missing}; found {list(df.columns)}")
+
+
+def _positions(col: pd.Series, index: pd.Index, where: str, key: str, table: str) -> np.ndarray:
+    pos = index.get_indexer(col.astype(str))
+    if (pos < 0).any():
+        r = int(np.flatnonzero(pos < 0)[0])
+        raise UnknownIdError(
+            f"{where} row {r + 2}: unknown {key} {col.iloc[r]!r}; add it to the {table} table or fix the id"
+        )
+    return pos
+
+
+def _values(col: pd.Series, where: str, negative_ok: bool | np.ndarray) -> np.ndarray:
+    """Values of a column as floats; ``negative_ok`` may be given per row (signed factors)."""
+    v = pd.to_numeric(col, errors="coerce").to_numpy(dtype=float)
+    bad = ~np.isfinite(v) | ((v < 0) & ~np.asarray(negative_ok, dtype=bool))
+    if bad.any():
+        r = int(np.flatnonzero(bad)[0])
+        raise SchemaError(
+            f"{where} row {r + 2}: value {col.iloc[r]!r} is "
+            f"{'not a finite number' if not np.isfinite(v[r]) else 'negative'}; "
+            "values must be finite numbers, and >= 0 unless the factor is declared signed"
+        )
+    return v
+
+
+def _jsonable(obj: Any) -> Any:
+    return json.loads(json.dumps(obj, default=lambda o: o.item() if hasattr(o, "item") else str(o)))
+
+
+# -- files ------------------------------------------------------------------------------------
+
+
+def _read_folder(path: Path, suffix: str) -> dict[str, Any]:
+    tables: dict[str, Any] = {}
+    for name in [*LABEL_TABLES, *MATRIX_TABLES, "levels", "final_demand"]:
+        f = path / f"{name}{suffix}"
+        if not f.exists():
+            continue
+        try:
+            if suffix == ".csv":
+                # ids and units stay text; values are parsed exactly (round_trip)
+                dtype = {c: str for c in ("id", "unit", "region", "name", "product", "activity", "factor")}
+                tables[name] = pd.read_csv(f, dtype=dtype, keep_default_na=False, na_values=[""])
+            else:
+                tables[name] = pd.read_parquet(f)
+        except (ValueError, OSError) as exc:
+            raise SourceError(f"{f}: cannot be read as {suffix[1:]}: {exc}") from exc
+        for col in ("unit", "region", "name"):
+            if col in tables[name].columns:
+                tables[name][col] = tables[name][col].fillna("")
+    meta_file = path / "meta.json"
+    if meta_file.exists():
+        try:
+            tables["meta"] = json.loads(meta_file.read_text(encoding="utf-8"))
+        except json.JSONDecodeError as exc:
+            raise SourceError(f"{meta_file}: not valid JSON (line {exc.lineno}): {exc.msg}") from exc
+    return tables
+
+
+def _read_excel(path: Path) -> dict[str, Any]:
+    try:
+        sheets = pd.read_excel(path, sheet_name=None, dtype={"id": str, "product": str, "activity": str, "factor": str})
+    except (ValueError, OSError) as exc:
+        raise SourceError(f"{path}: cannot be read as an Excel workbook: {exc}") from exc
+    tables: dict[str, Any] = {}
+    for name, df in sheets.items():
+        if name == "meta":
+            cell = df.columns[0] if df.empty else df.iloc[0, 0]
+            text = str(df.columns[0]) if df.empty else str(cell)
+            try:
+                tables["meta"] = json.loads(text)
+            except json.JSONDecodeError as exc:
+                raise SourceError(f"{path} sheet 'meta': cell A1 must hold the JSON metadata ({exc.msg})") from exc
+        else:
+            for col in ("unit", "region", "name"):
+                if col in df.columns:
+                    df[col] = df[col].fillna("").astype(str)
+            tables[name] = df
+    return tables
+
+
+def format_of(path: Path) -> str:
+    """``csv``, ``parquet`` or ``excel``, from a file's suffix or a folder's contents."""
+    path = Path(path)
+    if path.suffix.lower() in (".xlsx", ".xlsm"):
+        return "excel"
+    if path.is_dir():
+        if (path / "use.parquet").exists():
+            return "parquet"
+        if (path / "use.csv").exists():
+            return "csv"
+        raise SourceError(f"{path}: folder holds neither use.csv nor use.parquet; is it a gosplan economy?")
+    if path.suffix.lower() in (".csv", ".parquet"):
+        raise SourceError(
+            f"{path}: a gosplan economy in {path.suffix[1:]} is a folder of tables (products{path.suffix}, "
+            f"use{path.suffix}, ...); give the folder"
+        )
+    raise SourceError(f"{path}: unknown format; use a folder of .csv or .parquet tables, or an .xlsx workbook")
+
+
+def read_economy(path: str | os.PathLike) -> Economy:
+    """Read an economy in gosplan's format (folder of CSV or Parquet tables, or .xlsx)."""
+    path = Path(path)
+    if not path.exists():
+        raise SourceError(f"{path}: no such file or folder")
+    fmt = format_of(path)
+    if fmt == "excel":
+        tables = _read_excel(path)
+        return tables_to_economy(tables, lambda t: f"{path} sheet {t!r}", source=str(path))
+    suffix = ".csv" if fmt == "csv" else ".parquet"
+    tables = _read_folder(path, suffix)
+    return tables_to_economy(tables, lambda t: str(path / (t + (".json" if t == "meta" else suffix))), source=str(path))
+
+
+def write_economy(economy: Economy, path: str | os.PathLike, format: str | None = None) -> Path:
+    """Write an economy; the format follows the suffix (``.xlsx``) or ``format`` (csv/parquet).
+
+    A folder path without a suffix gets Parquet. The result is written next to its
+    destination and moved into place, so an existing economy is replaced whole or
+    not at all.
+    """
+    path = Path(path)
+    fmt = format or ("excel" if path.suffix.lower() == ".xlsx" else "csv" if path.suffix.lower() == ".csv" else "parquet")
+    if fmt not in ("csv", "parquet", "excel"):
+        raise SourceError(f"{path}: unknown format {fmt!r}; use csv, parquet or excel")
+    tables = economy_to_tables(economy)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    try:
+        if fmt == "excel":
+            too_long = [t for t, df in tables.items() if t != "meta" and len(df) > _EXCEL_MAX_ROWS]
+            if too_long:
+                raise SourceError(
+                    f"{path}: table(s) {too_long} exceed Excel's {_EXCEL_MAX_ROWS:,} rows; write CSV or Parquet instead"
+                )
+            target = tmp / path.name
+            with pd.ExcelWriter(target, engine="openpyxl") as xw:
+                pd.DataFrame([[json.dumps(tables["meta"])]]).to_excel(xw, sheet_name="meta", index=False, header=False)
+                for name, df in tables.items():
+                    if name != "meta":
+                        df.to_excel(xw, sheet_name=name, index=False)
+            _replace(target, path)
+        else:
+            for name, df in tables.items():
+                if name == "meta":
+                    (tmp / "meta.json").write_text(json.dumps(df, indent=1, sort_keys=True), encoding="utf-8")
+                elif fmt == "csv":
+                    df.to_csv(tmp / f"{name}.csv", index=False)
+                else:
+                    df.to_parquet(tmp / f"{name}.parquet", index=False)
+            _replace(tmp, path)
+            tmp = None
+    finally:
+        if tmp is not None and tmp.exists():
+            shutil.rmtree(tmp, ignore_errors=True)
+    return path
+
+
+def _replace(src: Path, dst: Path) -> None:
+    """Move ``src`` onto ``dst``; an old ``dst`` is kept until the new one is in place."""
+    if dst.exists():
+        old = dst.with_name(f".{dst.name}.old")
+        if old.exists():
+            shutil.rmtree(old) if old.is_dir() else old.unlink()
+        os.replace(dst, old)
+        os.replace(src, dst)
+        shutil.rmtree(old) if old.is_dir() else old.unlink()
+    else:
+        os.replace(src, dst)
