@@ -1,0 +1,35 @@
+"""Shared fixtures: the real data beside the checkout and small textbook economies."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+#: CI clones the project with shared/ beside it, as /work/main and /work/shared are here
+SHARED_DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data"
+
+
+@pytest.fixture(scope="session")
+def shared_data() -> Path:
+    if not SHARED_DATA.is_dir():
+        pytest.fail(f"the project's real data is expected in {SHARED_DATA} (shared/ beside the checkout)")
+    return SHARED_DATA
+
+
+@pytest.fixture(scope="session")
+def miller_blair():
+    """The two-sector flow table of Miller and Blair (2009), Input-Output Analysis, 2nd ed., table 2.3.
+
+    Z = [[150, 500], [200, 100]], x = (1000, 2000), final demand (350, 1700),
+    payments sector (value added) (650, 1400); A = [[.15, .25], [.20, .05]] (eq. 2.8).
+    """
+    from gosplan import Economy
+
+    ids = ["agriculture", "manufacturing"]
+    Z = pd.DataFrame([[150.0, 500.0], [200.0, 100.0]], index=ids, columns=ids)
+    x = pd.Series([1000.0, 2000.0], index=ids)
+    Y = pd.DataFrame({"households": [350.0, 1700.0]}, index=ids)
+    V = pd.DataFrame([[650.0, 1400.0]], index=["value_added"], columns=ids)
+    return Economy.from_flows(Z, x, V, Y, balance="both", name="miller_blair_2_3")
