@@ -1,0 +1,296 @@
+"""The JSON API: pydantic models of every request and the routes over :mod:`services`.
+
+Reads are public (the record of a democratic plan is open to everyone); writes
+need a bearer token of the right role and an ``Idempotency-Key`` header (or a
+``nonce`` field in the body), so that a replayed request is refused with 409 and
+stores nothing. Request bodies are validated here (shape, types, signs, finiteness);
+the services check them against the round (products, projects, candidates).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Depends, Header, Request
+from fastapi.responses import PlainTextResponse, Response
+from pydantic import BaseModel, ConfigDict, Field
+
+from gosplan.server.auth import Principal, bearer, resolve
+from gosplan.server.services import Conflict, Invalid, Service
+
+Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+Name = Annotated[str, Field(min_length=1, max_length=200)]
+Nonce = Annotated[str | None, Field(default=None, min_length=1, max_length=200)]
+
+
+class _In(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class CouncilIn(_In):
+    name: Name
+    kind: Literal["workers", "consumers", "region"] = "workers"
+    weight: Annotated[float, Field(gt=0, allow_inf_nan=False)] = 1.0
+    recall_threshold: Annotated[float, Field(gt=0, le=1)] = 0.5
+    seats: Annotated[int, Field(ge=1, le=100)] = 1
+    nonce: Nonce = None
+
+
+class MemberIn(_In):
+    name: Name
+    nonce: Nonce = None
+
+
+class PlannerIn(_In):
+    label: Name
+    nonce: Nonce = None
+
+
+class ProjectIn(_In):
+    key: Annotated[str, Field(min_length=1, max_length=100)]
+    name: Annotated[str, Field(max_length=300)] = ""
+    cost: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    category: Annotated[str, Field(max_length=100)] = ""
+    district: Annotated[str, Field(max_length=100)] = ""
+
+
+class RoundIn(_In):
+    kind: Literal["plan", "budget", "election"]
+    title: Annotated[str, Field(min_length=1, max_length=300)]
+    rule: Annotated[str, Field(min_length=1, max_length=40)]
+    economy: str | None = None
+    council_id: int | None = None
+    budget: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    ballot: Literal["approval", "cumulative", "ordinal"] = "approval"
+    min_length: Annotated[int, Field(ge=0)] | None = None
+    max_length: Annotated[int, Field(ge=1)] | None = None
+    max_points: Annotated[int, Field(ge=1)] | None = None
+    projects: Annotated[list[ProjectIn], Field(max_length=2000)] | None = None
+    candidates: Annotated[list[int], Field(max_length=1000)] | None = None
+    seats: Annotated[int, Field(ge=1, le=100)] | None = None
+    nonce: Nonce = None
+
+
+class ProposalIn(_In):
+    council_id: int
+    basket: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
+    priorities: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
+    limits: Annotated[dict[str, Quantity], Field(max_length=100)] = {}
+    nonce: Nonce = None
+
+
+class VoteIn(_In):
+    council_id: int
+    approve: Annotated[list[int], Field(max_length=10_000)] | None = None
+    ranking: Annotated[list[int], Field(max_length=10_000)] | None = None
+    nonce: Nonce = None
+
+
+class BallotIn(_In):
+    """A member's ballot: project ids (budget rounds) or candidates' member ids (elections)."""
+
+    approve: Annotated[list[str | int], Field(max_length=10_000)] | None = None
+    ranking: Annotated[list[str | int], Field(max_length=10_000)] | None = None
+    points: Annotated[dict[str, Annotated[int, Field(ge=0)]], Field(max_length=10_000)] | None = None
+    nonce: Nonce = None
+
+
+class EmptyIn(_In):
+    nonce: Nonce = None
+
+
+def _service(request: Request) -> Service:
+    return request.app.state.service
+
+
+def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Principal | None:
+    """The caller: a bearer token, or the pages' session cookie."""
+    text = bearer(authorization) or request.cookies.get("gosplan_token")
+    if not text:
+        return None
+    with request.app.state.service.store.read() as s:
+        return resolve(s, text)
+
+
+def _key(idempotency_key: str | None, body: BaseModel | None) -> str:
+    key = idempotency_key or (getattr(body, "nonce", None) if body is not None else None)
+    if not key:
+        raise Invalid(
+            "missing Idempotency-Key: send a unique Idempotency-Key header (or a 'nonce' field) with every write, "
+            "so that a replayed request can be refused", status=428)
+    return key
+
+
+Who = Annotated[Principal | None, Depends(principal)]
+Svc = Annotated[Service, Depends(_service)]
+IdemKey = Annotated[str | None, Header(alias="Idempotency-Key")]
+
+
+def _dump(m: BaseModel) -> dict[str, Any]:
+    d = m.model_dump()
+    d.pop("nonce", None)
+    return d
+
+
+router = APIRouter()
+
+
+@router.get("/health", tags=["service"])
+def health(svc: Svc) -> dict:
+    return {"ok": True, "database": svc.store.engine.dialect.name}
+
+
+@router.get("/me", tags=["service"])
+def me(who: Who) -> dict:
+    if who is None:
+        return {"role": None}
+    return {"role": who.role, "label": who.label, "council_id": who.council_id, "member_id": who.member_id,
+            "mandate_id": who.mandate_id}
+
+
+@router.post("/councils", status_code=201, tags=["administrator"])
+def create_council(body: CouncilIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
+    return svc.create_council(who, _dump(body), _key(key, body))
+
+
+@router.get("/councils", tags=["public"])
+def councils(svc: Svc) -> list[dict]:
+    return svc.councils()
+
+
+@router.post("/councils/{council_id}/members", status_code=201, tags=["administrator"])
+def create_member(council_id: int, body: MemberIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
+    """Register a member; the response carries the member's token, shown this once."""
+    return svc.create_member(who, council_id, body.name, _key(key, body))
+
+
+@router.get("/councils/{council_id}/members", tags=["public"])
+def members(council_id: int, svc: Svc) -> list[dict]:
+    return svc.members(council_id)
+
+
+@router.post("/planners", status_code=201, tags=["administrator"])
+def create_planner(body: PlannerIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
+    return svc.create_planner(who, body.label, _key(key, body))
+
+
+@router.get("/rounds", tags=["public"])
+def rounds(svc: Svc) -> list[dict]:
+    return svc.rounds()
+
+
+@router.post("/rounds", status_code=201, tags=["planner"])
+def open_round(body: RoundIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
+    data = _dump(body)
+    if body.kind == "budget":
+        if body.budget is None:
+            raise Invalid("budget: a budget round needs a budget > 0")
+        data["projects"] = [p.model_dump() for p in body.projects or []]
+    return svc.open_round(who, data, _key(key, body))
+
+
+@router.post("/rounds/import", status_code=201, tags=["planner"])
+async def import_round(request: Request, who: Who, key: IdemKey = None) -> dict:
+    """Import a round exported by ``GET /rounds/{id}/ledger`` (JSON Lines); it is verified first."""
+    import json
+
+    svc: Service = request.app.state.service
+    text = (await request.body()).decode("utf-8", errors="strict")
+    entries = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if line.strip():
+            try:
+                entries.append(json.loads(line))
+            except json.JSONDecodeError as exc:
+                raise Invalid(f"ledger line {i}: not JSON ({exc.msg})") from None
+    from starlette.concurrency import run_in_threadpool
+
+    return await run_in_threadpool(svc.import_ledger, who, entries, _key(key, None))
+
+
+@router.get("/rounds/{round_id}", tags=["public"])
+def round_(round_id: int, svc: Svc) -> dict:
+    return svc.round(round_id)
+
+
+@router.post("/rounds/{round_id}/close", tags=["planner"])
+def close(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None) -> dict:
+    return svc.close_round(who, round_id, _key(key, body))
+
+
+@router.post("/rounds/{round_id}/compute", tags=["planner"])
+def compute(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None) -> dict:
+    """Aggregate the proposals by the round's rule into targets and compute the plan."""
+    return svc.compute_plan(who, round_id, _key(key, body))
+
+
+@router.post("/rounds/{round_id}/publish", tags=["planner"])
+def publish(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None) -> dict:
+    return svc.publish(who, round_id, _key(key, body))
+
+
+@router.get("/rounds/{round_id}/result", tags=["public"])
+def result(round_id: int, svc: Svc) -> dict:
+    r = svc.round(round_id)
+    if r["status"] != "published":
+        raise Conflict(f"round {round_id} is {r['status']}; its result is not published yet")
+    return r["result"]
+
+
+@router.post("/rounds/{round_id}/proposals", status_code=201, tags=["delegate"])
+def propose(round_id: int, body: ProposalIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
+    return svc.propose(who, round_id, _dump(body), _key(key, body))
+
+
+@router.post("/rounds/{round_id}/votes", status_code=201, tags=["delegate"])
+def vote(round_id: int, body: VoteIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
+    return svc.vote(who, round_id, _dump(body), _key(key, body))
+
+
+@router.get("/rounds/{round_id}/votes", tags=["public"])
+def votes(round_id: int, svc: Svc) -> list[dict]:
+    svc.round(round_id)
+    return svc.votes(round_id)
+
+
+@router.post("/rounds/{round_id}/ballots", status_code=201, tags=["member"])
+def ballot(round_id: int, body: BallotIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
+    return svc.ballot(who, round_id, _dump(body), _key(key, body))
+
+
+@router.post("/rounds/{round_id}/candidates", status_code=201, tags=["member"])
+def nominate(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None) -> dict:
+    """A member stands as a candidate in an open election of its council."""
+    return svc.nominate(who, round_id, _key(key, body))
+
+
+@router.get("/rounds/{round_id}/ledger", tags=["public"], response_class=PlainTextResponse)
+def ledger(round_id: int, svc: Svc) -> Response:
+    """The round's ledger as JSON Lines, one entry per line, oldest first."""
+    from gosplan.server._domain import canonical
+
+    text = "".join(canonical(e) + "\n" for e in svc.ledger(round_id))
+    return Response(text, media_type="application/x-ndjson",
+                    headers={"Content-Disposition": f'attachment; filename="round-{round_id}.jsonl"'})
+
+
+@router.get("/rounds/{round_id}/ledger/verify", tags=["public"])
+def verify(round_id: int, svc: Svc) -> dict:
+    return svc.verify(round_id)
+
+
+@router.get("/mandates", tags=["public"])
+def mandates(svc: Svc, council_id: int | None = None) -> list[dict]:
+    return svc.mandates(council_id)
+
+
+@router.post("/mandates/{mandate_id}/petition", status_code=201, tags=["member"])
+def petition(mandate_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None) -> dict:
+    """Sign the recall petition against a delegate; at the council's threshold the mandate ends."""
+    return svc.sign_recall(who, mandate_id, _key(key, body))
+
+
+@router.post("/me/delegate-token", status_code=201, tags=["member"])
+def delegate_token(who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None) -> dict:
+    """An elected member's delegate token (shown once; an earlier one stops working)."""
+    return svc.delegate_token(who, _key(key, body))

@@ -1,0 +1,280 @@
+"""The service's storage: SQLAlchemy 2 models, the engine and one transaction per write.
+
+SQLite is the default (one file, WAL journal, ``synchronous=FULL``: a write the
+service has acknowledged is on disk and survives a ``kill -9``); PostgreSQL is used
+when the database URL names one (driver psycopg 3). Every write of the service runs
+in :func:`Store.write`, one transaction that also appends the write's ledger entry,
+so a record and its entry in the tamper-evident log are stored together or not at
+all. Contents (baskets, ballots, results) are stored as canonical JSON text: the
+same text the ledger hashes.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import os
+from collections.abc import Iterator
+
+from sqlalchemy import (
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Integer,
+    String,
+    Text,
+    UniqueConstraint,
+    create_engine,
+    event,
+    select,
+)
+from sqlalchemy.engine import Engine
+from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
+
+from gosplan.errors import GosplanError
+
+DEFAULT_SQLITE = "gosplan.sqlite"
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC).replace(tzinfo=None)
+
+
+class Base(DeclarativeBase):
+    pass
+
+
+class Council(Base):
+    """A workers' or consumers' council; its weight counts in weighted rules."""
+
+    __tablename__ = "councils"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(200), unique=True)
+    kind: Mapped[str] = mapped_column(String(40))
+    weight: Mapped[float] = mapped_column(Float, default=1.0)
+    #: Share of the council's members whose signatures end a delegate's mandate.
+    recall_threshold: Mapped[float] = mapped_column(Float, default=0.5)
+    seats: Mapped[int] = mapped_column(Integer, default=1)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+
+
+class Member(Base):
+    __tablename__ = "members"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id"), index=True)
+    name: Mapped[str] = mapped_column(String(200))
+    __table_args__ = (UniqueConstraint("council_id", "name"),)
+
+
+class Token(Base):
+    """A bearer token, stored as the SHA-256 of its text; never the text itself."""
+
+    __tablename__ = "tokens"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    role: Mapped[str] = mapped_column(String(20))
+    label: Mapped[str] = mapped_column(String(200), default="")
+    council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"), nullable=True)
+    member_id: Mapped[int | None] = mapped_column(ForeignKey("members.id"), nullable=True)
+    mandate_id: Mapped[int | None] = mapped_column(ForeignKey("mandates.id"), nullable=True)
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Round(Base):
+    """A planning, budget or election round; the head of its ledger chain lives here."""
+
+    __tablename__ = "rounds"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    kind: Mapped[str] = mapped_column(String(20))  # plan | budget | election | imported
+    title: Mapped[str] = mapped_column(String(300))
+    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed | published
+    rule: Mapped[str] = mapped_column(String(40))
+    council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"), nullable=True)
+    #: Rule parameters, economy name, budget, ballot kind, seats ... (canonical JSON).
+    params: Mapped[str] = mapped_column(Text, default="{}")
+    result: Mapped[str | None] = mapped_column(Text, nullable=True)
+    seq: Mapped[int] = mapped_column(Integer, default=-1)
+    head_hash: Mapped[str] = mapped_column(String(64), default="")
+    opened_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    closed_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+
+
+class Proposal(Base):
+    __tablename__ = "proposals"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id"))
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("round_id", "council_id"),)
+
+
+class Vote(Base):
+    """A council's vote in a plan round or a member's ballot in a budget or election round."""
+
+    __tablename__ = "votes"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    voter: Mapped[str] = mapped_column(String(40))  # council:ID or member:ID
+    content: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("round_id", "voter"),)
+
+
+class Project(Base):
+    __tablename__ = "projects"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    key: Mapped[str] = mapped_column(String(100))
+    name: Mapped[str] = mapped_column(String(300))
+    cost: Mapped[float] = mapped_column(Float)
+    category: Mapped[str] = mapped_column(String(100), default="")
+    district: Mapped[str] = mapped_column(String(100), default="")
+    __table_args__ = (UniqueConstraint("round_id", "key"),)
+
+
+class Candidate(Base):
+    __tablename__ = "candidates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    __table_args__ = (UniqueConstraint("round_id", "member_id"),)
+
+
+class Mandate(Base):
+    """A delegate's mandate: from an election's result until recall or the next election."""
+
+    __tablename__ = "mandates"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    council_id: Mapped[int] = mapped_column(ForeignKey("councils.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    started_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    ended_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    ended_reason: Mapped[str] = mapped_column(String(40), default="")
+
+
+class Signature(Base):
+    """A member's signature on the recall petition against a mandate."""
+
+    __tablename__ = "signatures"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    mandate_id: Mapped[int] = mapped_column(ForeignKey("mandates.id"), index=True)
+    member_id: Mapped[int] = mapped_column(ForeignKey("members.id"))
+    __table_args__ = (UniqueConstraint("mandate_id", "member_id"),)
+
+
+class LedgerRow(Base):
+    """One entry of a round's hash chain, as the ledger module builds it."""
+
+    __tablename__ = "ledger"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    seq: Mapped[int] = mapped_column(Integer)
+    #: The entry exactly as exported: canonical JSON of every field, hashes included.
+    entry: Mapped[str] = mapped_column(Text)
+    hash: Mapped[str] = mapped_column(String(64))
+    __table_args__ = (UniqueConstraint("round_id", "seq"),)
+
+
+class UsedKey(Base):
+    """An idempotency key (or form nonce) already used by a principal: a replay is refused."""
+
+    __tablename__ = "used_keys"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    principal: Mapped[str] = mapped_column(String(64))
+    key: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
+    __table_args__ = (UniqueConstraint("principal", "key"),)
+
+
+def normalise_url(url: str | None) -> str:
+    """The SQLAlchemy URL: a file path or ``sqlite:///`` URL, or a PostgreSQL URL (psycopg 3)."""
+    url = url or os.environ.get("GOSPLAN_DATABASE_URL") or DEFAULT_SQLITE
+    if "://" not in url:
+        return f"sqlite:///{os.path.abspath(url)}"
+    scheme, rest = url.split("://", 1)
+    if scheme in ("postgres", "postgresql"):
+        return f"postgresql+psycopg://{rest}"
+    if scheme.startswith("postgresql") or scheme.startswith("sqlite"):
+        return url
+    raise GosplanError(
+        f"database URL {url!r}: unsupported scheme {scheme!r}; give a SQLite file path or a postgresql:// URL"
+    )
+
+
+def make_engine(url: str | None, *, writer: bool = True) -> Engine:
+    """An engine; on SQLite, ``writer`` engines take the write lock when a transaction begins."""
+    url = normalise_url(url)
+    if url.startswith("sqlite"):
+        engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, pool_size=20, max_overflow=40)
+
+        @event.listens_for(engine, "connect")
+        def _pragmas(dbapi_conn, _record):  # noqa: ANN001
+            # pysqlite's own transaction handling is off so that BEGIN IMMEDIATE below takes
+            # the write lock at the start: two writers then queue instead of deadlocking.
+            dbapi_conn.isolation_level = None
+            cur = dbapi_conn.cursor()
+            cur.execute("PRAGMA journal_mode=WAL")
+            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA foreign_keys=ON")
+            cur.execute("PRAGMA busy_timeout=60000")
+            cur.close()
+
+        @event.listens_for(engine, "begin")
+        def _begin(conn):  # noqa: ANN001
+            # readers take a snapshot (deferred BEGIN) and never wait for the write lock
+            conn.exec_driver_sql("BEGIN IMMEDIATE" if writer else "BEGIN")
+
+        return engine
+    from gosplan.errors import require
+
+    require("psycopg", "postgres")
+    return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
+
+
+class Store:
+    """The engine, its session factory and the one way to write."""
+
+    def __init__(self, url: str | None = None):
+        self.url = normalise_url(url)
+        self.engine = make_engine(self.url)
+        Base.metadata.create_all(self.engine)
+        self.sessions = sessionmaker(self.engine, expire_on_commit=False)
+        self.reader = make_engine(self.url, writer=False) if self.is_sqlite else self.engine
+        self.read_sessions = sessionmaker(self.reader, expire_on_commit=False)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    @contextlib.contextmanager
+    def write(self) -> Iterator[Session]:
+        """One transaction: committed when the block ends, rolled back on any error."""
+        with self.sessions() as session, session.begin():
+            yield session
+
+    @contextlib.contextmanager
+    def read(self) -> Iterator[Session]:
+        with self.read_sessions() as session, session.begin():
+            yield session
+
+    def lock_round(self, session: Session, round_id: int) -> Round | None:
+        """The round row, locked for this transaction so its ledger chain grows one entry at a time.
+
+        SQLite's ``BEGIN IMMEDIATE`` already serialises writers; PostgreSQL needs the
+        row lock.
+        """
+        stmt = select(Round).where(Round.id == round_id).execution_options(populate_existing=True)
+        if not self.is_sqlite:
+            stmt = stmt.with_for_update()
+        return session.scalars(stmt).first()
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+        if self.reader is not self.engine:
+            self.reader.dispose()

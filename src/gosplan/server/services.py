@@ -1,0 +1,685 @@
+"""What the service does, one function per act, shared by the JSON API and the pages.
+
+Each act checks who asks (role, council, mandate), checks the request against the
+round (open, its kind, its products, projects or candidates), stores its records
+and appends its ledger entry in one transaction (:meth:`Store.write`). A refusal
+raises a :class:`Refusal` carrying the HTTP status and a message naming what was
+wrong; nothing of a refused request is stored, because the transaction is rolled
+back. Idempotency keys are stored in the same transaction, so a replayed request
+finds its key and is refused, and a failed one leaves its key unused.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import math
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.orm import Session
+
+from gosplan.errors import GosplanError
+from gosplan.server import _domain as domain
+from gosplan.server.auth import Principal, new_token
+from gosplan.server.db import (
+    Candidate,
+    Council,
+    LedgerRow,
+    Mandate,
+    Member,
+    Project,
+    Proposal,
+    Round,
+    Signature,
+    Store,
+    Token,
+    UsedKey,
+    Vote,
+    utcnow,
+)
+
+
+class Refusal(GosplanError):
+    """A request the service refuses; ``status`` is its HTTP status code."""
+
+    status = 400
+
+    def __init__(self, message: str, status: int | None = None):
+        super().__init__(message)
+        if status is not None:
+            self.status = status
+
+
+class Unauthorized(Refusal):
+    status = 401
+
+
+class Forbidden(Refusal):
+    status = 403
+
+
+class NotFound(Refusal):
+    status = 404
+
+
+class Conflict(Refusal):
+    status = 409
+
+
+class Invalid(Refusal):
+    status = 422
+
+
+def loads(text: str | None) -> Any:
+    return json.loads(text) if text else None
+
+
+def _now() -> str:
+    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
+
+
+def _actor(p: Principal) -> dict:
+    a: dict[str, Any] = {"role": p.role}
+    if p.council_id is not None:
+        a["council"] = p.council_id
+    if p.member_id is not None:
+        a["member"] = p.member_id
+    return a
+
+
+REGISTRY_TITLE = "registry of councils, members and tokens"
+
+
+class Service:
+    """The acts of the service over one :class:`Store`."""
+
+    def __init__(self, store: Store):
+        self.store = store
+        self.registry_id = self._ensure_registry()
+
+    # -- plumbing ---------------------------------------------------------------
+    def _ensure_registry(self) -> int:
+        """The chain that logs councils, members and tokens (writes not tied to a round)."""
+        with self.store.write() as s:
+            r = s.scalars(select(Round).where(Round.kind == "registry")).first()
+            if r is None:
+                r = Round(kind="registry", title=REGISTRY_TITLE, status="open", rule="-", params="{}")
+                s.add(r)
+                s.flush()
+                self._log(s, r, "registry_opened", {"at": _now()})
+            return r.id
+
+    def _log(self, s: Session, rnd: Round, kind: str, content: dict) -> dict:
+        """Append one entry to ``rnd``'s chain; the caller holds the round's lock."""
+        entry = domain.ledger_next(rnd.head_hash or domain.GENESIS, rnd.seq + 1, kind, content)
+        s.add(LedgerRow(round_id=rnd.id, seq=entry["seq"], entry=domain.canonical(entry), hash=entry["hash"]))
+        rnd.seq = entry["seq"]
+        rnd.head_hash = entry["hash"]
+        return entry
+
+    def _claim_key(self, s: Session, p: Principal, key: str | None) -> None:
+        if key is None:
+            return
+        if len(key) > 200 or not key.strip():
+            raise Invalid("Idempotency-Key must be 1 to 200 characters")
+        exists = s.scalars(select(UsedKey.id).where(UsedKey.principal == p.key, UsedKey.key == key)).first()
+        if exists is not None:
+            raise Conflict(f"replayed request: Idempotency-Key {key!r} was already used by this token; nothing stored")
+        s.add(UsedKey(principal=p.key, key=key))
+
+    def _round(self, s: Session, round_id: int, lock: bool = True) -> Round:
+        r = self.store.lock_round(s, round_id) if lock else s.get(Round, round_id)
+        if r is None or r.kind == "registry":
+            raise NotFound(f"round {round_id} does not exist")
+        return r
+
+    def _registry(self, s: Session) -> Round:
+        return self.store.lock_round(s, self.registry_id)
+
+    @staticmethod
+    def _need(p: Principal | None, *roles: str) -> Principal:
+        if p is None:
+            raise Unauthorized("this needs a bearer token (Authorization: Bearer TOKEN); yours is missing, unknown or revoked")
+        if p.role not in roles:
+            raise Forbidden(f"a {p.role} may not do this; it needs the role {' or '.join(roles)}")
+        return p
+
+    @staticmethod
+    def _open(r: Round, kind: str) -> None:
+        if r.kind != kind:
+            raise Invalid(f"round {r.id} is a {r.kind} round, not a {kind} round")
+        if r.status != "open":
+            raise Conflict(f"round {r.id} is {r.status}: it takes no more proposals, votes or ballots")
+
+    def _write(self, p: Principal, key: str | None):
+        """A write transaction with the idempotency key claimed first."""
+        store = self.store
+
+        class _Ctx:
+            def __enter__(ctx):
+                ctx.cm = store.write()
+                ctx.s = ctx.cm.__enter__()
+                try:
+                    self._claim_key(ctx.s, p, key)
+                except BaseException as exc:
+                    ctx.cm.__exit__(type(exc), exc, exc.__traceback__)
+                    raise
+                return ctx.s
+
+            def __exit__(ctx, et, ev, tb):
+                try:
+                    return ctx.cm.__exit__(et, ev, tb)
+                except IntegrityError as exc:
+                    raise Conflict(f"conflicting write refused, nothing stored ({exc.orig})") from None
+
+        return _Ctx()
+
+    # -- administrator ----------------------------------------------------------
+    def bootstrap_admin(self, text: str, label: str = "administrator") -> None:
+        """Make ``text`` a valid administrator token (idempotent)."""
+        from gosplan.server.auth import hash_token
+
+        with self.store.write() as s:
+            h = hash_token(text)
+            if s.scalars(select(Token).where(Token.token_hash == h)).first() is None:
+                reg = self._registry(s)
+                t = Token(token_hash=h, role="admin", label=label)
+                s.add(t)
+                s.flush()
+                self._log(s, reg, "token_issued", {"at": _now(), "role": "admin", "token": t.id, "label": label})
+
+    def has_admin(self) -> bool:
+        with self.store.read() as s:
+            return s.scalars(select(Token.id).where(Token.role == "admin", Token.active)).first() is not None
+
+    def create_council(self, p: Principal | None, data: dict, key: str | None = None) -> dict:
+        self._need(p, "admin")
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            if s.scalars(select(Council.id).where(Council.name == data["name"])).first() is not None:
+                raise Conflict(f"a council named {data['name']!r} exists already")
+            c = Council(**data)
+            s.add(c)
+            s.flush()
+            self._log(s, reg, "council_registered", {"at": _now(), "council": c.id, **data})
+            return self.council_dict(s, c)
+
+    def create_member(self, p: Principal | None, council_id: int, name: str, key: str | None = None) -> dict:
+        self._need(p, "admin")
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            if s.get(Council, council_id) is None:
+                raise NotFound(f"council {council_id} does not exist")
+            if s.scalars(select(Member.id).where(Member.council_id == council_id, Member.name == name)).first():
+                raise Conflict(f"council {council_id} has a member named {name!r} already")
+            m = Member(council_id=council_id, name=name)
+            s.add(m)
+            s.flush()
+            text, h = new_token()
+            t = Token(token_hash=h, role="member", label=name, council_id=council_id, member_id=m.id)
+            s.add(t)
+            s.flush()
+            self._log(s, reg, "member_registered", {"at": _now(), "council": council_id, "member": m.id, "name": name, "token": t.id})
+            return {"id": m.id, "council_id": council_id, "name": name, "token": text}
+
+    def create_planner(self, p: Principal | None, label: str, key: str | None = None) -> dict:
+        self._need(p, "admin")
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            text, h = new_token()
+            t = Token(token_hash=h, role="planner", label=label)
+            s.add(t)
+            s.flush()
+            self._log(s, reg, "token_issued", {"at": _now(), "role": "planner", "token": t.id, "label": label})
+            return {"token": text, "role": "planner", "label": label}
+
+    # -- planner: rounds -------------------------------------------------------
+    def open_round(self, p: Principal | None, data: dict, key: str | None = None) -> dict:
+        p = self._need(p, "planner")
+        kind = data["kind"]
+        with self._write(p, key) as s:
+            params: dict[str, Any] = {}
+            council_id = data.get("council_id")
+            if council_id is not None and s.get(Council, council_id) is None:
+                raise Invalid(f"council_id: council {council_id} does not exist")
+            if kind == "plan":
+                name = data.get("economy") or domain.DEFAULT_ECONOMY
+                domain.economy(name)  # refuses an unknown economy before anything is stored
+                params["economy"] = name
+                if data["rule"] not in domain.PLAN_RULES:
+                    raise Invalid(f"rule {data['rule']!r} is not a plan rule; choose one of {', '.join(domain.PLAN_RULES)}")
+            elif kind == "budget":
+                self._check_budget(data)
+                params.update(budget=data["budget"], ballot=data.get("ballot", "approval"))
+                for k in ("min_length", "max_length", "max_points"):
+                    if data.get(k) is not None:
+                        params[k] = data[k]
+            elif kind == "election":
+                if council_id is None:
+                    raise Invalid("council_id: an election elects the delegates of one council; name it")
+                if data["rule"] not in domain.ELECTION_RULES:
+                    raise Invalid(f"rule {data['rule']!r} is not an election rule; choose one of {', '.join(domain.ELECTION_RULES)}")
+                params["seats"] = data.get("seats") or s.get(Council, council_id).seats
+            r = Round(kind=kind, title=data["title"], rule=data["rule"], council_id=council_id, params=domain.canonical(params))
+            s.add(r)
+            s.flush()
+            r = self._round(s, r.id)
+            content: dict[str, Any] = {"at": _now(), "by": _actor(p), "round": r.id, "kind": kind, "title": r.title,
+                                       "rule": r.rule, "council": council_id, "params": params}
+            if kind == "budget":
+                projects = data["projects"]
+                for pr in projects:
+                    s.add(Project(round_id=r.id, key=pr["key"], name=pr.get("name") or pr["key"], cost=pr["cost"],
+                                  category=pr.get("category") or "", district=pr.get("district") or ""))
+                content["projects"] = projects
+            if kind == "election":
+                cands = sorted(set(data.get("candidates") or []))
+                for mid in cands:
+                    m = s.get(Member, mid)
+                    if m is None or m.council_id != council_id:
+                        raise Invalid(f"candidates: member {mid} is not a member of council {council_id}")
+                    s.add(Candidate(round_id=r.id, member_id=mid))
+                content["candidates"] = cands
+            self._log(s, r, "round_opened", content)
+            self._log(s, r, "rule_chosen", {"rule": r.rule, "params": params})
+            return self.round_dict(s, r)
+
+    @staticmethod
+    def _check_budget(data: dict) -> None:
+        if data["rule"] not in domain.BUDGET_RULES:
+            raise Invalid(f"rule {data['rule']!r} is not a budget rule; choose one of {', '.join(domain.BUDGET_RULES)}")
+        ballot = data.get("ballot", "approval")
+        if ballot not in domain.BALLOT_KINDS:
+            raise Invalid(f"ballot {ballot!r} is not a ballot kind; choose one of {', '.join(domain.BALLOT_KINDS)}")
+        projects = data.get("projects") or []
+        if not projects:
+            raise Invalid("projects: a budget round needs at least one project")
+        seen = set()
+        for pr in projects:
+            if pr["key"] in seen:
+                raise Invalid(f"projects: project id {pr['key']!r} appears twice")
+            seen.add(pr["key"])
+            if pr["cost"] > data["budget"]:
+                raise Invalid(f"projects: project {pr['key']!r} costs {pr['cost']:g}, more than the budget {data['budget']:g}")
+
+    def close_round(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+        p = self._need(p, "planner")
+        with self._write(p, key) as s:
+            r = self._round(s, round_id)
+            if r.status != "open":
+                raise Conflict(f"round {round_id} is {r.status} already")
+            r.status = "closed"
+            r.closed_at = utcnow()
+            n = s.scalar(select(func.count(Vote.id)).where(Vote.round_id == r.id))
+            self._log(s, r, "round_closed", {"at": _now(), "by": _actor(p), "votes": n})
+            if r.kind in ("budget", "election"):
+                result = self._budget_result(s, r) if r.kind == "budget" else self._election_result(s, r)
+                r.result = domain.canonical(result)
+                self._log(s, r, "outcome_computed", {"result": result})
+            return self.round_dict(s, r)
+
+    def compute_plan(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+        p = self._need(p, "planner")
+        with self._write(p, key) as s:
+            r = self._round(s, round_id)
+            if r.kind != "plan":
+                raise Invalid(f"round {round_id} is a {r.kind} round; only a plan round computes a plan")
+            if r.status != "closed":
+                raise Conflict(f"round {round_id} is {r.status}; close it before computing its plan")
+            params = loads(r.params)
+            proposals = {
+                pr.id: {"council": pr.council_id, **loads(pr.content)}
+                for pr in s.scalars(select(Proposal).where(Proposal.round_id == r.id).order_by(Proposal.id))
+            }
+            weights = {c.id: c.weight for c in s.scalars(select(Council))}
+            votes = {
+                int(v.voter.split(":")[1]): loads(v.content)
+                for v in s.scalars(select(Vote).where(Vote.round_id == r.id).order_by(Vote.id))
+            }
+            agg = domain.aggregate(r.rule, proposals, weights, votes)
+            self._log(s, r, "targets_aggregated", {"rule": r.rule, "targets": agg["basket"], "explanation": agg["explanation"]})
+            plan = domain.solve_plan(params["economy"], agg["basket"])
+            r.result = domain.canonical({"aggregation": agg, "plan": plan})
+            self._log(s, r, "plan_computed", {"economy": params["economy"], "plan": plan})
+            return self.round_dict(s, r)
+
+    def publish(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+        p = self._need(p, "planner")
+        with self._write(p, key) as s:
+            r = self._round(s, round_id)
+            if r.status == "published":
+                raise Conflict(f"round {round_id} is published already")
+            if r.result is None:
+                raise Conflict(f"round {round_id} has no result yet; close it (and compute its plan) first")
+            r.status = "published"
+            self._log(s, r, "result_published", {"at": _now(), "by": _actor(p), "result_sha256": _sha(r.result)})
+            if r.kind == "election":
+                self._seat(s, r)
+            return self.round_dict(s, r)
+
+    # -- delegates: plan rounds ---------------------------------------------------
+    def _delegate_for(self, p: Principal | None, council_id: int) -> Principal:
+        p = self._need(p, "delegate")
+        if p.council_id != council_id:
+            raise Forbidden(f"this delegate acts for council {p.council_id}, not for council {council_id}")
+        return p
+
+    def propose(self, p: Principal | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        p = self._delegate_for(p, data["council_id"])
+        with self._write(p, key) as s:
+            r = self._round(s, round_id)
+            self._open(r, "plan")
+            known = set(domain.product_ids(loads(r.params)["economy"]))
+            for part in ("basket", "priorities"):
+                for prod, q in (data.get(part) or {}).items():
+                    if prod not in known:
+                        raise Invalid(f"{part}: unknown product {prod!r}; the economy {loads(r.params)['economy']!r} has {', '.join(sorted(known))}")
+                    if not math.isfinite(q) or q < 0:
+                        raise Invalid(f"{part}: quantity of {prod!r} is {q!r}; quantities must be finite and >= 0")
+            for lim, q in (data.get("limits") or {}).items():
+                if not math.isfinite(q) or q < 0:
+                    raise Invalid(f"limits: {lim!r} is {q!r}; limits must be finite and >= 0")
+            if s.scalars(select(Proposal.id).where(Proposal.round_id == r.id, Proposal.council_id == p.council_id)).first():
+                raise Conflict(f"council {p.council_id} has a proposal in round {r.id} already; one per council")
+            content = {k: data.get(k) or {} for k in ("basket", "priorities", "limits")}
+            pr = Proposal(round_id=r.id, council_id=p.council_id, content=domain.canonical(content))
+            s.add(pr)
+            s.flush()
+            self._log(s, r, "proposal", {"at": _now(), "by": _actor(p), "proposal": pr.id, "council": p.council_id, **content})
+            return {"id": pr.id, "round_id": r.id, "council_id": p.council_id, **content}
+
+    def vote(self, p: Principal | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        p = self._delegate_for(p, data["council_id"])
+        with self._write(p, key) as s:
+            r = self._round(s, round_id)
+            self._open(r, "plan")
+            if r.rule not in domain.VOTING_RULES:
+                raise Invalid(f"round {r.id} aggregates proposals by {r.rule!r}, which takes no votes; submit a proposal")
+            choices = data.get("approve") if r.rule == "approval" else data.get("ranking")
+            field = "approve" if r.rule == "approval" else "ranking"
+            if not choices:
+                raise Invalid(f"{field}: the rule {r.rule!r} needs a non-empty list of proposal ids in {field!r}")
+            if len(set(choices)) != len(choices):
+                raise Invalid(f"{field}: a proposal appears twice")
+            ids = set(s.scalars(select(Proposal.id).where(Proposal.round_id == r.id)))
+            bad = [c for c in choices if c not in ids]
+            if bad:
+                raise Invalid(f"{field}: proposal {bad[0]} is not a proposal of round {r.id}")
+            return self._store_vote(s, r, p, f"council:{p.council_id}", {field: list(choices)})
+
+    def _store_vote(self, s: Session, r: Round, p: Principal, voter: str, content: dict) -> dict:
+        if s.scalars(select(Vote.id).where(Vote.round_id == r.id, Vote.voter == voter)).first():
+            raise Conflict(f"{voter.replace(':', ' ')} has voted in round {r.id} already; one vote each")
+        v = Vote(round_id=r.id, voter=voter, content=domain.canonical(content))
+        s.add(v)
+        s.flush()
+        self._log(s, r, "vote", {"at": _now(), "by": _actor(p), "vote": v.id, "voter": voter, **content})
+        return {"id": v.id, "round_id": r.id, "voter": voter, **content}
+
+    # -- members: budget ballots, elections, recall ------------------------------
+    def ballot(self, p: Principal | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        p = self._need(p, "member")
+        with self._write(p, key) as s:
+            r = self._round(s, round_id)
+            if r.kind not in ("budget", "election"):
+                raise Invalid(f"round {r.id} is a {r.kind} round; members vote in budget and election rounds")
+            self._open(r, r.kind)
+            if r.council_id is not None and r.council_id != p.council_id:
+                raise Forbidden(f"round {r.id} is for council {r.council_id}; this member belongs to council {p.council_id}")
+            params = loads(r.params)
+            content = self._check_budget_ballot(s, r, params, data) if r.kind == "budget" else self._check_election_ballot(s, r, data)
+            return self._store_vote(s, r, p, f"member:{p.member_id}", content)
+
+    @staticmethod
+    def _check_budget_ballot(s: Session, r: Round, params: dict, data: dict) -> dict:
+        keys = set(s.scalars(select(Project.key).where(Project.round_id == r.id)))
+        kind = params.get("ballot", "approval")
+        if kind == "cumulative":
+            pts = data.get("points") or {}
+            if not pts:
+                raise Invalid("points: a cumulative ballot gives points to at least one project")
+            for k, v in pts.items():
+                if k not in keys:
+                    raise Invalid(f"points: unknown project {k!r} in round {r.id}")
+                if v < 0 or v != int(v):
+                    raise Invalid(f"points: project {k!r} gets {v!r} points; points are whole numbers >= 0")
+            if params.get("max_points") is not None and sum(pts.values()) > params["max_points"]:
+                raise Invalid(f"points: the ballot gives {sum(pts.values()):g} points, more than the {params['max_points']} allowed")
+            return {"points": {k: int(v) for k, v in pts.items()}}
+        field = "approve" if kind == "approval" else "ranking"
+        chosen = data.get(field) or []
+        for k in chosen:
+            if k not in keys:
+                raise Invalid(f"{field}: unknown project {k!r} in round {r.id}")
+        if len(set(chosen)) != len(chosen):
+            raise Invalid(f"{field}: a project appears twice")
+        lo, hi = params.get("min_length"), params.get("max_length")
+        if lo is not None and len(chosen) < lo:
+            raise Invalid(f"{field}: the ballot names {len(chosen)} projects, fewer than the minimum {lo}")
+        if hi is not None and len(chosen) > hi:
+            raise Invalid(f"{field}: the ballot names {len(chosen)} projects, more than the maximum {hi}")
+        if not chosen:
+            raise Invalid(f"{field}: the ballot names no project")
+        return {field: list(chosen)}
+
+    @staticmethod
+    def _check_election_ballot(s: Session, r: Round, data: dict) -> dict:
+        cands = set(s.scalars(select(Candidate.member_id).where(Candidate.round_id == r.id)))
+        field = "ranking" if r.rule == "stv" else "approve"
+        chosen = data.get(field) or []
+        if not chosen:
+            raise Invalid(f"{field}: the rule {r.rule!r} needs a non-empty list of candidates (member ids) in {field!r}")
+        if len(set(chosen)) != len(chosen):
+            raise Invalid(f"{field}: a candidate appears twice")
+        for c in chosen:
+            if c not in cands:
+                raise Invalid(f"{field}: member {c} is not a candidate in round {r.id}")
+        return {field: list(chosen)}
+
+    def nominate(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+        p = self._need(p, "member")
+        with self._write(p, key) as s:
+            r = self._round(s, round_id)
+            self._open(r, "election")
+            if r.council_id != p.council_id:
+                raise Forbidden(f"round {r.id} elects delegates of council {r.council_id}; this member belongs to council {p.council_id}")
+            if s.scalars(select(Candidate.id).where(Candidate.round_id == r.id, Candidate.member_id == p.member_id)).first():
+                raise Conflict(f"member {p.member_id} is a candidate in round {r.id} already")
+            s.add(Candidate(round_id=r.id, member_id=p.member_id))
+            self._log(s, r, "candidate_nominated", {"at": _now(), "member": p.member_id})
+            return {"round_id": r.id, "member_id": p.member_id}
+
+    def sign_recall(self, p: Principal | None, mandate_id: int, key: str | None = None) -> dict:
+        """Sign the petition against a mandate; at the threshold the mandate ends and a by-election opens."""
+        p = self._need(p, "member")
+        with self._write(p, key) as s:
+            m = s.get(Mandate, mandate_id)
+            if m is None:
+                raise NotFound(f"mandate {mandate_id} does not exist")
+            r = self._round(s, m.round_id)
+            m = s.get(Mandate, mandate_id)
+            if not m.active:
+                raise Conflict(f"mandate {mandate_id} has ended already ({m.ended_reason})")
+            if m.council_id != p.council_id:
+                raise Forbidden(f"mandate {mandate_id} is a delegate of council {m.council_id}; only its members may petition")
+            if s.scalars(select(Signature.id).where(Signature.mandate_id == m.id, Signature.member_id == p.member_id)).first():
+                raise Conflict(f"member {p.member_id} has signed the petition against mandate {mandate_id} already")
+            s.add(Signature(mandate_id=m.id, member_id=p.member_id))
+            s.flush()
+            council = s.get(Council, m.council_id)
+            members = s.scalar(select(func.count(Member.id)).where(Member.council_id == m.council_id))
+            signed = s.scalar(select(func.count(Signature.id)).where(Signature.mandate_id == m.id))
+            needed = domain.recall_needed(council.recall_threshold, members)
+            self._log(s, r, "petition_signed", {"at": _now(), "mandate": m.id, "member": p.member_id,
+                                                "signatures": signed, "needed": needed})
+            out = {"mandate_id": m.id, "signatures": signed, "needed": needed, "recalled": False, "new_round_id": None}
+            if signed >= needed:
+                m.active = False
+                m.ended_at = utcnow()
+                m.ended_reason = "recalled"
+                for t in s.scalars(select(Token).where(Token.mandate_id == m.id, Token.active)):
+                    t.active = False
+                    t.revoked_at = utcnow()
+                new = Round(kind="election", title=f"by-election after the recall of mandate {m.id}", rule=r.rule,
+                            council_id=m.council_id, params=domain.canonical({"seats": 1, "replaces": m.id}))
+                s.add(new)
+                s.flush()
+                self._log(s, r, "recall", {"at": _now(), "mandate": m.id, "member": m.member_id, "signatures": signed,
+                                           "needed": needed, "new_round": new.id})
+                new = self._round(s, new.id)
+                self._log(s, new, "round_opened", {"at": _now(), "by": {"role": "recall", "mandate": m.id}, "round": new.id,
+                                                   "kind": "election", "title": new.title, "rule": new.rule,
+                                                   "council": m.council_id, "params": {"seats": 1, "replaces": m.id}, "candidates": []})
+                self._log(s, new, "rule_chosen", {"rule": new.rule, "params": {"seats": 1, "replaces": m.id}})
+                out.update(recalled=True, new_round_id=new.id)
+            return out
+
+    def delegate_token(self, p: Principal | None, key: str | None = None) -> dict:
+        """A delegate token for a member who holds a mandate; an earlier one is revoked."""
+        p = self._need(p, "member")
+        with self._write(p, key) as s:
+            m = s.scalars(select(Mandate).where(Mandate.member_id == p.member_id, Mandate.active)).first()
+            if m is None:
+                raise Forbidden(f"member {p.member_id} holds no delegate mandate; delegates are elected")
+            r = self._round(s, m.round_id)
+            for t in s.scalars(select(Token).where(Token.mandate_id == m.id, Token.active)):
+                t.active = False
+                t.revoked_at = utcnow()
+            text, h = new_token()
+            t = Token(token_hash=h, role="delegate", label=p.label, council_id=m.council_id, member_id=p.member_id, mandate_id=m.id)
+            s.add(t)
+            s.flush()
+            self._log(s, r, "delegate_token_issued", {"at": _now(), "mandate": m.id, "token": t.id})
+            return {"token": text, "role": "delegate", "council_id": m.council_id, "mandate_id": m.id}
+
+    def _budget_result(self, s: Session, r: Round) -> dict:
+        params = loads(r.params)
+        projects = [
+            {"key": pr.key, "name": pr.name, "cost": pr.cost, "category": pr.category, "district": pr.district}
+            for pr in s.scalars(select(Project).where(Project.round_id == r.id).order_by(Project.id))
+        ]
+        ballots = [loads(v.content) for v in s.scalars(select(Vote).where(Vote.round_id == r.id).order_by(Vote.id))]
+        return domain.budget_outcome(r.rule, params["budget"], projects, ballots, params.get("ballot", "approval"))
+
+    def _election_result(self, s: Session, r: Round) -> dict:
+        params = loads(r.params)
+        cands = sorted(s.scalars(select(Candidate.member_id).where(Candidate.round_id == r.id)))
+        ballots = [loads(v.content) for v in s.scalars(select(Vote).where(Vote.round_id == r.id).order_by(Vote.id))]
+        if not cands:
+            raise Conflict(f"round {r.id} has no candidates; nothing to elect")
+        return domain.elect(r.rule, min(params["seats"], len(cands)), cands, ballots)
+
+    def _seat(self, s: Session, r: Round) -> None:
+        """Start the mandates of an election's winners; a full election ends the council's earlier ones."""
+        params = loads(r.params)
+        result = loads(r.result)
+        if "replaces" not in params:
+            for m in s.scalars(select(Mandate).where(Mandate.council_id == r.council_id, Mandate.active)):
+                m.active, m.ended_at, m.ended_reason = False, utcnow(), f"succeeded by round {r.id}"
+                for t in s.scalars(select(Token).where(Token.mandate_id == m.id, Token.active)):
+                    t.active, t.revoked_at = False, utcnow()
+        for member in result["elected"]:
+            m = Mandate(council_id=r.council_id, member_id=member, round_id=r.id)
+            s.add(m)
+            s.flush()
+            self._log(s, r, "mandate_started", {"mandate": m.id, "member": member, "council": r.council_id})
+
+    # -- reads -----------------------------------------------------------------
+    @staticmethod
+    def council_dict(s: Session, c: Council) -> dict:
+        n = s.scalar(select(func.count(Member.id)).where(Member.council_id == c.id))
+        return {"id": c.id, "name": c.name, "kind": c.kind, "weight": c.weight, "recall_threshold": c.recall_threshold,
+                "seats": c.seats, "members": n}
+
+    @staticmethod
+    def round_dict(s: Session, r: Round) -> dict:
+        n = s.scalar(select(func.count(Vote.id)).where(Vote.round_id == r.id))
+        return {"id": r.id, "kind": r.kind, "title": r.title, "status": r.status, "rule": r.rule,
+                "council_id": r.council_id, "params": loads(r.params), "votes": n,
+                "ledger_entries": r.seq + 1, "head_hash": r.head_hash,
+                "result": loads(r.result) if r.status == "published" else None}
+
+    def councils(self) -> list[dict]:
+        with self.store.read() as s:
+            return [self.council_dict(s, c) for c in s.scalars(select(Council).order_by(Council.id))]
+
+    def members(self, council_id: int) -> list[dict]:
+        with self.store.read() as s:
+            return [{"id": m.id, "name": m.name, "council_id": m.council_id}
+                    for m in s.scalars(select(Member).where(Member.council_id == council_id).order_by(Member.id))]
+
+    def rounds(self) -> list[dict]:
+        with self.store.read() as s:
+            return [self.round_dict(s, r) for r in s.scalars(select(Round).where(Round.kind != "registry").order_by(Round.id))]
+
+    def round(self, round_id: int) -> dict:
+        with self.store.read() as s:
+            r = s.get(Round, round_id)
+            if r is None or r.kind == "registry":
+                raise NotFound(f"round {round_id} does not exist")
+            d = self.round_dict(s, r)
+            d["proposals"] = [{"id": pr.id, "council_id": pr.council_id, **loads(pr.content)}
+                              for pr in s.scalars(select(Proposal).where(Proposal.round_id == r.id).order_by(Proposal.id))]
+            d["projects"] = [{"key": pr.key, "name": pr.name, "cost": pr.cost, "category": pr.category, "district": pr.district}
+                             for pr in s.scalars(select(Project).where(Project.round_id == r.id).order_by(Project.id))]
+            d["candidates"] = [{"member_id": m.id, "name": m.name} for m in s.scalars(
+                select(Member).join(Candidate, Candidate.member_id == Member.id).where(Candidate.round_id == r.id).order_by(Member.id))]
+            d["voters"] = list(s.scalars(select(Vote.voter).where(Vote.round_id == r.id).order_by(Vote.id)))
+            if r.kind == "plan":
+                d["products"] = domain.product_ids(loads(r.params)["economy"])
+            return d
+
+    def votes(self, round_id: int) -> list[dict]:
+        with self.store.read() as s:
+            return [{"id": v.id, "voter": v.voter, **loads(v.content)}
+                    for v in s.scalars(select(Vote).where(Vote.round_id == round_id).order_by(Vote.id))]
+
+    def mandates(self, council_id: int | None = None) -> list[dict]:
+        with self.store.read() as s:
+            q = select(Mandate).order_by(Mandate.id)
+            if council_id is not None:
+                q = q.where(Mandate.council_id == council_id)
+            out = []
+            for m in s.scalars(q):
+                n = s.scalar(select(func.count(Signature.id)).where(Signature.mandate_id == m.id))
+                out.append({"id": m.id, "council_id": m.council_id, "member_id": m.member_id, "round_id": m.round_id,
+                            "active": m.active, "ended_reason": m.ended_reason, "signatures": n})
+            return out
+
+    def ledger(self, round_id: int) -> list[dict]:
+        with self.store.read() as s:
+            r = s.get(Round, round_id)
+            if r is None:
+                raise NotFound(f"round {round_id} does not exist")
+            return [json.loads(row.entry) for row in s.scalars(
+                select(LedgerRow).where(LedgerRow.round_id == round_id).order_by(LedgerRow.seq))]
+
+    def verify(self, round_id: int) -> dict:
+        return domain.ledger_verify(self.ledger(round_id))
+
+    def import_ledger(self, p: Principal | None, entries: list[dict], key: str | None = None) -> dict:
+        """Store an exported round's chain as a read-only round after verifying it."""
+        p = self._need(p, "admin", "planner")
+        check = domain.ledger_verify(entries)
+        if not check["ok"]:
+            raise Invalid(f"the ledger does not verify: {check['reason']}; nothing stored")
+        if not entries:
+            raise Invalid("the ledger is empty; nothing to import")
+        with self._write(p, key) as s:
+            first = entries[0].get("content") or {}
+            r = Round(kind="imported", title=f"imported: {first.get('title', 'round')}", status="closed",
+                      rule=str(first.get("rule", "-")), params=domain.canonical({"source_round": first.get("round")}),
+                      seq=len(entries) - 1, head_hash=entries[-1]["hash"])
+            s.add(r)
+            s.flush()
+            for e in entries:
+                s.add(LedgerRow(round_id=r.id, seq=e["seq"], entry=domain.canonical(e), hash=e["hash"]))
+            return {"id": r.id, "entries": len(entries), "head_hash": r.head_hash}
+
+
+def _sha(text: str) -> str:
+    import hashlib
+
+    return hashlib.sha256(text.encode()).hexdigest()
