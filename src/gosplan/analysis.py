@@ -1,0 +1,322 @@
+"""Leontief quantity analysis of an Economy: what a final demand requires.
+
+Gross output for any number of final-demand columns, output and factor
+multipliers, labour values (vertically integrated labour per product, by kind),
+and the footprints and consumption-based accounts of a multi-regional economy.
+Definitions follow Miller & Blair, *Input-Output Analysis*, 2nd ed. (2009),
+chapters 2, 6 and 8, and pymrio's ``tools/iomath.py`` (``calc_x``, ``calc_M``,
+``calc_accounts``) so that results are directly comparable with pymrio's.
+
+Every function is a formula on the economy's sparse ``A`` and ``B``: labels are
+turned into arrays at the edge, the arrays go through one :mod:`gosplan.linalg`
+solve (factored once, many right-hand sides), and the answer comes back
+labelled.  No function forms the Leontief inverse.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gosplan import linalg
+from gosplan.errors import SchemaError, UnknownIdError
+
+__all__ = [
+    "prepare",
+    "demand_matrix",
+    "gross_output",
+    "output_multipliers",
+    "factor_multipliers",
+    "value_added_multipliers",
+    "type_one_multipliers",
+    "labour_values",
+    "footprints",
+    "consumption_accounts",
+    "Accounts",
+]
+
+REGION_SEPARATOR = "/"
+
+
+def prepare(economy, method: str = "auto", *, check: bool = True, **options) -> linalg.Factorization:
+    """Factor ``I - A`` of a symmetric economy once, for reuse by the functions below.
+
+    ``check`` runs :meth:`Economy.check_productive` first (O(nnz) when every
+    column of ``A`` sums below 1), so a non-productive economy is reported by
+    the products that cause it rather than as a failed solve.  ``options`` go to
+    :func:`gosplan.linalg.factorize` (``tol``, ``maxiter``, ``allow_float32``, ...).
+    """
+    if check:
+        economy.check_productive()
+    return linalg.factorize(economy.A, method, **options)
+
+
+def _solver(economy, solver, method, options):
+    return solver if solver is not None else prepare(economy, method, **options)
+
+
+def _unknown(kind: str, unknown: Iterable[Any], where: str, hint: str) -> UnknownIdError:
+    unknown = list(unknown)
+    shown = ", ".join(map(repr, unknown[:10])) + (f" ... ({len(unknown)} in all)" if len(unknown) > 10 else "")
+    return UnknownIdError(f"{where}: unknown {kind} id(s) {shown}; {hint}")
+
+
+def demand_matrix(economy, demand=None, *, where: str = "demand") -> pd.DataFrame:
+    """Final demand as a products x columns DataFrame aligned to the economy.
+
+    ``demand`` may be ``None`` (the economy's total final demand, one column
+    ``"total"``), the name of a final-demand category, a list of category
+    names, a Series or mapping product -> quantity, or a DataFrame of products x
+    columns.  Products not named demand zero; a product the economy does not
+    have raises :class:`UnknownIdError` naming it; NaN raises
+    :class:`SchemaError`.
+    """
+    ids = economy.product_ids
+    if demand is None:
+        Y = economy.Y
+        return pd.DataFrame({"total": Y.sum(axis=1)}, index=ids)
+    if isinstance(demand, str) or (isinstance(demand, list) and all(isinstance(c, str) for c in demand)
+                                   and not isinstance(demand, pd.Series)):
+        cats = [demand] if isinstance(demand, str) else demand
+        Y = economy.Y
+        missing = [c for c in cats if c not in Y.columns]
+        if missing:
+            raise _unknown("final-demand category", missing, where,
+                           f"the categories are {list(Y.columns)[:20]}")
+        return Y[cats].copy()
+    if isinstance(demand, Mapping):
+        demand = pd.Series(dict(demand), dtype=float)
+    if isinstance(demand, pd.Series):
+        frame = demand.to_frame(demand.name if demand.name is not None else "demand")
+    elif isinstance(demand, pd.DataFrame):
+        frame = demand
+    else:
+        raise SchemaError(f"{where}: give a Series, DataFrame, mapping or category name, not {type(demand).__name__}")
+    frame = frame.astype(float)
+    if frame.index.duplicated().any():
+        raise SchemaError(f"{where}: product {frame.index[frame.index.duplicated()][0]!r} appears twice")
+    unknown = frame.index.difference(ids)
+    if len(unknown):
+        raise _unknown("product", unknown, where, "use the economy's product ids (Economy.product_ids)")
+    values = frame.to_numpy()
+    if not np.isfinite(values).all():
+        i, j = np.argwhere(~np.isfinite(values))[0]
+        raise SchemaError(f"{where}: quantity of {frame.index[i]!r} in column {frame.columns[j]!r} is not a number")
+    return frame.reindex(ids, fill_value=0.0)
+
+
+def gross_output(economy, demand=None, *, method: str = "auto", solver=None, **options):
+    """Gross output ``x`` that meets final demand ``d``: ``x = (I - A)^{-1} d``.
+
+    Miller & Blair (2009), eq. 2.11; pymrio ``calc_x_from_L``.  Solves for all
+    demand columns with one factorization.
+
+    Parameters
+    ----------
+    economy : Economy (symmetric: one activity per product)
+    demand : see :func:`demand_matrix`; default the economy's total final demand.
+    method, options : passed to :func:`gosplan.linalg.factorize`.
+    solver : a factorization from :func:`prepare`, to reuse.
+
+    Returns
+    -------
+    Series (one column of demand, a Series given) or DataFrame products x columns.
+    """
+    D = demand_matrix(economy, demand)
+    res = _solver(economy, solver, method, options).solve(D.to_numpy())
+    out = pd.DataFrame(np.asarray(res.x, dtype=np.float64), index=economy.product_ids, columns=D.columns)
+    if isinstance(demand, (pd.Series, Mapping, str)) or demand is None:
+        s = out.iloc[:, 0]
+        s.name = "gross_output" if demand is None else s.name
+        return s
+    return out
+
+
+def _factor_rows(economy, factors, where: str) -> list[str]:
+    ids = economy.factor_ids
+    if factors is None:
+        return list(ids)
+    factors = [factors] if isinstance(factors, str) else list(factors)
+    unknown = [f for f in factors if f not in ids]
+    if unknown:
+        raise _unknown("factor", unknown, where, f"the factors are {list(ids)[:20]}")
+    return factors
+
+
+def factor_multipliers(economy, factors=None, *, method: str = "auto", solver=None, **options) -> pd.DataFrame:
+    """Total (direct + indirect) factor use per unit of final demand: ``M = B (I - A)^{-1}``.
+
+    Miller & Blair (2009), section 6.2 (income and employment multipliers) and
+    pymrio ``calc_M`` (``M = S L``).  Computed as the transposed solve
+    ``(I - A)^T M^T = B^T``: one right-hand side per factor, never ``L``.
+
+    Returns
+    -------
+    DataFrame factors x products.
+    """
+    rows = _factor_rows(economy, factors, "factor_multipliers")
+    B = economy.B[[economy.factor_ids.get_loc(f) for f in rows]].toarray()
+    res = _solver(economy, solver, method, options).solve(B.T, transpose=True)
+    return pd.DataFrame(np.asarray(res.x, dtype=np.float64).T.reshape(len(rows), -1),
+                        index=pd.Index(rows, name="factor"), columns=economy.product_ids)
+
+
+def output_multipliers(economy, *, method: str = "auto", solver=None, **options) -> pd.Series:
+    """Simple output multipliers: column sums of the Leontief inverse, ``1' (I - A)^{-1}``.
+
+    Miller & Blair (2009), section 6.2.1; ONS publishes them as "output
+    multipliers" in its Input-Output Analytical Tables.
+    """
+    n = len(economy.product_ids)
+    res = _solver(economy, solver, method, options).solve(np.ones(n), transpose=True)
+    return pd.Series(np.asarray(res.x, dtype=np.float64), index=economy.product_ids, name="output_multiplier")
+
+
+def value_added_multipliers(economy, value_added=None, *, method: str = "auto", solver=None, **options) -> pd.Series:
+    """Value added generated per unit of final demand: ``v (I - A)^{-1}`` with ``v`` the sum of the value-added rows of ``B``.
+
+    ``value_added`` names the factors that make up value added (default: every
+    factor).  With every primary input counted, a balanced value table gives 1
+    for every product (each unit of final demand is paid out as primary
+    incomes); with compensation, operating surplus and production taxes only, it
+    is ONS's "GVA effect".
+    """
+    M = factor_multipliers(economy, value_added, method=method, solver=solver, **options)
+    return M.sum(axis=0).rename("value_added_multiplier")
+
+
+def type_one_multipliers(economy, factors=None, *, method: str = "auto", solver=None, **options) -> pd.DataFrame:
+    """Type I multipliers: total factor use per unit of the product's direct factor use, ``M_fj / B_fj``.
+
+    Miller & Blair (2009), section 6.3 (e.g. the Type I income multiplier).
+    Where the direct coefficient is zero the ratio is undefined; it is reported
+    as 0, the convention of ONS's published tables.
+    """
+    M = factor_multipliers(economy, factors, method=method, solver=solver, **options)
+    direct = economy.B[[economy.factor_ids.get_loc(f) for f in M.index]].toarray()
+    ratio = np.divide(M.to_numpy(), direct, out=np.zeros_like(direct), where=direct != 0)
+    return pd.DataFrame(ratio, index=M.index, columns=M.columns)
+
+
+_LABOUR = re.compile(r"labou?r|hour|employ|compensation|wage|persons|worker", re.IGNORECASE)
+
+
+def labour_factors(economy) -> list[str]:
+    """The factors whose id, name or unit speaks of labour (hours, persons, wages)."""
+    t = economy.factors
+    text = t.index.to_series().astype(str) + " " + t["name"].astype(str) + " " + t["unit"].astype(str)
+    return [f for f, s in zip(t.index, text) if _LABOUR.search(s)]
+
+
+def labour_values(economy, labour=None, *, method: str = "auto", solver=None, **options) -> pd.DataFrame:
+    """Labour values: labour of each kind embodied, directly and indirectly, in one unit of each product.
+
+    ``lambda = l (I - A)^{-1}``, i.e. ``lambda = lambda A + l`` (Marx's values as
+    vertically integrated labour coefficients: Pasinetti, *Lectures on the
+    Theory of Production*, 1977, ch. 5; Miller & Blair 2009, section 6.2.3 for
+    employment multipliers).  ``labour`` names the labour factors (default:
+    those found by :func:`labour_factors`); one row per kind, so that unequal
+    kinds (hours, or wages per kind) are never silently added.
+    """
+    if labour is None:
+        labour = labour_factors(economy)
+        if not labour:
+            raise SchemaError(
+                f"economy {economy.name!r} has no factor recognisable as labour among "
+                f"{list(economy.factor_ids)[:20]}; name them with labour=[...]"
+            )
+    out = factor_multipliers(economy, labour, method=method, solver=solver, **options)
+    out.index.name = "labour"
+    return out
+
+
+def _consumer_of(columns: pd.Index) -> list[str]:
+    """The consuming region of each final-demand column ``"REGION/category"`` (the column itself otherwise)."""
+    return [c.split(REGION_SEPARATOR, 1)[0] if REGION_SEPARATOR in c else c for c in columns]
+
+
+def footprints(economy, factors=None, demand=None, *, method: str = "auto", solver=None, **options) -> pd.DataFrame:
+    """Factor use embodied in each consumer's final demand, split by region of origin.
+
+    For each consumer ``r`` (the region of a final-demand column
+    ``"REGION/category"``; columns of one region are added), the output its
+    demand requires is ``x_r = (I - A)^{-1} y_r`` and its footprint of factor
+    ``f`` produced in region ``s`` is ``sum_{j in s} B_fj x_rj`` (Miller & Blair
+    2009, section 8.1 and ch. 10; pymrio ``calc_accounts``).  Summed over
+    origins this is pymrio's ``D_cba_reg`` (without direct final-demand
+    factor use ``F_Y``, which an Economy does not hold).
+
+    Returns
+    -------
+    DataFrame indexed by (factor, origin region), one column per consumer.
+    """
+    rows = _factor_rows(economy, factors, "footprints")
+    Y = demand_matrix(economy, demand, where="footprints demand") if demand is not None else economy.Y
+    consumers = pd.Index(pd.unique(pd.Series(_consumer_of(Y.columns))), name="consumer")
+    Yc = Y.T.groupby(np.asarray(_consumer_of(Y.columns)), sort=False).sum().T.reindex(columns=consumers)
+    res = _solver(economy, solver, method, options).solve(Yc.to_numpy())
+    X = np.asarray(res.x, dtype=np.float64).reshape(len(Yc), -1)
+    B = economy.B[[economy.factor_ids.get_loc(f) for f in rows]]
+    origin = economy.products["region"].to_numpy()
+    origins = pd.unique(origin)
+    codes = pd.Index(origins).get_indexer(origin)
+    # sum over the products of each origin: an origin-indicator matrix keeps it sparse
+    import scipy.sparse as sp
+
+    G = sp.csr_array((np.ones(len(codes)), (codes, np.arange(len(codes)))), shape=(len(origins), len(codes)))
+    blocks = []
+    for k in range(len(rows)):
+        bk = B[[k]].toarray().ravel()
+        blocks.append(G @ (bk[:, None] * X))
+    data = np.vstack(blocks)
+    index = pd.MultiIndex.from_product([rows, [o if o else "" for o in origins]], names=["factor", "origin"])
+    return pd.DataFrame(data, index=index, columns=consumers)
+
+
+@dataclass(frozen=True)
+class Accounts:
+    """Production- and consumption-based accounts of factor use per region (pymrio's ``D_*_reg``).
+
+    Attributes
+    ----------
+    consumption : factors x consumers: footprint of each consumer's final demand (``D_cba_reg``).
+    production : factors x regions: factor use of each region's producers (``D_pba_reg``).
+    imports : factors x consumers: the part of the footprint produced in other regions (``D_imp_reg``).
+    exports : factors x regions: factor use of each region serving other consumers (``D_exp_reg``).
+    by_origin : the full (factor, origin) x consumer table of :func:`footprints`.
+    """
+
+    consumption: pd.DataFrame
+    production: pd.DataFrame
+    imports: pd.DataFrame
+    exports: pd.DataFrame
+    by_origin: pd.DataFrame
+
+
+def consumption_accounts(economy, factors=None, demand=None, *, method: str = "auto", solver=None, **options) -> Accounts:
+    """Consumption- and production-based accounts of a multi-regional economy.
+
+    From the footprints by origin ``D[f, s, r]`` (factor ``f`` used in region
+    ``s`` for the final demand of ``r``): consumption ``sum_s D``, production
+    ``sum_r D``, imports ``sum_{s != r} D`` and exports ``sum_{r != s} D``
+    (Miller & Blair 2009, section 10.3 on emissions embodied in trade; pymrio
+    ``calc_accounts``, whose gross output is likewise recomputed as
+    ``(I - A)^{-1} y`` so that the four accounts add up).
+    """
+    D = footprints(economy, factors, demand, method=method, solver=solver, **options)
+    rows = list(D.index.get_level_values("factor").unique())
+    consumers = list(D.columns)
+    origins = list(D.index.get_level_values("origin").unique())
+    cube = D.to_numpy().reshape(len(rows), len(origins), len(consumers))
+    same = np.array([[o == c for c in consumers] for o in origins])
+    idx = pd.Index(rows, name="factor")
+    cons = pd.DataFrame(cube.sum(axis=1), index=idx, columns=pd.Index(consumers, name="region"))
+    prod = pd.DataFrame(cube.sum(axis=2), index=idx, columns=pd.Index(origins, name="region"))
+    imp = pd.DataFrame((cube * ~same).sum(axis=1), index=idx, columns=pd.Index(consumers, name="region"))
+    exp = pd.DataFrame((cube * ~same).sum(axis=2), index=idx, columns=pd.Index(origins, name="region"))
+    return Accounts(cons, prod, imp, exp, D)
