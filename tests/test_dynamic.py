@@ -1,0 +1,256 @@
+"""Multi-period plans: stock-flow identities, lags, depreciation, technical change,
+terminal conditions, shadow prices, impossible plans, and T = 1 against one period."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gosplan.economy import Economy
+from gosplan.errors import SchemaError, UnknownIdError
+from gosplan.planning.dynamic import (
+    InfeasibleDynamicPlanError,
+    MaxConsumption,
+    MaxTerminalStocks,
+    ReachTargets,
+    Terminal,
+    build_dynamic_lp,
+    dynamic_spec,
+    plan_dynamic,
+)
+
+
+def two_sector(modern: bool = True) -> Economy:
+    """Agriculture and industry; industry has an old technique and (optionally) a
+    modern one that needs less labour per unit but more machines. Made-up numbers
+    for the mechanics of the model, not for any real economy."""
+    acts = ["farm", "ind_old"] + (["ind_new"] if modern else [])
+    use = [[0.10, 0.20] + ([0.20] if modern else []), [0.10, 0.20] + ([0.25] if modern else [])]
+    make = [[1.0, 0.0] + ([0.0] if modern else []), [0.0, 1.0] + ([1.0] if modern else [])]
+    lab = [[0.6, 0.5] + ([0.2] if modern else [])]
+    cap = [[0.0, 0.0] + ([0.0] if modern else []), [1.0, 2.0] + ([3.0] if modern else [])]
+    return Economy(
+        products=["grain", "goods"],
+        activities=pd.DataFrame({"capacity": [100.0, 60.0] + ([np.inf] if modern else [])}, index=acts),
+        factors=pd.DataFrame({"available": [70.0]}, index=["labour"]),
+        use=np.array(use),
+        make=np.array(make),
+        factor_use=np.array(lab),
+        capital=np.array(cap),
+        name="two-sector test economy",
+    )
+
+
+@pytest.fixture(scope="module")
+def eco() -> Economy:
+    return two_sector()
+
+
+@pytest.fixture(scope="module")
+def plan(eco):
+    return plan_dynamic(
+        eco,
+        6,
+        MaxConsumption(basket=pd.Series({"grain": 1.0, "goods": 0.5}), discount=0.05),
+        final_demand=pd.Series({"grain": 20.0, "goods": 5.0}),
+        factor_growth=0.02,
+        depreciation={"farm": 0.05, "ind_old": 0.08, "ind_new": 0.05},
+        lag={"farm": 1, "ind_old": 1, "ind_new": 2},
+        new_techniques={"ind_new": 2},
+    )
+
+
+def test_plan_verifies_and_is_labelled(eco, plan):
+    assert plan.verify(eco) == []
+    assert list(plan.levels.index) == [1, 2, 3, 4, 5, 6]
+    assert list(plan.levels.columns) == ["farm", "ind_old", "ind_new"]
+    assert list(plan.outputs.columns) == ["grain", "goods"]
+    assert plan.levels.index.name == "period"
+    assert plan.solver["gap"] < 1e-7
+    frames = plan.to_frames()
+    assert set(frames) >= {"levels", "outputs", "consumption", "investment", "stocks", "prices", "path"}
+
+
+def test_verify_catches_a_broken_identity(eco, plan):
+    import dataclasses
+
+    broken = plan.levels.copy()
+    broken.iloc[2, 0] *= 1.1
+    bad = dataclasses.replace(plan, levels=broken)
+    problems = bad.verify(eco)
+    assert any("outputs = make x" in p for p in problems)
+    cap = plan.capacity.copy()
+    cap.iloc[3, 1] += 1.0
+    problems = dataclasses.replace(plan, capacity=cap).verify(eco)
+    assert any("accumulation" in p for p in problems)
+
+
+def test_new_technique_waits_and_needs_investment(eco, plan):
+    # not before its first period; and with a two-period lag and no initial capacity,
+    # the earliest it can run is period 1 + 2 = 3
+    assert plan.levels.loc[1, "ind_new"] == 0.0
+    assert plan.capacity.loc[1, "ind_new"] == 0.0
+    assert plan.capacity.loc[2, "ind_new"] == 0.0
+    assert plan.levels.loc[2, "ind_new"] == 0.0
+    # the modern technique saves labour, so the plan builds it
+    assert plan.capacity["ind_new"].iloc[-1] > 0
+    assert plan.levels["ind_new"].iloc[-1] > 0
+
+
+def test_gestation_lag_and_depreciation(eco, plan):
+    """k_{t+1} = (1 - delta) k_t + z_{t+1-lag}, read off the labelled frames."""
+    k = pd.concat([plan.capacity, plan.terminal_capacity.to_frame().T.set_axis([7])])
+    z = plan.new_capacity
+    for t in range(1, 7):
+        assert k.loc[t + 1, "farm"] == pytest.approx(0.95 * k.loc[t, "farm"] + z.loc[t, "farm"], rel=1e-9, abs=1e-9)
+        fed = z.loc[t - 1, "ind_new"] if t >= 2 else 0.0
+        assert k.loc[t + 1, "ind_new"] == pytest.approx(0.95 * k.loc[t, "ind_new"] + fed, rel=1e-9, abs=1e-9)
+    # capacity started in the last period (or, with lag 2, the last two) is of no use
+    assert z.loc[6, "ind_new"] == 0.0
+
+
+def test_terminal_condition_keeps_the_capital(eco):
+    kw = dict(
+        final_demand=pd.Series({"grain": 20.0, "goods": 5.0}),
+        depreciation=0.1,
+        new_techniques={"ind_new": 1},
+    )
+    obj = MaxConsumption(basket=pd.Series({"grain": 1.0, "goods": 0.5}))
+    keep = plan_dynamic(eco, 4, obj, terminal="stocks", **kw)
+    eat = plan_dynamic(eco, 4, obj, terminal="none", **kw)
+    start_stock = keep.stocks.iloc[0]
+    end_keep = (keep.terminal_capacity.to_numpy() @ eco.capital[:, :].toarray().T)
+    assert (end_keep >= start_stock.to_numpy() - 1e-7).all()
+    # without the condition the plan eats its capital at the end, and consumes more
+    end_eat = eat.terminal_capacity.to_numpy() @ eco.capital.toarray().T
+    assert end_eat[1] < start_stock["goods"] - 1.0
+    assert eat.objective_value > keep.objective_value
+    grow = plan_dynamic(eco, 4, obj, terminal=Terminal("capacity", growth=0.01), **kw)
+    assert (grow.terminal_capacity.to_numpy() >= 1.01**4 * grow.capacity.iloc[0].to_numpy() - 1e-7).all()
+    assert grow.verify(eco) == []
+
+
+def test_uniform_growth_of_the_basket(eco):
+    basket = pd.Series({"grain": 1.0, "goods": 0.5})
+    plan = plan_dynamic(eco, 5, MaxConsumption(basket=basket, growth=0.03), new_techniques={"ind_new": 1})
+    c = plan.consumption["grain"].to_numpy()
+    np.testing.assert_allclose(c / c[0], 1.03 ** np.arange(5), rtol=1e-9)
+    assert plan.verify(eco) == []
+
+
+def test_shadow_prices_are_marginal_values(eco):
+    """A product's shadow price is the objective's change per unit of extra floor
+    (the envelope theorem; Dorfman, Samuelson and Solow 1958, ch. 7), checked by a
+    finite difference."""
+    basket = pd.Series({"grain": 1.0, "goods": 0.5})
+    floors = pd.DataFrame({"grain": [20.0] * 4, "goods": [5.0] * 4}, index=pd.RangeIndex(1, 5, name="period"))
+    kw = dict(depreciation=0.05, new_techniques={"ind_new": 1})
+    base = plan_dynamic(eco, 4, MaxConsumption(basket=basket), final_demand=floors, **kw)
+    eps = 1e-3
+    more = floors.copy()
+    more.loc[3, "goods"] += eps
+    moved = plan_dynamic(eco, 4, MaxConsumption(basket=basket), final_demand=more, **kw)
+    dobj = (base.objective_value - moved.objective_value) / eps
+    assert dobj == pytest.approx(base.prices.loc[3, "goods"], rel=1e-4, abs=1e-7)
+    assert (base.prices.to_numpy() >= -1e-9).all()
+    # labour binds in a plan that maximises consumption: its price is positive
+    assert (base.factor_prices["labour"] > 0).all()
+
+
+def test_reach_targets_at_least_cost(eco):
+    target = pd.Series({"ind_new": 30.0})
+    plan = plan_dynamic(
+        eco,
+        5,
+        ReachTargets(capacity=target),
+        final_demand=pd.Series({"grain": 20.0, "goods": 5.0}),
+        new_techniques={"ind_new": 1},
+        terminal="none",
+    )
+    assert plan.capacity.loc[5, "ind_new"] >= 30.0 - 1e-7
+    assert plan.sense == "min"
+    assert plan.verify(eco) == []
+    # it costs labour to build: more labour than a plan with no target
+    free = plan_dynamic(
+        eco, 5, ReachTargets(), final_demand=pd.Series({"grain": 20.0, "goods": 5.0}), new_techniques={"ind_new": 1}, terminal="none"
+    )
+    assert plan.objective_value > free.objective_value
+
+
+def test_impossible_plan_names_the_clash(eco):
+    """A target that needs more investment than the economy can save is impossible,
+    and the report names the clashing constraints."""
+    with pytest.raises(InfeasibleDynamicPlanError) as info:
+        plan_dynamic(
+            eco,
+            3,
+            ReachTargets(capacity=pd.Series({"ind_new": 500.0})),
+            final_demand=pd.Series({"grain": 20.0, "goods": 5.0}),
+            new_techniques={"ind_new": 1},
+        )
+    err = info.value
+    text = str(err)
+    assert "capacity target" in text
+    assert any("capacity target" in c for c in err.constraints)
+    # investment goods come out of the balance of goods, or labour limits their making
+    assert any("balance of product 'goods'" in c or "supply of factor 'labour'" in c for c in err.constraints)
+
+
+def test_max_terminal_stocks_respects_floors(eco):
+    floors = pd.Series({"grain": 30.0, "goods": 8.0})
+    plan = plan_dynamic(eco, 4, MaxTerminalStocks(), final_demand=floors, new_techniques={"ind_new": 1})
+    assert (plan.consumption.to_numpy() >= floors.to_numpy() - 1e-9).all()
+    assert plan.terminal_capacity.sum() > plan.capacity.iloc[0].sum()
+    assert plan.verify(eco) == []
+
+
+def test_lp_is_one_block_program(eco):
+    spec = dynamic_spec(eco, 7, new_techniques={"ind_new": 1}, investment_shares={"farm": 0.5, "ind_old": 0.5, "ind_new": 0.0})
+    lp, layout = build_dynamic_lp(eco, spec, MaxConsumption())
+    T, P, J, F, Jc = 7, 2, 3, 1, 3
+    assert lp.shape[1] == T * J + T * Jc + (T + 1) * Jc + T + T
+    # balance, factor, capacity, accumulation, shares, totals, terminal (one per capital product)
+    assert lp.shape[0] == T * P + T * F + T * Jc + T * Jc + T * Jc + T + 1
+
+
+def test_errors_name_the_culprit(eco):
+    with pytest.raises(UnknownIdError, match="steelworks"):
+        dynamic_spec(eco, 3, new_techniques={"steelworks": 2})
+    with pytest.raises(SchemaError, match="add up to"):
+        dynamic_spec(eco, 3, new_techniques={"ind_new": 1}, investment_shares={"farm": 0.5, "ind_old": 0.2})
+    with pytest.raises(SchemaError, match="lag of activity 'farm'"):
+        dynamic_spec(eco, 3, new_techniques={"ind_new": 1}, lag={"farm": 0})
+    with pytest.raises(SchemaError, match="initial capacity"):
+        dynamic_spec(eco, 3)  # ind_new ties up capital, has no capacity and is not new
+    with pytest.raises(SchemaError, match="depreciation of activity 'farm'"):
+        dynamic_spec(eco, 3, new_techniques={"ind_new": 1}, depreciation={"farm": 1.5})
+
+
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    T=st.integers(1, 5),
+    dep=st.floats(0.0, 0.3),
+    lag=st.integers(1, 3),
+    growth=st.floats(-0.02, 0.05),
+    discount=st.floats(0.0, 0.2),
+    start=st.integers(1, 3),
+)
+def test_every_plan_verifies(T, dep, lag, growth, discount, start):
+    """Property: every returned plan satisfies every stock-flow identity in every period."""
+    eco = two_sector()
+    start = min(start, T)
+    plan = plan_dynamic(
+        eco,
+        T,
+        MaxConsumption(basket=pd.Series({"grain": 1.0, "goods": 1.0}), discount=discount),
+        final_demand=pd.Series({"grain": 10.0, "goods": 2.0}),
+        factor_growth=growth,
+        depreciation=dep,
+        lag={"ind_new": lag},
+        new_techniques={"ind_new": start},
+        terminal="none",
+    )
+    assert plan.verify(eco, tol=1e-6) == []
