@@ -438,6 +438,43 @@ def solve_lp(
     )
 
 
+@dataclass(frozen=True)
+class IIS:
+    """An irreducible infeasible subset: row and column indices and, for each, which
+    bound takes part (``"lower"``, ``"upper"`` or ``"boxed"``)."""
+
+    rows: np.ndarray
+    cols: np.ndarray
+    row_sides: tuple[str, ...]
+    col_sides: tuple[str, ...]
+
+
+_SIDES = {2: "lower", 3: "upper", 4: "boxed", 1: "free", 0: "none", -1: "dropped"}
+
+
+def iis_detail(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> IIS:
+    """:func:`irreducible_infeasible_subset` with the bound side of every member."""
+    hp = _highs()
+    h = hp.Highs()
+    h.silent()
+    _configure(h, options)
+    h.setOptionValue("iis_strategy", int(hp.IisStrategy.kIisStrategyIrreducible))
+    h.passModel(_to_highs_lp(lp))
+    h.run()
+    empty = np.zeros(0, dtype=np.int64)
+    if h.getModelStatus() == hp.HighsModelStatus.kOptimal:
+        return IIS(empty, empty, (), ())
+    status, iis = h.getIis()
+    if status == hp.HighsStatus.kError or not iis.valid_:
+        raise SchemaError("HiGHS could not compute an irreducible infeasible subset of this program")
+    rows = np.asarray(list(iis.row_index_), dtype=np.int64)
+    cols = np.asarray(list(iis.col_index_), dtype=np.int64)
+    rs = [_SIDES.get(int(b), str(int(b))) for b in iis.row_bound_]
+    cs = [_SIDES.get(int(b), str(int(b))) for b in iis.col_bound_]
+    ro, co = np.argsort(rows, kind="stable"), np.argsort(cols, kind="stable")
+    return IIS(rows[ro], cols[co], tuple(rs[i] for i in ro), tuple(cs[i] for i in co))
+
+
 def irreducible_infeasible_subset(
     lp: LinearProgram, options: SolverOptions = SolverOptions()
 ) -> tuple[np.ndarray, np.ndarray]:
@@ -449,18 +486,5 @@ def irreducible_infeasible_subset(
     strategy (deletion filtering). Returns the row indices and the column indices
     whose bounds take part; both empty when the program is feasible.
     """
-    hp = _highs()
-    h = hp.Highs()
-    h.silent()
-    _configure(h, options)
-    h.setOptionValue("iis_strategy", int(hp.IisStrategy.kIisStrategyIrreducible))
-    h.passModel(_to_highs_lp(lp))
-    h.run()
-    if h.getModelStatus() == hp.HighsModelStatus.kOptimal:
-        return np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.int64)
-    status, iis = h.getIis()
-    if status == hp.HighsStatus.kError or not iis.valid_:
-        raise SchemaError("HiGHS could not compute an irreducible infeasible subset of this program")
-    rows = np.asarray(sorted(int(i) for i in iis.row_index_), dtype=np.int64)
-    cols = np.asarray(sorted(int(i) for i in iis.col_index_), dtype=np.int64)
-    return rows, cols
+    d = iis_detail(lp, options)
+    return d.rows, d.cols

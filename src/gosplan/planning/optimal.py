@@ -1,0 +1,278 @@
+"""The best one-period plan: build, solve, read back.
+
+:func:`optimal_plan` is the three steps that never mix (STYLE.md): the model code
+turns the labelled economy and targets into plain arrays
+(:func:`gosplan.planning.model.build_model`), the seam solves them
+(:func:`gosplan.planning.solver.solve_lp`), and this module writes the solution
+back onto labels as a :class:`~gosplan.planning.plan.Plan`.
+"""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Mapping
+from datetime import datetime, timezone
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from gosplan.economy import Economy
+from gosplan.planning.model import PlanModel, build_model, describe_shape
+from gosplan.planning.objectives import Lexicographic, parse_objective, stage_bound
+from gosplan.planning.plan import BINDING_RTOL, Plan, _sha, economy_digest, targets_digest, versions
+from gosplan.planning.solver import LPResult, SolverOptions, SolverStatus, solve_lp
+from gosplan.planning.targets import Targets
+
+_INFEASIBLE = (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED)
+
+
+def optimal_plan(
+    economy: Economy,
+    targets: Targets,
+    objective: str | object = "labour",
+    *,
+    limits: Mapping[str, float] | pd.Series | None = None,
+    capacities: Mapping[str, float] | pd.Series | None = None,
+    trade_limits: Mapping[tuple[str, str], float] | None = None,
+    options: SolverOptions = SolverOptions(),
+    progress: Callable[[dict[str, Any]], bool | None] | None = None,
+    start: np.ndarray | pd.Series | None = None,
+    diagnose: bool = True,
+) -> Plan:
+    """The best plan the economy can carry out for ``targets`` under ``objective``.
+
+    Parameters
+    ----------
+    economy : the economy (activities may be alternative techniques or joint products).
+    targets : floors, basket, public goods, weights.
+    objective : an objective of :mod:`gosplan.planning.objectives` or its short
+        name (``labour``, ``factor:<id>``, ``basket``, ``harmony``, ``floors``, or a
+        lexicographic list such as ``floors,basket``).
+    limits, capacities : override factor availability / activity capacity by id.
+    trade_limits : ``{(from_region, to_region): limit}`` on intermediate inputs.
+    options : solver method, time limit, tolerance, threads.
+    progress : callback receiving the solver's progress dicts (plus ``stage``).
+    start : activity levels to start from (e.g. a Leontief solution).
+    diagnose : for an impossible plan, attach a diagnosis (IIS and least relaxation).
+
+    Returns
+    -------
+    Plan; check ``plan.status`` (``SolverStatus.OPTIMAL``) and ``plan.verify``.
+    """
+    t_build = time.perf_counter()
+    obj = parse_objective(objective)
+    resolved = targets.resolve(economy)
+    model = build_model(
+        economy,
+        resolved,
+        limits=limits,
+        capacities=capacities,
+        trade_limits=trade_limits,
+        **obj.needs(economy),
+    )
+    build_seconds = time.perf_counter() - t_build
+    stages = obj.stages if isinstance(obj, Lexicographic) else (obj,)
+    rel_tol = obj.rel_tol if isinstance(obj, Lexicographic) else 0.0
+    extra: list[tuple[np.ndarray, float, float]] = []
+    stage_info: list[dict[str, Any]] = []
+    x0 = None
+    if start is not None:
+        s = start.reindex(economy.activity_ids).to_numpy(dtype=float) if isinstance(start, pd.Series) else np.asarray(start, dtype=float)
+        x0 = np.zeros(model.n_cols)
+        x0[model.cols["levels"]] = s
+    res: LPResult | None = None
+    sense = "min"
+    for k, stage in enumerate(stages):
+        c, sense = stage.cost(model)
+        lp = model.program(c, sense, tuple(extra))
+        cb = None
+        if progress is not None:
+            def cb(d: dict[str, Any], _k: int = k) -> bool | None:
+                return progress({**d, "stage": _k, "stages": len(stages)})
+        res = solve_lp(lp, options, cb, start=x0 if k == 0 else None)
+        stage_info.append(
+            {
+                "objective": stage.describe(),
+                "sense": sense,
+                "status": str(res.status),
+                "value": res.objective,
+                "dual_value": res.dual_objective,
+                "seconds": res.seconds,
+                "iterations": res.iterations,
+            }
+        )
+        if res.status is not SolverStatus.OPTIMAL:
+            break
+        if k + 1 < len(stages):
+            lo, hi = stage_bound(res.objective, sense, rel_tol)
+            extra.append((c, lo, hi))
+    assert res is not None
+    plan = _read_back(model, res, sense, obj, options, build_seconds, stage_info, trade_limits, limits, capacities)
+    if diagnose and res.status in _INFEASIBLE:
+        from gosplan.planning.diagnose import diagnose as _diagnose
+
+        diag = _diagnose(
+            economy, targets, limits=limits, capacities=capacities, trade_limits=trade_limits, options=options
+        )
+        plan = plan.replace(diagnosis=diag)
+    return plan
+
+
+def _read_back(
+    model: PlanModel,
+    res: LPResult,
+    sense: str,
+    obj: object,
+    options: SolverOptions,
+    build_seconds: float,
+    stage_info: list[dict[str, Any]],
+    trade_limits: Mapping[tuple[str, str], float] | None,
+    limits: Any,
+    capacities: Any,
+) -> Plan:
+    e = model.economy
+    s = 1.0 if sense == "min" else -1.0
+    x = res.x
+    y = res.row_duals[: model.n_rows]
+    act = res.row_activity[: model.n_rows]
+    z = x[model.cols["levels"]]
+    r = res.col_duals[model.cols["levels"]]
+    bal, fac = model.rows["balance"], model.rows["factor"]
+    P, F, J = len(e.products), len(e.factors), len(e.activities)
+
+    def binding(slack: np.ndarray, bound: np.ndarray) -> np.ndarray:
+        with np.errstate(invalid="ignore"):
+            return np.isfinite(bound) & (slack <= BINDING_RTOL * np.maximum(1.0, np.abs(np.where(np.isfinite(bound), bound, 0))))
+
+    frames = []
+    lo_b = model.row_lower[bal]
+    frames.append(
+        pd.DataFrame(
+            {
+                "kind": "balance",
+                "id": e.product_ids.to_numpy(dtype=object),
+                "value": act[bal],
+                "lower": lo_b,
+                "upper": np.inf,
+                "slack": act[bal] - lo_b,
+                "dual": y[bal],
+                "valuation": s * y[bal],
+            }
+        )
+    )
+    frames[-1]["binding"] = binding(frames[-1]["slack"].to_numpy(), lo_b)
+    up_f = model.row_upper[fac]
+    frames.append(
+        pd.DataFrame(
+            {
+                "kind": "factor",
+                "id": e.factor_ids.to_numpy(dtype=object),
+                "value": act[fac],
+                "lower": -np.inf,
+                "upper": up_f,
+                "slack": up_f - act[fac],
+                "dual": y[fac],
+                "valuation": -s * y[fac],
+            }
+        )
+    )
+    frames[-1]["binding"] = binding(frames[-1]["slack"].to_numpy(), up_f)
+    if "trade" in model.rows:
+        tr = model.rows["trade"]
+        frames.append(
+            pd.DataFrame(
+                {
+                    "kind": "trade",
+                    "id": [f"{a}->{b}" for a, b in model.trade_pairs],
+                    "value": act[tr],
+                    "lower": -np.inf,
+                    "upper": model.row_upper[tr],
+                    "slack": model.row_upper[tr] - act[tr],
+                    "dual": y[tr],
+                    "valuation": -s * y[tr],
+                }
+            )
+        )
+        frames[-1]["binding"] = binding(frames[-1]["slack"].to_numpy(), model.row_upper[tr])
+    capped = np.isfinite(model.capacities)
+    if capped.any():
+        cap = model.capacities[capped]
+        df = pd.DataFrame(
+            {
+                "kind": "capacity",
+                "id": e.activity_ids.to_numpy(dtype=object)[capped],
+                "value": z[capped],
+                "lower": 0.0,
+                "upper": cap,
+                "slack": cap - z[capped],
+                "dual": r[capped],
+                "valuation": np.maximum(0.0, -s * r[capped]),
+            }
+        )
+        df["binding"] = binding(df["slack"].to_numpy(), cap)
+        frames.append(df)
+    constraints = pd.concat(frames, ignore_index=True)
+
+    basket = float(x[model.cols["basket"]][0]) if "basket" in model.cols else None
+    fulfilment = None
+    if "fulfilment" in model.cols:
+        fulfilment = pd.Series(
+            x[model.cols["fulfilment"]], index=e.product_ids[model.fulfilment_products], name="fulfilment"
+        )
+    shortfall = None
+    if "shortfall" in model.cols:
+        shortfall = pd.Series(x[model.cols["shortfall"]], index=e.product_ids[model.shortfall_products], name="shortfall")
+
+    describe = getattr(obj, "describe", lambda: str(obj))
+    manifest = {
+        "economy": economy_digest(e),
+        "targets": targets_digest(model.targets),
+        "overrides": {
+            "limits": _sha(model.limits),
+            "capacities": _sha(model.capacities),
+            "given": {
+                "limits": None if limits is None else {str(k): float(v) for k, v in dict(limits).items()},
+                "capacities": None if capacities is None else {str(k): float(v) for k, v in dict(capacities).items()},
+                "trade_limits": None
+                if not trade_limits
+                else {f"{a}->{b}": float(v) for (a, b), v in trade_limits.items()},
+            },
+        },
+        "objective": describe(),
+        "options": options.as_dict(),
+        "model": describe_shape(model),
+        "versions": versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
+    solver = {
+        "method": res.method,
+        "status": res.solver_status,
+        "iterations": res.iterations,
+        "seconds": res.seconds,
+        "build_seconds": build_seconds,
+        "primal_infeasibility": res.primal_infeasibility,
+        "dual_infeasibility": res.dual_infeasibility,
+        **res.info,
+    }
+    return Plan(
+        status=res.status,
+        objective=describe(),
+        objective_value=res.objective,
+        dual_objective=res.dual_objective,
+        gap=res.gap,
+        levels=pd.Series(z, index=e.activity_ids, name="level"),
+        valuations=pd.Series(s * y[bal], index=e.product_ids, name="valuation"),
+        factor_valuations=pd.Series(-s * y[fac], index=e.factor_ids, name="valuation"),
+        reduced_costs=pd.Series(s * r, index=e.activity_ids, name="reduced_cost"),
+        constraints=constraints,
+        solver=solver,
+        manifest=manifest,
+        limits=pd.Series(model.limits, index=e.factor_ids, name="limit"),
+        capacities=pd.Series(model.capacities, index=e.activity_ids, name="capacity"),
+        basket_multiple=basket,
+        fulfilment=fulfilment,
+        shortfall=shortfall,
+        trade_limits=dict(trade_limits) if trade_limits else None,
+        stages=tuple(stage_info),
+    )
