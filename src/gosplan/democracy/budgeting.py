@@ -1,0 +1,768 @@
+"""Budget rules: which candidate projects a participatory-budgeting round funds, and why.
+
+Three rules, each a pure function of an `Election` returning an `Outcome`:
+
+- `greedy`: fund projects in order of votes (approval) or points (cumulative), skipping any
+  that no longer fits; the rule most cities use.
+- `equal_shares`: the Method of Equal Shares (Peters and Skowron 2020; Peters, Pierczyński and
+  Skowron, NeurIPS 2021) with cost satisfaction, completed by "add1" as the cities that use it
+  do (every voter's share raised one currency unit at a time).
+- `phragmen`: sequential Phragmén for budgets (Brill, Freeman, Janson, Lackner, AAAI 2017;
+  Los, Christoff and Grossi, 2022).
+
+Each outcome explains every project in words a council delegate can read (who paid how much,
+how far the support fell short) and reports the share of voters with a funded project and the
+spending per district and category. Ties are broken as pabutools does: by project id, in
+string order, so results agree with the field's reference library.
+
+Inside, ballots are a project-major CSR (supporters of each project) over *groups* of voters
+with identical ballots, weighted by group size: identical voters always hold identical
+budgets and loads, so grouping changes no result and makes small elections much cheaper.
+Arithmetic is floating point; quantities the exact rational rule would call equal are taken
+as equal within a relative tolerance of 1e-9 (ties, "exactly affordable").
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from enum import StrEnum
+from types import MappingProxyType
+
+import numpy as np
+import pandas as pd
+
+from gosplan.democracy.pabulib import Election
+from gosplan.errors import SchemaError
+
+__all__ = [
+    "Rule",
+    "Satisfaction",
+    "Outcome",
+    "allocate",
+    "greedy",
+    "equal_shares",
+    "phragmen",
+]
+
+_TOL = 1e-9
+
+
+class Rule(StrEnum):
+    """The budget rules gosplan implements."""
+
+    EQUAL_SHARES = "equal-shares"
+    GREEDY = "greedy"
+    PHRAGMEN = "phragmen"
+
+
+class Satisfaction(StrEnum):
+    """How Equal Shares measures what a voter gets from a funded project."""
+
+    COST = "cost"  # the project's cost: the standard for city budgets ("cost utility")
+    CARDINALITY = "cardinality"  # 1 per funded approved project
+
+
+@dataclass(frozen=True, eq=False)
+class Outcome:
+    """The result of a budget rule on an election.
+
+    Attributes
+    ----------
+    rule
+        The rule that produced it.
+    budget
+        The election's budget.
+    funded
+        Ids of funded projects, in the order the rule chose them.
+    total_cost
+        Sum of their costs.
+    projects
+        One row per project (election order): ``cost``, ``voters`` (ballots naming it),
+        ``points``, ``funded``, ``order`` (1 for the first funded, ...), rule-specific
+        columns, and ``explanation``: a sentence on why it was or was not funded.
+    satisfied_share
+        Share of voters with at least one funded project on their ballot.
+    spending
+        Funded cost per district / region / category column of the projects (a project listing
+        several categories, comma separated, has its cost split equally among them).
+    per_voter_budget
+        Equal Shares: each voter's share in the run whose outcome was kept.
+    add1_steps
+        Equal Shares with add1: how many one-unit raises of the share were made.
+    """
+
+    rule: Rule
+    budget: float
+    funded: tuple[str, ...]
+    total_cost: float
+    projects: pd.DataFrame
+    satisfied_share: float
+    spending: Mapping[str, pd.Series] = field(default_factory=dict)
+    per_voter_budget: float | None = None
+    add1_steps: int | None = None
+    currency: str = ""
+
+    @property
+    def unspent(self) -> float:
+        return self.budget - self.total_cost
+
+    def summary(self) -> list[str]:
+        """A few lines a council can read out: rule, spending, satisfaction."""
+        cur = f" {self.currency}" if self.currency else ""
+        lines = [
+            f"rule: {self.rule.value}",
+            f"funded {len(self.funded)} of {len(self.projects)} projects for {_money(self.total_cost)}{cur} "
+            f"of {_money(self.budget)}{cur} ({_money(self.unspent)}{cur} unspent)",
+            f"{self.satisfied_share:.1%} of voters have at least one funded project",
+        ]
+        if self.per_voter_budget is not None:
+            initial = self.per_voter_budget - (self.add1_steps or 0)
+            if self.add1_steps is not None:
+                lines.append(
+                    f"each voter's share: {_money(initial)}{cur} raised {self.add1_steps} times by 1 to "
+                    f"{_money(self.per_voter_budget)}{cur} (add1 completion)"
+                )
+            else:
+                lines.append(f"each voter's share: {_money(self.per_voter_budget)}{cur}")
+        for col, s in self.spending.items():
+            parts = ", ".join(f"{k}: {_money(v)}" for k, v in s.items())
+            lines.append(f"spending by {col}: {parts}")
+        return lines
+
+
+# ------------------------------------------------------------------ the profile
+@dataclass(frozen=True)
+class _Profile:
+    """Plain arrays a rule needs: project-major CSR over groups of identical ballots."""
+
+    costs: np.ndarray  # (m,)
+    budget: float
+    n_voters: int
+    group_weight: np.ndarray  # (g,) voters per group
+    sup_ptr: np.ndarray  # (m+1,)
+    sup_group: np.ndarray  # (nnz,) group index of each supporter entry
+    sup_points: np.ndarray  # (nnz,) points (1 for approval) per unit of weight
+    weight_sum: np.ndarray  # (m,) voters naming each project
+    tie_rank: np.ndarray  # (m,) rank of project id in string order: smaller wins ties
+    group_of_voter: np.ndarray  # (n,)
+
+
+def _profile(e: Election) -> _Profile:
+    n, m = e.n_voters, e.n_projects
+    lengths = e.ballot_lengths
+    maxlen = int(lengths.max()) if n else 0
+    group_of_voter = np.arange(n, dtype=np.int64)
+    offsets, choices = e.offsets, e.choices.astype(np.int64)
+    points = e.points.astype(np.float64) if e.points is not None else np.ones(len(choices))
+    if n and maxlen and n * maxlen <= 5_000_000:
+        # Identical ballots (same projects, same points) collapse into one weighted group.
+        rows = e.entry_voters
+        order = np.lexsort((choices, rows))
+        col = np.arange(len(choices)) - np.repeat(offsets[:-1], lengths)
+        pad = np.full((n, 2 * maxlen), -1.0)
+        pad[rows[order], col] = choices[order]
+        pad[rows[order], maxlen + col] = points[order]
+        _, first, inverse = np.unique(pad, axis=0, return_index=True, return_inverse=True)
+        group_of_voter = inverse.reshape(-1).astype(np.int64)
+        keep = first
+    else:
+        keep = np.arange(n)
+    g = len(keep)
+    weight = np.bincount(group_of_voter, minlength=g).astype(np.float64)
+    # entries of the representative ballot of each group
+    rep_len = lengths[keep]
+    rep_rows = np.repeat(np.arange(g), rep_len)
+    if g == n:
+        idx = np.arange(len(choices))
+    else:
+        starts = offsets[keep]
+        idx = np.repeat(starts - (np.cumsum(rep_len) - rep_len), rep_len) + np.arange(int(rep_len.sum()))
+    ent_proj = choices[idx]
+    ent_pts = points[idx]
+    order = np.lexsort((rep_rows, ent_proj))
+    sup_group = rep_rows[order]
+    sup_points = ent_pts[order]
+    counts = np.bincount(ent_proj, minlength=m)
+    sup_ptr = np.concatenate([[0], np.cumsum(counts)]).astype(np.int64)
+    weight_sum = np.bincount(ent_proj, weights=weight[rep_rows], minlength=m)
+    ids = [str(p) for p in e.project_ids]
+    tie_rank = np.empty(m, dtype=np.int64)
+    tie_rank[np.argsort(np.array(ids, dtype=object), kind="stable")] = np.arange(m)
+    return _Profile(
+        costs=e.costs,
+        budget=e.budget,
+        n_voters=n,
+        group_weight=weight,
+        sup_ptr=sup_ptr,
+        sup_group=sup_group.astype(np.int64),
+        sup_points=sup_points,
+        weight_sum=weight_sum,
+        tie_rank=tie_rank,
+        group_of_voter=group_of_voter,
+    )
+
+
+# ------------------------------------------------------------------ greedy
+def _greedy(pr: _Profile, score: np.ndarray) -> tuple[list[int], np.ndarray, np.ndarray]:
+    """Order by score (desc), then id; fund each project that still fits.
+
+    Returns funded positions in order, the rank of every project and the money left
+    just before each project was considered.
+    """
+    m = len(pr.costs)
+    order = np.lexsort((pr.tie_rank, -score))
+    rank = np.empty(m, dtype=np.int64)
+    rank[order] = np.arange(1, m + 1)
+    left = pr.budget
+    left_before = np.empty(m)
+    funded = []
+    for p in order:
+        left_before[p] = left
+        if pr.costs[p] <= left + _TOL * max(pr.budget, 1.0):
+            funded.append(int(p))
+            left -= pr.costs[p]
+    return funded, rank, left_before
+
+
+# ------------------------------------------------------------------ equal shares
+@dataclass
+class _MESRun:
+    funded: list[int]
+    price: np.ndarray  # (m,) payment cap per supporter of each funded project (nan if not funded)
+    full_payers: np.ndarray  # (m,) supporters paying the full cap
+    short_payers: np.ndarray  # (m,) supporters paying less (all they had left)
+    short_paid: np.ndarray  # (m,) what the short payers paid together
+    unaffordable_after: np.ndarray  # (m,) projects funded when it became unaffordable (-1: never)
+    money_then: np.ndarray  # (m,) its supporters' money when it became unaffordable
+    money_end: np.ndarray  # (m,) its supporters' money at the end of the run
+    budgets: np.ndarray  # group budgets at the end
+
+
+@dataclass(frozen=True)
+class _MESContext:
+    """What every run of Equal Shares on one election shares: per-project supporter slices."""
+
+    groups: list  # group indices of each project's supporters
+    weights: list  # their weights
+    neighbours: np.ndarray  # (m, m) projects sharing a supporter group
+
+
+def _mes_context(pr: _Profile) -> _MESContext:
+    from scipy import sparse
+
+    m = len(pr.costs)
+    ptr, grp = pr.sup_ptr, pr.sup_group
+    groups = [grp[ptr[p] : ptr[p + 1]] for p in range(m)]
+    weights = [pr.group_weight[g] for g in groups]
+    cols = np.repeat(np.arange(m), np.diff(ptr))
+    a = sparse.csr_array((np.ones(len(cols)), (grp, cols)), shape=(len(pr.group_weight), m))
+    neighbours = ((a.T @ a).toarray() > 0) | np.eye(m, dtype=bool)
+    return _MESContext(groups, weights, neighbours)
+
+
+def _payment_cap(b: np.ndarray, w: np.ndarray, total_w: float, cost: float) -> float:
+    """The least alpha with sum_i w_i min(b_i, alpha) = cost, given sum_i w_i b_i >= cost.
+
+    Fixed-point iteration (the "poor/rich" split): start with everybody paying an equal
+    part, alpha = cost / W; supporters holding less than alpha pay all they have, the others
+    share the rest equally; repeat until nobody new runs short. alpha only grows and the
+    poor set only grows, so this ends; each pass is O(supporters), usually two or three
+    passes, against O(s log s) for sorting. After 16 passes, finish by sorting.
+    """
+    a = cost / total_w
+    poor = b < a
+    if not poor.any():
+        return a
+    paid = float(b[poor] @ w[poor])
+    wp = float(w[poor].sum())
+    for _ in range(16):
+        if total_w - wp <= 0:
+            break
+        a = (cost - paid) / (total_w - wp)
+        new = (b < a) & ~poor
+        if not new.any():
+            return a
+        paid += float(b[new] @ w[new])
+        wp += float(w[new].sum())
+        poor |= new
+    o = np.argsort(b, kind="stable")
+    bo, wo = b[o], w[o]
+    cb = np.cumsum(bo * wo)
+    cw = np.cumsum(wo)
+    with np.errstate(divide="ignore", invalid="ignore"):
+        ak = (cost - (cb - bo * wo)) / (total_w - (cw - wo))
+    ok = ak <= bo * (1 + _TOL) + _TOL * (cost / total_w)
+    return float(ak[int(np.argmax(ok))])
+
+
+def _mes_run(pr: _Profile, ctx: _MESContext, share: float, utility: np.ndarray, trace: bool = False) -> _MESRun:
+    """One run of the Method of Equal Shares with each voter holding ``share``.
+
+    For a project p costing c with supporters i (utility u_p per supporter, the same for all
+    of them under cost or cardinality satisfaction), the payment cap alpha_p is the least
+    alpha with sum_i w_i min(b_i, alpha) >= c: supporters pay equally, those who cannot
+    afford their part pay all they have. Each round funds the project of least price per
+    unit of satisfaction, rho_p = alpha_p / u_p (ties: smallest id), and the run stops when
+    no project is affordable (sum_i w_i b_i < c for every remaining one).
+
+    Budgets only fall, so a price computed earlier is a lower bound of the current one: each
+    round recomputes only the projects whose bound is the least (lazy evaluation, as in
+    pabutools), and only those sharing a supporter with the last funded project go stale.
+    With ``trace``, every project's affordability is checked after every round, to say in
+    which round it became unaffordable (same outcome, more work).
+    """
+    m = len(pr.costs)
+    c = pr.costs
+    b = np.full(len(pr.group_weight), float(share))
+    groups, weights, neighbours = ctx.groups, ctx.weights, ctx.neighbours
+    alive = (pr.weight_sum > 0) & (c > 0)
+    funded = [int(p) for p in np.flatnonzero((pr.weight_sum > 0) & (c == 0))]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        lb = np.where(alive, c / (pr.weight_sum * utility), np.inf)
+        alpha = np.where(alive, c / pr.weight_sum, np.nan)  # payment cap of fresh projects
+    # c / W is the exact price only if every supporter can pay an equal part of it
+    fresh = alive & (alpha <= share)
+    price = np.full(m, np.nan)
+    full_payers = np.zeros(m)
+    short_payers = np.zeros(m)
+    short_paid = np.zeros(m)
+    unaff = np.full(m, -1, dtype=np.int64)
+    money_then = np.full(m, np.nan)
+    tie_rank = pr.tie_rank
+
+    def drop(p: int, avail: float) -> None:
+        alive[p] = False
+        lb[p] = np.inf
+        unaff[p] = len(funded)
+        money_then[p] = avail
+
+    if trace:
+        start = np.flatnonzero(alive & (pr.weight_sum * share < c * (1 - _TOL)))
+        for p in start:
+            drop(int(p), float(pr.weight_sum[p] * share))
+
+    def recompute(p: int) -> None:
+        g, w = groups[p], weights[p]
+        bs = b[g]
+        avail = float(bs @ w)
+        cost = c[p]
+        if avail < cost * (1 - _TOL):
+            drop(p, avail)
+            return
+        a = _payment_cap(bs, w, pr.weight_sum[p], cost)
+        alpha[p] = a
+        lb[p] = a / utility[p]
+        fresh[p] = True
+
+    while True:
+        p = int(np.argmin(lb))
+        best = lb[p]
+        if not np.isfinite(best):
+            break
+        if not fresh[p]:
+            recompute(p)
+            continue
+        tied = np.flatnonzero(lb <= best * (1 + _TOL))
+        stale = tied[~fresh[tied]]
+        if len(stale):
+            for q in stale:
+                recompute(int(q))
+            continue
+        p = int(tied[np.argmin(tie_rank[tied])])
+        a = alpha[p]
+        g, w = groups[p], weights[p]
+        bs = b[g]
+        short = bs < a * (1 - _TOL)
+        if trace:
+            price[p] = a
+            full_payers[p] = w[~short].sum()
+            short_payers[p] = w[short].sum()
+            short_paid[p] = float(bs[short] @ w[short])
+        b[g] = np.where(short, 0.0, np.maximum(bs - a, 0.0))
+        funded.append(p)
+        alive[p] = False
+        lb[p] = np.inf
+        fresh &= ~neighbours[p]
+        if trace:
+            for q in np.flatnonzero(alive & neighbours[p]):
+                avail = float(b[groups[q]] @ weights[q])
+                if avail < c[q] * (1 - _TOL):
+                    drop(int(q), avail)
+    money_end = np.array([float(b[groups[q]] @ weights[q]) for q in range(m)]) if trace else np.full(m, np.nan)
+    return _MESRun(funded, price, full_payers, short_payers, short_paid, unaff, money_then, money_end, b)
+
+
+def _mes_add1(pr: _Profile, utility: np.ndarray, increment: float, completion: bool, progress=None):
+    """Equal Shares, then the add1 completion: raise each voter's share by ``increment``
+    until the outcome is exhaustive (no unfunded project fits in what is left) or the next
+    outcome would cost more than the budget (then keep the last one that did not).
+
+    Stepping stops early only where it provably cannot change the answer: once the share is
+    at least the dearest ballot (the sum of costs a single voter names), every voter can pay
+    for all their projects alone, so every supported project is funded at that share and at
+    any larger one; the outcome is constant from there on.
+    """
+    n = pr.n_voters
+    ctx = _mes_context(pr)
+    share0 = pr.budget / n
+    tol_money = _TOL * max(pr.budget, 1.0)
+    costs = pr.costs
+    # the dearest ballot: max over groups of the sum of costs they name
+    cols = np.repeat(np.arange(len(costs)), np.diff(pr.sup_ptr))
+    dearest = float(np.bincount(pr.sup_group, weights=costs[cols], minlength=len(pr.group_weight)).max()) if len(cols) else 0.0
+    bound = pr.budget * (n + 1) / n  # pabutools' default bound on the raised budget, per voter
+    k = 0
+    prev = None
+    while True:
+        share = share0 + k * increment
+        run = _mes_run(pr, ctx, share, utility)
+        spent = float(costs[run.funded].sum())
+        if progress is not None:
+            progress(k, share, spent)
+        if not completion:
+            return share, k, run.funded, None, ctx
+        if spent > pr.budget + tol_money:
+            if prev is None:  # cannot happen in exact arithmetic; keep the run
+                return share, k, run.funded, None, ctx
+            return share0 + (k - 1) * increment, k - 1, prev, (share, run.funded), ctx
+        unfunded = np.ones(len(costs), dtype=bool)
+        unfunded[run.funded] = False
+        if not np.any(costs[unfunded] <= pr.budget - spent + tol_money):
+            return share, k, run.funded, None, ctx
+        if share >= dearest or share + increment > bound:
+            return share, k, run.funded, None, ctx
+        prev = run.funded
+        k += 1
+
+
+# ------------------------------------------------------------------ phragmen
+def _phragmen(pr: _Profile):
+    """Sequential Phragmén for budgets, on the approvals (projects named on the ballot).
+
+    Supporters of a project earn money continuously; a project is bought when its
+    supporters' money reaches its cost, and the money is spent, so each bought project
+    loads its supporters. The next project is the one that can be bought at the least
+    maximal load, (sum of its supporters' loads + cost) / supporters; ties go to the
+    smallest id. The rule stops at the first such project that no longer fits in the
+    budget (as in pabutools). Projects nobody names are never bought.
+    """
+    m = len(pr.costs)
+    from scipy import sparse
+
+    cols = np.repeat(np.arange(m), np.diff(pr.sup_ptr))
+    a = sparse.csr_array(
+        (np.ones(len(cols)), (cols, pr.sup_group)), shape=(m, len(pr.group_weight))
+    )
+    load = np.zeros(len(pr.group_weight))
+    remaining = pr.weight_sum > 0
+    spent = 0.0
+    funded, loads = [], np.full(m, np.nan)
+    stopper: tuple[int, float] | None = None
+    would_need = np.full(m, np.nan)
+    tol_money = _TOL * max(pr.budget, 1.0)
+    while remaining.any():
+        with np.errstate(divide="ignore", invalid="ignore"):
+            new = np.where(remaining, (a @ (load * pr.group_weight) + pr.costs) / pr.weight_sum, np.inf)
+        best = new.min()
+        tied = np.flatnonzero(new <= best * (1 + _TOL) + 1e-300)
+        would_need[remaining] = new[remaining]
+        if np.any(spent + pr.costs[tied] > pr.budget + tol_money):
+            bad = tied[spent + pr.costs[tied] > pr.budget + tol_money]
+            stopper = (int(bad[np.argmin(pr.tie_rank[bad])]), float(best))
+            break
+        p = int(tied[np.argmin(pr.tie_rank[tied])])
+        sl = slice(pr.sup_ptr[p], pr.sup_ptr[p + 1])
+        load[pr.sup_group[sl]] = best
+        loads[p] = best
+        spent += pr.costs[p]
+        funded.append(p)
+        remaining[p] = False
+    return funded, loads, stopper, would_need
+
+
+# ------------------------------------------------------------------ explanations
+def _money(x: float) -> str:
+    x = float(x)
+    if abs(x - round(x)) < 5e-3:
+        return f"{round(x):,}"
+    return f"{x:,.2f}"
+
+
+def _people(x: float) -> str:
+    x = float(x)
+    return f"{int(round(x)):,}" if abs(x - round(x)) < 1e-9 else f"{x:,.2f}"
+
+
+_SPLIT_COLUMNS = ("district", "region", "subunit", "category", "categories", "target", "targets")
+
+
+def _spending(e: Election, funded: list[int]) -> dict[str, pd.Series]:
+    out: dict[str, pd.Series] = {}
+    costs = e.costs
+    for col in _SPLIT_COLUMNS:
+        if col not in e.projects.columns:
+            continue
+        totals: dict[str, float] = {}
+        values = e.projects[col].tolist()
+        for p in funded:
+            raw = values[p]
+            names = [s.strip() for s in str(raw).split(",") if s.strip()] if raw == raw and raw is not None else []
+            names = names or ["(none)"]
+            for nm in names:
+                totals[nm] = totals.get(nm, 0.0) + costs[p] / len(names)
+        out[col] = pd.Series(totals, name=col, dtype=np.float64).sort_values(ascending=False)
+    if not any(c in out for c in ("district", "region", "subunit")):
+        for key in ("district", "subunit", "unit"):
+            if key in e.meta:
+                out["district"] = pd.Series({e.meta[key]: float(costs[funded].sum())}, name="district")
+                break
+    return out
+
+
+def _satisfied_share(e: Election, pr: _Profile, funded: list[int]) -> float:
+    if e.n_voters == 0:
+        return 0.0
+    mask = np.zeros(e.n_projects, dtype=bool)
+    mask[funded] = True
+    hit = np.bincount(e.entry_voters[mask[e.choices]], minlength=e.n_voters) > 0
+    return float(hit.mean())
+
+
+def _base_table(e: Election, funded: list[int]) -> pd.DataFrame:
+    sup = e.support()
+    t = pd.DataFrame(index=e.project_ids)
+    for col in ("name", "district", "category"):
+        if col in e.projects.columns:
+            t[col] = e.projects[col]
+    t["cost"] = e.projects["cost"]
+    t["voters"] = sup["voters"].to_numpy()
+    t["points"] = sup["points"].to_numpy()
+    order = np.zeros(e.n_projects, dtype=np.int64)
+    order[funded] = np.arange(1, len(funded) + 1)
+    t["funded"] = order > 0
+    t["order"] = pd.array(np.where(order > 0, order, 0), dtype="Int64")
+    t.loc[order == 0, "order"] = pd.NA
+    return t
+
+
+def _outcome(e: Election, pr: _Profile, rule: Rule, funded: list[int], table: pd.DataFrame, **kw) -> Outcome:
+    return Outcome(
+        rule=rule,
+        budget=pr.budget,
+        funded=tuple(str(e.project_ids[p]) for p in funded),
+        total_cost=float(pr.costs[funded].sum()),
+        projects=table,
+        satisfied_share=_satisfied_share(e, pr, funded),
+        spending=MappingProxyType(_spending(e, funded)),
+        currency=str(e.meta.get("currency", "")),
+        **kw,
+    )
+
+
+def _check(e: Election) -> None:
+    if not isinstance(e, Election):
+        raise SchemaError(f"expected a gosplan Election, got {type(e).__name__}; read one with read_pabulib")
+
+
+# ------------------------------------------------------------------ public rules
+def greedy(election: Election, by: str | None = None) -> Outcome:
+    """Fund projects in order of support while money lasts ("greedy", the cities' rule).
+
+    Projects are ranked by votes (the number of ballots naming them; approval, choose-1 and
+    ordinal elections) or by points (the sum of points; cumulative and scoring elections),
+    ties by project id in string order; going down the list, a project is funded if its cost
+    fits in what is left, else skipped and the next one tried.
+
+    This is pabutools' ``greedy_utilitarian_welfare`` with cost satisfaction (``Cost_Sat``;
+    for points, satisfaction = points x cost), whose welfare per unit of cost is the votes
+    or points. Source: Faliszewski et al., "Participatory Budgeting: Data, Tools and
+    Analysis", IJCAI 2023, section 2 ("greedy").
+
+    Parameters
+    ----------
+    by
+        ``"votes"`` or ``"points"``; default: points for elections with points, else votes.
+    """
+    _check(election)
+    pr = _profile(election)
+    sup = election.support()
+    by = by or ("points" if election.points is not None else "votes")
+    if by not in ("votes", "points"):
+        raise SchemaError(f"greedy: by={by!r}; use 'votes' or 'points'")
+    score = sup["voters" if by == "votes" else "points"].to_numpy(dtype=np.float64)
+    funded, rank, left_before = _greedy(pr, score)
+    t = _base_table(election, funded)
+    t["rank"] = rank
+    cur = f" {election.meta.get('currency', '')}".rstrip()
+    expl = []
+    fset = set(funded)
+    word = "votes" if by == "votes" else "points"
+    for p in range(election.n_projects):
+        head = f"rank {rank[p]} with {_people(score[p])} {word}"
+        if p in fset:
+            expl.append(f"funded: {head}; its cost {_money(pr.costs[p])}{cur} fitted in the {_money(left_before[p])}{cur} left")
+        else:
+            expl.append(
+                f"not funded: {head}; its cost {_money(pr.costs[p])}{cur} exceeded the {_money(left_before[p])}{cur} "
+                "left after the projects ranked above it"
+            )
+    t["explanation"] = expl
+    return _outcome(election, pr, Rule.GREEDY, funded, t)
+
+
+def equal_shares(
+    election: Election,
+    satisfaction: Satisfaction | str = Satisfaction.COST,
+    completion: str | None = "add1",
+    increment: float = 1.0,
+    progress=None,
+) -> Outcome:
+    """The Method of Equal Shares with the "add1" completion.
+
+    Every voter gets an equal share of the budget, ``budget / voters``. Repeatedly, the
+    project that its supporters can buy at the least price per unit of satisfaction is
+    funded; its supporters split its cost equally, and one who cannot pay an equal part pays
+    all they have left (so for a project costing c bought by supporters with money b_i, each
+    pays min(b_i, alpha) with sum_i min(b_i, alpha) = c, and the project of least
+    alpha / u_p wins, u_p = c under cost satisfaction). The method stops when no project's
+    supporters have its cost left together. Since this usually leaves money unspent, the
+    "add1" completion reruns it with each voter's share raised by one currency unit at a
+    time (budget/n, budget/n + 1, ...) and stops at the first outcome that is exhaustive (no
+    unfunded project fits in the money left) or before the first that would cost more than
+    the budget.
+
+    Sources: Peters and Skowron, "Proportionality and the Limits of Welfarism", EC 2020;
+    Peters, Pierczyński and Skowron, "Proportional Participatory Budgeting with Additive
+    Utilities", NeurIPS 2021; equalshares.net (the add1 completion used by Wieliczka,
+    Świecie, Aarau, Assen). Agrees with pabutools' ``method_of_equal_shares(Cost_Sat)``
+    completed by ``exhaustion_by_budget_increase`` with a budget step of one unit per voter.
+
+    Parameters
+    ----------
+    satisfaction
+        ``"cost"`` (default, what cities use) or ``"cardinality"``.
+    completion
+        ``"add1"`` (default) or ``None`` for the plain method.
+    increment
+        Raise of each voter's share per add1 step, in currency units.
+    progress
+        Optional callable ``progress(step, share, spent)`` called after every run.
+    """
+    _check(election)
+    sat = Satisfaction(satisfaction)
+    if completion not in ("add1", None):
+        raise SchemaError(f"equal_shares: completion={completion!r}; use 'add1' or None")
+    if not increment > 0:
+        raise SchemaError(f"equal_shares: increment must be positive, got {increment}")
+    pr = _profile(election)
+    t = _base_table(election, [])
+    if pr.n_voters == 0:
+        t["explanation"] = "not funded: nobody voted"
+        return _outcome(election, pr, Rule.EQUAL_SHARES, [], t, per_voter_budget=None, add1_steps=0)
+    utility = pr.costs.copy() if sat is Satisfaction.COST else np.ones_like(pr.costs)
+    share, steps, funded, overshoot, ctx = _mes_add1(pr, utility, increment, completion == "add1", progress)
+    run = _mes_run(pr, ctx, share, utility, trace=True)
+    if run.funded != funded:  # the traced replay must be the same computation
+        raise AssertionError("equal_shares: traced replay differs from the fast run")
+    t = _base_table(election, funded)
+    t["price"] = run.price
+    t["payers_full"] = run.full_payers
+    t["payers_short"] = run.short_payers
+    t["money_left"] = run.money_end
+    cur = f" {election.meta.get('currency', '')}".rstrip()
+    ids = election.project_ids
+    fpos = {p: i for i, p in enumerate(funded)}
+    expl = []
+    for p in range(election.n_projects):
+        cost = pr.costs[p]
+        if p in fpos:
+            if cost == 0:
+                expl.append("funded: costs nothing and has supporters")
+                continue
+            s = (
+                f"funded in round {fpos[p] + 1}: {_people(run.full_payers[p])} supporters paid "
+                f"{_money(run.price[p])}{cur} each"
+            )
+            if run.short_payers[p] > 0:
+                s += (
+                    f", {_people(run.short_payers[p])} paid all they had left "
+                    f"({_money(run.short_paid[p])}{cur} together)"
+                )
+            expl.append(s + f"; cost {_money(cost)}{cur}")
+            continue
+        if pr.weight_sum[p] == 0:
+            expl.append("not funded: no voter named it")
+            continue
+        r = run.unaffordable_after[p]
+        have = run.money_then[p]
+        short = f"its {_people(pr.weight_sum[p])} supporters had {_money(have)}{cur} of its cost {_money(cost)}{cur} ({have / cost:.0%})"
+        if r <= 0:
+            s = f"not funded: unaffordable from the start: {short}"
+        else:
+            s = f"not funded: unaffordable once round {r} funded {ids[funded[r - 1]]!r}: {short}"
+        if overshoot is not None and p in overshoot[1]:
+            s += f"; with a share of {_money(overshoot[0])}{cur} it would be funded but the outcome would exceed the budget"
+        expl.append(s)
+    t["explanation"] = expl
+    return _outcome(
+        election, pr, Rule.EQUAL_SHARES, funded, t, per_voter_budget=share,
+        add1_steps=steps if completion == "add1" else None,
+    )
+
+
+def phragmen(election: Election) -> Outcome:
+    """Sequential Phragmén for participatory budgets.
+
+    Voters earn money at an equal rate; a project is bought as soon as its supporters
+    together hold its cost, and buying it empties their accounts ("load"). Equivalently,
+    the next project is the one minimising (sum of its supporters' loads + cost) /
+    supporters, and its supporters' loads become that value. The rule stops at the first
+    project so chosen that does not fit in the remaining budget. Ballots count as approval
+    of the projects they name.
+
+    Sources: Phragmén (1894); Brill, Freeman, Janson and Lackner, "Phragmén's Voting Methods
+    and Justified Representation", AAAI 2017; for budgets, pabutools' ``sequential_phragmen``,
+    with which it agrees except that a project nobody names is never funded (pabutools would
+    add such projects at infinite load after all others, while they fit).
+    """
+    _check(election)
+    pr = _profile(election)
+    funded, loads, stopper, would_need = _phragmen(pr)
+    t = _base_table(election, funded)
+    t["load"] = loads
+    cur = f" {election.meta.get('currency', '')}".rstrip()
+    ids = election.project_ids
+    fpos = {p: i for i, p in enumerate(funded)}
+    expl = []
+    for p in range(election.n_projects):
+        if p in fpos:
+            expl.append(
+                f"funded in round {fpos[p] + 1}, when each of its {_people(pr.weight_sum[p])} supporters had "
+                f"carried {_money(loads[p])}{cur} of spending on their projects"
+            )
+        elif pr.weight_sum[p] == 0:
+            expl.append("not funded: no voter named it")
+        elif stopper is not None and stopper[0] == p:
+            expl.append(
+                f"not funded: chosen next (load {_money(stopper[1])}{cur}) but its cost {_money(pr.costs[p])}{cur} "
+                f"exceeded the {_money(pr.budget - pr.costs[funded].sum())}{cur} left, which ends the rule"
+            )
+        else:
+            stop = f" when {ids[stopper[0]]!r} did not fit" if stopper is not None else ""
+            expl.append(
+                f"not funded: its supporters would each have had to carry {_money(would_need[p])}{cur}; "
+                f"the rule stopped{stop} before reaching it"
+            )
+    t["explanation"] = expl
+    return _outcome(election, pr, Rule.PHRAGMEN, funded, t)
+
+
+def allocate(election: Election, rule: Rule | str = Rule.EQUAL_SHARES, **options) -> Outcome:
+    """Run a budget rule by name: ``"equal-shares"``, ``"greedy"`` or ``"phragmen"``."""
+    try:
+        r = Rule(rule)
+    except ValueError:
+        raise SchemaError(f"unknown budget rule {rule!r}; use one of {', '.join(x.value for x in Rule)}") from None
+    fn = {Rule.EQUAL_SHARES: equal_shares, Rule.GREEDY: greedy, Rule.PHRAGMEN: phragmen}[r]
+    return fn(election, **options)
