@@ -1,0 +1,154 @@
+"""Commands of Leontief analysis and prices: ``analyze`` and ``scissors``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Optional
+
+import typer
+
+from gosplan.cli._app import app
+
+
+def _console():
+    from rich.console import Console
+
+    return Console()
+
+
+def _write(frame, path: Path) -> None:
+    """Parquet or CSV by the file's suffix."""
+    from gosplan.errors import SourceError
+
+    suffix = path.suffix.lower()
+    if suffix == ".parquet":
+        frame.to_parquet(path)
+    elif suffix == ".csv":
+        frame.to_csv(path)
+    else:
+        raise SourceError(f"{path}: write .parquet or .csv (the suffix decides the format)")
+
+
+def read_demand(economy, demand: str | None):
+    """``--demand``: a CSV file ``product,quantity`` or final-demand category names (comma-separated)."""
+    import pandas as pd
+
+    from gosplan.errors import SchemaError, SourceError
+
+    if demand is None:
+        return None
+    path = Path(demand)
+    if path.suffix.lower() == ".csv" or path.exists():
+        if not path.exists():
+            raise SourceError(f"{path}: no such demand file")
+        table = pd.read_csv(path, dtype={"product": str})
+        missing = [c for c in ("product", "quantity") if c not in table.columns]
+        if missing:
+            raise SchemaError(f"{path}: missing column(s) {missing}; a demand file has columns product,quantity")
+        bad = table["quantity"].isna()
+        if bad.any():
+            raise SchemaError(f"{path} line {int(bad.to_numpy().argmax()) + 2}: quantity is empty")
+        dup = table["product"].duplicated()
+        if dup.any():
+            raise SchemaError(f"{path} line {int(dup.to_numpy().argmax()) + 2}: product {table['product'][dup].iloc[0]!r} repeated")
+        return pd.Series(table["quantity"].to_numpy(dtype=float), index=table["product"], name=path.stem)
+    cats = [c.strip() for c in demand.split(",") if c.strip()]
+    return cats[0] if len(cats) == 1 else cats
+
+
+def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[str] | None = None):
+    """The results table of ``gosplan analyze``: per product, demand, gross output and multipliers."""
+    import pandas as pd
+
+    from gosplan import analysis
+
+    solver = analysis.prepare(economy, method)
+    D = analysis.demand_matrix(economy, demand)
+    X = analysis.gross_output(economy, D, solver=solver)
+    out = pd.DataFrame(index=economy.product_ids)
+    for c in D.columns:
+        out[f"demand:{c}"] = D[c]
+        out[f"gross_output:{c}"] = X[c]
+    out["output_multiplier"] = analysis.output_multipliers(economy, solver=solver)
+    if len(economy.factor_ids):
+        M = analysis.factor_multipliers(economy, factors, solver=solver)
+        for f in M.index:
+            out[f"multiplier:{f}"] = M.loc[f]
+    return out, solver.method
+
+
+@app.command()
+def analyze(
+    table: str = typer.Argument(..., help="economy: a folder/workbook in gosplan's format or a dataset name"),
+    demand: Optional[str] = typer.Option(None, "--demand", "-d",
+                                         help="CSV file product,quantity, or final-demand category name(s), comma-separated; default: total final demand"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results table (.parquet or .csv)"),
+    method: str = typer.Option("auto", help="solver: auto, dense, dense32, neumann, jacobi, gmres, bicgstab, cupy"),
+    factor: Optional[list[str]] = typer.Option(None, "--factor", "-f", help="factor multipliers to report (repeatable; default all)"),
+    top: int = typer.Option(10, help="products shown in the table"),
+) -> None:
+    """Gross output for a final demand, with output and factor multipliers per product."""
+    from rich.table import Table
+
+    from gosplan.sources import read_economy
+
+    console = _console()
+    with console.status("reading the economy"):
+        economy = read_economy(table)
+    with console.status(f"solving (I - A) x = d for {len(economy.product_ids):,} products"):
+        result, used = analyze_table(economy, read_demand(economy, demand), method=method, factors=factor)
+    gross = [c for c in result.columns if c.startswith("gross_output:")]
+    t = Table(title=f"{economy.name or table}: gross output for the demand ({used}), top {top}")
+    t.add_column("product")
+    for c in gross + ["output_multiplier"]:
+        t.add_column(c, justify="right")
+    for pid in result[gross[0]].abs().sort_values(ascending=False).index[:top]:
+        t.add_row(str(pid), *[f"{result.loc[pid, c]:,.4g}" for c in gross + ["output_multiplier"]])
+    t.add_row("[bold]total[/]", *[f"{result[c].sum():,.6g}" for c in gross], "")
+    console.print(t)
+    if out is not None:
+        _write(result, out)
+        console.print(f"wrote {len(result):,} rows x {len(result.columns)} columns to {out}")
+
+
+@app.command()
+def scissors(
+    series: Path = typer.Argument(..., help="CSV of observed series: date,series,value[,base,...]"),
+    up: str = typer.Option("industry", help="series (or its stem) of the group whose prices open the scissors upward"),
+    down: str = typer.Option("agriculture", help="series (or its stem) of the other group"),
+    base: Optional[str] = typer.Option(None, help="base period (YYYY, YYYY-MM, YYYY-MM-DD); default the series' own base"),
+    since: Optional[str] = typer.Option(None, help="first period drawn in the chart"),
+    barter: Optional[str] = typer.Option(None, help="a physical terms-of-trade series to draw beside the ratio"),
+    plot: Optional[Path] = typer.Option(None, help="write the chart (PNG, SVG or PDF)"),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the index table (.parquet or .csv)"),
+) -> None:
+    """The scissors index of two price series against a base period, with its chart."""
+    import pandas as pd
+    from rich.table import Table
+
+    from gosplan import plots, prices
+
+    console = _console()
+    table = prices.read_price_series(series)
+    frame, bounds, extra = prices.observed_scissors(
+        table, up, down, None if base is None else pd.Timestamp(base), barter=barter)
+    t = Table(title=f"scissors: {frame.attrs['up']} / {frame.attrs['down']}")
+    for c in ("period", "up", "down", "ratio"):
+        t.add_column(c, justify="right")
+    for when, row in frame.iterrows():
+        t.add_row(str(when.date()), f"{row['up']:.4g}", f"{row['down']:.4g}", f"{row['ratio']:.3f}")
+    for when, value in bounds.items():
+        t.add_row(str(when.date()), "", "", f"> {value:g} (bound)")
+    console.print(t)
+    if plot is not None:
+        unverified = table.loc[table.get("verified_in_two_sources", pd.Series("yes", index=table.index)).eq("no")
+                               & table["note"].str.contains("UNVERIFIED", na=False), "period"] \
+            if "note" in table.columns else []
+        fig = plots.scissors_chart(frame, bounds=bounds, extra_ratios=extra, uncertain=list(unverified),
+                                   since=since, unit="price index", path=plot)
+        import matplotlib.pyplot as plt
+
+        plt.close(fig)
+        console.print(f"wrote the chart to {plot}")
+    if out is not None:
+        _write(frame, out)
