@@ -11,6 +11,7 @@ import sys
 from gosplan.cli._app import app
 from gosplan.cli import data  # noqa: F401  (info, convert, demo)
 from gosplan.cli import ledger  # noqa: F401  (ledger verify, ledger show)
+from gosplan.cli import serve  # noqa: F401  (serve)
 from gosplan.cli import analysis  # noqa: F401  (analyze, scissors)
 from gosplan.cli import budget  # noqa: F401  (budget)
 

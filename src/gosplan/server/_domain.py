@@ -9,39 +9,72 @@ storage and the ledger.
 
 from __future__ import annotations
 
-import hashlib
-import json
 import math
 from typing import Any
 
 GENESIS = "0" * 64
 
 
-# -- ledger ---------------------------------------------------------------------
+# -- ledger (gosplan.democracy.ledger) -------------------------------------------
+from gosplan.democracy.ledger import GENESIS  # noqa: E402
+
+
 def canonical(obj: Any) -> str:
-    """Canonical JSON: sorted keys, no spaces, UTF-8, finite numbers only."""
-    return json.dumps(obj, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    """Canonical JSON (RFC 8785) text, as the ledger hashes it."""
+    from gosplan.democracy.ledger import canonical_json
+
+    return canonical_json(obj).decode("utf-8")
 
 
-def ledger_next(prev_hash: str, seq: int, kind: str, content: dict) -> dict:
-    """The next entry of a chain after ``prev_hash``: its fields and its hash."""
-    body = {"seq": seq, "kind": kind, "prev_hash": prev_hash, "content": content}
-    return {**body, "hash": hashlib.sha256(canonical(body).encode()).hexdigest()}
+def ledger_next(prev_hash: str, seq: int, kind: str, actor: str, payload: dict) -> tuple[str, str]:
+    """The next entry of a chain after ``prev_hash``: its stored text (canonical JSON) and hash."""
+    from gosplan.democracy.ledger import canonical_json, make_entry
+
+    e = make_entry(prev_hash, seq, kind, actor, payload)
+    return canonical_json(e.to_dict()).decode("utf-8"), e.hash
 
 
-def ledger_verify(entries: list[dict]) -> dict:
-    """Check a chain; ``{"ok": bool, "entries": n, "first_bad": seq or None, "reason": str}``."""
-    prev = GENESIS
-    for i, e in enumerate(entries):
-        body = {k: e.get(k) for k in ("seq", "kind", "prev_hash", "content")}
-        if e.get("seq") != i:
-            return {"ok": False, "entries": len(entries), "first_bad": i, "reason": f"entry {i}: seq is {e.get('seq')!r}"}
-        if e.get("prev_hash") != prev:
-            return {"ok": False, "entries": len(entries), "first_bad": i, "reason": f"entry {i}: prev_hash does not match entry {i - 1}"}
-        if hashlib.sha256(canonical(body).encode()).hexdigest() != e.get("hash"):
-            return {"ok": False, "entries": len(entries), "first_bad": i, "reason": f"entry {i}: hash does not match its content"}
-        prev = e["hash"]
-    return {"ok": True, "entries": len(entries), "first_bad": None, "reason": ""}
+def ledger_export(round_id: int, texts: list[str]) -> bytes:
+    """A round's stored entries as the ledger's export file (JSON Lines with its header)."""
+    import json
+
+    from gosplan.democracy.ledger import Entry, export_entries
+
+    entries = [Entry.from_dict(json.loads(t), f"entry {i}") for i, t in enumerate(texts)]
+    return export_entries(entries, round_id=str(round_id))
+
+
+def ledger_verify(texts: list[str]) -> dict:
+    """Check a stored chain; the report as a dict (``ok``, ``index`` of the first bad entry, ...)."""
+    import dataclasses
+    import json
+
+    from gosplan.democracy.ledger import verify
+
+    entries = []
+    for i, t in enumerate(texts):
+        try:
+            entries.append(json.loads(t))
+        except json.JSONDecodeError as exc:
+            return {"ok": False, "entries": len(texts), "index": i, "field": "parse",
+                    "message": f"entry {i}: stored text is not JSON ({exc.msg})"}
+    return dataclasses.asdict(verify(entries))
+
+
+def ledger_import(data: bytes) -> tuple[dict, list[str], dict]:
+    """Parse and verify an export: ``(header, entry texts, report)``; the report says if it verifies."""
+    import dataclasses
+
+    from gosplan.democracy.ledger import LedgerError, canonical_json, read_export, verify_export
+
+    report = dataclasses.asdict(verify_export(data))
+    if not report["ok"]:
+        return {}, [], report
+    try:
+        header, entries = read_export(data)
+    except LedgerError as exc:  # verify_export found it readable; keep the message if not
+        return {}, [], {"ok": False, "message": str(exc)}
+    return header, [canonical_json(e.to_dict()).decode("utf-8") for e in entries], report
 
 
 # -- economies ------------------------------------------------------------------
@@ -150,42 +183,67 @@ BALLOT_KINDS = ("approval", "cumulative", "ordinal")
 
 
 def budget_outcome(rule: str, budget: float, projects: list[dict], ballots: list[dict], ballot_kind: str) -> dict:
-    """The funded projects and an explanation per project."""
-    score = {p["key"]: 0.0 for p in projects}
+    """The funded projects by ``rule`` (:func:`gosplan.democracy.budgeting.allocate`) and their explanations.
+
+    ``projects`` are ``{"key", "name", "cost", "category", "district"}``; ``ballots`` are
+    ``{"approve": [keys]}``, ``{"ranking": [keys]}`` or ``{"points": {key: points}}``.
+    Returns the funded ids, votes (or points) per project, an explanation per project,
+    each ballot's number of funded projects (the satisfaction distribution), the share of
+    voters with a funded project and the spending per district.
+    """
+    import numpy as np
+    import pandas as pd
+
+    from gosplan.democracy.budgeting import allocate
+    from gosplan.democracy.pabulib import Election
+
+    table = pd.DataFrame(
+        {"name": [p["name"] for p in projects], "cost": [float(p["cost"]) for p in projects],
+         "category": [p.get("category") or "" for p in projects], "district": [p.get("district") or "" for p in projects]},
+        index=pd.Index([p["key"] for p in projects], dtype=object),
+    )
+    pos = {p["key"]: i for i, p in enumerate(projects)}
+    offsets, choices, points = [0], [], []
     for b in ballots:
         if ballot_kind == "cumulative":
-            for k, pts in b["points"].items():
-                score[k] += pts
-        elif ballot_kind == "ordinal":
-            for k in b["ranking"]:
-                score[k] += 1
+            items = list(b["points"].items())
+            choices += [pos[k] for k, _ in items]
+            points += [float(v) for _, v in items]
         else:
-            for k in b["approve"]:
-                score[k] += 1
-    cost = {p["key"]: p["cost"] for p in projects}
-    left, funded, explain = budget, [], {}
-    for k in sorted(score, key=lambda k: (-score[k], k)):
-        if cost[k] <= left:
-            funded.append(k)
-            left -= cost[k]
-            explain[k] = f"funded: {score[k]:g} votes, cost {cost[k]:g} within the {left + cost[k]:g} left"
-        else:
-            explain[k] = f"not funded: cost {cost[k]:g} exceeds the {left:g} left"
-    sat = []
+            choices += [pos[k] for k in b.get("approve") or b.get("ranking") or []]
+        offsets.append(len(choices))
+    election = Election(
+        meta={"budget": repr(float(budget)), "vote_type": ballot_kind},
+        projects=table,
+        voter_ids=pd.Index([str(i) for i in range(len(ballots))], dtype=object),
+        offsets=np.asarray(offsets, dtype=np.int64),
+        choices=np.asarray(choices, dtype=np.int32),
+        points=np.asarray(points, dtype=np.float64) if ballot_kind == "cumulative" else None,
+        source="budget round",
+    )
+    out = allocate(election, rule)
+    funded = [str(k) for k in out.funded]
+    score_col = "points" if ballot_kind == "cumulative" else "voters"
+    votes = {str(k): float(v) for k, v in out.projects[score_col].items()}
+    explanation = {str(k): str(v) for k, v in out.projects["explanation"].items()}
+    fset = set(funded)
+    satisfaction = []
     for b in ballots:
-        keys = b.get("approve") or b.get("ranking") or list(b.get("points", {}))
-        sat.append(sum(1 for k in keys if k in funded))
-    district: dict[str, float] = {}
-    for p in projects:
-        if p["key"] in funded:
-            district[p.get("district") or "-"] = district.get(p.get("district") or "-", 0.0) + p["cost"]
+        named = list(b["points"]) if ballot_kind == "cumulative" else (b.get("approve") or b.get("ranking") or [])
+        satisfaction.append(sum(1 for k in named if k in fset))
+    district = out.spending.get("district")
     return {
+        "rule": rule,
         "funded": funded,
-        "votes": score,
-        "explanation": explain,
-        "satisfaction": sat,
-        "share_with_funded": (sum(1 for s in sat if s > 0) / len(sat)) if sat else 0.0,
-        "spending_by_district": district,
+        "total_cost": float(out.total_cost),
+        "votes": votes,
+        "explanation": explanation,
+        "summary": out.summary(),
+        "satisfaction": satisfaction,
+        "share_with_funded": float(out.satisfied_share),
+        "spending_by_district": {str(k): float(v) for k, v in district.items()} if district is not None else {},
+        "per_voter_budget": out.per_voter_budget,
+        "add1_steps": out.add1_steps,
     }
 
 

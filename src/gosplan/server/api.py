@@ -64,7 +64,7 @@ class RoundIn(_In):
     ballot: Literal["approval", "cumulative", "ordinal"] = "approval"
     min_length: Annotated[int, Field(ge=0)] | None = None
     max_length: Annotated[int, Field(ge=1)] | None = None
-    max_points: Annotated[int, Field(ge=1)] | None = None
+    max_sum_points: Annotated[int, Field(ge=1)] | None = None
     projects: Annotated[list[ProjectIn], Field(max_length=2000)] | None = None
     candidates: Annotated[list[int], Field(max_length=1000)] | None = None
     seats: Annotated[int, Field(ge=1, le=100)] | None = None
@@ -191,21 +191,12 @@ def open_round(body: RoundIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
 
 @router.post("/rounds/import", status_code=201, tags=["planner"])
 async def import_round(request: Request, who: Who, key: IdemKey = None) -> dict:
-    """Import a round exported by ``GET /rounds/{id}/ledger`` (JSON Lines); it is verified first."""
-    import json
-
-    svc: Service = request.app.state.service
-    text = (await request.body()).decode("utf-8", errors="strict")
-    entries = []
-    for i, line in enumerate(text.splitlines(), 1):
-        if line.strip():
-            try:
-                entries.append(json.loads(line))
-            except json.JSONDecodeError as exc:
-                raise Invalid(f"ledger line {i}: not JSON ({exc.msg})") from None
+    """Import a round exported by ``GET /rounds/{id}/ledger``; it is verified first, and refused if it does not."""
     from starlette.concurrency import run_in_threadpool
 
-    return await run_in_threadpool(svc.import_ledger, who, entries, _key(key, None))
+    svc: Service = request.app.state.service
+    data = await request.body()
+    return await run_in_threadpool(svc.import_ledger, who, data, _key(key, None))
 
 
 @router.get("/rounds/{round_id}", tags=["public"])
@@ -266,11 +257,11 @@ def nominate(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: Empty
 
 @router.get("/rounds/{round_id}/ledger", tags=["public"], response_class=PlainTextResponse)
 def ledger(round_id: int, svc: Svc) -> Response:
-    """The round's ledger as JSON Lines, one entry per line, oldest first."""
-    from gosplan.server._domain import canonical
+    """The round's ledger as one file: JSON Lines, a header then one entry per line, oldest first.
 
-    text = "".join(canonical(e) + "\n" for e in svc.ledger(round_id))
-    return Response(text, media_type="application/x-ndjson",
+    ``gosplan ledger verify URL`` checks it.
+    """
+    return Response(svc.ledger_export(round_id), media_type="application/x-ndjson",
                     headers={"Content-Disposition": f'attachment; filename="round-{round_id}.jsonl"'})
 
 

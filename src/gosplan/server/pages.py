@@ -1,2 +1,279 @@
-from fastapi import APIRouter
-router = APIRouter()
+"""Server-rendered pages (Jinja2, plain HTML forms, no script build step).
+
+Every page is a view over :mod:`services`: a delegate proposes and votes, a planner
+opens, closes, computes and publishes rounds, a member votes on projects and
+delegates and signs recall petitions, and everyone sees published results with
+their charts. The session is the user's token in an HTTP-only, same-site cookie;
+every form carries a fresh nonce, so a resubmitted form is refused (409) like a
+replayed API request. Success redirects (303) to the page that shows the change.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from starlette.concurrency import run_in_threadpool
+
+from gosplan.server.auth import resolve
+from gosplan.server.services import Invalid, Refusal, Service
+
+router = APIRouter(prefix="/ui", include_in_schema=False)
+COOKIE = "gosplan_token"
+
+
+def _templates():
+    from fastapi.templating import Jinja2Templates
+
+    global _TEMPLATES
+    if _TEMPLATES is None:
+        _TEMPLATES = Jinja2Templates(directory=os.path.join(os.path.dirname(__file__), "templates"))
+    return _TEMPLATES
+
+
+_TEMPLATES = None
+
+
+def _who(request: Request):
+    text = request.cookies.get(COOKIE)
+    if not text:
+        return None
+    with request.app.state.service.store.read() as s:
+        return resolve(s, text)
+
+
+def _render(request: Request, name: str, status: int = 200, **ctx) -> Response:
+    ctx.setdefault("who", _who(request))
+    ctx["nonce"] = lambda: uuid.uuid4().hex
+    return _templates().TemplateResponse(request, name, ctx, status_code=status)
+
+
+def _error(request: Request, exc: Refusal) -> Response:
+    return _render(request, "error.html", status=exc.status, status_code=exc.status, message=str(exc))
+
+
+async def _act(request: Request, fn, *args, to: str) -> Response:
+    """Run a service act in a worker thread; redirect on success, render the refusal otherwise."""
+    try:
+        await run_in_threadpool(fn, *args)
+    except Refusal as exc:
+        return _error(request, exc)
+    return RedirectResponse(to, status_code=303)
+
+
+def _svc(request: Request) -> Service:
+    return request.app.state.service
+
+
+@router.get("", response_class=HTMLResponse)
+@router.get("/", response_class=HTMLResponse)
+async def index(request: Request):
+    svc = _svc(request)
+    return _render(request, "index.html", rounds=await run_in_threadpool(svc.rounds),
+                   councils=await run_in_threadpool(svc.councils), mandates=await run_in_threadpool(svc.mandates))
+
+
+@router.get("/login", response_class=HTMLResponse)
+async def login_form(request: Request):
+    return _render(request, "login.html")
+
+
+@router.post("/login")
+async def login(request: Request):
+    form = await request.form()
+    text = str(form.get("token") or "").strip()
+    with _svc(request).store.read() as s:
+        who = resolve(s, text)
+    if who is None:
+        return _render(request, "login.html", status=401, message="this token is unknown or revoked")
+    resp = RedirectResponse("/ui", status_code=303)
+    resp.set_cookie(COOKIE, text, httponly=True, samesite="strict")
+    return resp
+
+
+@router.post("/logout")
+async def logout():
+    resp = RedirectResponse("/ui", status_code=303)
+    resp.delete_cookie(COOKIE)
+    return resp
+
+
+@router.get("/rounds/{round_id}", response_class=HTMLResponse)
+async def round_page(request: Request, round_id: int):
+    from gosplan.server import charts
+
+    svc = _svc(request)
+    try:
+        r = await run_in_threadpool(svc.round, round_id)
+    except Refusal as exc:
+        return _error(request, exc)
+    figures = []
+    if r["result"] is not None:
+        if r["kind"] == "plan":
+            figures = await run_in_threadpool(charts.plan_charts, r["result"])
+        elif r["kind"] == "budget":
+            figures = await run_in_threadpool(charts.budget_charts, r["result"], r["projects"])
+        elif r["kind"] == "election":
+            names = {m["id"]: m["name"] for m in svc.members(r["council_id"])}
+            figures = await run_in_threadpool(charts.election_charts, r["result"], names)
+    mandates = await run_in_threadpool(svc.mandates, r["council_id"]) if r["kind"] == "election" else []
+    names = {m["id"]: m["name"] for m in svc.members(r["council_id"])} if r["council_id"] else {}
+    return _render(request, "round.html", r=r, figures=figures, mandates=mandates, names=names)
+
+
+def _float(form, name: str) -> float | None:
+    raw = str(form.get(name) or "").strip()
+    if not raw:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        raise Invalid(f"{name}: {raw!r} is not a number") from None
+
+
+@router.post("/rounds/{round_id}/proposal")
+async def propose(request: Request, round_id: int):
+    form = await request.form()
+    who = _who(request)
+    try:
+        basket = {}
+        for k in form:
+            if k.startswith("basket:"):
+                q = _float(form, k)
+                if q is not None:
+                    basket[k.split(":", 1)[1]] = q
+        data = {"council_id": int(form.get("council_id") or (who.council_id if who else 0)), "basket": basket}
+    except Refusal as exc:
+        return _error(request, exc)
+    return await _act(request, _svc(request).propose, who, round_id, data, str(form.get("nonce") or ""),
+                      to=f"/ui/rounds/{round_id}")
+
+
+@router.post("/rounds/{round_id}/vote")
+async def vote(request: Request, round_id: int):
+    form = await request.form()
+    who = _who(request)
+    data = {"council_id": int(form.get("council_id") or (who.council_id if who else 0))}
+    chosen = [int(v) for v in form.getlist("approve")]
+    ranked = sorted((int(form[k]), int(k.split(":", 1)[1])) for k in form if k.startswith("rank:") and str(form[k]).strip())
+    if ranked:
+        data["ranking"] = [pid for _, pid in ranked]
+    else:
+        data["approve"] = chosen
+    return await _act(request, _svc(request).vote, who, round_id, data, str(form.get("nonce") or ""),
+                      to=f"/ui/rounds/{round_id}")
+
+
+@router.post("/rounds/{round_id}/ballot")
+async def ballot(request: Request, round_id: int):
+    form = await request.form()
+    data: dict = {}
+    if any(k.startswith("points:") for k in form):
+        data["points"] = {k.split(":", 1)[1]: int(form[k]) for k in form if k.startswith("points:") and str(form[k]).strip() not in ("", "0")}
+    elif any(k.startswith("rank:") for k in form):
+        ranked = sorted((int(form[k]), k.split(":", 1)[1]) for k in form if k.startswith("rank:") and str(form[k]).strip())
+        data["ranking"] = [_maybe_int(v) for _, v in ranked]
+    else:
+        data["approve"] = [_maybe_int(v) for v in form.getlist("approve")]
+    return await _act(request, _svc(request).ballot, _who(request), round_id, data, str(form.get("nonce") or ""),
+                      to=f"/ui/rounds/{round_id}")
+
+
+def _maybe_int(v):
+    s = str(v)
+    return int(s) if s.isdigit() and not s.startswith("0") else s
+
+
+@router.post("/rounds/{round_id}/{act}")
+async def planner_act(request: Request, round_id: int, act: str):
+    form = await request.form()
+    svc = _svc(request)
+    fn = {"close": svc.close_round, "compute": svc.compute_plan, "publish": svc.publish, "nominate": svc.nominate}.get(act)
+    if fn is None:
+        return _error(request, Refusal(f"no such action {act!r}", status=404))
+    return await _act(request, fn, _who(request), round_id, str(form.get("nonce") or ""), to=f"/ui/rounds/{round_id}")
+
+
+@router.post("/mandates/{mandate_id}/petition")
+async def petition(request: Request, mandate_id: int):
+    form = await request.form()
+    back = str(form.get("back") or "/ui")
+    return await _act(request, _svc(request).sign_recall, _who(request), mandate_id, str(form.get("nonce") or ""),
+                      to=back if back.startswith("/ui") else "/ui")
+
+
+@router.post("/delegate-token")
+async def delegate_token(request: Request):
+    """Issue the elected member's delegate token and switch this session to it."""
+    form = await request.form()
+    try:
+        out = await run_in_threadpool(_svc(request).delegate_token, _who(request), str(form.get("nonce") or ""))
+    except Refusal as exc:
+        return _error(request, exc)
+    resp = _render(request, "token.html", token=out["token"], who=None, mandate=out["mandate_id"])
+    resp.set_cookie(COOKIE, out["token"], httponly=True, samesite="strict")
+    return resp
+
+
+@router.get("/planner", response_class=HTMLResponse)
+async def planner_page(request: Request):
+    from gosplan.server import _domain
+
+    return _render(request, "planner.html", councils=await run_in_threadpool(_svc(request).councils),
+                   plan_rules=_domain.PLAN_RULES, budget_rules=_domain.BUDGET_RULES, election_rules=_domain.ELECTION_RULES,
+                   economy=_domain.DEFAULT_ECONOMY)
+
+
+@router.post("/rounds")
+async def open_round(request: Request):
+    form = await request.form()
+    try:
+        kind = str(form.get("kind") or "")
+        data: dict = {"kind": kind, "title": str(form.get("title") or "").strip() or f"{kind} round",
+                      "rule": str(form.get("rule") or "")}
+        if kind == "plan":
+            data["economy"] = str(form.get("economy") or "") or None
+        elif kind == "budget":
+            data["budget"] = _float(form, "budget")
+            if not data["budget"] or data["budget"] <= 0:
+                raise Invalid("budget: give a budget > 0")
+            data["ballot"] = str(form.get("ballot") or "approval")
+            data["projects"] = _projects(str(form.get("projects") or ""))
+            for k in ("min_length", "max_length", "max_sum_points"):
+                v = _float(form, k)
+                data[k] = int(v) if v is not None else None
+        elif kind == "election":
+            data["council_id"] = int(form.get("council_id") or 0)
+            data["seats"] = int(form.get("seats") or 1)
+            data["candidates"] = [int(c) for c in str(form.get("candidates") or "").replace(",", " ").split()]
+        else:
+            raise Invalid(f"kind {kind!r}: choose plan, budget or election")
+    except (Refusal, ValueError) as exc:
+        return _error(request, exc if isinstance(exc, Refusal) else Invalid(str(exc)))
+    try:
+        out = await run_in_threadpool(_svc(request).open_round, _who(request), data, str(form.get("nonce") or ""))
+    except Refusal as exc:
+        return _error(request, exc)
+    return RedirectResponse(f"/ui/rounds/{out['id']}", status_code=303)
+
+
+def _projects(text: str) -> list[dict]:
+    """Projects from lines ``id; name; cost; district; category``."""
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        parts = [p.strip() for p in line.split(";")]
+        if len(parts) < 3:
+            raise Invalid(f"projects line {i}: write 'id; name; cost[; district[; category]]'")
+        try:
+            cost = float(parts[2])
+        except ValueError:
+            raise Invalid(f"projects line {i}: cost {parts[2]!r} is not a number") from None
+        if not cost > 0:
+            raise Invalid(f"projects line {i}: cost must be > 0")
+        out.append({"key": parts[0], "name": parts[1], "cost": cost,
+                    "district": parts[3] if len(parts) > 3 else "", "category": parts[4] if len(parts) > 4 else ""})
+    return out

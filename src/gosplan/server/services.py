@@ -80,13 +80,10 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
-def _actor(p: Principal) -> dict:
-    a: dict[str, Any] = {"role": p.role}
-    if p.council_id is not None:
-        a["council"] = p.council_id
-    if p.member_id is not None:
-        a["member"] = p.member_id
-    return a
+def _actor(p: Principal) -> str:
+    """Who acted, as the ledger records it: role, token number and council (never the token)."""
+    where = f"@council:{p.council_id}" if p.council_id is not None else ""
+    return f"{p.role}#{p.token_id}{where}"
 
 
 REGISTRY_TITLE = "registry of councils, members and tokens"
@@ -108,16 +105,16 @@ class Service:
                 r = Round(kind="registry", title=REGISTRY_TITLE, status="open", rule="-", params="{}")
                 s.add(r)
                 s.flush()
-                self._log(s, r, "registry_opened", {"at": _now()})
+                self._log(s, r, "registry_opened", {})
             return r.id
 
-    def _log(self, s: Session, rnd: Round, kind: str, content: dict) -> dict:
+    def _log(self, s: Session, rnd: Round, kind: str, payload: dict, actor: Principal | str = "system") -> None:
         """Append one entry to ``rnd``'s chain; the caller holds the round's lock."""
-        entry = domain.ledger_next(rnd.head_hash or domain.GENESIS, rnd.seq + 1, kind, content)
-        s.add(LedgerRow(round_id=rnd.id, seq=entry["seq"], entry=domain.canonical(entry), hash=entry["hash"]))
-        rnd.seq = entry["seq"]
-        rnd.head_hash = entry["hash"]
-        return entry
+        actor = actor if isinstance(actor, str) else _actor(actor)
+        text, digest = domain.ledger_next(rnd.head_hash or domain.GENESIS, rnd.seq + 1, kind, actor, payload)
+        s.add(LedgerRow(round_id=rnd.id, seq=rnd.seq + 1, entry=text, hash=digest))
+        rnd.seq += 1
+        rnd.head_hash = digest
 
     def _claim_key(self, s: Session, p: Principal, key: str | None) -> None:
         if key is None:
@@ -188,7 +185,7 @@ class Service:
                 t = Token(token_hash=h, role="admin", label=label)
                 s.add(t)
                 s.flush()
-                self._log(s, reg, "token_issued", {"at": _now(), "role": "admin", "token": t.id, "label": label})
+                self._log(s, reg, "token_issued", {"role": "admin", "token": t.id, "label": label})
 
     def has_admin(self) -> bool:
         with self.store.read() as s:
@@ -203,7 +200,7 @@ class Service:
             c = Council(**data)
             s.add(c)
             s.flush()
-            self._log(s, reg, "council_registered", {"at": _now(), "council": c.id, **data})
+            self._log(s, reg, "council_registered", {"council": c.id, **data}, p)
             return self.council_dict(s, c)
 
     def create_member(self, p: Principal | None, council_id: int, name: str, key: str | None = None) -> dict:
@@ -221,7 +218,7 @@ class Service:
             t = Token(token_hash=h, role="member", label=name, council_id=council_id, member_id=m.id)
             s.add(t)
             s.flush()
-            self._log(s, reg, "member_registered", {"at": _now(), "council": council_id, "member": m.id, "name": name, "token": t.id})
+            self._log(s, reg, "member_registered", {"council": council_id, "member": m.id, "name": name, "token": t.id}, p)
             return {"id": m.id, "council_id": council_id, "name": name, "token": text}
 
     def create_planner(self, p: Principal | None, label: str, key: str | None = None) -> dict:
@@ -232,7 +229,7 @@ class Service:
             t = Token(token_hash=h, role="planner", label=label)
             s.add(t)
             s.flush()
-            self._log(s, reg, "token_issued", {"at": _now(), "role": "planner", "token": t.id, "label": label})
+            self._log(s, reg, "token_issued", {"role": "planner", "token": t.id, "label": label}, p)
             return {"token": text, "role": "planner", "label": label}
 
     # -- planner: rounds -------------------------------------------------------
@@ -253,7 +250,7 @@ class Service:
             elif kind == "budget":
                 self._check_budget(data)
                 params.update(budget=data["budget"], ballot=data.get("ballot", "approval"))
-                for k in ("min_length", "max_length", "max_points"):
+                for k in ("min_length", "max_length", "max_sum_points"):
                     if data.get(k) is not None:
                         params[k] = data[k]
             elif kind == "election":
@@ -266,7 +263,7 @@ class Service:
             s.add(r)
             s.flush()
             r = self._round(s, r.id)
-            content: dict[str, Any] = {"at": _now(), "by": _actor(p), "round": r.id, "kind": kind, "title": r.title,
+            content: dict[str, Any] = {"round": r.id, "kind": kind, "title": r.title,
                                        "rule": r.rule, "council": council_id, "params": params}
             if kind == "budget":
                 projects = data["projects"]
@@ -282,8 +279,8 @@ class Service:
                         raise Invalid(f"candidates: member {mid} is not a member of council {council_id}")
                     s.add(Candidate(round_id=r.id, member_id=mid))
                 content["candidates"] = cands
-            self._log(s, r, "round_opened", content)
-            self._log(s, r, "rule_chosen", {"rule": r.rule, "params": params})
+            self._log(s, r, "round_opened", content, p)
+            self._log(s, r, "rule_chosen", {"rule": r.rule, "params": params}, p)
             return self.round_dict(s, r)
 
     @staticmethod
@@ -313,11 +310,11 @@ class Service:
             r.status = "closed"
             r.closed_at = utcnow()
             n = s.scalar(select(func.count(Vote.id)).where(Vote.round_id == r.id))
-            self._log(s, r, "round_closed", {"at": _now(), "by": _actor(p), "votes": n})
+            self._log(s, r, "round_closed", {"votes": n}, p)
             if r.kind in ("budget", "election"):
                 result = self._budget_result(s, r) if r.kind == "budget" else self._election_result(s, r)
                 r.result = domain.canonical(result)
-                self._log(s, r, "outcome_computed", {"result": result})
+                self._log(s, r, "budget_outcome" if r.kind == "budget" else "election_result", {"result": result}, p)
             return self.round_dict(s, r)
 
     def compute_plan(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
@@ -339,10 +336,10 @@ class Service:
                 for v in s.scalars(select(Vote).where(Vote.round_id == r.id).order_by(Vote.id))
             }
             agg = domain.aggregate(r.rule, proposals, weights, votes)
-            self._log(s, r, "targets_aggregated", {"rule": r.rule, "targets": agg["basket"], "explanation": agg["explanation"]})
+            self._log(s, r, "targets_aggregated", {"rule": r.rule, "targets": agg["basket"], "explanation": agg["explanation"]}, p)
             plan = domain.solve_plan(params["economy"], agg["basket"])
             r.result = domain.canonical({"aggregation": agg, "plan": plan})
-            self._log(s, r, "plan_computed", {"economy": params["economy"], "plan": plan})
+            self._log(s, r, "plan_computed", {"economy": params["economy"], "targets": agg["basket"], "manifest": plan["manifest"], "plan": plan}, p)
             return self.round_dict(s, r)
 
     def publish(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
@@ -354,7 +351,7 @@ class Service:
             if r.result is None:
                 raise Conflict(f"round {round_id} has no result yet; close it (and compute its plan) first")
             r.status = "published"
-            self._log(s, r, "result_published", {"at": _now(), "by": _actor(p), "result_sha256": _sha(r.result)})
+            self._log(s, r, "result_published", {"result_sha256": _sha(r.result)}, p)
             if r.kind == "election":
                 self._seat(s, r)
             return self.round_dict(s, r)
@@ -387,7 +384,7 @@ class Service:
             pr = Proposal(round_id=r.id, council_id=p.council_id, content=domain.canonical(content))
             s.add(pr)
             s.flush()
-            self._log(s, r, "proposal", {"at": _now(), "by": _actor(p), "proposal": pr.id, "council": p.council_id, **content})
+            self._log(s, r, "proposal", {"proposal": pr.id, "council": p.council_id, **content}, p)
             return {"id": pr.id, "round_id": r.id, "council_id": p.council_id, **content}
 
     def vote(self, p: Principal | None, round_id: int, data: dict, key: str | None = None) -> dict:
@@ -410,12 +407,13 @@ class Service:
             return self._store_vote(s, r, p, f"council:{p.council_id}", {field: list(choices)})
 
     def _store_vote(self, s: Session, r: Round, p: Principal, voter: str, content: dict) -> dict:
+        kind = {"plan": "vote", "budget": "budget_ballot", "election": "election_ballot"}[r.kind]
         if s.scalars(select(Vote.id).where(Vote.round_id == r.id, Vote.voter == voter)).first():
             raise Conflict(f"{voter.replace(':', ' ')} has voted in round {r.id} already; one vote each")
         v = Vote(round_id=r.id, voter=voter, content=domain.canonical(content))
         s.add(v)
         s.flush()
-        self._log(s, r, "vote", {"at": _now(), "by": _actor(p), "vote": v.id, "voter": voter, **content})
+        self._log(s, r, kind, {"vote": v.id, "voter": voter, **content}, p)
         return {"id": v.id, "round_id": r.id, "voter": voter, **content}
 
     # -- members: budget ballots, elections, recall ------------------------------
@@ -445,8 +443,8 @@ class Service:
                     raise Invalid(f"points: unknown project {k!r} in round {r.id}")
                 if v < 0 or v != int(v):
                     raise Invalid(f"points: project {k!r} gets {v!r} points; points are whole numbers >= 0")
-            if params.get("max_points") is not None and sum(pts.values()) > params["max_points"]:
-                raise Invalid(f"points: the ballot gives {sum(pts.values()):g} points, more than the {params['max_points']} allowed")
+            if params.get("max_sum_points") is not None and sum(pts.values()) > params["max_sum_points"]:
+                raise Invalid(f"points: the ballot gives {sum(pts.values()):g} points, more than the {params['max_sum_points']} allowed")
             return {"points": {k: int(v) for k, v in pts.items()}}
         field = "approve" if kind == "approval" else "ranking"
         chosen = data.get(field) or []
@@ -488,7 +486,7 @@ class Service:
             if s.scalars(select(Candidate.id).where(Candidate.round_id == r.id, Candidate.member_id == p.member_id)).first():
                 raise Conflict(f"member {p.member_id} is a candidate in round {r.id} already")
             s.add(Candidate(round_id=r.id, member_id=p.member_id))
-            self._log(s, r, "candidate_nominated", {"at": _now(), "member": p.member_id})
+            self._log(s, r, "candidate_nominated", {"member": p.member_id}, p)
             return {"round_id": r.id, "member_id": p.member_id}
 
     def sign_recall(self, p: Principal | None, mandate_id: int, key: str | None = None) -> dict:
@@ -512,8 +510,8 @@ class Service:
             members = s.scalar(select(func.count(Member.id)).where(Member.council_id == m.council_id))
             signed = s.scalar(select(func.count(Signature.id)).where(Signature.mandate_id == m.id))
             needed = domain.recall_needed(council.recall_threshold, members)
-            self._log(s, r, "petition_signed", {"at": _now(), "mandate": m.id, "member": p.member_id,
-                                                "signatures": signed, "needed": needed})
+            self._log(s, r, "petition", {"mandate": m.id, "member": p.member_id,
+                                                "signatures": signed, "needed": needed}, p)
             out = {"mandate_id": m.id, "signatures": signed, "needed": needed, "recalled": False, "new_round_id": None}
             if signed >= needed:
                 m.active = False
@@ -526,10 +524,10 @@ class Service:
                             council_id=m.council_id, params=domain.canonical({"seats": 1, "replaces": m.id}))
                 s.add(new)
                 s.flush()
-                self._log(s, r, "recall", {"at": _now(), "mandate": m.id, "member": m.member_id, "signatures": signed,
+                self._log(s, r, "recall", {"mandate": m.id, "member": m.member_id, "signatures": signed,
                                            "needed": needed, "new_round": new.id})
                 new = self._round(s, new.id)
-                self._log(s, new, "round_opened", {"at": _now(), "by": {"role": "recall", "mandate": m.id}, "round": new.id,
+                self._log(s, new, "round_opened", {"opened_by_recall_of_mandate": m.id, "round": new.id,
                                                    "kind": "election", "title": new.title, "rule": new.rule,
                                                    "council": m.council_id, "params": {"seats": 1, "replaces": m.id}, "candidates": []})
                 self._log(s, new, "rule_chosen", {"rule": new.rule, "params": {"seats": 1, "replaces": m.id}})
@@ -551,7 +549,7 @@ class Service:
             t = Token(token_hash=h, role="delegate", label=p.label, council_id=m.council_id, member_id=p.member_id, mandate_id=m.id)
             s.add(t)
             s.flush()
-            self._log(s, r, "delegate_token_issued", {"at": _now(), "mandate": m.id, "token": t.id})
+            self._log(s, r, "delegate_token_issued", {"mandate": m.id, "token": t.id}, p)
             return {"token": text, "role": "delegate", "council_id": m.council_id, "mandate_id": m.id}
 
     def _budget_result(self, s: Session, r: Round) -> dict:
@@ -648,35 +646,39 @@ class Service:
                             "active": m.active, "ended_reason": m.ended_reason, "signatures": n})
             return out
 
-    def ledger(self, round_id: int) -> list[dict]:
+    def ledger_texts(self, round_id: int) -> list[str]:
         with self.store.read() as s:
             r = s.get(Round, round_id)
             if r is None:
                 raise NotFound(f"round {round_id} does not exist")
-            return [json.loads(row.entry) for row in s.scalars(
-                select(LedgerRow).where(LedgerRow.round_id == round_id).order_by(LedgerRow.seq))]
+            return list(s.scalars(select(LedgerRow.entry).where(LedgerRow.round_id == round_id).order_by(LedgerRow.seq)))
+
+    def ledger_export(self, round_id: int) -> bytes:
+        return domain.ledger_export(round_id, self.ledger_texts(round_id))
 
     def verify(self, round_id: int) -> dict:
-        return domain.ledger_verify(self.ledger(round_id))
+        return domain.ledger_verify(self.ledger_texts(round_id))
 
-    def import_ledger(self, p: Principal | None, entries: list[dict], key: str | None = None) -> dict:
-        """Store an exported round's chain as a read-only round after verifying it."""
+    def import_ledger(self, p: Principal | None, data: bytes, key: str | None = None) -> dict:
+        """Store an exported round's chain, after verifying it, as a read-only round."""
         p = self._need(p, "admin", "planner")
-        check = domain.ledger_verify(entries)
-        if not check["ok"]:
-            raise Invalid(f"the ledger does not verify: {check['reason']}; nothing stored")
-        if not entries:
-            raise Invalid("the ledger is empty; nothing to import")
+        header, texts, report = domain.ledger_import(data)
+        if not report["ok"]:
+            raise Invalid(f"the ledger does not verify: {report['message']}; nothing stored")
+        if not texts:
+            raise Invalid("the ledger has no entries; nothing to import")
+        first = loads(texts[0])
+        payload = first.get("payload") or {}
         with self._write(p, key) as s:
-            first = entries[0].get("content") or {}
-            r = Round(kind="imported", title=f"imported: {first.get('title', 'round')}", status="closed",
-                      rule=str(first.get("rule", "-")), params=domain.canonical({"source_round": first.get("round")}),
-                      seq=len(entries) - 1, head_hash=entries[-1]["hash"])
+            r = Round(kind="imported", title=f"imported: {payload.get('title', 'round ' + str(header.get('round')))}",
+                      status="closed", rule=str(payload.get("rule", "-")),
+                      params=domain.canonical({"source_round": header.get("round")}),
+                      seq=len(texts) - 1, head_hash=loads(texts[-1])["hash"])
             s.add(r)
             s.flush()
-            for e in entries:
-                s.add(LedgerRow(round_id=r.id, seq=e["seq"], entry=domain.canonical(e), hash=e["hash"]))
-            return {"id": r.id, "entries": len(entries), "head_hash": r.head_hash}
+            for i, t in enumerate(texts):
+                s.add(LedgerRow(round_id=r.id, seq=i, entry=t, hash=loads(t)["hash"]))
+            return {"id": r.id, "entries": len(texts), "head_hash": r.head_hash}
 
 
 def _sha(text: str) -> str:

@@ -1,0 +1,90 @@
+"""Charts of published results as inline SVG (matplotlib, no pyplot, no browser script).
+
+A figure is made per request from the stored result; pyplot's global state is
+avoided so that charts drawn by concurrent requests cannot mix.
+"""
+
+from __future__ import annotations
+
+import io
+
+
+def _svg(fig) -> str:  # noqa: ANN001
+    buf = io.StringIO()
+    fig.savefig(buf, format="svg", bbox_inches="tight")
+    text = buf.getvalue()
+    return text[text.find("<svg"):]
+
+
+def _figure(w: float = 6.0, h: float = 3.2):
+    from matplotlib.figure import Figure
+
+    fig = Figure(figsize=(w, h))
+    return fig, fig.add_subplot()
+
+
+def plan_charts(result: dict) -> list[tuple[str, str]]:
+    """Targets against planned gross output per product, and the plan's valuations."""
+    plan = result["plan"]
+    ids = list(plan.get("output") or {})
+    charts = []
+    if ids:
+        fig, ax = _figure()
+        x = range(len(ids))
+        ax.bar([i - 0.2 for i in x], [plan["targets"].get(k, 0.0) for k in ids], width=0.4, label="target (final demand)")
+        ax.bar([i + 0.2 for i in x], [plan["output"][k] for k in ids], width=0.4, label="gross output")
+        ax.set_xticks(list(x), ids, rotation=30, ha="right")
+        ax.set_title("Targets and planned output")
+        ax.legend()
+        charts.append(("Targets and planned output", _svg(fig)))
+    prices = plan.get("prices") or {}
+    if prices:
+        fig, ax = _figure()
+        ax.bar(list(prices), list(prices.values()), color="tab:red")
+        ax.set_title("Valuations (shadow prices)")
+        ax.tick_params(axis="x", rotation=30)
+        charts.append(("Valuations (shadow prices)", _svg(fig)))
+    return charts
+
+
+def budget_charts(result: dict, projects: list[dict]) -> list[tuple[str, str]]:
+    """Funded projects against cost and votes, and the distribution of voters' satisfaction."""
+    funded = set(result.get("funded") or [])
+    votes = result.get("votes") or {}
+    fig, ax = _figure()
+    for is_funded, colour, label in ((True, "tab:green", "funded"), (False, "tab:gray", "not funded")):
+        pts = [(p["cost"], votes.get(p["key"], 0)) for p in projects if (p["key"] in funded) == is_funded]
+        if pts:
+            ax.scatter([c for c, _ in pts], [v for _, v in pts], c=colour, label=label)
+    for p in projects:
+        ax.annotate(p["key"], (p["cost"], votes.get(p["key"], 0)), fontsize=7, xytext=(3, 3), textcoords="offset points")
+    ax.set_xlabel("cost")
+    ax.set_ylabel("votes (score)")
+    ax.set_title("Projects: cost against votes")
+    ax.legend()
+    charts = [("Projects: cost against votes", _svg(fig))]
+    sat = result.get("satisfaction") or []
+    if sat:
+        fig, ax = _figure()
+        top = int(max(sat)) if sat else 0
+        counts = [sum(1 for s in sat if int(s) == k) for k in range(top + 1)]
+        ax.bar(range(top + 1), counts)
+        ax.set_xlabel("funded projects the voter supported")
+        ax.set_ylabel("voters")
+        ax.set_title("Satisfaction of voters")
+        charts.append(("Satisfaction of voters", _svg(fig)))
+    return charts
+
+
+def election_charts(result: dict, names: dict[int, str]) -> list[tuple[str, str]]:
+    scores = result.get("scores") or {}
+    if not scores:
+        return []
+    elected = {int(e) for e in result.get("elected") or []}
+    fig, ax = _figure()
+    keys = list(scores)
+    ax.bar([names.get(int(k), k) for k in keys], [scores[k] for k in keys],
+           color=["tab:green" if int(k) in elected else "tab:gray" for k in keys])
+    ax.set_title("Candidates (green: elected)")
+    ax.tick_params(axis="x", rotation=30)
+    return [("Candidates", _svg(fig))]

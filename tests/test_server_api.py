@@ -1,0 +1,320 @@
+"""The democracy service through HTTP on a live server (``gosplan serve`` in a subprocess).
+
+Each role (administrator, planner, council delegate, council member) and each refusal
+of issues 6 and 8: malformed and oversized requests, unknown products, negative
+quantities, votes after a round closed, a delegate acting for another council, replayed
+requests; after every refusal the test checks that nothing was stored (vote counts and
+ledger length unchanged). Runs on SQLite, and on PostgreSQL when
+``GOSPLAN_TEST_POSTGRES_URL`` names one (``.ci/run`` starts Debian's PostgreSQL).
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("uvicorn")
+
+from _server_harness import ADMIN, Client, Server, backends, fresh_database, products, seat_delegates  # noqa: E402
+
+from gosplan.democracy.ledger import verify_export  # noqa: E402
+
+MAX_BODY = 64 * 1024
+
+
+@pytest.fixture(scope="module", params=backends())
+def live(request, tmp_path_factory):
+    tmp = tmp_path_factory.mktemp(f"server-{request.param}")
+    server = Server(fresh_database(request.param, tmp), tmp / "server.log", max_body=MAX_BODY).start()
+    client = Client(server.url)
+    yield server, client
+    client.close()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def world(live):
+    """Two councils with three members each, a planner, and one elected delegate per council."""
+    _, c = live
+    planner = c.ok("/planners", {"label": "state planning committee"}, ADMIN)["token"]
+    councils, members, delegates = [], {}, {}
+    for name, kind, weight in (("steelworks", "workers", 3.0), ("district 9", "consumers", 5.0)):
+        co = c.ok("/councils", {"name": name, "kind": kind, "weight": weight, "recall_threshold": 0.6}, ADMIN)
+        councils.append(co["id"])
+        members[co["id"]] = [c.ok(f"/councils/{co['id']}/members", {"name": f"{name} member {i}"}, ADMIN) for i in range(3)]
+        delegates[co["id"]] = seat_delegates(c, planner, co["id"], members[co["id"]])[0]
+    return {"planner": planner, "councils": councils, "members": members, "delegates": delegates}
+
+
+def _state(c: Client, round_id: int) -> tuple[int, int]:
+    r = c.get(f"/rounds/{round_id}").json()
+    return r["votes"], r["ledger_entries"]
+
+
+def _refused(c: Client, round_id: int, status: int, path: str, body=None, token=None, contains: str = "", **kw) -> dict:
+    """POST must be refused with ``status`` (message containing ``contains``) and store nothing."""
+    before = _state(c, round_id)
+    r = c.post(path, body, token, **kw)
+    assert r.status_code == status, f"{path}: expected {status}, got {r.status_code} {r.text}"
+    assert contains in r.text, r.text
+    assert _state(c, round_id) == before, "a refused request changed the round"
+    return r.json()
+
+
+def test_openapi_and_health(live):
+    _, c = live
+    assert c.get("/health").json()["ok"] is True
+    spec = c.get("/openapi.json").json()
+    for path in ("/councils", "/rounds", "/rounds/{round_id}/proposals", "/rounds/{round_id}/votes",
+                 "/rounds/{round_id}/ledger", "/rounds/{round_id}/ballots", "/mandates/{mandate_id}/petition"):
+        assert path in spec["paths"], path
+    assert c.get("/docs").status_code == 200
+
+
+def test_roles_and_tokens(live, world):
+    _, c = live
+    council = world["councils"][0]
+    # no token, a wrong token, the wrong role
+    assert c.post("/councils", {"name": "x"}).status_code == 401
+    assert c.post("/councils", {"name": "x"}, token="not-a-token").status_code == 401
+    assert c.post("/councils", {"name": "x"}, token=world["planner"]).status_code == 403
+    member = world["members"][council][1]
+    assert c.post("/rounds", {"kind": "plan", "title": "t", "rule": "weighted-sum"}, member["token"]).status_code == 403
+    me = c.get("/me", world["delegates"][council]).json()
+    assert me["role"] == "delegate" and me["council_id"] == council
+    # only an elected member gets a delegate token: the administrator cannot appoint one
+    assert c.post("/me/delegate-token", None, member["token"]).status_code == 403
+    assert c.post("/me/delegate-token", None, ADMIN).status_code == 403
+    mandates = c.get(f"/mandates?council_id={council}").json()
+    assert [m["member_id"] for m in mandates if m["active"]] == [world["members"][council][0]["id"]]
+
+
+def test_plan_round_end_to_end(live, world, tmp_path):
+    server, c = live
+    planner, (a, b) = world["planner"], world["councils"]
+    g, s = products()[:2]
+    r = c.ok("/rounds", {"kind": "plan", "title": "plan 2027", "rule": "approval"}, planner)
+    pa = c.ok(f"/rounds/{r['id']}/proposals", {"council_id": a, "basket": {g: 100.0, s: 20.0}}, world["delegates"][a])
+    pb = c.ok(f"/rounds/{r['id']}/proposals", {"council_id": b, "basket": {g: 50.0, s: 80.0}}, world["delegates"][b])
+    c.ok(f"/rounds/{r['id']}/votes", {"council_id": a, "approve": [pa["id"]]}, world["delegates"][a])
+    c.ok(f"/rounds/{r['id']}/votes", {"council_id": b, "approve": [pb["id"], pa["id"]]}, world["delegates"][b])
+    assert c.get(f"/rounds/{r['id']}/result").status_code == 409  # not published yet
+    c.ok(f"/rounds/{r['id']}/close", None, planner, status=200)
+    c.ok(f"/rounds/{r['id']}/compute", None, planner, status=200)
+    done = c.ok(f"/rounds/{r['id']}/publish", None, planner, status=200)
+    result = done["result"]
+    # proposal a is approved by both councils (weight 3 + 5) and b only by b (5): a wins
+    assert result["aggregation"]["basket"] == {g: 100.0, s: 20.0} or result["aggregation"]["basket"] == {g: 100, s: 20}
+    plan = result["plan"]
+    assert plan["status"] == "optimal"
+    assert plan["output"][g] >= 100.0 - 1e-6 and plan["output"][s] >= 20.0 - 1e-6
+    assert c.get(f"/rounds/{r['id']}/result").json() == result
+    # the exported ledger verifies and holds every act, in order
+    export = c.get(f"/rounds/{r['id']}/ledger")
+    assert export.headers["content-type"].startswith("application/x-ndjson")
+    report = verify_export(export.content)
+    assert report.ok, report.message
+    kinds = [json.loads(line)["kind"] for line in export.content.splitlines()[1:]]
+    assert kinds == ["round_opened", "rule_chosen", "proposal", "proposal", "vote", "vote", "round_closed",
+                     "targets_aggregated", "plan_computed", "result_published"]
+    assert c.get(f"/rounds/{r['id']}/ledger/verify").json()["ok"] is True
+    # the CLI checks the same export by URL
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    out = CliRunner().invoke(app, ["ledger", "verify", f"{server.url}/rounds/{r['id']}/ledger", "--no-replay"])
+    assert out.exit_code == 0, out.output
+    # one flipped byte anywhere is detected, and such a file is refused on import
+    data = bytearray(export.content)
+    pos = data.index(b'"proposal"') + 3
+    data[pos] ^= 0x01
+    assert not verify_export(bytes(data)).ok
+    path = tmp_path / "tampered.jsonl"
+    path.write_bytes(bytes(data))
+    out = CliRunner().invoke(app, ["ledger", "verify", str(path), "--no-replay"])
+    assert out.exit_code == 1
+    n_rounds = len(c.get("/rounds").json())
+    bad = c.post("/rounds/import", content=bytes(data), token=planner)
+    assert bad.status_code == 422 and "does not verify" in bad.text
+    assert len(c.get("/rounds").json()) == n_rounds
+    imp = c.ok("/rounds/import", None, planner, content=export.content)
+    assert imp["entries"] == len(kinds)
+    assert c.get(f"/rounds/{imp['id']}/ledger").content.splitlines()[1:] == export.content.splitlines()[1:]
+
+
+def test_plan_round_refusals(live, world):
+    _, c = live
+    planner, (a, b) = world["planner"], world["councils"]
+    da, db = world["delegates"][a], world["delegates"][b]
+    g = products()[0]
+    r = c.ok("/rounds", {"kind": "plan", "title": "refusals", "rule": "approval"}, planner)
+    rid = r["id"]
+    url = f"/rounds/{rid}/proposals"
+    # unknown product: 422 naming it
+    _refused(c, rid, 422, url, {"council_id": a, "basket": {"unobtainium": 1.0}}, da, contains="unobtainium")
+    # negative quantity: 422 naming the product
+    body = _refused(c, rid, 422, url, {"council_id": a, "basket": {g: -5.0}}, da)
+    assert body["detail"][0]["loc"][-1] == g
+    # not a number, an unknown field, malformed JSON
+    _refused(c, rid, 422, url, {"council_id": a, "basket": {g: "lots"}}, da)
+    _refused(c, rid, 422, url, {"council_id": a, "basket": {g: 1.0}, "extra": 1}, da)
+    _refused(c, rid, 422, url, None, da, content=b'{"council_id": 1, "basket": {',
+             headers={"Content-Type": "application/json"})
+    # oversized body: 413 before anything is read into a handler
+    big = {"council_id": a, "basket": {f"p{i}": 1.0 for i in range(10_000)}}
+    _refused(c, rid, 413, url, big, da, contains="limit")
+    # a delegate acting for another council: 403
+    _refused(c, rid, 403, url, {"council_id": b, "basket": {g: 1.0}}, da, contains="council")
+    # a member or a planner is not a delegate
+    _refused(c, rid, 403, url, {"council_id": a, "basket": {g: 1.0}}, world["members"][a][1]["token"])
+    _refused(c, rid, 403, url, {"council_id": a, "basket": {g: 1.0}}, planner)
+    # missing Idempotency-Key: 428; a replayed key: 409 and nothing stored twice
+    _refused(c, rid, 428, url, {"council_id": a, "basket": {g: 1.0}}, da, fresh=False, contains="Idempotency-Key")
+    key = uuid.uuid4().hex
+    p = c.ok(url, {"council_id": a, "basket": {g: 7.0}}, da, key=key)
+    _refused(c, rid, 409, url, {"council_id": a, "basket": {g: 7.0}}, da, key=key, contains="replayed")
+    # a nonce in the body serves as the key too
+    nonce = uuid.uuid4().hex
+    c.ok(f"/rounds/{rid}/votes", {"council_id": b, "approve": [p["id"]], "nonce": nonce}, db, fresh=False)
+    _refused(c, rid, 409, f"/rounds/{rid}/votes", {"council_id": b, "approve": [p["id"]], "nonce": nonce}, db,
+             fresh=False, contains="replayed")
+    # one vote per council; votes name proposals of this round
+    _refused(c, rid, 409, f"/rounds/{rid}/votes", {"council_id": b, "approve": [p["id"]]}, db, contains="voted")
+    _refused(c, rid, 422, f"/rounds/{rid}/votes", {"council_id": a, "approve": [987654]}, da, contains="987654")
+    # after the round closed: 409
+    c.ok(f"/rounds/{rid}/close", None, planner, status=200)
+    _refused(c, rid, 409, f"/rounds/{rid}/votes", {"council_id": a, "approve": [p["id"]]}, da, contains="closed")
+    _refused(c, rid, 409, url, {"council_id": b, "basket": {g: 1.0}}, db, contains="closed")
+    assert c.get(f"/rounds/{rid}/ledger/verify").json()["ok"] is True
+
+
+def test_weighted_sum_rule_takes_proposals_not_votes(live, world):
+    _, c = live
+    planner, (a, b) = world["planner"], world["councils"]
+    g, s = products()[:2]
+    r = c.ok("/rounds", {"kind": "plan", "title": "sum", "rule": "weighted-sum"}, planner)
+    c.ok(f"/rounds/{r['id']}/proposals", {"council_id": a, "basket": {g: 10.0}}, world["delegates"][a])
+    c.ok(f"/rounds/{r['id']}/proposals", {"council_id": b, "basket": {g: 2.0, s: 4.0}}, world["delegates"][b])
+    _refused(c, r["id"], 422, f"/rounds/{r['id']}/votes", {"council_id": a, "approve": [1]}, world["delegates"][a],
+             contains="takes no votes")
+    for act in ("close", "compute", "publish"):
+        c.ok(f"/rounds/{r['id']}/{act}", None, planner, status=200)
+    plan = c.get(f"/rounds/{r['id']}/result").json()["plan"]
+    assert plan["status"] == "optimal"
+    assert plan["output"][g] > 0 and plan["output"][s] > 0
+
+
+def test_budget_round(live, world):
+    _, c = live
+    planner, a = world["planner"], world["councils"][0]
+    ms = world["members"][a]
+    projects = [{"key": "library", "name": "Library", "cost": 600.0, "district": "north"},
+                {"key": "clinic", "name": "Clinic", "cost": 500.0, "district": "south"},
+                {"key": "park", "name": "Park", "cost": 300.0, "district": "north"}]
+    r = c.ok("/rounds", {"kind": "budget", "title": "investment 2027", "rule": "equal-shares", "budget": 1000.0,
+                         "council_id": a, "ballot": "approval", "max_length": 2, "projects": projects}, planner)
+    rid = r["id"]
+    url = f"/rounds/{rid}/ballots"
+    _refused(c, rid, 422, url, {"approve": ["tramway"]}, ms[0]["token"], contains="tramway")
+    _refused(c, rid, 422, url, {"approve": ["library", "clinic", "park"]}, ms[0]["token"], contains="maximum")
+    other = world["members"][world["councils"][1]][0]["token"]
+    _refused(c, rid, 403, url, {"approve": ["park"]}, other, contains="council")
+    _refused(c, rid, 403, url, {"approve": ["park"]}, world["delegates"][a])
+    c.ok(url, {"approve": ["library", "park"]}, ms[0]["token"])
+    c.ok(url, {"approve": ["library"]}, ms[1]["token"])
+    c.ok(url, {"approve": ["clinic", "park"]}, ms[2]["token"])
+    _refused(c, rid, 409, url, {"approve": ["clinic"]}, ms[2]["token"], contains="voted")
+    c.ok(f"/rounds/{rid}/close", None, planner, status=200)
+    _refused(c, rid, 409, url, {"approve": ["park"]}, ms[0]["token"], contains="closed")
+    out = c.ok(f"/rounds/{rid}/publish", None, planner, status=200)["result"]
+    assert set(out["funded"]) <= {"library", "clinic", "park"}
+    assert sum(p["cost"] for p in projects if p["key"] in out["funded"]) <= 1000.0
+    assert set(out["explanation"]) == {"library", "clinic", "park"}
+    assert all(isinstance(v, str) and v for v in out["explanation"].values())
+    assert len(out["satisfaction"]) == 3
+    assert out["votes"] == {"library": 2, "clinic": 1, "park": 2}
+    # a project costlier than the budget is refused when the round is opened
+    bad = c.post("/rounds", {"kind": "budget", "title": "x", "rule": "greedy", "budget": 100.0,
+                             "projects": [{"key": "bridge", "cost": 1000.0}]}, planner)
+    assert bad.status_code == 422 and "bridge" in bad.text
+    assert verify_export(c.get(f"/rounds/{rid}/ledger").content).ok
+
+
+def test_cumulative_budget_round(live, world):
+    _, c = live
+    planner, a = world["planner"], world["councils"][1]
+    ms = world["members"][a]
+    r = c.ok("/rounds", {"kind": "budget", "title": "points", "rule": "greedy", "budget": 10.0, "ballot": "cumulative",
+                         "max_sum_points": 5, "projects": [{"key": "x", "cost": 6.0}, {"key": "y", "cost": 5.0},
+                                                           {"key": "z", "cost": 4.0}]}, planner)
+    _refused(c, r["id"], 422, f"/rounds/{r['id']}/ballots", {"points": {"x": 4, "y": 3}}, ms[0]["token"], contains="5")
+    c.ok(f"/rounds/{r['id']}/ballots", {"points": {"x": 3, "y": 2}}, ms[0]["token"])
+    c.ok(f"/rounds/{r['id']}/ballots", {"points": {"y": 4, "z": 1}}, ms[1]["token"])
+    c.ok(f"/rounds/{r['id']}/close", None, planner, status=200)
+    out = c.ok(f"/rounds/{r['id']}/publish", None, planner, status=200)["result"]
+    # greedy by points: y (6 points, cost 5) first, then x (3, cost 6) does not fit, z (1, cost 4) does
+    assert out["funded"] == ["y", "z"]
+
+
+def test_recall_ends_mandate_and_opens_election(live, world):
+    _, c = live
+    planner, b = world["planner"], world["councils"][1]
+    ms = world["members"][b]
+    delegate = world["delegates"][b]
+    assert c.get("/me", delegate).json()["role"] == "delegate"
+    mandate = next(m for m in c.get(f"/mandates?council_id={b}").json() if m["active"])
+    election_round = mandate["round_id"]
+    # a member of another council cannot petition
+    other = world["members"][world["councils"][0]][2]["token"]
+    _refused(c, election_round, 403, f"/mandates/{mandate['id']}/petition", None, other)
+    # threshold 0.6 of 3 members: 2 signatures
+    first = c.ok(f"/mandates/{mandate['id']}/petition", None, ms[1]["token"])
+    assert first == {"mandate_id": mandate["id"], "signatures": 1, "needed": 2, "recalled": False, "new_round_id": None}
+    _refused(c, election_round, 409, f"/mandates/{mandate['id']}/petition", None, ms[1]["token"], contains="signed")
+    assert c.get("/me", delegate).json()["role"] == "delegate"
+    second = c.ok(f"/mandates/{mandate['id']}/petition", None, ms[2]["token"])
+    assert second["recalled"] is True
+    # the recalled delegate's token stops working at once
+    assert c.get("/me", delegate).json()["role"] is None
+    g = products()[0]
+    rr = c.ok("/rounds", {"kind": "plan", "title": "after recall", "rule": "weighted-sum"}, planner)
+    assert c.post(f"/rounds/{rr['id']}/proposals", {"council_id": b, "basket": {g: 1.0}}, delegate).status_code == 401
+    # the new election is open; a member stands, is elected and gets a working delegate token
+    new = c.get(f"/rounds/{second['new_round_id']}").json()
+    assert new["kind"] == "election" and new["status"] == "open" and new["council_id"] == b
+    c.ok(f"/rounds/{new['id']}/candidates", None, ms[2]["token"])
+    for m in ms:
+        c.ok(f"/rounds/{new['id']}/ballots", {"approve": [ms[2]["id"]]}, m["token"])
+    c.ok(f"/rounds/{new['id']}/close", None, planner, status=200)
+    assert c.ok(f"/rounds/{new['id']}/publish", None, planner, status=200)["result"]["elected"] == [ms[2]["id"]]
+    token = c.ok("/me/delegate-token", None, ms[2]["token"])["token"]
+    c.ok(f"/rounds/{rr['id']}/proposals", {"council_id": b, "basket": {g: 1.0}}, token)
+    world["delegates"][b] = token
+    # both ledgers verify; the petition and the recall are in the election's ledger
+    for rid in (election_round, new["id"]):
+        export = c.get(f"/rounds/{rid}/ledger").content
+        assert verify_export(export).ok
+    kinds = [json.loads(x)["kind"] for x in c.get(f"/rounds/{election_round}/ledger").content.splitlines()[1:]]
+    assert kinds.count("petition") == 2 and kinds.count("recall") == 1
+
+
+def test_stv_election(live, world):
+    _, c = live
+    planner, a = world["planner"], world["councils"][0]
+    ms = world["members"][a]
+    r = c.ok("/rounds", {"kind": "election", "title": "stv", "rule": "stv", "council_id": a, "seats": 1,
+                         "candidates": [ms[1]["id"], ms[2]["id"]]}, planner)
+    _refused(c, r["id"], 422, f"/rounds/{r['id']}/ballots", {"ranking": [ms[0]["id"]]}, ms[0]["token"],
+             contains="not a candidate")
+    c.ok(f"/rounds/{r['id']}/ballots", {"ranking": [ms[1]["id"], ms[2]["id"]]}, ms[0]["token"])
+    c.ok(f"/rounds/{r['id']}/ballots", {"ranking": [ms[1]["id"]]}, ms[1]["token"])
+    c.ok(f"/rounds/{r['id']}/ballots", {"ranking": [ms[2]["id"], ms[1]["id"]]}, ms[2]["token"])
+    c.ok(f"/rounds/{r['id']}/close", None, planner, status=200)
+    out = c.ok(f"/rounds/{r['id']}/publish", None, planner, status=200)["result"]
+    assert out["elected"] == [ms[1]["id"]]
+    # a full election replaces the council's delegates: the old delegate token stops working
+    assert c.get("/me", world["delegates"][a]).json()["role"] is None
