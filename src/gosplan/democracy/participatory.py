@@ -157,7 +157,7 @@ class ParticipatoryEconomy:
             if bad.any():
                 at = np.argwhere(bad)[0]
                 raise SchemaError(
-                    f"{name}: entry {tuple(int(i) for i in at)} is {array[tuple(at)]!r}; "
+                    f"{name}: entry {tuple(int(i) for i in at)} is {float(array[tuple(at)])!r}; "
                     f"it must be finite and {'above zero' if positive else 'at least zero'}"
                 )
         for name, array, bound in (("utility_good", self.utility_good, n), ("output_good", self.output_good, n),
@@ -369,7 +369,7 @@ def _price_vector(prices, commodities: pd.Index) -> np.ndarray:
     bad = ~(np.isfinite(p) & (p > 0))
     if bad.any():
         i = int(np.flatnonzero(bad)[0])
-        raise SchemaError(f"prices: good {commodities[i]!r} has price {p[i]!r}; every price must be finite and above zero")
+        raise SchemaError(f"prices: good {commodities[i]!r} has price {float(p[i])!r}; every price must be finite and above zero")
     return p
 
 
