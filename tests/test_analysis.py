@@ -258,3 +258,24 @@ def test_property_float32_within_tolerance(case):
     exact = analysis.gross_output(e, d, method="dense")
     single = analysis.gross_output(e, d, method="dense32", tol=1e-6)
     np.testing.assert_allclose(single, exact, rtol=1e-5)
+
+
+def test_cli_analyze_writes_results(tmp_path):
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    demand = tmp_path / "demand.csv"
+    demand.write_text("product,quantity\n01,100\n24-1-3,50\n")
+    out = tmp_path / "results.parquet"
+    result = CliRunner().invoke(app, ["analyze", "uk_2010", "--demand", str(demand), "--out", str(out)])
+    assert result.exit_code == 0, result.output
+    table = pd.read_parquet(out)
+    e = datasets.load("uk_2010")
+    expected = analysis.gross_output(e, pd.Series({"01": 100.0, "24-1-3": 50.0}))
+    np.testing.assert_allclose(table["gross_output:demand"], expected, rtol=1e-12)
+    assert "multiplier:compensation" in table.columns
+    bad = tmp_path / "bad.csv"
+    bad.write_text("product,quantity\nsteel,1\n")
+    result = CliRunner().invoke(app, ["analyze", "uk_2010", "--demand", str(bad)])
+    assert result.exit_code != 0 and "'steel'" in str(result.exception)

@@ -244,3 +244,17 @@ def test_property_value_identity_with_taxes(case, tax):
     v = prices.unit_costs(e, w)
     assert float(p @ d) == pytest.approx(float((v + t.to_numpy()) @ x.to_numpy()), rel=1e-10)
     assert (p.to_numpy() >= v - 1e-12).all()  # a price covers at least its own primary cost
+
+
+def test_cli_scissors(tmp_path):
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    png, csv = tmp_path / "scissors.png", tmp_path / "scissors.csv"
+    result = CliRunner().invoke(app, ["scissors", str(SCISSORS_CSV), "--up", "industry", "--down", "agriculture",
+                                      "--plot", str(png), "--out", str(csv), "--since", "1922"])
+    assert result.exit_code == 0, result.output
+    assert png.stat().st_size > 10_000
+    table = pd.read_csv(csv, index_col=0)
+    assert table.loc["1923-10-01", "ratio"] == pytest.approx(276 / 89)
