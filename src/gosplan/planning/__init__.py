@@ -29,6 +29,7 @@ _EXPORTS = {
     "MaxBasket": "objectives",
     "MaxHarmony": "objectives",
     "MinShortfall": "objectives",
+    "MaxValue": "objectives",
     "Lexicographic": "objectives",
     "cockshott_harmony": "objectives",
     "parse_objective": "objectives",

@@ -121,6 +121,45 @@ class MaxBasket:
         return "maximise the multiple of the basket"
 
 
+@dataclass(frozen=True)
+class MaxValue:
+    """Maximise the value of net output at given weights (social values):
+
+    ``max w' (make - use) z`` subject to the floors, limits and capacities; the
+    activity-analysis problem (Koopmans, ed., *Activity Analysis of Production and
+    Allocation*, 1951). ``weights``: product -> value, or None for the targets' weights.
+    Unbounded when some valued product can be made without any limited input.
+    """
+
+    weights: dict[str, float] | None = None
+    name: str = "max_value"
+
+    def needs(self, economy: Economy) -> dict[str, object]:
+        return {}
+
+    def _w(self, model: PlanModel) -> np.ndarray:
+        if self.weights is None:
+            return model.targets.weight
+        ids = model.economy.product_ids
+        unknown = [p for p in self.weights if p not in ids]
+        if unknown:
+            raise UnknownIdError(f"objective weights: product(s) {unknown[:10]} are not in the economy")
+        w = np.zeros(len(ids))
+        for p, v in self.weights.items():
+            w[ids.get_loc(p)] = float(v)
+        return w
+
+    def cost(self, model: PlanModel) -> tuple[np.ndarray, str]:
+        e = model.economy
+        w = self._w(model)
+        c = np.zeros(model.n_cols)
+        c[model.cols["levels"]] = e.make.T @ w - e.use.T @ w
+        return c, "max"
+
+    def describe(self) -> str:
+        return "maximise the value of net output"
+
+
 def cockshott_harmony(s: np.ndarray | float) -> np.ndarray | float:
     """Cockshott's harmony of a relative over-fulfilment ``s = (net - target) / target``:
 
@@ -139,11 +178,7 @@ def cockshott_harmony(s: np.ndarray | float) -> np.ndarray | float:
     return out if out.ndim else float(out)
 
 
-def _harmony_slope(s: np.ndarray) -> np.ndarray:
-    return np.where(s < 0, 1.0 - s, 1.0 / (1.0 + np.maximum(s, 0.0)))
-
-
-#: Tangent points of the piecewise-linear harmony, as fulfilment u = 1 + s.
+#: Breakpoints of the piecewise-linear harmony, as fulfilment u = 1 + s.
 DEFAULT_BREAKPOINTS = (0.0, 0.25, 0.5, 0.75, 0.9, 1.0, 1.1, 1.25, 1.5, 2.0, 3.0, 5.0)
 
 
@@ -154,29 +189,31 @@ class MaxHarmony:
     With ``u_i`` the fulfilment of product ``i`` (net output for the basket over
     its basket amount ``b_i``, so ``s_i = u_i - 1``), solve
 
-    ``max sum_i w_i h_i``  s.t.  ``h_i <= H(s_k) + H'(s_k) (u_i - 1 - s_k)`` for each
-    tangent point ``s_k``, ``(make - use) z - diag(b) u >= floor + public``, limits,
-    capacities.
+    ``max sum_i w_i h_i``  s.t.  ``h_i <= H_k + a_k (u_i - u_k)`` for every segment
+    ``[u_k, u_{k+1}]`` between consecutive breakpoints, with ``H_k = H(u_k - 1)`` and
+    chord slope ``a_k = (H_{k+1} - H_k) / (u_{k+1} - u_k)``;
+    ``(make - use) z - diag(b) u >= floor + public``, limits, capacities.
 
-    ``min_k`` of the tangents is a concave piecewise-linear function that touches
-    Cockshott's harmony :func:`cockshott_harmony` at every breakpoint and lies
-    above it in between; the LP maximises it exactly (the hypograph of a concave
-    piecewise-linear function is a polyhedron). Diminishing returns per product
-    spread the economy's capacity over the basket instead of filling one product.
-    ``breakpoints``: fulfilment levels ``u_k = 1 + s_k`` of the tangent points.
+    The minimum of the chords is the concave piecewise-linear interpolant of
+    Cockshott's harmony :func:`cockshott_harmony` through the breakpoints (equal to
+    it there, below it in between, the end chords extended); the LP maximises it
+    exactly, since the hypograph of a concave piecewise-linear function is a
+    polyhedron. Diminishing returns per product spread the economy's capacity over
+    the basket instead of filling one product. ``breakpoints``: fulfilment levels
+    ``u_k = 1 + s_k`` (at least two).
     """
 
     breakpoints: tuple[float, ...] = DEFAULT_BREAKPOINTS
     name: str = "max_harmony"
 
     def pieces(self) -> tuple[np.ndarray, np.ndarray]:
-        """Slopes and intercepts (in ``u``) of the tangent lines."""
+        """Slopes and intercepts (in ``u``) of the chords."""
         u = np.asarray(sorted(set(self.breakpoints)), dtype=float)
-        if len(u) == 0 or (u < 0).any() or not np.isfinite(u).all():
-            raise SchemaError("harmony breakpoints must be finite fulfilment levels >= 0")
-        s = u - 1.0
-        a = _harmony_slope(s)
-        c = cockshott_harmony(s) - a * u
+        if len(u) < 2 or (u < 0).any() or not np.isfinite(u).all():
+            raise SchemaError("harmony breakpoints must be at least two finite fulfilment levels >= 0")
+        H = cockshott_harmony(u - 1.0)
+        a = np.diff(H) / np.diff(u)
+        c = H[:-1] - a * u[:-1]
         return a, c
 
     def needs(self, economy: Economy) -> dict[str, object]:
@@ -265,13 +302,15 @@ _NAMES = {
     "harmony": lambda: MaxHarmony(),
     "max_harmony": lambda: MaxHarmony(),
     "floors": lambda: MinShortfall(),
+    "value": lambda: MaxValue(),
+    "max_value": lambda: MaxValue(),
     "shortfall": lambda: MinShortfall(),
 }
 
 
 def parse_objective(spec: str | object) -> object:
     """An objective from a short text: ``labour``, ``factor:<id>``, ``basket``,
-    ``harmony``, ``floors``, or stages joined by ``,`` or ``>`` (lexicographic,
+    ``harmony``, ``value``, ``floors``, or stages joined by ``,`` or ``>`` (lexicographic,
     e.g. ``floors,basket`` or ``floors>basket>labour``). Objects pass through."""
     if not isinstance(spec, str):
         return spec

@@ -356,11 +356,11 @@ def solve_lp(
         h.setSolution(sol)
     t0 = time.perf_counter()
     if progress is not None:
-        last = [0.0]
+        last = [-1.0]
 
         def _event(e: Any) -> None:
             now = time.perf_counter() - t0
-            if now - last[0] < 0.2:
+            if last[0] >= 0 and now - last[0] < 0.2:
                 return
             last[0] = now
             d = e.data_out
