@@ -92,14 +92,14 @@ def _table(frame: Any, index_name: str, defaults: Mapping[str, Any], what: str) 
                 df[col] = default
     for col, default in defaults.items():
         if isinstance(default, bool):
-            df[col] = df[col].fillna(default).astype(bool)
+            df[col] = df[col].astype(object).fillna(default).astype(bool)
         elif isinstance(default, float):
             df[col] = df[col].astype(float)
             if df[col].isna().any() or (df[col] < 0).any():
                 bad = df.index[df[col].isna() | (df[col] < 0)][0]
                 raise SchemaError(f"{what}: {col} of {bad!r} must be a number >= 0 (inf for none)")
         else:
-            df[col] = df[col].fillna(default).astype(object).astype(str)
+            df[col] = df[col].astype(object).fillna(default).astype(str)
     return df
 
 
@@ -219,6 +219,7 @@ class Economy:
                 raise SchemaError(f"{what}: {len(s)} values for {len(index)} ids")
             s.index = index
         s = align(s, index, what)
+        s.index = index  # one canonical (object) index, whatever dtype the caller's labels had
         if not np.isfinite(s.to_numpy()).all() or (s.to_numpy() < 0).any():
             bad = s.index[~np.isfinite(s.to_numpy()) | (s.to_numpy() < 0)][0]
             raise SchemaError(f"{what}: value of {bad!r} is {s[bad]!r}; it must be finite and >= 0")
@@ -231,6 +232,7 @@ class Economy:
             raise SchemaError("final_demand must be a DataFrame of products x categories")
         df = frame.astype(float)
         df = align(df, index, "final_demand")
+        df.index = index
         df.columns = pd.Index([str(c) for c in df.columns], dtype=object, name="category")
         if df.columns.duplicated().any():
             raise DuplicateIdError(f"final_demand: duplicate category {df.columns[df.columns.duplicated()][0]!r}")

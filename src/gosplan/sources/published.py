@@ -90,7 +90,8 @@ def read_ons_iot(path: str | os.PathLike, labels: str | os.PathLike | None = Non
     )
     if labels is not None:
         lab = _read_csv(Path(labels), dtype={"code": str})
-        names = lab[lab["axis"] == "row"].set_index("code")["label"]
+        # one label holds a stray control character (0x1A) where a separator was meant
+        names = lab[lab["axis"] == "row"].set_index("code")["label"].str.replace(r"\s*[\x00-\x1f]\s*", " - ", regex=True)
         table = economy.products.copy()
         table["name"] = [str(names.get(p, "")) for p in table.index]
         import dataclasses
@@ -126,7 +127,7 @@ def read_wiod_niot(
     body.columns = header
     body = body[pd.to_numeric(body["Year"], errors="coerce") == year]
     if body.empty:
-        years = sorted(pd.to_numeric(raw.iloc[2:, 0], errors="coerce").dropna().astype(int).unique())
+        years = sorted(int(y) for y in pd.to_numeric(raw.iloc[2:, 0], errors="coerce").dropna().unique())
         raise SourceError(f"{path}: no rows for year {year}; the file holds {years}")
     industries = header[4 : header.index("CONS_h")]
     dom = body[body["Origin"] == "Domestic"].set_index("Code")

@@ -218,7 +218,7 @@ def _values(col: pd.Series, where: str, negative_ok: bool | np.ndarray) -> np.nd
     if bad.any():
         r = int(np.flatnonzero(bad)[0])
         raise SchemaError(
-            f"{where} row {r + 2}: value {col.iloc[r]!r} is "
+            f"{where} row {r + 2}: value {str(col.iloc[r])!r} is "
             f"{'not a finite number' if not np.isfinite(v[r]) else 'negative'}; "
             "values must be finite numbers, and >= 0 unless the factor is declared signed"
         )
@@ -249,7 +249,7 @@ def _read_folder(path: Path, suffix: str) -> dict[str, Any]:
             raise SourceError(f"{f}: cannot be read as {suffix[1:]}: {exc}") from exc
         for col in ("unit", "region", "name"):
             if col in tables[name].columns:
-                tables[name][col] = tables[name][col].fillna("")
+                tables[name][col] = tables[name][col].astype(object).fillna("")
     meta_file = path / "meta.json"
     if meta_file.exists():
         try:
@@ -275,8 +275,8 @@ def _read_excel(path: Path) -> dict[str, Any]:
                 raise SourceError(f"{path} sheet 'meta': cell A1 must hold the JSON metadata ({exc.msg})") from exc
         else:
             for col in ("unit", "region", "name"):
-                if col in df.columns:
-                    df[col] = df[col].fillna("").astype(str)
+                if col in df.columns:  # Excel returns empty text cells as NaN floats
+                    df[col] = df[col].astype(object).fillna("").astype(str)
             tables[name] = df
     return tables
 
@@ -340,7 +340,9 @@ def write_economy(economy: Economy, path: str | os.PathLike, format: str | None 
                 pd.DataFrame([[json.dumps(tables["meta"])]]).to_excel(xw, sheet_name="meta", index=False, header=False)
                 for name, df in tables.items():
                     if name != "meta":
+                        _check_excel_text(df, path, name)
                         df.to_excel(xw, sheet_name=name, index=False)
+                        _exact_floats(xw.book[name])
             _replace(target, path)
         else:
             for name, df in tables.items():
@@ -356,6 +358,36 @@ def write_economy(economy: Economy, path: str | os.PathLike, format: str | None 
         if tmp is not None and tmp.exists():
             shutil.rmtree(tmp, ignore_errors=True)
     return path
+
+
+def _check_excel_text(df: pd.DataFrame, path: Path, sheet: str) -> None:
+    """Excel cannot hold control characters: name the cell instead of failing deep in openpyxl."""
+    for col in df.columns:
+        if df[col].dtype == object:
+            bad = df[col].astype(str).str.contains(r"[\x00-\x08\x0b\x0c\x0e-\x1f]", regex=True).to_numpy()
+            if bad.any():
+                r = int(np.flatnonzero(bad)[0])
+                raise SourceError(
+                    f"{path} sheet {sheet!r} row {r + 2} column {col!r}: text {df[col].iloc[r]!r} holds a control "
+                    "character Excel cannot store; clean the label or write CSV or Parquet"
+                )
+
+
+def _exact_floats(sheet) -> None:
+    """Make openpyxl write every float in its shortest exact form.
+
+    openpyxl formats numbers with ``%.16g``, which loses the last digit of some
+    doubles, and writes infinity as an empty cell; Excel itself reads 17 digits.
+    Cells keep their numeric type; infinities become the text ``inf``.
+    """
+    for row in sheet.iter_rows():
+        for cell in row:
+            v = cell._value
+            if isinstance(v, float):
+                if np.isfinite(v):
+                    cell._value = repr(v)
+                else:
+                    cell.value = repr(v)
 
 
 def _replace(src: Path, dst: Path) -> None:

@@ -1,0 +1,261 @@
+"""Readers and writers: exact round trips, published layouts against their own totals, bad files."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gosplan import Economy, datasets
+from gosplan.errors import SchemaError, SourceError, UnknownIdError
+from gosplan.sources import read_economy, write_economy
+from gosplan.sources.published import read_ons_iot, read_wiod2013_mrio, read_wiod_niot
+from gosplan.testing import assert_economy_equal
+
+pymrio = pytest.importorskip("pymrio")
+
+
+@st.composite
+def economies(draw):
+    """Random economies with joint products, alternative techniques, capital and signed factors."""
+    seed = draw(st.integers(0, 2**31 - 1))
+    rng = np.random.default_rng(seed)
+    P = draw(st.integers(1, 6))
+    J = P + draw(st.integers(0, 3))
+    F = draw(st.integers(0, 3))
+    make = np.zeros((P, J))
+    make[np.arange(P), np.arange(P)] = rng.random(P) + 0.5
+    extra = rng.integers(0, P, J - P)
+    make[extra, np.arange(P, J)] = rng.random(J - P) + 0.1  # alternative techniques
+    if J > P:
+        make[rng.integers(0, P), J - 1] += 0.3  # a joint product
+    use = rng.random((P, J)) * (rng.random((P, J)) < 0.4) * draw(st.sampled_from([1.0, 1e-9, 1e7]))
+    fu = rng.standard_normal((F, J)) * 3
+    signed = rng.integers(0, 2, F).astype(bool)
+    fu[~signed] = np.abs(fu[~signed])
+    factors = pd.DataFrame(
+        {"unit": ["hours", "EUR", ""][:F], "name": [f"factor ñ {i}" for i in range(F)], "signed": signed,
+         "available": rng.choice([np.inf, 5.0], F)},
+        index=[f"f{i}" for i in range(F)],
+    )
+    products = pd.DataFrame(
+        {"unit": rng.choice(["t", "kWh", "", "m,3"], P), "region": rng.choice(["", "DE", "FR"], P), "name": ["x"] * P},
+        index=[f"p{i}" for i in range(P)],
+    )
+    activities = pd.DataFrame({"capacity": rng.choice([np.inf, 100.0, 1 / 3], J)}, index=[f"a{j}" for j in range(J)])
+    capital = rng.random((P, J)) * (rng.random((P, J)) < 0.3) if draw(st.booleans()) else None
+    levels = pd.Series(rng.random(J) * 1e3, index=activities.index) if draw(st.booleans()) else None
+    fd = pd.DataFrame(rng.standard_normal((P, 2)), index=products.index, columns=["hh", "gov"]) if draw(st.booleans()) else None
+    return Economy(
+        products=products, activities=activities, factors=factors, use=use, make=make, factor_use=fu,
+        capital=capital, levels=levels, final_demand=fd, name="random", meta={"seed": seed, "note": "ümlaut"},
+    )
+
+
+@pytest.mark.parametrize("target", ["economy.csv", "economy", "economy.xlsx"])
+@settings(max_examples=15, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(economy=economies())
+def test_round_trip_exact(tmp_path_factory, target, economy):
+    path = tmp_path_factory.mktemp("rt") / target
+    write_economy(economy, path, format="csv" if target.endswith(".csv") else None)
+    back = read_economy(path)
+    assert_economy_equal(back, economy, check_meta=True)
+
+
+def test_round_trip_shipped_table_all_formats(tmp_path):
+    uk = datasets.load("uk_2010")
+    for target in ("uk.csv", "uk", "uk.xlsx"):
+        write_economy(uk, tmp_path / target, format="csv" if target.endswith(".csv") else None)
+        assert_economy_equal(read_economy(tmp_path / target), uk, check_meta=True)
+
+
+def test_pymrio_round_trip_exact_and_totals():
+    io = pymrio.load_test().calc_all()
+    e = Economy.__module__ and __import__("gosplan.sources.pymrio_bridge", fromlist=["x"]).from_pymrio(io)
+    from gosplan.sources.pymrio_bridge import from_pymrio, to_pymrio
+
+    assert e.shape == {"products": 48, "activities": 48, "factors": 3}
+    assert list(e.regions) == [f"reg{i}" for i in range(1, 7)]
+    # totals match the source
+    np.testing.assert_array_equal(e.x.to_numpy(), io.x.to_numpy().ravel())
+    np.testing.assert_array_equal(e.Y.to_numpy(), io.Y.to_numpy())
+    F = e.factor_use @ e.levels.to_numpy()
+    np.testing.assert_allclose(F[0], io.factor_inputs.F.sum(axis=1).iloc[0], rtol=1e-12)
+    np.testing.assert_allclose(F[1:], io.emissions.F.sum(axis=1).to_numpy(), rtol=1e-12)
+    assert e.meta["F_Y_total"]["Emissions:emission_type1:air"] == pytest.approx(io.emissions.F_Y.sum(axis=1).iloc[0])
+    back = from_pymrio(to_pymrio(e), name=e.name)
+    assert_economy_equal(back, e)
+
+
+def test_ons_table_matches_published_results(shared_data):
+    """ONS (2014) UK IOAT 2010: our A and output multipliers equal the published ones.
+
+    Published values carried in shared/data/ons_uk_2010/published_results_2010.json.
+    """
+    uk = datasets.load("uk_2010")
+    pub = json.loads((shared_data / "ons_uk_2010" / "published_results_2010.json").read_text())
+    assert list(uk.product_ids) == pub["products"]
+    out = pub["published_outputs"]
+    A = uk.A.toarray()
+    if "A_diagonal" in out:
+        np.testing.assert_allclose(np.diag(A), out["A_diagonal"], atol=1e-15)
+    mult = np.linalg.solve((np.eye(len(A)) - A).T, np.ones(len(A)))  # column sums of L, by a solve
+    np.testing.assert_allclose(mult, out["output_multiplier"], rtol=1e-12)
+    src = pd.read_csv(shared_data / "ons_uk_2010" / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", index_col=0)
+    assert uk.x.sum() == pytest.approx(src.loc["Total output", uk.product_ids].astype(float).sum(), rel=1e-12)
+    comp = (uk.factor_use @ uk.levels.to_numpy())[uk.factor_ids.get_loc("compensation")]
+    assert comp == pytest.approx(src.loc["Compensation of employees", uk.product_ids].astype(float).sum(), rel=1e-12)
+    assert uk.products.loc["01", "name"].startswith("Products of agriculture")
+
+
+def test_shipped_usa_table_matches_sea(shared_data):
+    """WIOD NIOT 2014 gross output equals the SEA GO column (WIOD's own consistency, rel. 3e-8)."""
+    us = datasets.load("usa_2014")
+    sea = pd.read_csv(shared_data / "wiod2016_usa_niot" / "usa_sea_2000_2014.csv")
+    sea = sea[sea["year"] == 2014].set_index("code")
+    np.testing.assert_allclose(us.x.to_numpy(), sea.loc[us.product_ids, "GO"].to_numpy(), rtol=1e-6)
+    hours = (us.factor_use @ us.levels.to_numpy())[us.factor_ids.get_loc("hours")]
+    assert hours == pytest.approx(sea.loc[us.product_ids, "H_EMPE"].sum(), rel=1e-12)
+    assert us.check_productive() < 1
+
+
+def test_shipped_tables_rebuild_from_source(shared_data):
+    """The shipped folders equal what the readers make of the published files today."""
+    ons = shared_data / "ons_uk_2010"
+    uk = read_ons_iot(ons / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", ons / "uk_2010_labels.csv")
+    assert_economy_equal(uk, datasets.load("uk_2010"))
+    w = read_wiod2013_mrio(shared_data / "wiod2013_mrio_2011", sectors=shared_data / "wiod2013_mrio_2011" / "wiod2013_sectors.csv", rtol=5e-4)
+    assert_economy_equal(w, datasets.load("wiod_2011_7regions"))
+
+
+def test_full_wiod_2013_loads_with_stated_rounding(shared_data):
+    """The full 41-region table is integer-rounded (row gaps up to 108, README): strict load fails, stated one loads."""
+    from gosplan.errors import BalanceError
+
+    folder = shared_data / "wiod2013_mrio_2011"
+    with pytest.raises(BalanceError, match="do not balance"):
+        read_wiod2013_mrio(folder, prefix="wiot2011")
+    w = read_wiod2013_mrio(folder, prefix="wiot2011", rtol=1e-6, atol=120)
+    assert w.shape["products"] == 1435 and len(w.regions) == 41
+    assert w.use.nnz <= 413_525
+
+
+def test_wiod_niot_unknown_year(shared_data):
+    with pytest.raises(SourceError, match=r"no rows for year 1999; the file holds \[2000, .*2014\]"):
+        read_wiod_niot(shared_data / "wiod2016_usa_niot" / "USA_NIOT_nov16.xlsx", 1999)
+
+
+# -- bad files ---------------------------------------------------------------------------
+
+
+@pytest.fixture()
+def csv_economy(tmp_path, miller_blair):
+    return write_economy(miller_blair, tmp_path / "mb.csv", format="csv")
+
+
+def _edit(path, table, fn):
+    f = path / f"{table}.csv"
+    df = pd.read_csv(f, dtype=str, keep_default_na=False)
+    fn(df).to_csv(f, index=False)
+
+
+def test_unknown_product_named_with_file_and_row(csv_economy):
+    _edit(csv_economy, "use", lambda df: df.assign(product=df["product"].replace("manufacturing", "steel")))
+    with pytest.raises(UnknownIdError, match=r"use\.csv row [0-9]+: unknown product 'steel'; add it to the products table"):
+        read_economy(csv_economy)
+
+
+def test_negative_value_named_with_file_and_row(csv_economy):
+    def neg(df):
+        df.loc[2, "value"] = "-0.2"
+        return df
+
+    _edit(csv_economy, "use", neg)
+    with pytest.raises(SchemaError, match=r"use\.csv row 4: value '-0.2' is negative"):
+        read_economy(csv_economy)
+
+
+def test_non_numeric_value_named(csv_economy):
+    def bad(df):
+        df.loc[0, "value"] = "n/a"
+        return df
+
+    _edit(csv_economy, "factor_use", bad)
+    with pytest.raises(SchemaError, match=r"factor_use\.csv row 2: value 'n/a' is not a finite number"):
+        read_economy(csv_economy)
+
+
+def test_duplicate_id_named(csv_economy):
+    _edit(csv_economy, "products", lambda df: pd.concat([df, df.iloc[[0]]]))
+    with pytest.raises(SchemaError, match=r"products\.csv row 4: duplicate id 'agriculture'"):
+        read_economy(csv_economy)
+
+
+def test_duplicate_cell_named(csv_economy):
+    _edit(csv_economy, "use", lambda df: pd.concat([df, df.iloc[[1]]]))
+    with pytest.raises(SchemaError, match=r"use\.csv row 6: \('agriculture', 'manufacturing'\) appears twice"):
+        read_economy(csv_economy)
+
+
+def test_missing_table_and_column(csv_economy):
+    (csv_economy / "make.csv").unlink()
+    with pytest.raises(SourceError, match=r"make\.csv: table is missing"):
+        read_economy(csv_economy)
+
+
+def test_product_nobody_makes_in_file_named(csv_economy):
+    _edit(csv_economy, "make", lambda df: df[df["product"] != "manufacturing"])
+    with pytest.raises(SchemaError, match=r"mb\.csv: products 'manufacturing' are made by no activity"):
+        read_economy(csv_economy)
+
+
+def test_bad_meta_named(csv_economy):
+    (csv_economy / "meta.json").write_text("{not json")
+    with pytest.raises(SourceError, match=r"meta\.json: not valid JSON \(line 1\)"):
+        read_economy(csv_economy)
+
+
+def test_unknown_format_and_missing_path(tmp_path):
+    with pytest.raises(SourceError, match="no such file or folder"):
+        read_economy(tmp_path / "nothing.csv")
+    (tmp_path / "t.txt").write_text("x")
+    with pytest.raises(SourceError, match="unknown format"):
+        read_economy(tmp_path / "t.txt")
+    (tmp_path / "empty").mkdir()
+    with pytest.raises(SourceError, match="neither use.csv nor use.parquet"):
+        read_economy(tmp_path / "empty")
+
+
+def test_failed_write_keeps_old_economy(tmp_path, miller_blair, monkeypatch):
+    """A write that fails half-way leaves the economy that was there whole."""
+    target = write_economy(miller_blair, tmp_path / "mb")
+    before = {p.name: p.read_bytes() for p in target.iterdir()}
+    calls = {"n": 0}
+    real = pd.DataFrame.to_parquet
+
+    def flaky(self, *a, **k):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise OSError("disk full")
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(pd.DataFrame, "to_parquet", flaky)
+    with pytest.raises(OSError, match="disk full"):
+        write_economy(datasets.load("uk_2010"), target)
+    monkeypatch.undo()
+    assert {p.name: p.read_bytes() for p in target.iterdir()} == before
+    assert [p.name for p in tmp_path.iterdir()] == ["mb"]  # no temporary left behind
+    assert_economy_equal(read_economy(target), miller_blair)
+
+
+def test_excel_too_large_is_refused(tmp_path, monkeypatch):
+    import gosplan.sources.tables as t
+
+    monkeypatch.setattr(t, "_EXCEL_MAX_ROWS", 10)
+    with pytest.raises(SourceError, match="exceed Excel's 10 rows; write CSV or Parquet instead"):
+        write_economy(datasets.load("uk_2010"), tmp_path / "uk.xlsx")
+    assert not (tmp_path / "uk.xlsx").exists()
