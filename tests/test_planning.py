@@ -635,3 +635,30 @@ def test_random_economies_with_alternative_techniques(seed, P, limit_share):
     en = e.factor_use[[1]][:, first] @ x
     if en[0] <= energy:
         assert plan.objective_value <= lab[0] + 1e-7 * max(1, lab[0])
+
+
+# -- CLI ----------------------------------------------------------------------------------
+
+
+def test_cli_plan(tmp_path, small):
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+    from gosplan.sources import write_economy
+
+    e, _, _ = small
+    folder = write_economy(e, tmp_path / "econ", format="csv")
+    targets = tmp_path / "targets.csv"
+    targets.write_text("product,floor,basket\na,1,1\nb,2,1\nc,0.5,\n")
+    runner = CliRunner()
+    out = tmp_path / "plan.parquet"
+    r = runner.invoke(app, ["plan", str(folder), "--targets", str(targets), "--objective", "basket",
+                            "--limit", "labour=20", "--out", str(out)])
+    assert r.exit_code == 0, r.output
+    assert "optimal" in r.output and "basket multiple" in r.output and "Binding constraints" in r.output
+    df = pd.read_parquet(out)
+    assert (df.query("kind == 'activity'")["level"] > 0).all()
+    r = runner.invoke(app, ["plan", str(folder), "--targets", str(targets), "--limit", "labour=4"])
+    assert r.exit_code == 1 and "impossible" in r.output and "labour" in r.output
+    r = runner.invoke(app, ["plan", str(folder), "--targets", str(targets), "--limit", "labour"])
+    assert r.exit_code != 0

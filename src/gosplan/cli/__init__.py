@@ -14,6 +14,7 @@ from gosplan.cli import ledger  # noqa: F401  (ledger verify, ledger show)
 from gosplan.cli import serve  # noqa: F401  (serve)
 from gosplan.cli import analysis  # noqa: F401  (analyze, scissors)
 from gosplan.cli import budget  # noqa: F401  (budget)
+from gosplan.cli import plan  # noqa: F401  (plan)
 
 
 def main() -> None:
@@ -23,5 +24,5 @@ def main() -> None:
     try:
         app()
     except GosplanError as exc:
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}", highlight=False)
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
         sys.exit(2)

@@ -56,7 +56,8 @@ def _factor_weights(economy: Economy, factors: str | dict[str, float] | None) ->
         else:
             raise SchemaError(
                 f"which factor to minimise? the economy has factors {list(ids[:10])} and none is named "
-                "labour: pass MinFactor('<factor id>') or a dict of weights"
+                "labour: choose one with the objective 'factor:<id>' (e.g. --objective factor:hours), "
+                "or MinFactor('<id>') / a dict of weights in Python"
             )
         return w
     spec = {factors: 1.0} if isinstance(factors, str) else dict(factors)

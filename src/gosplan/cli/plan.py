@@ -1,0 +1,184 @@
+"""``gosplan plan``: the best plan for an economy and its targets.
+
+A thin shell over :func:`gosplan.planning.optimal_plan`. Multi-period plans
+(``--periods T`` with T > 1) are handed to :func:`_plan_periods`, the one place
+the multi-year planner hooks into this command.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from gosplan.cli._app import app
+
+
+def _pairs(items: list[str] | None, what: str) -> dict[str, float]:
+    """``["labour=100", "energy=inf"]`` -> dict; names the malformed item."""
+    from gosplan.errors import SchemaError
+
+    out: dict[str, float] = {}
+    for item in items or []:
+        key, sep, value = item.rpartition("=")
+        if not sep or not key:
+            raise SchemaError(f"--{what} {item!r}: write ID=VALUE, e.g. --{what} labour=1000")
+        try:
+            out[key] = float(value)
+        except ValueError:
+            raise SchemaError(f"--{what} {item!r}: {value!r} is not a number") from None
+    return out
+
+
+def _trade(items: list[str] | None) -> dict[tuple[str, str], float]:
+    from gosplan.errors import SchemaError
+
+    out: dict[tuple[str, str], float] = {}
+    for key, value in _pairs(items, "trade-limit").items():
+        frm, sep, to = key.partition("->")
+        if not sep:
+            raise SchemaError(f"--trade-limit {key!r}: write FROM->TO=VALUE, e.g. --trade-limit 'CN->DE=500'")
+        out[(frm, to)] = value
+    return out
+
+
+def _plan_periods(economy: Any, targets: Any, objective: str, periods: int, options: Any, console: Any, out: Path | None) -> int:
+    """Multi-period planning: delegated to ``gosplan.planning.dynamic.cli_plan``.
+
+    The multi-year planner provides ``cli_plan(economy=, targets=, objective=,
+    periods=, options=, console=, out=) -> int`` (an exit code); this command
+    only reads the inputs and dispatches.
+    """
+    from gosplan.errors import SchemaError
+    from gosplan.planning import dynamic
+
+    runner = getattr(dynamic, "cli_plan", None)
+    if runner is None:
+        raise SchemaError(
+            f"--periods {periods}: multi-period plans are not available from the command line yet; "
+            "use gosplan.planning.dynamic.plan_dynamic from Python"
+        )
+    return int(
+        runner(
+            economy=economy, targets=targets, objective=objective, periods=periods, options=options,
+            console=console, out=out,
+        )
+    )
+
+
+def _fmt(x: float) -> str:
+    if x is None or (isinstance(x, float) and math.isnan(x)):
+        return "-"
+    if isinstance(x, float) and math.isinf(x):
+        return "inf"
+    return f"{x:,.6g}"
+
+
+@app.command("plan")
+def plan_command(
+    economy: str = typer.Argument(..., help="Economy: a path in gosplan's format or a shipped dataset name."),
+    targets: Path | None = typer.Option(
+        None, "--targets", "-t", help="CSV of targets: product[,region],floor,basket,public,weight,group."
+    ),
+    objective: str = typer.Option(
+        "labour", "--objective", "-o",
+        help="labour | factor:<id> | basket | harmony | value | floors, or stages joined by ',' (floors,basket).",
+    ),
+    final_demand: float | None = typer.Option(
+        None, "--final-demand", help="Without --targets: floors = the economy's final demand times this factor."
+    ),
+    limit: list[str] | None = typer.Option(None, "--limit", help="Factor limit ID=VALUE (repeatable)."),
+    capacity: list[str] | None = typer.Option(None, "--capacity", help="Activity capacity ID=VALUE (repeatable)."),
+    trade_limit: list[str] | None = typer.Option(None, "--trade-limit", help="Trade limit FROM->TO=VALUE (repeatable)."),
+    method: str = typer.Option("auto", "--method", help="auto | simplex | dual_simplex | ipm | ipm_no_crossover | pdlp."),
+    time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds."),
+    tol: float = typer.Option(1e-7, "--tol", help="Feasibility and optimality tolerance."),
+    threads: int | None = typer.Option(None, "--threads"),
+    periods: int = typer.Option(1, "--periods", help="Number of periods (>1: a multi-year plan)."),
+    out: Path | None = typer.Option(None, "--out", help="Write the plan (.parquet or .csv) and its manifest."),
+    top: int = typer.Option(10, "--top", help="How many binding constraints and valuations to show."),
+) -> None:
+    """Compute the best plan the economy can carry out, and explain it."""
+    from rich.console import Console
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from gosplan.errors import SchemaError
+    from gosplan.planning import SolverOptions, SolverStatus, Targets, optimal_plan
+    from gosplan.sources import read_economy
+
+    console = Console()
+    econ = read_economy(economy)
+    if targets is not None:
+        tg = Targets.read_csv(targets)
+    elif final_demand is not None:
+        tg = Targets.final_demand(econ, scale=final_demand)
+    else:
+        raise SchemaError("give --targets FILE.csv, or --final-demand SCALE to plan for the economy's own final demand")
+    options = SolverOptions(method=method, time_limit=time_limit, tol=tol, threads=threads)  # type: ignore[arg-type]
+    if periods < 1:
+        raise SchemaError(f"--periods must be at least 1, not {periods}")
+    if periods > 1:
+        raise typer.Exit(_plan_periods(econ, tg, objective, periods, options, console, out))
+
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True) as bar:
+        task = bar.add_task(f"planning {econ.name or economy}", total=None)
+
+        def progress(d: dict) -> None:
+            bar.update(task, description=(
+                f"stage {d.get('stage', 0) + 1}/{d.get('stages', 1)} {d['method']}: "
+                f"iteration {d['iteration']:,}, objective {d['objective']:.6g}"
+            ))
+
+        plan = optimal_plan(
+            econ, tg, objective, limits=_pairs(limit, "limit") or None, capacities=_pairs(capacity, "capacity") or None,
+            trade_limits=_trade(trade_limit) or None, options=options, progress=progress,
+        )
+
+    s = plan.summary()
+    t = Table(title=f"Plan for {econ.name or economy!s}", show_header=False)
+    t.add_row("objective", plan.objective)
+    t.add_row("status", str(plan.status))
+    t.add_row("objective value", _fmt(plan.objective_value))
+    t.add_row("dual objective / gap", f"{_fmt(plan.dual_objective)} / {_fmt(plan.gap)}")
+    if plan.basket_multiple is not None:
+        t.add_row("basket multiple", _fmt(plan.basket_multiple))
+    t.add_row("active activities", f"{s['active_activities']:,} of {len(plan.levels):,}")
+    t.add_row("binding balances / factors / capacities",
+              f"{s['binding_balances']:,} / {s['binding_factors']:,} / {s['binding_capacities']:,}")
+    t.add_row("solver", f"{plan.solver['method']}, {plan.solver['iterations']:,} iterations, "
+                        f"{plan.solver['seconds']:.2f} s (model built in {plan.solver['build_seconds']:.2f} s)")
+    t.add_row("accuracy", f"primal infeasibility {_fmt(plan.solver['primal_infeasibility'])}, "
+                          f"dual infeasibility {_fmt(plan.solver['dual_infeasibility'])}")
+    console.print(t)
+
+    if plan.status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED):
+        if plan.diagnosis is not None:
+            console.print(plan.diagnosis.message(), highlight=False)
+        raise typer.Exit(1)
+    if plan.status is not SolverStatus.OPTIMAL:
+        console.print(f"[yellow]the solver stopped before optimality ({plan.status}); numbers are not final[/]")
+
+    b = plan.binding.head(top)
+    if len(b):
+        bt = Table(title=f"Binding constraints (top {len(b)} of {len(plan.binding):,} by valuation)")
+        for col in ("kind", "id", "bound", "valuation"):
+            bt.add_column(col, justify="right" if col in ("bound", "valuation") else "left")
+        for r in b.itertuples():
+            bound = r.lower if r.kind == "balance" else r.upper
+            bt.add_row(r.kind, str(r.id), _fmt(float(bound)), _fmt(float(r.valuation)))
+        console.print(bt)
+    vt = Table(title=f"Top {top} valuations of products (objective units per unit)")
+    vt.add_column("product")
+    vt.add_column("valuation", justify="right")
+    for pid, v in plan.top_valuations(top).items():
+        vt.add_row(str(pid), _fmt(float(v)))
+    console.print(vt)
+    if out is not None:
+        path = plan.write(out, econ)
+        console.print(f"wrote {path} and {path}.manifest.json")
+    if plan.status is not SolverStatus.OPTIMAL:
+        raise typer.Exit(1)
