@@ -35,6 +35,9 @@ def test_weighted_sum_and_mean_of_baskets():
     # books: only north and east stated, so the mean is over their 200 members
     pd.testing.assert_series_equal(mean, pd.Series({"bread": 1.8, "books": 2.0}, name="quantity"))
     assert aggregate("weighted_sum", baskets, members).equals(total)
+    assert aggregate("weighted-sum", baskets, members).equals(total)
+    ranks = pd.DataFrame({"A": [1, 2, 2], "B": [2, 1, 1]}, index=COUNCILS)
+    assert aggregate("ranked-choice", ranks).winner == "B" == aggregate("schulze", ranks).winner
 
 
 def test_weighted_median_hand_case():

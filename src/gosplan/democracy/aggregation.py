@@ -315,10 +315,17 @@ RULES: dict[str, Rule] = {
 """Every rule a round may choose, by name."""
 
 
+ALIASES = {"ranked_choice": "instant_runoff", "irv": "instant_runoff", "hare": "instant_runoff",
+           "beat_path": "schulze"}
+"""Other names a round may use for a rule; ``-`` and ``_`` are interchangeable."""
+
+
 def aggregate(rule: str, table: pd.DataFrame, weights: pd.Series | None = None):
-    """Apply the rule named ``rule`` (a key of :data:`RULES`) to a table of proposals or ballots."""
+    """Apply the rule named ``rule`` (a key of :data:`RULES` or :data:`ALIASES`) to a table of
+    proposals or ballots; returns a Series (basket, priorities) or a :class:`ChoiceResult`."""
+    key = str(rule).strip().lower().replace("-", "_")
     try:
-        chosen = RULES[rule]
+        chosen = RULES[ALIASES.get(key, key)]
     except KeyError:
         raise SchemaError(f"unknown aggregation rule {rule!r}; choose one of {sorted(RULES)}") from None
     return chosen.function(table, weights)
