@@ -156,6 +156,7 @@ class DynamicSpec:
     start: np.ndarray
     investment_shares: np.ndarray | None
     investment_weights: np.ndarray
+    investment_rate: np.ndarray | None
     capital_activities: np.ndarray
     static_capacity: np.ndarray
     terminal: Terminal = field(default_factory=Terminal)
@@ -216,6 +217,7 @@ def dynamic_spec(
     new_techniques: Mapping[str, Any] | None = None,
     investment_shares: pd.Series | pd.DataFrame | Mapping[str, float] | None = None,
     investment_weights: pd.Series | Mapping[str, float] | None = None,
+    investment_rate: float | pd.Series | None = None,
     terminal: Terminal | str = "stocks",
 ) -> DynamicSpec:
     """Check and normalise the data of a multi-period plan (see :func:`plan_dynamic`)."""
@@ -323,6 +325,19 @@ def dynamic_spec(
         if np.abs(tot - 1.0).max() > 1e-9:
             t = int(np.argmax(np.abs(tot - 1.0)))
             raise SchemaError(f"investment_shares: shares of period {pidx[t]!r} add up to {tot[t]:.6g}, not 1")
+    rate = None
+    if investment_rate is not None:
+        if isinstance(investment_rate, pd.Series):
+            missing = pidx.difference(investment_rate.index)
+            if len(missing):
+                raise SchemaError(f"investment_rate: no rate for period(s) {list(missing[:10])}")
+            rate = investment_rate.reindex(pidx).to_numpy(dtype=float)
+        else:
+            rate = np.full(T, float(investment_rate))
+        if not np.isfinite(rate).all() or (rate < 0).any() or (rate >= 1).any():
+            raise SchemaError("investment_rate: a share of net output in [0, 1) per period")
+        if not has_capital.any():
+            raise SchemaError("investment_rate needs capital coefficients (Economy.capital): there is nothing to invest in")
     return DynamicSpec(
         periods=pidx,
         final_demand=fd,
@@ -333,6 +348,7 @@ def dynamic_spec(
         start=start,
         investment_shares=shares,
         investment_weights=w,
+        investment_rate=rate,
         capital_activities=has_capital,
         static_capacity=np.where(has_capital, np.inf, static),
         terminal=terminal,
@@ -486,6 +502,14 @@ def build_dynamic_lp(economy: Economy, spec: DynamicSpec, objective: Objective):
                     np.zeros(T),
                 )
             )
+        if spec.investment_rate is not None:
+            # value of new capital = rate x value of net output (national income at the weights)
+            kv = spec.investment_weights @ Kc
+            wN = sp.csr_array((spec.investment_weights @ N).reshape(1, -1))
+            Ax = sp.kron(sp.diags_array(-spec.investment_rate), wN, format="csr")
+            rows.append(
+                ("investment_rate", row(x=Ax, z=sp.kron(IT, sp.csr_array(kv.reshape(1, -1)), format="csr")), np.zeros(T), np.zeros(T))
+            )
         k0 = spec.initial_capacity[cap_idx]
         last = sp.csr_array((np.ones(Jc), (np.arange(Jc), T * Jc + np.arange(Jc))), shape=(Jc, nk))
         before = sp.csr_array((np.ones(Jc), (np.arange(Jc), (T - 1) * Jc + np.arange(Jc))), shape=(Jc, nk))
@@ -554,7 +578,11 @@ def build_dynamic_lp(economy: Economy, spec: DynamicSpec, objective: Objective):
     col_upper[col_blocks["x"][0] : col_blocks["x"][1]] = xu.ravel()
     if Jc:
         lag = spec.lag[cap_idx]
-        zu = np.where(np.arange(T)[:, None] + lag[None, :] <= T, np.inf, 0.0)
+        # capacity finished after the horizon is of no use to the plan, so such
+        # investment is barred - unless fixed shares or a fixed rate make the
+        # economy keep starting projects (work in progress at the end)
+        fixed_rule = spec.investment_shares is not None or spec.investment_rate is not None
+        zu = np.where((np.arange(T)[:, None] + lag[None, :] <= T) | fixed_rule, np.inf, 0.0)
         col_upper[col_blocks["z"][0] : col_blocks["z"][1]] = zu.ravel()
         k0 = spec.initial_capacity[cap_idx]
         a = col_blocks["k"][0]
@@ -612,6 +640,7 @@ _ROW_TEXT = {
     "accumulation": "accumulation of capacity of {id} into period {t1}",
     "share": "fixed investment share of activity {id} in period {t}",
     "investment_total": "total investment in period {t}",
+    "investment_rate": "fixed investment rate in period {t}",
 }
 
 
@@ -632,7 +661,7 @@ def _row_name(i: int, layout: _Layout, economy: Economy, periods: pd.Index, obje
                 t, k = divmod(r, layout.Jc)
                 nxt = periods[t + 1] if t + 1 < len(periods) else f"after {periods[-1]}"
                 return _ROW_TEXT[name].format(id=repr(economy.activity_ids[layout.cap_idx[k]]), t1=nxt)
-            if name == "investment_total":
+            if name in ("investment_total", "investment_rate"):
                 return _ROW_TEXT[name].format(t=periods[r])
             if name == "terminal":
                 return f"terminal condition ({r}): capital must not be run down after period {periods[-1]}"
@@ -814,6 +843,13 @@ class DynamicPlan:
                     spec.periods,
                     cap_ids,
                 )
+            if spec.investment_rate is not None:
+                kv = spec.investment_weights @ economy.capital[:, cap_idx]
+                income = (made - used) @ spec.investment_weights
+                gap = Z @ kv - spec.investment_rate * income
+                if (np.abs(gap) > tol * np.maximum(1.0, np.abs(income))).any():
+                    t = int(np.argmax(np.abs(gap)))
+                    bad.append(f"investment rate: period {spec.periods[t]!r} invests {Z[t] @ kv:.6g}, not {spec.investment_rate[t]:.4g} x {income[t]:.6g}")
         return bad
 
 
@@ -835,6 +871,7 @@ def plan_dynamic(
     new_techniques: Mapping[str, Any] | None = None,
     investment_shares: pd.Series | pd.DataFrame | Mapping[str, float] | None = None,
     investment_weights: pd.Series | Mapping[str, float] | None = None,
+    investment_rate: float | pd.Series | None = None,
     terminal: Terminal | str = "stocks",
     options: Any = None,
     progress: Callable[[dict[str, Any]], Any] | None = None,
@@ -861,6 +898,9 @@ def plan_dynamic(
     investment_shares : fix each activity's share of total investment (valued at
         ``investment_weights`` per unit of capital good, default 1): the
         market-led baseline of :mod:`gosplan.planning.scenarios`.
+    investment_rate : fix the value of new capital in each period to this share
+        of the value of net output (national income at ``investment_weights``):
+        a savings rate, as in Feldman's and Harrod-Domar's models.
     terminal : :class:`Terminal` or its kind (``"stocks"``, ``"capacity"``, ``"none"``).
     options : :class:`gosplan.planning.solver.SolverOptions`.
     progress : called with the solver's progress dicts.
@@ -892,6 +932,7 @@ def plan_dynamic(
         new_techniques=new_techniques,
         investment_shares=investment_shares,
         investment_weights=investment_weights,
+        investment_rate=investment_rate,
         terminal=terminal,
     )
     lp, layout = build_dynamic_lp(economy, spec, objective)
