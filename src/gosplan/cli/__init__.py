@@ -24,5 +24,8 @@ def main() -> None:
     try:
         app()
     except GosplanError as exc:
-        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {exc}", highlight=False, markup=True)
+        from rich.markup import escape
+
+        # messages quote ids like ['a', 'b']: escape them so rich does not read them as markup
+        Console(stderr=True, soft_wrap=True).print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
         sys.exit(2)

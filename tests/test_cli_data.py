@@ -1,0 +1,62 @@
+"""The data commands of the CLI: info, convert, demo (through the installed entry point's app)."""
+
+from __future__ import annotations
+
+from typer.testing import CliRunner
+
+from gosplan.cli import app
+from gosplan.sources import read_economy
+from gosplan.testing import assert_economy_equal
+from gosplan import datasets
+
+runner = CliRunner()
+
+
+def test_info_reports_sizes_productivity_and_totals():
+    result = runner.invoke(app, ["info", "uk_2010"], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "127 / 127 / 5" in result.output
+    assert "spectral radius of A <= 0.7306" in result.output
+    assert "801,796.0" in result.output  # compensation of employees, ONS total
+
+
+def test_convert_round_trip(tmp_path):
+    out = tmp_path / "world.xlsx"
+    result = runner.invoke(app, ["convert", "wiod_2011_7regions", str(out)])
+    assert result.exit_code == 0, result.output
+    assert_economy_equal(read_economy(out), datasets.load("wiod_2011_7regions"))
+
+
+def test_bad_table_is_a_clear_error(tmp_path):
+    from gosplan.cli import main
+    import subprocess
+    import sys
+
+    proc = subprocess.run(
+        [sys.executable, "-c", "from gosplan.cli import main; main()", "info", str(tmp_path / "missing")],
+        capture_output=True,
+        text=True,
+    )
+    assert proc.returncode == 2
+    assert "missing: no such file or folder" in proc.stderr
+    assert "Traceback" not in proc.stderr
+    assert callable(main)
+
+
+def test_error_with_brackets_is_printed_verbatim(tmp_path, miller_blair):
+    import subprocess
+    import sys
+
+    import pandas as pd
+
+    from gosplan.sources import write_economy
+
+    path = write_economy(miller_blair, tmp_path / "mb.csv", format="csv")
+    use = pd.read_csv(path / "use.csv", dtype=str)
+    use.loc[0, "product"] = "[steel]"
+    use.to_csv(path / "use.csv", index=False)
+    proc = subprocess.run(
+        [sys.executable, "-c", "from gosplan.cli import main; main()", "info", str(path)], capture_output=True, text=True
+    )
+    assert proc.returncode == 2
+    assert "use.csv row 2: unknown product '[steel]'" in proc.stderr
