@@ -166,6 +166,17 @@ def test_flipping_any_byte_is_detected(exported, data):
         assert report.index == line - 2
 
 
+@pytest.mark.parametrize("mask", [0x01, 0x20, 0x80])
+def test_every_byte_position_is_covered(exported, mask):
+    """Not a sample: each byte of the export flipped in turn (three masks) is detected on its line."""
+    for pos in range(len(exported)):
+        tampered = bytearray(exported)
+        tampered[pos] ^= mask
+        report = verify_export(bytes(tampered))
+        assert not report.ok, pos
+        assert report.line == exported[:pos].count(b"\n") + 1, (pos, report)
+
+
 def test_reordering_deleting_and_inserting_are_detected(exported):
     lines = exported.splitlines(keepends=True)
     header, body = lines[0], lines[1:]
