@@ -254,3 +254,32 @@ def test_every_plan_verifies(T, dep, lag, growth, discount, start):
         terminal="none",
     )
     assert plan.verify(eco, tol=1e-6) == []
+
+
+@pytest.mark.parametrize("modern", [False, True])
+def test_one_period_equals_the_one_period_plan(modern):
+    """With T = 1 (no terminal condition) the dynamic model is the one-period plan of
+    gosplan.planning.optimal: same objective value, levels and shadow prices, for
+    the basket objective and for least labour."""
+    from gosplan.planning.optimal import optimal_plan
+    from gosplan.planning.targets import Targets
+
+    eco = two_sector(modern=modern)
+    floors = pd.Series({"grain": 20.0, "goods": 5.0})
+    basket = pd.Series({"grain": 1.0, "goods": 0.5})
+    extra = {"initial_capacity": {"ind_new": 25.0}} if modern else {}
+    caps = {"ind_new": 25.0} if modern else None
+    one = optimal_plan(eco, Targets(floors=floors, basket=basket), "basket", capacities=caps)
+    dyn = plan_dynamic(eco, 1, MaxConsumption(basket=basket), final_demand=floors, terminal="none", **extra)
+    assert dyn.objective_value == pytest.approx(one.objective_value, rel=1e-9)
+    assert dyn.consumption_level.iloc[0] == pytest.approx(one.basket_multiple, rel=1e-9)
+    np.testing.assert_allclose(dyn.levels.iloc[0].to_numpy(), one.levels.reindex(eco.activity_ids).to_numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(dyn.prices.iloc[0].to_numpy(), one.valuations.reindex(eco.product_ids).to_numpy(), rtol=1e-7, atol=1e-9)
+    np.testing.assert_allclose(
+        dyn.factor_prices.iloc[0].to_numpy(), one.factor_valuations.reindex(eco.factor_ids).to_numpy(), rtol=1e-7, atol=1e-9
+    )
+    # least labour for fixed floors
+    one_l = optimal_plan(eco, Targets(floors=floors * 3), "labour", capacities=caps)
+    dyn_l = plan_dynamic(eco, 1, ReachTargets(), final_demand=floors * 3, terminal="none", **extra)
+    assert dyn_l.objective_value == pytest.approx(one_l.objective_value, rel=1e-9)
+    assert dyn_l.verify(eco) == []
