@@ -306,6 +306,10 @@ def test_cli_verify_and_show(cli, tmp_path, exported):
     path.write_bytes(exported)
     shown = cli(["ledger", "show", str(path)])
     assert shown.exit_code == 0 and "plan_computed" in shown.output and "council:3" in shown.output
+    assert "chain verifies" in shown.output
+    path.write_bytes(bytes(bad))
+    shown = cli(["ledger", "show", str(path)])
+    assert shown.exit_code == 0 and "chain broken at entry 2" in shown.output
 
 
 def test_cli_replay_option(cli, tmp_path, exported):

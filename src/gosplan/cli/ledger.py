@@ -84,16 +84,22 @@ def show_command(
     from rich.console import Console
     from rich.table import Table
 
-    from gosplan.democracy.ledger import canonical_json, read_export
+    from gosplan.democracy.ledger import canonical_json, read_export, verify
 
     header, entries = read_export(_read(source))
+    report = verify(entries, genesis=header["genesis"], expected_count=header["entries"],
+                    expected_head=header["head"])
     console = Console()
     table = Table(title=f"ledger of round {header['round']!s}: {header['entries']} entries, "
                         f"head {header['head'][:16]}…")
     for column in ("seq", "time", "kind", "actor", "hash", "payload"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("seq", "kind"))
+        table.add_column(column, overflow="fold", no_wrap=column in ("seq", "time", "kind", "hash"))
     for e in entries:
         payload = canonical_json(e.payload).decode()
         table.add_row(str(e.seq), e.time, e.kind, e.actor, e.hash[:12],
                       payload if len(payload) <= width else payload[: width - 1] + "…")
     console.print(table)
+    if report.ok:
+        console.print("[green]chain verifies[/] (recorded results not recomputed: `gosplan ledger verify`)")
+    else:
+        console.print(f"[bold red]chain broken at entry {report.index}[/]: {report.message}", highlight=False)
