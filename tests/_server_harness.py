@@ -160,7 +160,7 @@ def seed_plan_round(url: str, councils: int, rule: str = "approval") -> dict:
     from gosplan.server.db import Store, Token
     from gosplan.server.services import Service
 
-    store = Store(url)
+    store = Store(url, durable=False)  # bulk set-up; the server under test is durable
     svc = Service(store)
     text, h = new_token()
     with store.write() as s:

@@ -207,8 +207,12 @@ def normalise_url(url: str | None) -> str:
     )
 
 
-def make_engine(url: str | None, *, writer: bool = True) -> Engine:
-    """An engine; on SQLite, ``writer`` engines take the write lock when a transaction begins."""
+def make_engine(url: str | None, *, writer: bool = True, durable: bool = True) -> Engine:
+    """An engine; on SQLite, ``writer`` engines take the write lock when a transaction begins.
+
+    ``durable=False`` (SQLite only) skips the fsync of each commit: for bulk loading a
+    fresh database in tests and benchmarks, never for a service that acknowledges writes.
+    """
     url = normalise_url(url)
     if url.startswith("sqlite"):
         engine = create_engine(url, connect_args={"check_same_thread": False, "timeout": 60}, pool_size=20, max_overflow=40)
@@ -220,7 +224,7 @@ def make_engine(url: str | None, *, writer: bool = True) -> Engine:
             dbapi_conn.isolation_level = None
             cur = dbapi_conn.cursor()
             cur.execute("PRAGMA journal_mode=WAL")
-            cur.execute("PRAGMA synchronous=FULL")
+            cur.execute("PRAGMA synchronous=FULL" if durable else "PRAGMA synchronous=OFF")
             cur.execute("PRAGMA foreign_keys=ON")
             cur.execute("PRAGMA busy_timeout=60000")
             cur.close()
@@ -240,9 +244,9 @@ def make_engine(url: str | None, *, writer: bool = True) -> Engine:
 class Store:
     """The engine, its session factory and the one way to write."""
 
-    def __init__(self, url: str | None = None):
+    def __init__(self, url: str | None = None, *, durable: bool = True):
         self.url = normalise_url(url)
-        self.engine = make_engine(self.url)
+        self.engine = make_engine(self.url, durable=durable)
         Base.metadata.create_all(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reader = make_engine(self.url, writer=False) if self.is_sqlite else self.engine
