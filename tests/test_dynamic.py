@@ -283,3 +283,20 @@ def test_one_period_equals_the_one_period_plan(modern):
     dyn_l = plan_dynamic(eco, 1, ReachTargets(), final_demand=floors * 3, terminal="none", **extra)
     assert dyn_l.objective_value == pytest.approx(one_l.objective_value, rel=1e-9)
     assert dyn_l.verify(eco) == []
+
+
+def test_cli_plan_periods(tmp_path):
+    """``gosplan plan --periods T`` runs the multi-period planner (here on the shipped
+    UK 2010 table, which has no capital: every period is the one-period plan)."""
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    out = tmp_path / "p"
+    res = CliRunner().invoke(
+        app, ["plan", "uk_2010", "--final-demand", "1.0", "--periods", "2", "--objective", "factor:compensation", "--out", str(out)]
+    )
+    assert res.exit_code == 0, res.output
+    assert "2-period plan" in res.output and "stock-flow identities hold" in res.output
+    levels = pd.read_parquet(out / "levels.parquet")
+    assert len(levels) == 2

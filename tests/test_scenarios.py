@@ -193,3 +193,25 @@ def test_demo_prints_nothing(tmp_path, capsys):
     out = capsys.readouterr()
     assert out.out == "" and out.err == ""
     assert steps[0] == 0 and steps[-1] == 4
+
+
+def test_cli_compare_writes_tables_and_chart(tmp_path):
+    import json
+
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    spec = tmp_path / "frugal.json"
+    spec.write_text(json.dumps({"name": "frugal", "objective": "basket", "discount": 0.1}))
+    out = tmp_path / "cmp"
+    res = CliRunner().invoke(app, ["compare", "baseline", "industrialisation", str(spec), "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "Scissors index" in res.output and "frugal" in res.output
+    for name in ("table.parquet", "table.csv", "scissors.csv", "chart.png"):
+        assert (out / name).stat().st_size > 0
+    sc = pd.read_csv(out / "scissors.csv")
+    assert list(sc.columns) == ["period", "baseline", "industrialisation", "frugal"]
+    bad = CliRunner().invoke(app, ["compare", "nonsense"])
+    assert bad.exit_code != 0
+    assert "not 'baseline', 'optimal' or a JSON file" in str(bad.exception)

@@ -26,7 +26,7 @@ import pandas as pd
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, SourceError
 
-__all__ = ["DemoResult", "load_parameters", "run", "ussr_1923_economy", "ussr_1923_setup"]
+__all__ = ["DemoResult", "DemoSetup", "comparison_chart", "demo_scenarios", "load_parameters", "run", "ussr_1923_economy", "ussr_1923_setup"]
 
 PARAMETER_COLUMNS = ["parameter", "value", "unit", "year", "status", "source_id", "source_locator", "note"]
 PERIODS = ["1924/25", "1925/26", "1926/27", "1927/28", "1928/29"]
@@ -273,6 +273,29 @@ class DemoResult:
     setup: DemoSetup | None = None
 
 
+def demo_scenarios(setup: DemoSetup) -> list:
+    """The two scenarios of the demo: the NEP-like baseline (1924/25 investment rate
+    and sector shares, no new plants) and the optimal industrialisation plan, both
+    maximising household consumption in the base-year mix."""
+    from gosplan.planning.dynamic import MaxConsumption
+    from gosplan.planning.scenarios import Scenario, fixed_share_baseline
+
+    objective = MaxConsumption(basket=setup.basket)
+    base = fixed_share_baseline(setup.economy, setup.baseline_shares, name="baseline", objective=objective)
+    baseline = Scenario(
+        name="baseline",
+        objective=objective,
+        settings={**base.settings, "investment_rate": setup.baseline_rate},
+        description="NEP-like: the 1924/25 investment rate and shares of each sector kept; no new plants",
+    )
+    plan = Scenario(
+        name="industrialisation",
+        objective=objective,
+        description="optimal plan: investment goes where it raises consumption most, modern plants allowed",
+    )
+    return [baseline, plan]
+
+
 def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = None) -> DemoResult:
     """Run the baseline and the industrialisation plan over five years and write
     ``table.csv``, ``table.parquet``, ``scissors.csv``, ``chart.png`` and
@@ -280,8 +303,7 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
 
     ``progress(step, k, n)`` is called before each step.
     """
-    from gosplan.planning.dynamic import MaxConsumption
-    from gosplan.planning.scenarios import Scenario, compare, fixed_share_baseline
+    from gosplan.planning.scenarios import compare
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -290,25 +312,7 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
         progress("building the 1924/25 economy", 0, steps)
     setup = ussr_1923_setup()
     eco = setup.economy
-    objective = MaxConsumption(basket=setup.basket)
-    baseline = fixed_share_baseline(
-        eco,
-        setup.baseline_shares,
-        name="baseline",
-        objective=objective,
-        description="NEP-like: the 1924/25 investment rate and shares of each sector kept; no new plants",
-    )
-    baseline = Scenario(
-        name=baseline.name,
-        objective=baseline.objective,
-        settings={**baseline.settings, "investment_rate": setup.baseline_rate},
-        description=baseline.description,
-    )
-    plan = Scenario(
-        name="industrialisation",
-        objective=objective,
-        description="optimal plan: investment goes where it raises consumption most, modern plants allowed",
-    )
+    baseline, plan = demo_scenarios(setup)
 
     def step(name: str, k: int, n: int) -> None:
         if progress is not None and name:
@@ -334,7 +338,7 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     files.append(_write(table, out / "table.parquet"))
     sc = comp.scissors.copy()
     files.append(_write(sc.reset_index(), out / "scissors.csv"))
-    files.append(_chart(comp, out / "chart.png"))
+    files.append(comparison_chart(comp, out / "chart.png"))
     report = _report(comp, setup)
     (out / "report.md").write_text(report, encoding="utf-8")
     files.append(out / "report.md")
@@ -352,17 +356,23 @@ def _write(df: pd.DataFrame, path: Path) -> Path:
     return path
 
 
-def _chart(comp, path: Path) -> Path:
+def comparison_chart(comp, path: Path, up_label: str = "manufactures", down_label: str = "farm goods") -> Path:
+    """Two panels: gross output paths per product and scenario, and the two price
+    lines (``up`` and ``down`` group price indices) per scenario; saved as PNG."""
     from gosplan.plots import _pyplot
 
     plt = _pyplot()
     fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    styles = {"baseline": "--", "industrialisation": "-"}
-    colours = {"agr": "tab:green", "ind_a": "tab:red", "ind_b": "tab:blue"}
+    names = list(comp.plans)
+    dashes = ["--", "-", ":", "-."]
+    styles = {n: dashes[i % len(dashes)] for i, n in enumerate(names)}
+    products = list(next(iter(comp.plans.values())).outputs.columns)
+    cycle = ["tab:green", "tab:red", "tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:grey"]
+    colours = {p: cycle[i % len(cycle)] for i, p in enumerate(products)}
     for name, plan in comp.plans.items():
         for prod in plan.outputs.columns:
             ax1.plot(range(len(plan.periods)), plan.outputs[prod], styles.get(name, "-"), color=colours.get(prod),
-                     marker="o" if name == "baseline" else None, markersize=3, label=f"{prod} ({name})")
+                     marker="o" if name == names[0] else None, markersize=3, label=f"{prod} ({name})")
     periods = list(next(iter(comp.plans.values())).periods)
     ax1.set_xticks(range(len(periods)), periods, rotation=30)
     ax1.set_ylabel("gross output, million pre-war roubles")
@@ -370,10 +380,11 @@ def _chart(comp, path: Path) -> Path:
     ax1.legend(fontsize=7)
     for name in comp.plans:
         ax2.plot(range(len(periods)), comp.price_lines[(name, "up")], styles.get(name, "-"), color="tab:red",
-                 marker="o" if name == "baseline" else None, markersize=3, label=f"manufactures ({name})")
-        ax2.plot(range(len(periods)), comp.price_lines[(name, "down")], styles.get(name, "-"), color="tab:green", label=f"farm goods ({name})")
+                 marker="o" if name == names[0] else None, markersize=3, label=f"{up_label} ({name})")
+        ax2.plot(range(len(periods)), comp.price_lines[(name, "down")], styles.get(name, "-"), color="tab:green",
+                 label=f"{down_label} ({name})")
     ax2.set_xticks(range(len(periods)), periods, rotation=30)
-    ax2.set_ylabel("price index (1924/25 = 1)")
+    ax2.set_ylabel(f"price index ({periods[0]} = 1)")
     ax2.set_title("The two price lines (Leontief prices)")
     ax2.legend(fontsize=7)
     fig.tight_layout()
