@@ -15,6 +15,7 @@ from gosplan.cli import serve  # noqa: F401  (serve)
 from gosplan.cli import analysis  # noqa: F401  (analyze, scissors)
 from gosplan.cli import budget  # noqa: F401  (budget)
 from gosplan.cli import plan  # noqa: F401  (plan)
+from gosplan.cli import compare  # noqa: F401  (compare)
 
 
 def main() -> None:
