@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from gosplan.democracy.participatory import load_pequod_councils, run_participatory  # noqa: E402
 
-DATA = next(p for p in (ROOT / "shared/data/dep_hahnel2021", Path("/work/shared/data/dep_hahnel2021")) if p.exists())
+DATA = ROOT.parent / "shared" / "data" / "dep_hahnel2021"  # shared/ beside the checkout, as CI clones it
 COUNCILS = DATA / "dep1ex01_councils.json.gz"
 
 

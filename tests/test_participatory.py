@@ -10,8 +10,6 @@ demand and output of every round within a relative 1e-9 of the trace (what we se
 from __future__ import annotations
 
 import dataclasses
-from pathlib import Path
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -29,20 +27,17 @@ from gosplan.democracy.participatory import (
 )
 from gosplan.errors import SchemaError, SourceError
 
-DATA = Path(__file__).resolve().parents[1] / "shared" / "data" / "dep_hahnel2021"
-if not DATA.exists():
-    DATA = Path("/work/shared/data/dep_hahnel2021")
 RTOL = 1e-9
 
 
 @pytest.fixture(scope="module")
-def economy():
-    return load_pequod_councils(DATA / "dep1ex01_councils.json.gz")
+def economy(shared_data):
+    return load_pequod_councils(shared_data / "dep_hahnel2021" / "dep1ex01_councils.json.gz")
 
 
 @pytest.fixture(scope="module")
-def trace():
-    return read_pequod_trace(DATA / "dep1ex01_trace.csv.gz")
+def trace(shared_data):
+    return read_pequod_trace(shared_data / "dep_hahnel2021" / "dep1ex01_trace.csv.gz")
 
 
 @pytest.fixture(scope="module")
