@@ -173,11 +173,9 @@ def _profile(e: Election) -> _Profile:
     # entries of the representative ballot of each group
     rep_len = lengths[keep]
     rep_rows = np.repeat(np.arange(g), rep_len)
-    if g == n:
-        idx = np.arange(len(choices))
-    else:
-        starts = offsets[keep]
-        idx = np.repeat(starts - (np.cumsum(rep_len) - rep_len), rep_len) + np.arange(int(rep_len.sum()))
+    # positions of the representative ballots' entries, group by group
+    starts = offsets[keep]
+    idx = np.repeat(starts - (np.cumsum(rep_len) - rep_len), rep_len) + np.arange(int(rep_len.sum()))
     ent_proj = choices[idx]
     ent_pts = points[idx]
     order = np.lexsort((rep_rows, ent_proj))

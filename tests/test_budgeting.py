@@ -1,0 +1,296 @@
+"""Tests of gosplan.democracy.budgeting: budget rules on real and random elections.
+
+Reference results:
+- the cities' own funded sets, the ``selected`` column of the Pabulib files (Faliszewski et
+  al., IJCAI 2023; mirror pabulib/pabulib_files at commit 88cfaba3): Assen 2024 and Świecie
+  2023 used the Method of Equal Shares with add1 (META ``rule;equalshares/add1``), both
+  Częstochowa 2024 districts greedy on cumulative ballots (META ``rule;greedy``);
+- pabutools 1.2 (Boehmer, Faliszewski, Janeczko, Peters, Pierczyński, Schierreich, Skowron,
+  Szufa), the field's reference library, run on the same elections.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gosplan.democracy.budgeting import Outcome, Rule, allocate, equal_shares, greedy, phragmen
+from gosplan.democracy.pabulib import Election, read_pabulib, to_pabulib_string
+from gosplan.errors import SchemaError
+
+
+def pabulib_dir() -> Path:
+    """The shared data folder beside the repository (``/work/shared`` next to ``/work/main``)."""
+    return Path(__file__).parents[1].parent / "shared" / "data" / "pabulib"
+
+
+def load(name: str) -> Election:
+    return read_pabulib(pabulib_dir() / f"{name}.pb")
+
+
+def city_selected(e: Election) -> set[str]:
+    return set(e.projects.index[e.projects["selected"] == 1])
+
+
+# ---------------------------------------------------------------- pabutools bridge
+def pabu(e: Election, approval: bool = False):
+    """The election as pabutools' (instance, profile), built object by object."""
+    from fractions import Fraction
+
+    from pabutools.election import (
+        ApprovalBallot,
+        ApprovalProfile,
+        CumulativeBallot,
+        CumulativeProfile,
+        Instance,
+        Project,
+    )
+
+    projects = {pid: Project(pid, Fraction(str(c))) for pid, c in e.projects["cost"].items()}
+    inst = Instance(projects.values(), budget_limit=Fraction(e.meta["budget"]))
+    if e.points is None or approval:
+        ballots = [ApprovalBallot(projects[p] for p in e.ballot(v).index) for v in e.voter_ids]
+        return inst, ApprovalProfile(ballots, instance=inst)
+    ballots = [CumulativeBallot({projects[p]: Fraction(int(x)) for p, x in e.ballot(v).items()}) for v in e.voter_ids]
+    return inst, CumulativeProfile(ballots, instance=inst)
+
+
+def pabu_mes(e: Election, add1: bool = True, sat: str = "cost") -> set[str]:
+    from pabutools.election import Cardinality_Sat, Cost_Sat
+    from pabutools.rules import exhaustion_by_budget_increase, method_of_equal_shares
+
+    inst, prof = pabu(e)
+    sat_class = Cost_Sat if sat == "cost" else Cardinality_Sat
+    if not add1:
+        return {p.name for p in method_of_equal_shares(inst, prof, sat_class=sat_class)}
+    out = exhaustion_by_budget_increase(
+        inst, prof, method_of_equal_shares, {"sat_class": sat_class}, budget_step=prof.num_ballots()
+    )
+    return {p.name for p in out}
+
+
+def pabu_greedy(e: Election) -> set[str]:
+    from pabutools.election import AdditiveSatisfaction, Cost_Sat
+    from pabutools.rules import greedy_utilitarian_welfare
+
+    class PointsTimesCost(AdditiveSatisfaction):
+        """Satisfaction points x cost: its welfare per unit of cost is the score."""
+
+        def __init__(self, instance, profile, ballot):
+            super().__init__(instance, profile, ballot, lambda i, p, b, proj, pre: b.get(proj, 0) * proj.cost)
+
+    inst, prof = pabu(e)
+    sat = PointsTimesCost if e.points is not None else Cost_Sat
+    return {p.name for p in greedy_utilitarian_welfare(inst, prof, sat_class=sat)}
+
+
+def pabu_phragmen(e: Election) -> set[str]:
+    from pabutools.rules import sequential_phragmen
+
+    inst, prof = pabu(e, approval=True)
+    out = {p.name for p in sequential_phragmen(inst, prof)}
+    # gosplan never funds a project nobody names (pabutools adds them last, at infinite load)
+    named = set(e.project_ids[e.support()["voters"].to_numpy() > 0])
+    return out & named
+
+
+# ---------------------------------------------------------------- real elections
+def test_assen_equal_shares_add1_matches_city():
+    """Assen 2024 (EUR 100,000, 84 voters): the 9 projects the city funded by Equal Shares/add1."""
+    e = load("Netherlands_Assen_2024")
+    o = equal_shares(e)
+    assert set(o.funded) == city_selected(e)
+    assert o.total_cost == 76_700  # sum of the selected projects' costs in the file
+    assert o.add1_steps is not None and o.add1_steps > 0
+
+
+def test_swiecie_equal_shares_add1_matches_city():
+    """Świecie 2023 (PLN 1,070,000, 2,553 voters): the 17 projects the city funded by Equal Shares/add1."""
+    e = load("Poland_Swiecie_2023")
+    o = equal_shares(e)
+    assert set(o.funded) == city_selected(e)
+    assert len(o.funded) == 17
+    assert o.total_cost == float(e.projects.loc[e.projects["selected"] == 1, "cost"].sum())
+
+
+@pytest.mark.parametrize("name", ["Poland_Czestochowa_2024_Mirow", "Poland_Czestochowa_2024_Lisiniec"])
+def test_czestochowa_greedy_matches_city(name):
+    """Częstochowa 2024 districts (cumulative ballots, 10 points): greedy by score reproduces 'selected'."""
+    e = load(name)
+    o = greedy(e)
+    assert set(o.funded) == city_selected(e)
+    # greedy is exhaustive: nothing unfunded fits in what is left
+    left = e.budget - o.total_cost
+    assert not (o.projects.loc[~o.projects["funded"], "cost"] <= left).any()
+
+
+def test_assen_agrees_with_pabutools():
+    e = load("Netherlands_Assen_2024")
+    assert set(equal_shares(e).funded) == pabu_mes(e)
+    assert set(equal_shares(e, completion=None).funded) == pabu_mes(e, add1=False)
+    assert set(greedy(e).funded) == pabu_greedy(e)
+    assert set(phragmen(e).funded) == pabu_phragmen(e)
+
+
+@pytest.mark.parametrize("name", ["Poland_Czestochowa_2024_Mirow", "Poland_Czestochowa_2024_Lisiniec"])
+def test_czestochowa_agrees_with_pabutools(name):
+    e = load(name)
+    assert set(greedy(e).funded) == pabu_greedy(e)
+    assert set(phragmen(e).funded) == pabu_phragmen(e)
+    assert set(equal_shares(e, completion=None).funded) == pabu_mes(e, add1=False)
+
+
+@pytest.mark.slow
+def test_mirow_equal_shares_add1_agrees_with_pabutools():
+    """pabutools takes about 11 s here (617 add1 steps in exact fractions)."""
+    e = load("Poland_Czestochowa_2024_Mirow")
+    assert set(equal_shares(e).funded) == pabu_mes(e)
+
+
+# ---------------------------------------------------------------- explanations
+def test_equal_shares_explains_payments_and_shortfalls():
+    """Świecie: c12 (PLN 150,000, 1,030 approvals) is bought first, every supporter paying
+    150,000 / 1,030 = 145.63; c16 falls short of its cost."""
+    e = load("Poland_Swiecie_2023")
+    o = equal_shares(e)
+    t = o.projects
+    assert t.loc["c12", "order"] == 1
+    assert t.loc["c12", "price"] == pytest.approx(150_000 / 1030)
+    assert t.loc["c12", "explanation"].startswith("funded in round 1: 1,030 supporters paid 145.63 PLN each")
+    # what supporters paid adds up to the cost of every funded project
+    funded = t[t["funded"]]
+    paid_full = funded["payers_full"] * funded["price"]
+    assert (paid_full <= funded["cost"] + 1e-6).all()
+    assert t.loc["c16", "explanation"].startswith("not funded: unaffordable")
+    assert "of its cost 150,000 PLN" in t.loc["c16", "explanation"]
+    # the add1 share: budget / voters + steps
+    assert o.per_voter_budget == pytest.approx(1_070_000 / 2553 + o.add1_steps)
+    assert any("add1" in line for line in o.summary())
+
+
+def test_greedy_explains_rank_and_money_left():
+    e = load("Poland_Czestochowa_2024_Mirow")
+    o = greedy(e)
+    t = o.projects
+    assert t.loc["795", "explanation"] == "funded: rank 1 with 1,547 points; its cost 117,579 PLN fitted in the 272,579 PLN left"
+    assert t.loc["64", "explanation"].startswith("not funded: rank 5 with 188 points; its cost 59,400 PLN exceeded the")
+
+
+def test_satisfied_share_and_spending():
+    e = load("Poland_Czestochowa_2024_Mirow")
+    o = greedy(e)
+    funded = set(o.funded)
+    hit = [any(p in funded for p in e.ballot(v).index) for v in e.voter_ids]
+    assert o.satisfied_share == pytest.approx(np.mean(hit))
+    assert o.spending["district"].to_dict() == {"Mirów": pytest.approx(o.total_cost)}
+
+
+def test_spending_splits_listed_categories():
+    projects = pd.DataFrame(
+        {"cost": [10, 20, 30], "category": ["parks,sport", "sport", "culture"], "district": ["N", "S", "S"]},
+        index=["a", "b", "c"],
+    )
+    e = Election.from_ballots({"budget": 30, "vote_type": "approval"}, projects, {"x": ["a", "b"], "y": ["c"]})
+    o = greedy(e)  # a and b have 1 vote each, as has c; ids order a, b first; c does not fit
+    assert o.funded == ("a", "b")
+    assert o.spending["category"].to_dict() == {"sport": 25.0, "parks": 5.0}
+    assert o.spending["district"].to_dict() == {"S": 20.0, "N": 10.0}
+
+
+def test_allocate_by_name_and_unknown_rule():
+    e = load("Netherlands_Assen_2024")
+    assert isinstance(allocate(e, "greedy"), Outcome)
+    assert allocate(e, Rule.PHRAGMEN).rule is Rule.PHRAGMEN
+    with pytest.raises(SchemaError, match="unknown budget rule 'borda'"):
+        allocate(e, "borda")
+
+
+# ---------------------------------------------------------------- random elections
+@st.composite
+def approval_elections(draw, vote_type="approval"):
+    m = draw(st.integers(1, 6))
+    costs = draw(st.lists(st.integers(1, 30), min_size=m, max_size=m))
+    budget = draw(st.integers(max(costs), max(max(costs), sum(costs))))
+    n = draw(st.integers(1, 7))
+    ids = [f"p{i}" for i in range(m)]
+    ballots = {}
+    for v in range(n):
+        chosen = draw(st.lists(st.sampled_from(ids), unique=True, max_size=m))
+        if vote_type == "cumulative":
+            ballots[f"v{v}"] = {p: draw(st.integers(0, 4)) for p in chosen}
+        else:
+            ballots[f"v{v}"] = chosen
+    projects = pd.DataFrame({"cost": costs}, index=ids)
+    return Election.from_ballots({"budget": budget, "vote_type": vote_type}, projects, ballots)
+
+
+FEW = settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+@FEW
+@given(approval_elections())
+def test_equal_shares_add1_agrees_with_pabutools(e):
+    assert set(equal_shares(e).funded) == pabu_mes(e)
+
+
+@FEW
+@given(approval_elections())
+def test_equal_shares_plain_and_cardinality_agree_with_pabutools(e):
+    assert set(equal_shares(e, completion=None).funded) == pabu_mes(e, add1=False)
+    assert set(equal_shares(e, satisfaction="cardinality", completion=None).funded) == pabu_mes(e, add1=False, sat="card")
+
+
+@FEW
+@given(approval_elections())
+def test_greedy_and_phragmen_agree_with_pabutools(e):
+    assert set(greedy(e).funded) == pabu_greedy(e)
+    assert set(phragmen(e).funded) == pabu_phragmen(e)
+
+
+@FEW
+@given(approval_elections("cumulative"))
+def test_cumulative_rules_agree_with_pabutools(e):
+    assert set(greedy(e).funded) == pabu_greedy(e)
+    assert set(phragmen(e).funded) == pabu_phragmen(e)
+    assert set(equal_shares(e, completion=None).funded) == pabu_mes(e, add1=False)
+
+
+@FEW
+@given(approval_elections())
+def test_outcomes_are_feasible_and_explained(e):
+    for rule in Rule:
+        o = allocate(e, rule)
+        assert o.total_cost <= e.budget + 1e-9
+        assert o.total_cost == pytest.approx(float(e.costs[[e.project_ids.get_loc(p) for p in o.funded]].sum()))
+        assert o.projects["explanation"].str.len().min() > 0
+        assert list(o.projects.index[o.projects["funded"]].sort_values()) == sorted(o.funded)
+    es = equal_shares(e)
+    t = es.projects[es.projects["funded"] & (es.projects["cost"] > 0)]
+    # a funded project's supporters paid its cost: full payers at the cap plus the rest
+    assert ((t["payers_full"] * t["price"]) <= t["cost"] * (1 + 1e-9)).all()
+
+
+def test_identical_ballots_grouping_changes_nothing():
+    """Duplicating every ballot (same shares per voter) leaves Equal Shares' outcome unchanged
+    when the budget doubles too: the method is scale invariant."""
+    e = load("Netherlands_Assen_2024")
+    ballots = {}
+    for v in e.voter_ids:
+        ballots[v] = list(e.ballot(v).index)
+        ballots[v + "-twin"] = list(e.ballot(v).index)
+    twin = Election.from_ballots(
+        {"budget": e.budget, "vote_type": "approval", "min_length": 2}, e.projects[["cost"]], ballots
+    )
+    assert set(equal_shares(twin, completion=None).funded) == set(equal_shares(e, completion=None).funded)
+
+
+def test_no_voters():
+    projects = pd.DataFrame({"cost": [1]}, index=["a"])
+    e = Election.from_ballots({"budget": 5, "vote_type": "approval"}, projects, {})
+    assert equal_shares(e).funded == ()
+    assert phragmen(e).funded == ()
