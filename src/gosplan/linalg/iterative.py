@@ -126,6 +126,12 @@ class ParallelCSR:
             self._pool.shutdown(wait=False)
 
 
+def _column_norms(Y: np.ndarray) -> np.ndarray:
+    """2-norm of each column in one pass, accumulated in float64 (no n x k temporary)."""
+    Y2 = Y.reshape(Y.shape[0], -1)
+    return np.sqrt(np.einsum("ij,ij->j", Y2, Y2, dtype=np.float64))
+
+
 class SeriesSolver:
     """Neumann (``x <- d + A x``) or Jacobi (``x <- x + (d - (I - A) x) / (1 - a_ii)``)."""
 
@@ -161,7 +167,7 @@ class SeriesSolver:
         step = self.op.rmatvec_add if transpose else self.op.matvec_add
         inv_diag = None if self.inv_diag is None else (
             self.inv_diag if D.ndim == 1 else self.inv_diag[:, None])
-        dnorm = np.linalg.norm(D.reshape(self.n, -1), axis=0).astype(np.float64)
+        dnorm = _column_norms(D)
         dnorm[dnorm == 0] = 1.0
         X = D.copy()
         Y = np.empty_like(X)
@@ -170,7 +176,7 @@ class SeriesSolver:
             np.copyto(Y, D)
             step(X, Y)  # Y = D + A X
             Y -= X  # the residual of X
-            res = float(np.max(np.linalg.norm(Y.reshape(self.n, -1), axis=0) / dnorm))
+            res = float(np.max(_column_norms(Y) / dnorm))
             if not np.isfinite(res):
                 raise ConvergenceError(f"{self.method} iteration overflowed at step {k}: A is not productive")
             if res <= self.tol:

@@ -1,0 +1,381 @@
+"""Leontief solves at scale: gosplan against pymrio and numpy.linalg.inv, in one run.
+
+Workload per size: gross output for 7 final-demand columns, x = (I - A)^{-1} Y,
+and multipliers for 3 factor rows, M = S (I - A)^{-1}.
+
+* dense, n = 2,000 / 4,900 / 9,800 (EXIOBASE-sized): the same synthetic economy
+  (seeded) for every implementation: pymrio (``calc_L``, ``calc_x_from_L``'s
+  ``L.dot(Y)``, ``calc_M``), plain numpy (``inv(I - A)``, then products), and
+  gosplan's seam (``linalg.factorize`` once, then one solve for Y and one
+  transposed solve for S; float64 LU, and float32 LU with refinement to 1e-10).
+* sparse, n = 10^5 / 10^6 / 10^7 with 50 inputs per product: gosplan alone
+  (Neumann series, threaded CSR products), float64 and float32 values; the
+  memory-bandwidth bound of the iteration (bytes read per iteration x
+  iterations / measured bandwidth) is printed beside the time.
+
+Each case runs in its own child process so that its peak resident memory is
+its own: RSS is sampled every 2 ms during the computation (and checked against
+``getrusage``), and the figure reported is the peak above the RSS after the
+inputs were built (BLAS buffers included, which tracemalloc would miss).
+
+Usage::
+
+    env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_leontief.py
+    ... --sizes 2000,4900        # a subset; sizes >= 50,000 are the sparse cases
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+from pathlib import Path
+
+import numpy as np
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE.parent / "src"))
+
+DENSE_SIZES = [2_000, 4_900, 9_800]
+SPARSE_SIZES = [100_000, 1_000_000, 10_000_000]
+DENSE_IMPLS = ["pymrio", "numpy_inv", "gosplan_dense", "gosplan_dense32"]
+SPARSE_IMPLS = ["gosplan_neumann", "gosplan_neumann_f32"]
+SPARSE_MIN = 50_000
+INPUTS_PER_PRODUCT = 50
+NEAR_WINDOW = 5_000  # 45 of the 50 inputs come from a window of this many neighbouring products
+HUBS = 1_000  # the other 5 from this many hub products (energy, transport, trade, finance)
+K_DEMAND, K_FACTORS = 7, 3
+
+
+# -- inputs --------------------------------------------------------------------------------
+
+
+def dense_economy(n: int, seed: int = 2024):
+    """Dense A (uniform entries) with column sums drawn from U(0.2, 0.85), like the
+    intermediate-input shares of real tables (WIOD 2011: median 0.57, max 0.86); Y and S positive."""
+    rng = np.random.default_rng(seed)
+    A = rng.random((n, n))
+    A *= rng.uniform(0.2, 0.85, n) / A.sum(axis=0)
+    Y = rng.uniform(0, 1000, (n, K_DEMAND))
+    S = rng.uniform(0, 1, (K_FACTORS, n))
+    return A, Y, S
+
+
+def sparse_economy(n: int, dtype=np.float64, seed: int = 2024, chunk: int = 500_000):
+    """CSR A with 50 distinct inputs per product row, built chunk by chunk without a full-size temporary.
+
+    45 inputs are stratified over a window of 5,000 neighbouring products
+    (supply chains cluster when products are ordered by industry) and 5 come
+    from 1,000 "hub" products spread over the economy (energy, transport,
+    trade, finance: the inputs every product buys); column sums are then
+    scaled to U(0.2, 0.85).
+    """
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    k, near = INPUTS_PER_PRODUCT, INPUTS_PER_PRODUCT - 5
+    w = min(NEAR_WINDOW, n // 4)
+    nnz = n * k
+    idx_dtype = np.int32 if nnz < 2**31 else np.int64
+    indptr = np.arange(0, nnz + 1, k, dtype=idx_dtype)
+    indices = np.empty(nnz, dtype=idx_dtype)
+    data = np.empty(nnz, dtype=dtype)
+    near_edges = np.linspace(-w // 2, w // 2, near + 1).astype(np.int64)
+    hubs = np.sort(rng.choice(n, size=min(HUBS, n), replace=False))
+    hub_edges = np.linspace(0, len(hubs), 6).astype(np.int64)
+    colsum = np.zeros(n)
+    for r0 in range(0, n, chunk):
+        r1 = min(n, r0 + chunk)
+        m = r1 - r0
+        offsets = near_edges[:-1] + (rng.random((m, near)) * np.diff(near_edges)).astype(np.int64)
+        cols = (np.arange(r0, r1)[:, None] + offsets) % n
+        pick = hub_edges[:-1] + (rng.random((m, 5)) * np.diff(hub_edges)).astype(np.int64)
+        far = hubs[pick]
+        # a hub inside the row's window would repeat a column: move it to the next hub
+        clash = (far[:, :, None] == cols[:, None, :]).any(axis=2)
+        far[clash] = hubs[(pick[clash] + len(hubs) // 2) % len(hubs)]
+        cols = np.concatenate([cols, far], axis=1)
+        cols.sort(axis=1)
+        for i in np.flatnonzero((np.diff(cols, axis=1) == 0).any(axis=1)):  # rare repeats: redraw
+            row = np.unique(cols[i])
+            while len(row) < k:
+                row = np.unique(np.append(row, rng.integers(0, n)))
+            cols[i] = row
+        indices[r0 * k : r1 * k] = cols.ravel()
+        vals = rng.random(m * k)
+        data[r0 * k : r1 * k] = vals
+        colsum += np.bincount(cols.ravel(), weights=vals, minlength=n)
+    scale = rng.uniform(0.2, 0.85, n) / colsum
+    for r0 in range(0, nnz, chunk * k):
+        r1 = min(nnz, r0 + chunk * k)
+        data[r0:r1] *= scale[indices[r0:r1]].astype(dtype)
+    A = sp.csr_array((n, n), dtype=dtype)
+    # set the arrays directly: the constructor would check and possibly copy 10^9 entries
+    A.indptr, A.indices, A.data = indptr, indices, data
+    A.has_sorted_indices = True
+    A.has_canonical_format = True
+    Y = rng.uniform(0, 1000, (n, K_DEMAND))
+    S = rng.uniform(0, 1, (K_FACTORS, n))
+    return A, Y, S
+
+
+# -- measuring -------------------------------------------------------------------------------
+
+
+def rss() -> int:
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+class PeakRSS:
+    """Sample RSS every 2 ms in a thread while the block runs."""
+
+    def __enter__(self):
+        self.base = rss()
+        self.peak = self.base
+        self.maxrss0 = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+        self._thread.start()
+        return self
+
+    def _run(self):
+        while not self._stop.is_set():
+            self.peak = max(self.peak, rss())
+            time.sleep(0.002)
+
+    def __exit__(self, *exc):
+        self._stop.set()
+        self._thread.join()
+        self.peak = max(self.peak, rss())
+        maxrss = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024
+        if maxrss > self.maxrss0:  # the kernel saw a higher peak than the sampler
+            self.peak = max(self.peak, maxrss)
+        self.extra = self.peak - self.base
+
+
+def bandwidth(nbytes: int = 512 * 2**20) -> dict:
+    """Read bandwidth in bytes/s: one thread summing a large array, and all cores on halves of it."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    a = np.ones(nbytes // 8)
+    a.sum()
+    t = time.perf_counter()
+    for _ in range(3):
+        a.sum()
+    one = 3 * a.nbytes / (time.perf_counter() - t)
+    cores = os.cpu_count() or 1
+    parts = np.array_split(a, cores)
+    with ThreadPoolExecutor(cores) as pool:
+        list(pool.map(np.sum, parts))
+        t = time.perf_counter()
+        for _ in range(3):
+            list(pool.map(np.sum, parts))
+        many = 3 * a.nbytes / (time.perf_counter() - t)
+    return {"one_thread": one, "all_cores": many}
+
+
+# -- the implementations ---------------------------------------------------------------------
+
+
+def run_dense(impl: str, A, Y, S):
+    n = A.shape[0]
+    if impl == "pymrio":
+        import pandas as pd
+        import pymrio
+
+        idx = pd.Index([f"p{i}" for i in range(n)])
+        A_df = pd.DataFrame(A, index=idx, columns=idx, copy=False)
+        Y_df = pd.DataFrame(Y, index=idx, copy=False)
+        S_df = pd.DataFrame(S, columns=idx, copy=False)
+        with PeakRSS() as mem:
+            t = time.perf_counter()
+            L = pymrio.calc_L(A_df)
+            X = L.dot(Y_df)  # what calc_x_from_L does, for 7 columns at once
+            M = pymrio.calc_M(S_df, L)
+            seconds = time.perf_counter() - t
+        return seconds, mem, X.to_numpy(), M.to_numpy(), {}
+    if impl == "numpy_inv":
+        with PeakRSS() as mem:
+            t = time.perf_counter()
+            L = np.linalg.inv(np.eye(n) - A)
+            X = L @ Y
+            M = S @ L
+            seconds = time.perf_counter() - t
+        return seconds, mem, X, M, {}
+    from gosplan import linalg
+
+    method = {"gosplan_dense": "dense", "gosplan_dense32": "dense32"}[impl]
+    with PeakRSS() as mem:
+        t = time.perf_counter()
+        fact = linalg.factorize(A, method, tol=1e-10)
+        rx = fact.solve(Y)
+        rm = fact.solve(S.T, transpose=True)
+        seconds = time.perf_counter() - t
+    info = {"residual": max(rx.residual, rm.residual), "refinement_steps": max(rx.iterations, rm.iterations)}
+    return seconds, mem, rx.x, rm.x.T, info
+
+
+def run_sparse(impl: str, n: int):
+    from gosplan import linalg
+
+    single = impl.endswith("f32")
+    dtype = np.float32 if single else np.float64
+    t = time.perf_counter()
+    A, Y, S = sparse_economy(n, dtype)
+    build = time.perf_counter() - t
+    bw = bandwidth()
+    tol = 1e-6 if single else 1e-10
+    with PeakRSS() as mem:
+        t = time.perf_counter()
+        fact = linalg.factorize(A, "neumann", tol=tol, allow_float32=single)
+        t1 = time.perf_counter()
+        rx = fact.solve(Y)
+        t2 = time.perf_counter()
+        rm = fact.solve(S.T, transpose=True)
+        t3 = time.perf_counter()
+    matrix = A.data.nbytes + A.indices.nbytes + A.indptr.nbytes
+    item = np.dtype(dtype).itemsize
+    solves = []
+    t4 = time.perf_counter()
+    r1 = fact.solve(Y[:, 0].copy())
+    t5 = time.perf_counter()
+    for name, res, k, secs in (("x for 1 demand", r1, 1, t5 - t4), ("x for 7 demands", rx, K_DEMAND, t2 - t1),
+                               ("M for 3 factors", rm, K_FACTORS, t3 - t2)):
+        spmv = res.iterations + 1
+        per_iter = matrix + 2 * n * k * item  # the matrix once, the iterate read and the product written
+        best = max(bw.values())
+        solves.append({
+            "what": name, "seconds": secs, "spmv": spmv, "residual": res.residual,
+            "bytes_per_iteration": per_iter,
+            "bound_seconds": per_iter * spmv / best,
+            "bound_seconds_one_thread_bw": per_iter * spmv / bw["one_thread"],
+        })
+    return {
+        "impl": impl, "n": n, "nnz": int(A.nnz), "build_seconds": build, "setup_seconds": t1 - t,
+        "seconds": t3 - t, "peak_extra": mem.extra, "peak": mem.peak, "base_rss": mem.base,
+        "matrix_bytes": matrix, "bandwidth": bw, "solves": solves, "threads": fact.op.threads,
+    }
+
+
+def child(args) -> None:
+    if args.n >= SPARSE_MIN:
+        out = run_sparse(args.impl, args.n)
+    else:
+        A, Y, S = dense_economy(args.n)
+        seconds, mem, X, M, info = run_dense(args.impl, A, Y, S)
+        np.save(Path(args.save) / f"{args.impl}_X.npy", np.asarray(X, dtype=np.float64))
+        np.save(Path(args.save) / f"{args.impl}_M.npy", np.asarray(M, dtype=np.float64))
+        out = {"impl": args.impl, "n": args.n, "seconds": seconds, "peak_extra": mem.extra, "peak": mem.peak,
+               "base_rss": mem.base, **info}
+    print("RESULT " + json.dumps(out))
+
+
+# -- the driver ------------------------------------------------------------------------------
+
+
+def spawn(impl: str, n: int, save: str) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--impl", impl, "--n", str(n), "--save", save]
+    proc = subprocess.run(cmd, capture_output=True, text=True)
+    if proc.returncode != 0:
+        return {"impl": impl, "n": n, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
+    line = next(l for l in proc.stdout.splitlines() if l.startswith("RESULT "))
+    return json.loads(line[len("RESULT "):])
+
+
+def gib(b: float) -> str:
+    return f"{b / 2**30:7.2f} GiB"
+
+
+def sparse_need(n: int, single: bool) -> int:
+    item = 4 if single else 8
+    matrix = n * INPUTS_PER_PRODUCT * (item + 4)
+    vectors = n * 8 * (3 * K_DEMAND + 2) + n * item * 3 * K_DEMAND
+    return matrix + vectors + 2 * 2**30
+
+
+def main() -> None:
+    p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    p.add_argument("--sizes", default=",".join(map(str, DENSE_SIZES + SPARSE_SIZES)),
+                   help="comma-separated sizes (e.g. 2000,1e6); >= 50,000 runs the sparse case")
+    p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
+    p.add_argument("--impl", help=argparse.SUPPRESS)
+    p.add_argument("--n", type=int, help=argparse.SUPPRESS)
+    p.add_argument("--save", help=argparse.SUPPRESS)
+    args = p.parse_args()
+    if args.child:
+        child(args)
+        return
+    import psutil
+    import scipy
+    import threadpoolctl
+
+    sizes = [int(float(s)) for s in args.sizes.split(",") if s.strip()]
+    print(f"bench_leontief: {os.cpu_count()} cores, {gib(psutil.virtual_memory().total)} RAM, "
+          f"numpy {np.__version__}, scipy {scipy.__version__}")
+    np.ones(2).dot(np.ones(2))
+    for info in threadpoolctl.threadpool_info():
+        print(f"  BLAS: {info.get('internal_api')} {info.get('version')} {info.get('architecture', '')} "
+              f"threads={info.get('num_threads')} ({info.get('threading_layer', '')})")
+    print("  note: timings on a shared machine; other processes contend for cores and memory bandwidth\n")
+
+    dense = [n for n in sizes if n < SPARSE_MIN]
+    if dense:
+        print(f"dense: x for {K_DEMAND} demand columns + M for {K_FACTORS} factor rows; peak = RSS above the inputs")
+        print(f"{'n':>6} {'impl':<16} {'seconds':>9} {'peak':>11} {'vs pymrio: speed':>17} {'memory':>8} "
+              f"{'max rel diff vs inv':>20}")
+    for n in dense:
+        with tempfile.TemporaryDirectory() as tmp:
+            rows = [spawn(impl, n, tmp) for impl in DENSE_IMPLS]
+            ref = {k: np.load(Path(tmp) / f"numpy_inv_{k}.npy") for k in ("X", "M")} \
+                if (Path(tmp) / "numpy_inv_X.npy").exists() else None
+            base = next((r for r in rows if r["impl"] == "pymrio" and "error" not in r), None)
+            for r in rows:
+                if "error" in r:
+                    print(f"{n:>6} {r['impl']:<16} failed: {r['error']}")
+                    continue
+                diff = ""
+                if ref is not None:
+                    d = max(float(np.max(np.abs(np.load(Path(tmp) / f"{r['impl']}_{k}.npy") - ref[k]) / np.abs(ref[k])))
+                            for k in ("X", "M"))
+                    diff = f"{d:.1e}"
+                speed = f"{base['seconds'] / r['seconds']:.2f}x" if base else ""
+                memr = f"{r['peak_extra'] / base['peak_extra']:.3f}" if base and base["peak_extra"] > 0 else ""
+                print(f"{n:>6} {r['impl']:<16} {r['seconds']:>9.2f} {gib(r['peak_extra'])} {speed:>17} {memr:>8} "
+                      f"{diff:>20}", flush=True)
+
+    sparse = sorted(n for n in sizes if n >= SPARSE_MIN)
+    if sparse:
+        print(f"\nsparse: {INPUTS_PER_PRODUCT} inputs per product, Neumann series; bound = bytes per iteration x "
+              "SpMVs / bandwidth (best of 1-thread and all-core sum)")
+    for n in sparse:
+        for impl in SPARSE_IMPLS:
+            need = sparse_need(n, impl.endswith("f32"))
+            free = psutil.virtual_memory().available
+            if need > 0.6 * free:
+                print(f"{n:>10,} {impl:<20} skipped: needs ~{gib(need)}, {gib(free)} free (shared machine)")
+                continue
+            r = spawn(impl, n, "")
+            if "error" in r:
+                print(f"{n:>10,} {impl:<20} failed: {r['error']}")
+                continue
+            bw = r["bandwidth"]
+            print(f"{n:>10,} {impl:<20} nnz={r['nnz']:,} matrix {gib(r['matrix_bytes'])}, threads={r['threads']}, "
+                  f"build {r['build_seconds']:.1f} s, bandwidth {bw['one_thread'] / 1e9:.1f} GB/s (1 thread) / "
+                  f"{bw['all_cores'] / 1e9:.1f} GB/s (all cores), peak above inputs {gib(r['peak_extra'])}")
+            for s in r["solves"]:
+                print(f"{'':>12}{s['what']:<18} {s['seconds']:7.2f} s  {s['spmv']:3d} SpMV  residual "
+                      f"{s['residual']:.1e}  bound {s['bound_seconds']:6.2f} s  -> {s['seconds'] / s['bound_seconds']:.2f}x "
+                      f"the bound ({s['seconds'] / s['bound_seconds_one_thread_bw']:.2f}x with 1-thread bandwidth)",
+                      flush=True)
+
+
+if __name__ == "__main__":
+    main()
