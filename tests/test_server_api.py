@@ -126,8 +126,10 @@ def test_plan_round_end_to_end(live, world, tmp_path):
 
     from gosplan.cli import app
 
-    out = CliRunner().invoke(app, ["ledger", "verify", f"{server.url}/rounds/{r['id']}/ledger", "--no-replay"])
-    assert out.exit_code == 0, out.output
+    # the CLI checks the same export by URL, recomputing the targets and the plan from the recorded inputs
+    out = CliRunner().invoke(app, ["ledger", "verify", f"{server.url}/rounds/{r['id']}/ledger",
+                                   "--replay", "plan_computed=gosplan.server._domain:replay_plan"])
+    assert out.exit_code == 0 and "1 replayed" in out.output, out.output
     # one flipped byte anywhere is detected, and such a file is refused on import
     data = bytearray(export.content)
     pos = data.index(b'"proposal"') + 3
@@ -318,3 +320,25 @@ def test_stv_election(live, world):
     assert out["elected"] == [ms[1]["id"]]
     # a full election replaces the council's delegates: the old delegate token stops working
     assert c.get("/me", world["delegates"][a]).json()["role"] is None
+    world["delegates"][a] = c.ok("/me/delegate-token", None, ms[1]["token"])["token"]
+
+
+def test_impossible_plan_is_published_with_its_diagnosis(live, world):
+    """Councils' limit on hours worked that cannot carry their basket: the plan says which clash."""
+    _, c = live
+    planner, (a, b) = world["planner"], world["councils"]
+    g = products()[0]
+    r = c.ok("/rounds", {"kind": "plan", "title": "too much", "rule": "weighted-median"}, planner)
+    url = f"/rounds/{r['id']}/proposals"
+    _refused(c, r["id"], 422, url, {"council_id": a, "basket": {g: 1.0}, "limits": {"leisure": 5.0}},
+             world["delegates"][a], contains="leisure")
+    c.ok(url, {"council_id": a, "basket": {g: 1e9}, "limits": {"hours": 10.0}}, world["delegates"][a])
+    c.ok(url, {"council_id": b, "basket": {g: 2e9}, "limits": {"hours": 20.0}}, world["delegates"][b])
+    for act in ("close", "compute", "publish"):
+        c.ok(f"/rounds/{r['id']}/{act}", None, planner, status=200)
+    result = c.get(f"/rounds/{r['id']}/result").json()
+    # weighted lower median: weights 3 (a) and 5 (b) of 8; a's value reaches 3 < 4, so b's
+    assert result["aggregation"]["basket"] == {g: 2e9} and result["aggregation"]["limits"] == {"hours": 20.0}
+    plan = result["plan"]
+    assert plan["status"] == "infeasible"
+    assert g in plan["diagnosis"] and "hours" in plan["diagnosis"]

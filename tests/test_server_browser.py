@@ -177,7 +177,8 @@ def test_delegate_proposes_votes_and_sees_published_plan(live, browser):
     assert p.d.find_element(By.ID, "published").text == "Published plan"
     rows = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")
             for r in p.d.find_elements(By.CSS_SELECTOR, "#plan-table tr")[1:]}
-    assert float(rows[g][1].text) == 120 and float(rows[g][2].text) >= 120
+    assert float(rows[g][2].text) == 120 and float(rows[g][3].text) >= 120
+    assert p.text("plan-status") == "optimal"
     assert len(p.d.find_elements(By.CSS_SELECTOR, "figure.chart svg")) >= 2
 
 

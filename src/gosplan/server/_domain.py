@@ -9,14 +9,12 @@ storage and the ledger.
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
-GENESIS = "0" * 64
+from gosplan.democracy.ledger import GENESIS  # noqa: F401  (the chain's first prev_hash)
 
 
 # -- ledger (gosplan.democracy.ledger) -------------------------------------------
-from gosplan.democracy.ledger import GENESIS  # noqa: E402
 
 
 def canonical(obj: Any) -> str:
@@ -77,104 +75,204 @@ def ledger_import(data: bytes) -> tuple[dict, list[str], dict]:
     return header, [canonical_json(e.to_dict()).decode("utf-8") for e in entries], report
 
 
-# -- economies ------------------------------------------------------------------
-DEFAULT_ECONOMY = "toy3"
-_ECONOMIES: dict[str, Any] = {}
+# -- economies (gosplan.datasets) ------------------------------------------------
+#: The economy a plan round is for unless the planner names another shipped dataset:
+#: the WIOD 2016 national table of the USA, 2014 (56 industries, with hours worked).
+DEFAULT_ECONOMY = "usa_2014"
 
 
 def economy(name: str):
-    """The economy a plan round is for, by dataset name (cached: economies are immutable)."""
-    if name not in _ECONOMIES:
-        if name == "toy3":
-            import pandas as pd
+    """A shipped economy by dataset name (cached by :func:`gosplan.datasets.load`)."""
+    from gosplan import datasets
 
-            from gosplan.economy import from_coefficients
-
-            ids = ["grain", "steel", "cloth"]
-            A = pd.DataFrame([[0.1, 0.0, 0.2], [0.1, 0.2, 0.1], [0.0, 0.1, 0.1]], index=ids, columns=ids)
-            B = pd.DataFrame([[0.5, 0.8, 0.6]], index=["labour"], columns=ids)
-            _ECONOMIES[name] = from_coefficients(A, B, name="toy3")
-        else:
-            from gosplan.errors import UnknownIdError
-
-            raise UnknownIdError(f"economy {name!r} is not known; use {DEFAULT_ECONOMY!r}")
-    return _ECONOMIES[name]
+    return datasets.load(name)
 
 
 def product_ids(name: str) -> list[str]:
     return [str(p) for p in economy(name).product_ids]
 
 
-# -- plan rounds ----------------------------------------------------------------
-PLAN_RULES = ("weighted-sum", "weighted-median", "approval", "ranked-choice")
-VOTING_RULES = ("approval", "ranked-choice")
+def product_names(name: str) -> dict[str, str]:
+    names = economy(name).products["name"]
+    return {str(k): str(v) for k, v in names.items()}
+
+
+def factor_ids(name: str) -> list[str]:
+    return [str(f) for f in economy(name).factor_ids]
+
+
+def default_objective(name: str) -> str:
+    """Least labour: the factor named labour, else hours worked, else the first factor."""
+    ids = factor_ids(name)
+    if any("labour" in f.lower() or "labor" in f.lower() for f in ids):
+        return "labour"
+    if "hours" in ids:
+        return "factor:hours"
+    return f"factor:{ids[0]}"
+
+
+# -- plan rounds (gosplan.democracy.aggregation, gosplan.planning) ------------------
+#: Rules a plan round may choose: basket rules take the councils' proposals, choice rules
+#: take the councils' votes among the proposals (the winner's basket becomes the targets).
+BASKET_RULES = ("weighted-sum", "weighted-mean", "weighted-median")
+VOTING_RULES = ("approval", "instant-runoff", "ranked-choice", "schulze")
+PLAN_RULES = BASKET_RULES + VOTING_RULES
+RANKED_RULES = ("instant-runoff", "ranked-choice", "schulze")
 
 
 def aggregate(rule: str, proposals: dict[int, dict], weights: dict[int, float], votes: dict[int, dict]) -> dict:
     """Targets from the councils' proposals by the round's rule.
 
-    ``proposals`` maps a proposal id to ``{"council": id, "basket": {product: qty}, ...}``,
-    ``weights`` a council id to its weight, ``votes`` a council id to its ballot
-    (``{"approve": [proposal ids]}`` or ``{"ranking": [...]}``).
-    Returns ``{"basket": {product: qty}, "explanation": {...}}``.
+    ``proposals`` maps a proposal id to ``{"council": id, "basket": {product: qty},
+    "priorities": {...}, "limits": {factor: limit}}``, ``weights`` a council id to its weight
+    and ``votes`` a council id to its ballot (``{"approve": [proposal ids]}`` or
+    ``{"ranking": [proposal ids, first choice first]}``). Basket rules aggregate the baskets
+    (:func:`~gosplan.democracy.aggregation.weighted_sum`, ``weighted_mean``,
+    ``weighted_median`` per product); choice rules elect one proposal, whose basket becomes
+    the targets; a tie goes to the earliest proposal (the published tie-break). Limits
+    stated by councils are aggregated by the weighted median; priorities likewise.
+    Returns ``{"basket", "limits", "priorities", "explanation"}``.
     """
-    if not proposals:
-        from gosplan.errors import GosplanError
-
-        raise GosplanError("no proposal was submitted in this round; nothing to aggregate")
-    if rule == "weighted-sum":
-        basket: dict[str, float] = {}
-        for p in proposals.values():
-            w = weights.get(p["council"], 1.0)
-            for k, q in p["basket"].items():
-                basket[k] = basket.get(k, 0.0) + w * q
-        return {"basket": basket, "explanation": {"rule": rule}}
-    if rule == "weighted-median":
-        products = sorted({k for p in proposals.values() for k in p["basket"]})
-        basket = {}
-        for k in products:
-            pts = sorted((p["basket"].get(k, 0.0), weights.get(p["council"], 1.0)) for p in proposals.values())
-            half, acc = sum(w for _, w in pts) / 2, 0.0
-            for q, w in pts:
-                acc += w
-                if acc >= half:
-                    basket[k] = q
-                    break
-        return {"basket": basket, "explanation": {"rule": rule}}
-    score = {pid: 0.0 for pid in proposals}
-    for council, ballot in votes.items():
-        w = weights.get(council, 1.0)
-        if rule == "approval":
-            for pid in ballot.get("approve", []):
-                score[pid] += w
-        else:  # Borda as interim for ranked choice
-            ranking = ballot.get("ranking", [])
-            for r, pid in enumerate(ranking):
-                score[pid] += w * (len(ranking) - r)
-    winner = max(sorted(score), key=lambda pid: score[pid])
-    return {"basket": dict(proposals[winner]["basket"]), "explanation": {"rule": rule, "scores": {str(k): v for k, v in score.items()}, "winner": winner}}
-
-
-def solve_plan(economy_name: str, basket: dict[str, float]) -> dict:
-    """The plan meeting ``basket`` as final demand: outputs, labour and valuations."""
     import numpy as np
+    import pandas as pd
+
+    from gosplan.democracy import aggregation
+    from gosplan.errors import GosplanError
+
+    if not proposals:
+        raise GosplanError("no council submitted a proposal in this round; there is nothing to aggregate")
+    by_council = {p["council"]: p for p in proposals.values()}
+    councils = sorted(by_council)
+    w = pd.Series({c: float(weights.get(c, 1.0)) for c in councils})
+
+    def table(part: str) -> pd.DataFrame:
+        cols = sorted({k for p in by_council.values() for k in (p.get(part) or {})})
+        return pd.DataFrame([[(by_council[c].get(part) or {}).get(k, np.nan) for k in cols] for c in councils],
+                            index=pd.Index(councils), columns=pd.Index(cols, dtype=object), dtype=float)
+
+    def median_of(part: str) -> dict:
+        t = table(part)
+        return {} if t.shape[1] == 0 else {str(k): float(v) for k, v in aggregation.weighted_median(t, w).items()}
+
+    explanation: dict[str, Any] = {"rule": rule, "weights": {str(c): float(w[c]) for c in councils}}
+    if rule in BASKET_RULES:
+        t = table("basket")
+        if t.shape[1] == 0:
+            raise GosplanError("the proposals name no product; there is no basket to aggregate")
+        if rule == "weighted-median":
+            basket = aggregation.weighted_median(t, w)
+        else:
+            basket = aggregation.aggregate(rule, t, w)
+        explanation["councils"] = [str(c) for c in councils]
+    else:
+        if not votes:
+            raise GosplanError(f"no council voted in this round; the rule {rule!r} chooses among proposals by votes")
+        ids = sorted(proposals)
+        voters = sorted(votes)
+        if rule == "approval":
+            data = [[1.0 if pid in (votes[v].get("approve") or []) else 0.0 for pid in ids] for v in voters]
+        else:
+            data = []
+            for v in voters:
+                ranking = votes[v].get("ranking") or []
+                data.append([float(ranking.index(pid) + 1) if pid in ranking else np.nan for pid in ids])
+        ballots = pd.DataFrame(data, index=pd.Index(voters), columns=pd.Index(ids), dtype=float)
+        vw = pd.Series({v: float(weights.get(v, 1.0)) for v in voters})
+        result = aggregation.aggregate(rule, ballots, vw)
+        winner = min(result.winners)
+        scores = result.scores
+        explanation.update(
+            winner=int(winner), tied=[int(x) for x in result.winners], method=result.method,
+            scores={str(k): float(v) for k, v in scores.items()} if isinstance(scores, pd.Series) else None,
+        )
+        basket = pd.Series(proposals[winner]["basket"], dtype=float)
+    return {
+        "basket": {str(k): float(v) for k, v in basket.items() if float(v) != 0.0},
+        "limits": median_of("limits"),
+        "priorities": median_of("priorities"),
+        "explanation": explanation,
+    }
+
+
+def solve_plan(economy_name: str, basket: dict[str, float], limits: dict[str, float] | None = None,
+               priorities: dict[str, float] | None = None, objective: str | None = None) -> dict:
+    """The optimal plan delivering ``basket`` as final-demand floors (:func:`gosplan.planning.optimal_plan`).
+
+    Returns status, objective and its value, gross output and valuations (shadow prices)
+    per product, factor use, whether the plan verifies, the manifest, and for an impossible
+    plan the diagnosis in words (which targets and limits clash).
+    """
+    from gosplan.planning import Targets, optimal_plan
 
     eco = economy(economy_name)
-    ids = [str(p) for p in eco.product_ids]
-    A = eco.A.toarray()
-    d = np.array([basket.get(k, 0.0) for k in ids])
-    x = np.linalg.solve(np.eye(len(ids)) - A, d)
-    v = np.asarray(eco.factor_use.toarray()).sum(axis=0)
-    p = np.linalg.solve((np.eye(len(ids)) - A).T, v)
-    manifest = {"economy": economy_name, "targets": {k: basket.get(k, 0.0) for k in ids}, "method": "leontief"}
-    return {
-        "status": "optimal",
-        "output": dict(zip(ids, x.tolist())),
-        "targets": {k: basket.get(k, 0.0) for k in ids},
-        "prices": dict(zip(ids, p.tolist())),
-        "labour": float(v @ x),
-        "manifest": manifest,
+    objective = objective or default_objective(economy_name)
+    targets = Targets(floors=dict(basket), weights=dict(priorities or {}))
+    plan = optimal_plan(eco, targets, objective, limits=dict(limits or {}) or None)
+    out: dict[str, Any] = {
+        "status": str(plan.status),
+        "objective": plan.objective,
+        "objective_spec": objective,
+        "targets": {k: float(v) for k, v in basket.items()},
+        "limits": {k: float(v) for k, v in (limits or {}).items()},
+        "manifest": reproducible_manifest(plan.manifest),
+        "versions": _jsonable(plan.manifest.get("versions", {})),
     }
+    if plan.ok:
+        ver = plan.verify(eco, targets)
+        out.update(
+            objective_value=float(plan.objective_value),
+            output={str(k): float(v) for k, v in plan.outputs(eco).items()},
+            prices={str(k): float(v) for k, v in plan.valuations.items()},
+            factor_use={str(k): float(v) for k, v in plan.factor_use(eco).items()},
+            verified=bool(ver.ok),
+        )
+    elif plan.diagnosis is not None:
+        out["diagnosis"] = plan.diagnosis.message()
+    return out
+
+
+def _jsonable(obj: Any) -> Any:
+    import json
+
+    return json.loads(json.dumps(obj, default=str))
+
+
+def reproducible_manifest(manifest: dict) -> dict:
+    """The manifest without its creation time: what a recomputation must reproduce."""
+    return _jsonable({k: v for k, v in manifest.items() if k not in ("created", "versions")})
+
+
+def replay_plan(entry, history) -> dict:
+    """Replay hook for ``plan_computed`` entries (``gosplan ledger verify --replay
+    plan_computed=gosplan.server._domain:replay_plan``): aggregate the proposals and votes
+    recorded before the entry by the round's recorded rule, compute the plan again and
+    return its manifest, which the verifier compares with the recorded one."""
+    from gosplan.errors import GosplanError
+
+    opened = next(e for e in history if e.kind == "round_opened").payload
+    proposals, votes, weights = {}, {}, {}
+    for e in history:
+        if e.kind == "proposal":
+            p = e.payload
+            proposals[p["proposal"]] = {"council": p["council"], "basket": p.get("basket") or {},
+                                        "priorities": p.get("priorities") or {}, "limits": p.get("limits") or {}}
+        elif e.kind == "vote":
+            votes[int(e.payload["voter"].split(":")[1])] = e.payload
+        elif e.kind == "targets_aggregated":
+            weights = {int(k): v for k, v in e.payload["explanation"].get("weights", {}).items()}
+    agg = aggregate(opened["rule"], proposals, weights, votes)
+    recorded = entry.payload
+    if {k: float(v) for k, v in agg["basket"].items()} != {k: float(v) for k, v in recorded["targets"].items()}:
+        raise GosplanError("the recorded targets are not what the rule gives from the recorded proposals and votes")
+    plan = solve_plan(opened["params"]["economy"], agg["basket"], agg["limits"], agg["priorities"],
+                      opened["params"].get("objective"))
+    if plan["status"] != recorded["plan"]["status"]:
+        raise GosplanError(f"the plan's status is {plan['status']} on recomputation, {recorded['plan']['status']} recorded")
+    if "objective_value" in plan:
+        a, b = plan["objective_value"], recorded["plan"]["objective_value"]
+        if abs(a - b) > 1e-6 * max(1.0, abs(b)):
+            raise GosplanError(f"the plan's objective is {a!r} on recomputation, {b!r} recorded")
+    return plan["manifest"]
 
 
 # -- budget rounds --------------------------------------------------------------
@@ -247,20 +345,40 @@ def budget_outcome(rule: str, budget: float, projects: list[dict], ballots: list
     }
 
 
-# -- delegate elections ---------------------------------------------------------
-ELECTION_RULES = ("pav", "phragmen", "stv")
+# -- delegate elections (gosplan.democracy.committees) ----------------------------
+ELECTION_RULES = ("pav", "seq-phragmen", "stv")
 
 
 def elect(rule: str, seats: int, candidates: list[int], ballots: list[dict]) -> dict:
-    """The ``seats`` winners among ``candidates`` (member ids)."""
-    score = {c: 0.0 for c in candidates}
-    for b in ballots:
-        for c in b.get("approve") or b.get("ranking", [])[:1]:
-            score[c] += 1
-    elected = sorted(score, key=lambda c: (-score[c], c))[:seats]
-    return {"elected": elected, "scores": {str(c): s for c, s in score.items()}}
+    """The ``seats`` delegates elected from ``candidates`` (member ids) by ``rule``.
+
+    Approval ballots ``{"approve": [ids]}`` for PAV and sequential Phragmén, rankings
+    ``{"ranking": [ids]}`` for STV. Returns the elected (in the rule's order), the votes
+    per candidate and an explanation per candidate.
+    """
+    from gosplan.democracy import committees
+
+    cands = [str(c) for c in candidates]
+    if rule == "stv":
+        result = committees.stv(cands, [[str(c) for c in b.get("ranking") or []] for b in ballots], seats)
+    else:
+        fn = committees.pav if rule == "pav" else committees.seq_phragmen
+        result = fn(cands, [[str(c) for c in b.get("approve") or []] for b in ballots], seats)
+    table = result.candidates
+    return {
+        "rule": rule,
+        "elected": [int(c) for c in result.elected],
+        "scores": {str(k): float(v) for k, v in table["votes"].items()},
+        "explanation": {str(k): str(v) for k, v in table["explanation"].items()},
+        "quota": result.quota,
+    }
 
 
-def recall_needed(threshold: float, members: int) -> int:
-    """Signatures that end a mandate: the threshold share of the council's members, rounded up."""
-    return max(1, math.ceil(threshold * members - 1e-9))
+def recall(delegate: int, council: int, members: list[int], threshold: float, signers: list[int]) -> dict:
+    """Count a recall petition (:meth:`gosplan.democracy.committees.Mandate.petition`)."""
+    from gosplan.democracy.committees import Mandate
+
+    counted = Mandate(str(delegate), str(council), frozenset(str(m) for m in members), threshold).petition(
+        [str(s) for s in signers])
+    return {"reached": counted.reached, "needed": counted.needed, "signatures": len(counted.signers),
+            "explanation": counted.explanation()}

@@ -59,6 +59,7 @@ class RoundIn(_In):
     title: Annotated[str, Field(min_length=1, max_length=300)]
     rule: Annotated[str, Field(min_length=1, max_length=40)]
     economy: str | None = None
+    objective: Annotated[str, Field(max_length=200)] | None = None
     council_id: int | None = None
     budget: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
     ballot: Literal["approval", "cumulative", "ordinal"] = "approval"

@@ -23,26 +23,31 @@ def _figure(w: float = 6.0, h: float = 3.2):
     return fig, fig.add_subplot()
 
 
-def plan_charts(result: dict) -> list[tuple[str, str]]:
-    """Targets against planned gross output per product, and the plan's valuations."""
+def plan_charts(result: dict, top: int = 12) -> list[tuple[str, str]]:
+    """Targets against planned gross output for the targeted products (and the largest
+    outputs, up to ``top`` bars), and the highest valuations (shadow prices)."""
     plan = result["plan"]
-    ids = list(plan.get("output") or {})
+    output = plan.get("output") or {}
     charts = []
-    if ids:
+    if output:
+        targeted = [k for k, v in plan["targets"].items() if v > 0]
+        rest = sorted((k for k in output if k not in targeted), key=lambda k: -output[k])
+        ids = (targeted + rest)[:max(top, len(targeted))]
         fig, ax = _figure()
         x = range(len(ids))
         ax.bar([i - 0.2 for i in x], [plan["targets"].get(k, 0.0) for k in ids], width=0.4, label="target (final demand)")
-        ax.bar([i + 0.2 for i in x], [plan["output"][k] for k in ids], width=0.4, label="gross output")
-        ax.set_xticks(list(x), ids, rotation=30, ha="right")
-        ax.set_title("Targets and planned output")
+        ax.bar([i + 0.2 for i in x], [output[k] for k in ids], width=0.4, label="gross output")
+        ax.set_xticks(list(x), ids, rotation=45, ha="right", fontsize=8)
+        ax.set_title("Targets and planned gross output")
         ax.legend()
         charts.append(("Targets and planned output", _svg(fig)))
     prices = plan.get("prices") or {}
     if prices:
+        ids = sorted(prices, key=lambda k: -prices[k])[:top]
         fig, ax = _figure()
-        ax.bar(list(prices), list(prices.values()), color="tab:red")
-        ax.set_title("Valuations (shadow prices)")
-        ax.tick_params(axis="x", rotation=30)
+        ax.bar(ids, [prices[k] for k in ids], color="tab:red")
+        ax.set_title(f"Highest valuations (shadow prices; {plan.get('objective', '')} per unit)")
+        ax.tick_params(axis="x", rotation=45, labelsize=8)
         charts.append(("Valuations (shadow prices)", _svg(fig)))
     return charts
 

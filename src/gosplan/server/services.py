@@ -245,6 +245,7 @@ class Service:
                 name = data.get("economy") or domain.DEFAULT_ECONOMY
                 domain.economy(name)  # refuses an unknown economy before anything is stored
                 params["economy"] = name
+                params["objective"] = data.get("objective") or domain.default_objective(name)
                 if data["rule"] not in domain.PLAN_RULES:
                     raise Invalid(f"rule {data['rule']!r} is not a plan rule; choose one of {', '.join(domain.PLAN_RULES)}")
             elif kind == "budget":
@@ -336,10 +337,12 @@ class Service:
                 for v in s.scalars(select(Vote).where(Vote.round_id == r.id).order_by(Vote.id))
             }
             agg = domain.aggregate(r.rule, proposals, weights, votes)
-            self._log(s, r, "targets_aggregated", {"rule": r.rule, "targets": agg["basket"], "explanation": agg["explanation"]}, p)
-            plan = domain.solve_plan(params["economy"], agg["basket"])
+            self._log(s, r, "targets_aggregated", {"rule": r.rule, **agg}, p)
+            plan = domain.solve_plan(params["economy"], agg["basket"], agg["limits"], agg["priorities"],
+                                     params.get("objective"))
             r.result = domain.canonical({"aggregation": agg, "plan": plan})
-            self._log(s, r, "plan_computed", {"economy": params["economy"], "targets": agg["basket"], "manifest": plan["manifest"], "plan": plan}, p)
+            self._log(s, r, "plan_computed", {"economy": params["economy"], "targets": agg["basket"],
+                                              "manifest": plan["manifest"], "plan": plan}, p)
             return self.round_dict(s, r)
 
     def publish(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
@@ -375,7 +378,10 @@ class Service:
                         raise Invalid(f"{part}: unknown product {prod!r}; the economy {loads(r.params)['economy']!r} has {', '.join(sorted(known))}")
                     if not math.isfinite(q) or q < 0:
                         raise Invalid(f"{part}: quantity of {prod!r} is {q!r}; quantities must be finite and >= 0")
+            factors = set(domain.factor_ids(loads(r.params)["economy"]))
             for lim, q in (data.get("limits") or {}).items():
+                if lim not in factors:
+                    raise Invalid(f"limits: unknown factor {lim!r}; the economy's factors are {', '.join(sorted(factors))}")
                 if not math.isfinite(q) or q < 0:
                     raise Invalid(f"limits: {lim!r} is {q!r}; limits must be finite and >= 0")
             if s.scalars(select(Proposal.id).where(Proposal.round_id == r.id, Proposal.council_id == p.council_id)).first():
@@ -394,8 +400,8 @@ class Service:
             self._open(r, "plan")
             if r.rule not in domain.VOTING_RULES:
                 raise Invalid(f"round {r.id} aggregates proposals by {r.rule!r}, which takes no votes; submit a proposal")
-            choices = data.get("approve") if r.rule == "approval" else data.get("ranking")
-            field = "approve" if r.rule == "approval" else "ranking"
+            field = "ranking" if r.rule in domain.RANKED_RULES else "approve"
+            choices = data.get(field)
             if not choices:
                 raise Invalid(f"{field}: the rule {r.rule!r} needs a non-empty list of proposal ids in {field!r}")
             if len(set(choices)) != len(choices):
@@ -507,13 +513,14 @@ class Service:
             s.add(Signature(mandate_id=m.id, member_id=p.member_id))
             s.flush()
             council = s.get(Council, m.council_id)
-            members = s.scalar(select(func.count(Member.id)).where(Member.council_id == m.council_id))
-            signed = s.scalar(select(func.count(Signature.id)).where(Signature.mandate_id == m.id))
-            needed = domain.recall_needed(council.recall_threshold, members)
+            members = list(s.scalars(select(Member.id).where(Member.council_id == m.council_id)))
+            signers = list(s.scalars(select(Signature.member_id).where(Signature.mandate_id == m.id)))
+            counted = domain.recall(m.member_id, m.council_id, members, council.recall_threshold, signers)
+            signed, needed = counted["signatures"], counted["needed"]
             self._log(s, r, "petition", {"mandate": m.id, "member": p.member_id,
                                                 "signatures": signed, "needed": needed}, p)
             out = {"mandate_id": m.id, "signatures": signed, "needed": needed, "recalled": False, "new_round_id": None}
-            if signed >= needed:
+            if counted["reached"]:
                 m.active = False
                 m.ended_at = utcnow()
                 m.ended_reason = "recalled"
@@ -525,7 +532,7 @@ class Service:
                 s.add(new)
                 s.flush()
                 self._log(s, r, "recall", {"mandate": m.id, "member": m.member_id, "signatures": signed,
-                                           "needed": needed, "new_round": new.id})
+                                           "needed": needed, "new_round": new.id, "explanation": counted["explanation"]})
                 new = self._round(s, new.id)
                 self._log(s, new, "round_opened", {"opened_by_recall_of_mandate": m.id, "round": new.id,
                                                    "kind": "election", "title": new.title, "rule": new.rule,
@@ -627,6 +634,7 @@ class Service:
             d["voters"] = list(s.scalars(select(Vote.voter).where(Vote.round_id == r.id).order_by(Vote.id)))
             if r.kind == "plan":
                 d["products"] = domain.product_ids(loads(r.params)["economy"])
+                d["product_names"] = domain.product_names(loads(r.params)["economy"])
             return d
 
     def votes(self, round_id: int) -> list[dict]:
