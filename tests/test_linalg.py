@@ -32,12 +32,13 @@ def reference(A, D, transpose=False):
 
 
 def test_miller_blair_two_sector_example():
-    """Miller & Blair, *Input-Output Analysis*, 2nd ed. (2009), section 2.3 numerical example.
+    """Miller & Blair, *Input-Output Analysis*, 2nd ed. (2009), ch. 2, the two-sector numerical example.
 
     A = [[.15, .25], [.20, .05]]; the book's Leontief inverse is
     [[1.2541, .3300], [.2640, 1.1221]] (det(I - A) = .7575) and for the new final
-    demand f = (600, 1500) it prints gross outputs x = (1247.52, 1841.58); the
-    base-year demand (350, 1700) gives back x = (1000, 2000).
+    demand f = (600, 1500) it prints gross outputs x = (1247.52, 1841.58), which
+    also follow by hand from L = adj(I - A) / 0.7575 (945 / 0.7575, 1395 / 0.7575);
+    the base-year demand (350, 1700) gives back x = (1000, 2000).
     """
     A = np.array([[0.15, 0.25], [0.20, 0.05]])
     for method in CPU_METHODS:

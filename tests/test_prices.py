@@ -19,7 +19,7 @@ SCISSORS_CSV = Path("/work/shared/data/ussr_1920s/scissors_1922_1924.csv")
 
 @pytest.fixture(scope="module")
 def miller_blair():
-    """Miller & Blair (2009), section 2.3: Z = [[150, 500], [200, 100]], x = (1000, 2000), v = (650, 1400)."""
+    """Miller & Blair (2009), ch. 2 two-sector example: Z = [[150, 500], [200, 100]], x = (1000, 2000), v = (650, 1400)."""
     Z = pd.DataFrame([[150.0, 500.0], [200.0, 100.0]], index=["s1", "s2"], columns=["s1", "s2"])
     x = pd.Series([1000.0, 2000.0], index=["s1", "s2"])
     va = pd.DataFrame([[650.0, 1400.0]], index=["value_added"], columns=["s1", "s2"])
@@ -33,7 +33,7 @@ def uk():
 
 
 def test_base_prices_are_one_in_a_value_table(miller_blair, uk):
-    """A balanced value table priced at its own value-added coefficients gives p = 1 (Miller & Blair 2009, section 2.6)."""
+    """A balanced value table priced at its own value-added coefficients gives p = 1 (Miller & Blair 2009, ch. 2)."""
     np.testing.assert_allclose(prices.leontief_prices(miller_blair), [1.0, 1.0], rtol=1e-12)
     # ONS UK 2010: every column (domestic inputs + imports + taxes + compensation + surplus) adds to output
     np.testing.assert_allclose(prices.leontief_prices(uk).to_numpy(), 1.0, rtol=1e-9)
@@ -43,7 +43,7 @@ def test_cost_push_by_hand(miller_blair):
     """A rise of 0.1 in sector 1's unit value added: dp = 0.1 x (first row of L).
 
     With det(I - A) = 0.7575, L_11 = 0.95 / 0.7575 and L_12 = 0.25 / 0.7575, so
-    the prices rise by 0.125413 and 0.033003 (Miller & Blair 2009, section 2.6.3
+    the prices rise by 0.125413 and 0.033003 (Miller & Blair 2009, ch. 2
     describes this cost-push calculation).
     """
     out = prices.cost_push(miller_blair, "s1", cost=0.1)

@@ -4,7 +4,8 @@ Gross output for any number of final-demand columns, output and factor
 multipliers, labour values (vertically integrated labour per product, by kind),
 and the footprints and consumption-based accounts of a multi-regional economy.
 Definitions follow Miller & Blair, *Input-Output Analysis*, 2nd ed. (2009),
-chapters 2, 6 and 8, and pymrio's ``tools/iomath.py`` (``calc_x``, ``calc_M``,
+chapters 2 (the Leontief model), 3 (multiregional models) and 6 (multipliers),
+and pymrio's ``tools/iomath.py`` (``calc_x``, ``calc_M``,
 ``calc_accounts``) so that results are directly comparable with pymrio's.
 
 Every function is a formula on the economy's sparse ``A`` and ``B``: labels are
@@ -38,6 +39,7 @@ __all__ = [
     "footprints",
     "consumption_accounts",
     "Accounts",
+    "leontief_inverse",
 ]
 
 REGION_SEPARATOR = "/"
@@ -113,7 +115,7 @@ def demand_matrix(economy, demand=None, *, where: str = "demand") -> pd.DataFram
 def gross_output(economy, demand=None, *, method: str = "auto", solver=None, **options):
     """Gross output ``x`` that meets final demand ``d``: ``x = (I - A)^{-1} d``.
 
-    Miller & Blair (2009), eq. 2.11; pymrio ``calc_x_from_L``.  Solves for all
+    Miller & Blair (2009), ch. 2; pymrio ``calc_x_from_L``.  Solves for all
     demand columns with one factorization.
 
     Parameters
@@ -137,6 +139,16 @@ def gross_output(economy, demand=None, *, method: str = "auto", solver=None, **o
     return out
 
 
+def leontief_inverse(economy) -> pd.DataFrame:
+    """The dense Leontief inverse ``L = (I - A)^{-1}``, labelled, on explicit request only.
+
+    Costs ``n^2`` memory and about ``2 n^3`` flops (Miller & Blair 2009, ch. 2);
+    every other function here solves with a factorization instead.
+    """
+    L = linalg.leontief_inverse(economy.A)
+    return pd.DataFrame(L, index=economy.product_ids, columns=economy.product_ids)
+
+
 def _factor_rows(economy, factors, where: str) -> list[str]:
     ids = economy.factor_ids
     if factors is None:
@@ -151,7 +163,7 @@ def _factor_rows(economy, factors, where: str) -> list[str]:
 def factor_multipliers(economy, factors=None, *, method: str = "auto", solver=None, **options) -> pd.DataFrame:
     """Total (direct + indirect) factor use per unit of final demand: ``M = B (I - A)^{-1}``.
 
-    Miller & Blair (2009), section 6.2 (income and employment multipliers) and
+    Miller & Blair (2009), ch. 6 (income and employment multipliers) and
     pymrio ``calc_M`` (``M = S L``).  Computed as the transposed solve
     ``(I - A)^T M^T = B^T``: one right-hand side per factor, never ``L``.
 
@@ -169,7 +181,7 @@ def factor_multipliers(economy, factors=None, *, method: str = "auto", solver=No
 def output_multipliers(economy, *, method: str = "auto", solver=None, **options) -> pd.Series:
     """Simple output multipliers: column sums of the Leontief inverse, ``1' (I - A)^{-1}``.
 
-    Miller & Blair (2009), section 6.2.1; ONS publishes them as "output
+    Miller & Blair (2009), ch. 6; ONS publishes them as "output
     multipliers" in its Input-Output Analytical Tables.
     """
     n = len(economy.product_ids)
@@ -193,7 +205,7 @@ def value_added_multipliers(economy, value_added=None, *, method: str = "auto", 
 def type_one_multipliers(economy, factors=None, *, method: str = "auto", solver=None, **options) -> pd.DataFrame:
     """Type I multipliers: total factor use per unit of the product's direct factor use, ``M_fj / B_fj``.
 
-    Miller & Blair (2009), section 6.3 (e.g. the Type I income multiplier).
+    Miller & Blair (2009), ch. 6 (e.g. the Type I income multiplier).
     Where the direct coefficient is zero the ratio is undefined; it is reported
     as 0, the convention of ONS's published tables.
     """
@@ -218,7 +230,7 @@ def labour_values(economy, labour=None, *, method: str = "auto", solver=None, **
 
     ``lambda = l (I - A)^{-1}``, i.e. ``lambda = lambda A + l`` (Marx's values as
     vertically integrated labour coefficients: Pasinetti, *Lectures on the
-    Theory of Production*, 1977, ch. 5; Miller & Blair 2009, section 6.2.3 for
+    Theory of Production*, 1977, ch. 5; Miller & Blair 2009, ch. 6 for
     employment multipliers).  ``labour`` names the labour factors (default:
     those found by :func:`labour_factors`); one row per kind, so that unequal
     kinds (hours, or wages per kind) are never silently added.
@@ -247,7 +259,7 @@ def footprints(economy, factors=None, demand=None, *, method: str = "auto", solv
     ``"REGION/category"``; columns of one region are added), the output its
     demand requires is ``x_r = (I - A)^{-1} y_r`` and its footprint of factor
     ``f`` produced in region ``s`` is ``sum_{j in s} B_fj x_rj`` (Miller & Blair
-    2009, section 8.1 and ch. 10; pymrio ``calc_accounts``).  Summed over
+    2009, ch. 3 and ch. 10 on factor use embodied in trade; pymrio ``calc_accounts``).  Summed over
     origins this is pymrio's ``D_cba_reg`` (without direct final-demand
     factor use ``F_Y``, which an Economy does not hold).
 
@@ -304,7 +316,7 @@ def consumption_accounts(economy, factors=None, demand=None, *, method: str = "a
     From the footprints by origin ``D[f, s, r]`` (factor ``f`` used in region
     ``s`` for the final demand of ``r``): consumption ``sum_s D``, production
     ``sum_r D``, imports ``sum_{s != r} D`` and exports ``sum_{r != s} D``
-    (Miller & Blair 2009, section 10.3 on emissions embodied in trade; pymrio
+    (Miller & Blair 2009, ch. 10 on emissions embodied in trade; pymrio
     ``calc_accounts``, whose gross output is likewise recomputed as
     ``(I - A)^{-1} y`` so that the four accounts add up).
     """

@@ -3,7 +3,7 @@
 The price model is the dual of the quantity model: each product's price covers
 its inputs at their prices, its primary inputs at their factor prices, a markup
 and a tax, ``p_j = (1 + mu_j) (sum_i p_i a_ij + sum_f w_f b_fj) + t_j``
-(Miller & Blair 2009, section 2.6).  Its solve is the transposed Leontief system
+(Miller & Blair 2009, ch. 2, the price model).  Its solve is the transposed Leontief system
 of :mod:`gosplan.linalg`.  Index formulas follow the ILO/IMF *Consumer Price
 Index Manual* (2004), ch. 15; the scissors index is the ratio of the price index
 of manufactured goods to that of agricultural goods, the measure of the Soviet
@@ -85,8 +85,8 @@ def leontief_prices(economy, factor_prices=None, *, markup=None, taxes=None, met
                     solver=None, **options) -> pd.Series:
     """Prices that cover costs: ``p = (p A + w B)(I + diag(mu)) + t``.
 
-    Miller & Blair (2009), section 2.6 (the Leontief price model, eq. 2.39 in
-    row-vector form ``p (I - A) = v``), with optional markups ``mu`` on unit cost
+    Miller & Blair (2009), ch. 2 (the Leontief price model, in row-vector form
+    ``p (I - A) = v``), with optional markups ``mu`` on unit cost
     (Sraffa's uniform profit rate is a constant ``mu``) and specific taxes ``t``
     per unit of output.
 
@@ -139,8 +139,7 @@ def cost_push(economy, product: str, *, cost: float = 0.0, inputs=None, factor_i
     The product's activity pays ``cost`` more primary cost per unit, and/or uses
     new input coefficients ``inputs`` (product -> a_ij) and factor coefficients
     ``factor_inputs`` (factor -> b_fj), replacing those named.  Prices follow
-    from the price model (Miller & Blair 2009, section 2.6.3, cost-push
-    analysis).  A new technique changes one column of ``A``: the new prices
+    from the price model (Miller & Blair 2009, ch. 2, cost-push analysis).  A new technique changes one column of ``A``: the new prices
     come from the existing factorization by the Sherman-Morrison formula,
     ``p' = q + z (u.q) / (1 - u.z)`` with ``q = (v + dv) (I - A)^{-1}``,
     ``z = e_j (I - A)^{-1}`` and ``u`` the change of the column.
