@@ -259,136 +259,195 @@ def _mes_context(pr: _Profile) -> _MESContext:
     return _MESContext(groups, weights, neighbours)
 
 
-def _payment_cap(b: np.ndarray, w: np.ndarray, total_w: float, cost: float) -> float:
-    """The least alpha with sum_i w_i min(b_i, alpha) = cost, given sum_i w_i b_i >= cost.
+def _caps(bm: np.ndarray, w: np.ndarray, total_w: float, cost: float) -> np.ndarray:
+    """Row by row, the least alpha with sum_i w_i min(b_i, alpha) = cost (each row affordable).
 
     Fixed-point iteration (the "poor/rich" split): start with everybody paying an equal
     part, alpha = cost / W; supporters holding less than alpha pay all they have, the others
-    share the rest equally; repeat until nobody new runs short. alpha only grows and the
-    poor set only grows, so this ends; each pass is O(supporters), usually two or three
-    passes, against O(s log s) for sorting. After 16 passes, finish by sorting.
+    share the rest equally; repeat until nobody new runs short. alpha and the poor set only
+    grow, so this ends; each pass is O(supporters), usually two or three passes, against
+    O(s log s) for sorting. After 16 passes the remaining rows are finished by sorting.
+    Sums run along contiguous rows, so a row gets the same result in any batch.
     """
-    a = cost / total_w
-    poor = b < a
+    rows = bm.shape[0]
+    a = np.full(rows, cost / total_w)
+    poor = bm < a[:, None]
     if not poor.any():
         return a
-    paid = float(b[poor] @ w[poor])
-    wp = float(w[poor].sum())
+    wpoor = np.where(poor, w, 0.0)
+    paid = (bm * wpoor).sum(axis=1)
+    wp = wpoor.sum(axis=1)
     for _ in range(16):
-        if total_w - wp <= 0:
-            break
-        a = (cost - paid) / (total_w - wp)
-        new = (b < a) & ~poor
+        with np.errstate(divide="ignore", invalid="ignore"):
+            a = np.where(total_w - wp > 0, (cost - paid) / (total_w - wp), a)
+        new = (bm < a[:, None]) & ~poor
         if not new.any():
             return a
-        paid += float(b[new] @ w[new])
-        wp += float(w[new].sum())
+        wnew = np.where(new, w, 0.0)
+        paid = paid + (bm * wnew).sum(axis=1)
+        wp = wp + wnew.sum(axis=1)
         poor |= new
-    o = np.argsort(b, kind="stable")
-    bo, wo = b[o], w[o]
-    cb = np.cumsum(bo * wo)
-    cw = np.cumsum(wo)
+    o = np.argsort(bm, axis=1, kind="stable")
+    bo = np.take_along_axis(bm, o, axis=1)
+    wo = w[o]
+    cb = np.cumsum(bo * wo, axis=1)
+    cw = np.cumsum(wo, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ak = (cost - (cb - bo * wo)) / (total_w - (cw - wo))
     ok = ak <= bo * (1 + _TOL) + _TOL * (cost / total_w)
-    return float(ak[int(np.argmax(ok))])
+    return np.take_along_axis(ak, np.argmax(ok, axis=1)[:, None], axis=1)[:, 0]
 
 
-def _mes_run(pr: _Profile, ctx: _MESContext, share: float, utility: np.ndarray, trace: bool = False) -> _MESRun:
-    """One run of the Method of Equal Shares with each voter holding ``share``.
+def _mes_runs(
+    pr: _Profile, ctx: _MESContext, shares: np.ndarray, utility: np.ndarray, trace: bool = False
+) -> list[_MESRun]:
+    """Runs of the Method of Equal Shares, one per entry of ``shares`` (each voter's money),
+    computed side by side so that the per-round work is shared by all of them.
 
     For a project p costing c with supporters i (utility u_p per supporter, the same for all
     of them under cost or cardinality satisfaction), the payment cap alpha_p is the least
     alpha with sum_i w_i min(b_i, alpha) >= c: supporters pay equally, those who cannot
     afford their part pay all they have. Each round funds the project of least price per
-    unit of satisfaction, rho_p = alpha_p / u_p (ties: smallest id), and the run stops when
-    no project is affordable (sum_i w_i b_i < c for every remaining one).
+    unit of satisfaction, rho_p = alpha_p / u_p (ties: smallest id), and a run stops when no
+    project is affordable (sum_i w_i b_i < c for every remaining one).
 
-    Budgets only fall, so a price computed earlier is a lower bound of the current one: each
+    Budgets only fall, so a price computed earlier is a lower bound of the current one: a
     round recomputes only the projects whose bound is the least (lazy evaluation, as in
-    pabutools), and only those sharing a supporter with the last funded project go stale.
-    With ``trace``, every project's affordability is checked after every round, to say in
-    which round it became unaffordable (same outcome, more work).
+    pabutools), and only projects sharing a supporter with the last funded one go stale.
+    With ``trace`` (one run only), every project's affordability is checked after every
+    round, to say when it became unaffordable, and payments are recorded.
     """
+    shares = np.asarray(shares, dtype=np.float64)
+    K = len(shares)
+    if trace and K != 1:
+        raise ValueError("trace needs a single run")
     m = len(pr.costs)
     c = pr.costs
-    b = np.full(len(pr.group_weight), float(share))
+    W = pr.weight_sum
+    g = len(pr.group_weight)
     groups, weights, neighbours = ctx.groups, ctx.weights, ctx.neighbours
-    alive = (pr.weight_sum > 0) & (c > 0)
-    funded = [int(p) for p in np.flatnonzero((pr.weight_sum > 0) & (c == 0))]
+    b = np.repeat(shares[:, None], g, axis=1)
+    base = (W > 0) & (c > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
-        lb = np.where(alive, c / (pr.weight_sum * utility), np.inf)
-        alpha = np.where(alive, c / pr.weight_sum, np.nan)  # payment cap of fresh projects
-    # c / W is the exact price only if every supporter can pay an equal part of it
-    fresh = alive & (alpha <= share)
-    price = np.full(m, np.nan)
-    full_payers = np.zeros(m)
-    short_payers = np.zeros(m)
-    short_paid = np.zeros(m)
-    unaff = np.full(m, -1, dtype=np.int64)
-    money_then = np.full(m, np.nan)
+        lb = np.tile(np.where(base, c / (W * utility), np.inf), (K, 1))
+        alpha = np.tile(np.where(base, c / W, np.nan), (K, 1))
+    alive = np.tile(base, (K, 1))
+    # c / W is the exact cap only where every supporter can pay an equal part of it
+    fresh = alive & (alpha <= shares[:, None])
+    zero = [int(p) for p in np.flatnonzero((W > 0) & (c == 0))]
+    funded = [list(zero) for _ in range(K)]
     tie_rank = pr.tie_rank
-
-    def drop(p: int, avail: float) -> None:
-        alive[p] = False
-        lb[p] = np.inf
-        unaff[p] = len(funded)
-        money_then[p] = avail
-
+    lanes = np.arange(K)
     if trace:
-        start = np.flatnonzero(alive & (pr.weight_sum * share < c * (1 - _TOL)))
-        for p in start:
-            drop(int(p), float(pr.weight_sum[p] * share))
+        price = np.full(m, np.nan)
+        full_payers = np.zeros(m)
+        short_payers = np.zeros(m)
+        short_paid = np.zeros(m)
+        unaff = np.full(m, -1, dtype=np.int64)
+        money_then = np.full(m, np.nan)
+        start = np.flatnonzero(base & (W * shares[0] < c * (1 - _TOL)))
+        alive[0, start] = False
+        lb[0, start] = np.inf
+        unaff[start] = len(zero)
+        money_then[start] = W[start] * shares[0]
 
-    def recompute(p: int) -> None:
-        g, w = groups[p], weights[p]
-        bs = b[g]
-        avail = float(bs @ w)
-        cost = c[p]
-        if avail < cost * (1 - _TOL):
-            drop(p, avail)
+    def gather(ls: np.ndarray, p: int) -> np.ndarray:
+        # one lane: a plain 1-D gather is several times cheaper than an outer index
+        if len(ls) == 1:
+            return b[ls[0]][groups[p]][None, :]
+        return b[np.ix_(ls, groups[p])]
+
+    def money(ls: np.ndarray, p: int) -> np.ndarray:
+        return (gather(ls, p) * weights[p]).sum(axis=1)
+
+    def recompute(p: int, ls: np.ndarray) -> None:
+        bm = gather(ls, p)
+        avail = (bm * weights[p]).sum(axis=1)
+        short = avail < c[p] * (1 - _TOL)
+        if short.any():
+            gone = ls[short]
+            alive[gone, p] = False
+            lb[gone, p] = np.inf
+            if trace:
+                unaff[p] = len(funded[0])
+                money_then[p] = avail[0]
+        ok = ~short
+        if ok.any():
+            keep = ls[ok]
+            a = _caps(bm[ok], weights[p], W[p], c[p])
+            alpha[keep, p] = a
+            lb[keep, p] = a / utility[p]
+            fresh[keep, p] = True
+
+    def fund(p: int, ls: np.ndarray) -> None:
+        cols = groups[p]
+        bm = gather(ls, p)
+        a = alpha[ls, p][:, None]
+        short = bm < a * (1 - _TOL)
+        if trace:
+            w = weights[p]
+            price[p] = a[0, 0]
+            full_payers[p] = w[~short[0]].sum()
+            short_payers[p] = w[short[0]].sum()
+            short_paid[p] = float(bm[0, short[0]] @ w[short[0]])
+        after = np.where(short, 0.0, np.maximum(bm - a, 0.0))
+        if len(ls) == 1:
+            b[ls[0], cols] = after[0]
+        else:
+            b[np.ix_(ls, cols)] = after
+        for lane in ls:
+            funded[lane].append(p)
+        alive[ls, p] = False
+        lb[ls, p] = np.inf
+        fresh[ls] &= ~neighbours[p]
+        if trace:
+            for q in np.flatnonzero(alive[0] & neighbours[p]):
+                avail = float(money(ls, int(q))[0])
+                if avail < c[q] * (1 - _TOL):
+                    alive[0, q] = False
+                    lb[0, q] = np.inf
+                    unaff[q] = len(funded[0])
+                    money_then[q] = avail
+
+    def by_project(ps: np.ndarray, ls: np.ndarray, op) -> None:
+        if len(ps) == 0:
             return
-        a = _payment_cap(bs, w, pr.weight_sum[p], cost)
-        alpha[p] = a
-        lb[p] = a / utility[p]
-        fresh[p] = True
+        order = np.argsort(ps, kind="stable")
+        ps, ls = ps[order], ls[order]
+        cuts = np.flatnonzero(np.diff(ps)) + 1
+        for chunk_p, chunk_l in zip(np.split(ps, cuts), np.split(ls, cuts)):
+            op(int(chunk_p[0]), chunk_l)
 
     while True:
-        p = int(np.argmin(lb))
-        best = lb[p]
-        if not np.isfinite(best):
+        pstar = lb.argmin(axis=1)
+        best = lb[lanes, pstar]
+        live = np.isfinite(best)
+        if not live.any():
             break
-        if not fresh[p]:
-            recompute(p)
-            continue
-        tied = np.flatnonzero(lb <= best * (1 + _TOL))
-        stale = tied[~fresh[tied]]
-        if len(stale):
-            for q in stale:
-                recompute(int(q))
-            continue
-        p = int(tied[np.argmin(tie_rank[tied])])
-        a = alpha[p]
-        g, w = groups[p], weights[p]
-        bs = b[g]
-        short = bs < a * (1 - _TOL)
+        need = live & ~fresh[lanes, pstar]
+        ready = lanes[live & ~need]
+        todo_p = [pstar[need]]
+        todo_l = [lanes[need]]
+        if len(ready):
+            tied = lb[ready] <= (best[ready] * (1 + _TOL))[:, None]
+            stale = tied & ~fresh[ready]
+            has_stale = stale.any(axis=1)
+            rr, pp = np.nonzero(stale)
+            todo_p.append(pp)
+            todo_l.append(ready[rr])
+            go = ~has_stale
+            if go.any():
+                win = np.where(tied[go], tie_rank[None, :], m + 1).argmin(axis=1)
+                by_project(win, ready[go], fund)
+        by_project(np.concatenate(todo_p), np.concatenate(todo_l), recompute)
+    runs = []
+    for k in range(K):
         if trace:
-            price[p] = a
-            full_payers[p] = w[~short].sum()
-            short_payers[p] = w[short].sum()
-            short_paid[p] = float(bs[short] @ w[short])
-        b[g] = np.where(short, 0.0, np.maximum(bs - a, 0.0))
-        funded.append(p)
-        alive[p] = False
-        lb[p] = np.inf
-        fresh &= ~neighbours[p]
-        if trace:
-            for q in np.flatnonzero(alive & neighbours[p]):
-                avail = float(b[groups[q]] @ weights[q])
-                if avail < c[q] * (1 - _TOL):
-                    drop(int(q), avail)
-    money_end = np.array([float(b[groups[q]] @ weights[q]) for q in range(m)]) if trace else np.full(m, np.nan)
-    return _MESRun(funded, price, full_payers, short_payers, short_paid, unaff, money_then, money_end, b)
+            money_end = np.array([float(money(lanes[:1], q)[0]) for q in range(m)])
+            runs.append(_MESRun(funded[k], price, full_payers, short_payers, short_paid, unaff, money_then, money_end, b[k]))
+        else:
+            runs.append(_MESRun(funded[k], *([None] * 7), b[k]))
+    return runs
 
 
 def _mes_add1(pr: _Profile, utility: np.ndarray, increment: float, completion: bool, progress=None):
@@ -396,41 +455,47 @@ def _mes_add1(pr: _Profile, utility: np.ndarray, increment: float, completion: b
     until the outcome is exhaustive (no unfunded project fits in what is left) or the next
     outcome would cost more than the budget (then keep the last one that did not).
 
+    Shares are tried in batches of consecutive steps run side by side; the answer is the
+    first step, in order, that stops the completion, exactly as one step at a time.
     Stepping stops early only where it provably cannot change the answer: once the share is
     at least the dearest ballot (the sum of costs a single voter names), every voter can pay
-    for all their projects alone, so every supported project is funded at that share and at
-    any larger one; the outcome is constant from there on.
+    for all their projects alone (no voter pays more than a project's cost), so every
+    supported project is funded at that share and at any larger one, and the outcome is
+    constant from there on.
     """
     n = pr.n_voters
     ctx = _mes_context(pr)
     share0 = pr.budget / n
     tol_money = _TOL * max(pr.budget, 1.0)
     costs = pr.costs
-    # the dearest ballot: max over groups of the sum of costs they name
     cols = np.repeat(np.arange(len(costs)), np.diff(pr.sup_ptr))
     dearest = float(np.bincount(pr.sup_group, weights=costs[cols], minlength=len(pr.group_weight)).max()) if len(cols) else 0.0
     bound = pr.budget * (n + 1) / n  # pabutools' default bound on the raised budget, per voter
+    nnz = max(len(pr.sup_group), 1)
+    batch = 1 if not completion else int(min(64, max(1, 2_000_000 // nnz)))
     k = 0
     prev = None
     while True:
-        share = share0 + k * increment
-        run = _mes_run(pr, ctx, share, utility)
-        spent = float(costs[run.funded].sum())
-        if progress is not None:
-            progress(k, share, spent)
-        if not completion:
-            return share, k, run.funded, None, ctx
-        if spent > pr.budget + tol_money:
-            if prev is None:  # cannot happen in exact arithmetic; keep the run
+        ks = np.arange(k, k + batch)
+        shares = share0 + ks * increment
+        runs = _mes_runs(pr, ctx, shares, utility)
+        for k, share, run in zip(ks.tolist(), shares.tolist(), runs):
+            spent = float(costs[run.funded].sum())
+            if progress is not None:
+                progress(k, share, spent)
+            if not completion:
                 return share, k, run.funded, None, ctx
-            return share0 + (k - 1) * increment, k - 1, prev, (share, run.funded), ctx
-        unfunded = np.ones(len(costs), dtype=bool)
-        unfunded[run.funded] = False
-        if not np.any(costs[unfunded] <= pr.budget - spent + tol_money):
-            return share, k, run.funded, None, ctx
-        if share >= dearest or share + increment > bound:
-            return share, k, run.funded, None, ctx
-        prev = run.funded
+            if spent > pr.budget + tol_money:
+                if prev is None:  # cannot happen in exact arithmetic; keep the run
+                    return share, k, run.funded, None, ctx
+                return share0 + (k - 1) * increment, k - 1, prev, (share, run.funded), ctx
+            unfunded = np.ones(len(costs), dtype=bool)
+            unfunded[run.funded] = False
+            if not np.any(costs[unfunded] <= pr.budget - spent + tol_money):
+                return share, k, run.funded, None, ctx
+            if share >= dearest or share + increment > bound:
+                return share, k, run.funded, None, ctx
+            prev = run.funded
         k += 1
 
 
@@ -660,7 +725,7 @@ def equal_shares(
         return _outcome(election, pr, Rule.EQUAL_SHARES, [], t, per_voter_budget=None, add1_steps=0)
     utility = pr.costs.copy() if sat is Satisfaction.COST else np.ones_like(pr.costs)
     share, steps, funded, overshoot, ctx = _mes_add1(pr, utility, increment, completion == "add1", progress)
-    run = _mes_run(pr, ctx, share, utility, trace=True)
+    run = _mes_runs(pr, ctx, np.array([share]), utility, trace=True)[0]
     if run.funded != funded:  # the traced replay must be the same computation
         raise AssertionError("equal_shares: traced replay differs from the fast run")
     t = _base_table(election, funded)
