@@ -294,3 +294,55 @@ def test_no_voters():
     e = Election.from_ballots({"budget": 5, "vote_type": "approval"}, projects, {})
     assert equal_shares(e).funded == ()
     assert phragmen(e).funded == ()
+
+
+def test_add1_stops_before_overspending_and_says_so():
+    """Budget 29, two voters; p1 (16) approved by both, p0 (8) by v1, p2 (8) by v0.
+    Share 14.5: p1 costs each 8, leaving 6.5 < 8: {p1}, not exhaustive (13 left).
+    Share 15.5: the same, 7.5 left each. Share 16.5: 8.5 left, p0 and p2 are bought too,
+    32 > 29: add1 keeps the share-15.5 outcome {p1} (hand computation)."""
+    projects = pd.DataFrame({"cost": [8, 16, 8]}, index=["p0", "p1", "p2"])
+    e = Election.from_ballots({"budget": 29, "vote_type": "approval"}, projects, {"v0": ["p1", "p2"], "v1": ["p0", "p1"]})
+    o = equal_shares(e)
+    assert o.funded == ("p1",)
+    assert o.add1_steps == 1 and o.per_voter_budget == 15.5
+    assert o.projects.loc["p1", "explanation"] == "funded in round 1: 2 supporters paid 8 each; cost 16"
+    assert o.projects.loc["p0", "explanation"] == (
+        "not funded: unaffordable once round 1 funded 'p1': its 1 supporter had 7.50 of its cost 8 (94%); "
+        "with a share of 16.50 it would be funded but the outcome would exceed the budget"
+    )
+    assert set(o.funded) == pabu_mes(e)
+
+
+def test_add1_constant_once_every_voter_can_pay_alone():
+    """A project nobody names never makes the outcome exhaustive; the completion stops once
+    each voter's share covers their whole ballot (here 10), where the outcome is constant
+    (pabutools steps on to its bound, budget x (voters + 1), with the same answer)."""
+    projects = pd.DataFrame({"cost": [10, 1]}, index=["a", "b"])
+    e = Election.from_ballots({"budget": 12, "vote_type": "approval"}, projects, {"x": ["a"], "y": ["a"], "z": []})
+    o = equal_shares(e)
+    assert o.funded == ("a",)
+    assert o.per_voter_budget == pytest.approx(10.0)  # 4 + 6 steps
+    assert set(o.funded) == pabu_mes(e)
+    assert o.projects.loc["b", "explanation"] == "not funded: no voter named it"
+
+
+def test_cli_budget_prints_outcome(tmp_path):
+    from typer.testing import CliRunner
+
+    import gosplan.cli.budget  # noqa: F401  (registers the command)
+    from gosplan.cli._app import app
+
+    out = tmp_path / "mirow.csv"
+    path = pabulib_dir() / "Poland_Czestochowa_2024_Mirow.pb"
+    res = CliRunner().invoke(app, ["budget", str(path), "--rule", "greedy", "--compare", "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "matches the 4 projects the city funded" in res.output
+    assert "rule: greedy" in res.output
+    table = pd.read_csv(out, index_col=0)
+    assert int(table["funded"].sum()) == 4
+    res = CliRunner().invoke(app, ["budget", str(path), "--rule", "equal-shares"])
+    assert res.exit_code == 0, res.output
+    assert "add1 completion" in res.output
+    res = CliRunner().invoke(app, ["budget", str(path), "--rule", "lottery"])
+    assert res.exit_code != 0

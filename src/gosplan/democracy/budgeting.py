@@ -557,6 +557,10 @@ def _people(x: float) -> str:
     return f"{int(round(x)):,}" if abs(x - round(x)) < 1e-9 else f"{x:,.2f}"
 
 
+def _supporters(x: float) -> str:
+    return f"{_people(x)} supporter" + ("" if abs(x - 1) < 1e-9 else "s")
+
+
 _SPLIT_COLUMNS = ("district", "region", "subunit", "category", "categories", "target", "targets")
 
 
@@ -743,10 +747,7 @@ def equal_shares(
             if cost == 0:
                 expl.append("funded: costs nothing and has supporters")
                 continue
-            s = (
-                f"funded in round {fpos[p] + 1}: {_people(run.full_payers[p])} supporters paid "
-                f"{_money(run.price[p])}{cur} each"
-            )
+            s = f"funded in round {fpos[p] + 1}: {_supporters(run.full_payers[p])} paid {_money(run.price[p])}{cur} each"
             if run.short_payers[p] > 0:
                 s += (
                     f", {_people(run.short_payers[p])} paid all they had left "
@@ -759,7 +760,7 @@ def equal_shares(
             continue
         r = run.unaffordable_after[p]
         have = run.money_then[p]
-        short = f"its {_people(pr.weight_sum[p])} supporters had {_money(have)}{cur} of its cost {_money(cost)}{cur} ({have / cost:.0%})"
+        short = f"its {_supporters(pr.weight_sum[p])} had {_money(have)}{cur} of its cost {_money(cost)}{cur} ({have / cost:.0%})"
         if r <= 0:
             s = f"not funded: unaffordable from the start: {short}"
         else:
