@@ -154,46 +154,7 @@ def seat_delegates(c: Client, planner: str, council: int, members: list[dict], r
 
 
 def seed_plan_round(url: str, councils: int, rule: str = "approval") -> dict:
-    """In-process, without HTTP: ``councils`` councils, each with one elected delegate and a
-    proposal, a planner and an open plan round. Returns the tokens and ids."""
-    from gosplan.server.auth import Principal, new_token
-    from gosplan.server.db import Store, Token
-    from gosplan.server.services import Service
+    """Councils with elected delegates, a planner and an open plan round (in-process, no HTTP)."""
+    from gosplan.server.demo import seed_plan_round as seed
 
-    store = Store(url, durable=False)  # bulk set-up; the server under test is durable
-    svc = Service(store)
-    text, h = new_token()
-    with store.write() as s:
-        t = Token(token_hash=h, role="admin", label="seed")
-        s.add(t)
-        s.flush()
-        admin = Principal(t.id, "admin", "seed")
-
-    def who(token: str) -> Principal:
-        from gosplan.server.auth import resolve
-
-        with store.read() as s:
-            return resolve(s, token)
-
-    planner = svc.create_planner(admin, "seed planner", uuid.uuid4().hex)["token"]
-    rnd = svc.open_round(who(planner), {"kind": "plan", "title": "load", "rule": rule}, uuid.uuid4().hex)
-    out = {"planner": planner, "round": rnd["id"], "councils": [], "delegates": [], "proposals": []}
-    for i in range(councils):
-        c = svc.create_council(admin, {"name": f"council {i}", "kind": "workers", "weight": 1.0 + i % 3,
-                                       "recall_threshold": 0.5, "seats": 1}, uuid.uuid4().hex)
-        m = svc.create_member(admin, c["id"], f"delegate {i}", uuid.uuid4().hex)
-        e = svc.open_round(who(planner), {"kind": "election", "title": "e", "rule": "pav", "council_id": c["id"],
-                                          "candidates": [m["id"]]}, uuid.uuid4().hex)
-        svc.ballot(who(m["token"]), e["id"], {"approve": [m["id"]]}, uuid.uuid4().hex)
-        svc.close_round(who(planner), e["id"], uuid.uuid4().hex)
-        svc.publish(who(planner), e["id"], uuid.uuid4().hex)
-        d = svc.delegate_token(who(m["token"]), uuid.uuid4().hex)["token"]
-        if i < 5:  # a few alternatives to vote on
-            a, b = products()[:2]
-            p = svc.propose(who(d), rnd["id"], {"council_id": c["id"], "basket": {a: 10.0 + i, b: 5.0}},
-                            uuid.uuid4().hex)
-            out["proposals"].append(p["id"])
-        out["councils"].append(c["id"])
-        out["delegates"].append(d)
-    store.dispose()
-    return out
+    return seed(url, councils, rule=rule)

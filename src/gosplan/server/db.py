@@ -14,6 +14,7 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import threading
 from collections.abc import Iterator
 
 from sqlalchemy import (
@@ -251,6 +252,10 @@ class Store:
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reader = make_engine(self.url, writer=False) if self.is_sqlite else self.engine
         self.read_sessions = sessionmaker(self.reader, expire_on_commit=False)
+        self._outer: Session | None = None
+        # SQLite has one writer at a time; queueing the writers of this process on a lock
+        # spares them SQLite's busy handler, which sleeps in growing steps while it waits.
+        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
 
     @property
     def is_sqlite(self) -> bool:
@@ -258,14 +263,38 @@ class Store:
 
     @contextlib.contextmanager
     def write(self) -> Iterator[Session]:
-        """One transaction: committed when the block ends, rolled back on any error."""
-        with self.sessions() as session, session.begin():
+        """One transaction: committed when the block ends, rolled back on any error.
+
+        Inside :meth:`batch` it is a savepoint of the batch's transaction instead.
+        """
+        if self._outer is not None:
+            with self._outer.begin_nested():
+                yield self._outer
+            return
+        with self._write_lock, self.sessions() as session, session.begin():
             yield session
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
+        if self._outer is not None:
+            yield self._outer
+            return
         with self.read_sessions() as session, session.begin():
             yield session
+
+    @contextlib.contextmanager
+    def batch(self) -> Iterator[None]:
+        """Run many acts in one transaction (bulk set-up of a fresh database; one thread only).
+
+        Each act is a savepoint, so a refused act still stores nothing; the whole batch
+        is committed once at the end.
+        """
+        with self.sessions() as session, session.begin():
+            self._outer = session
+            try:
+                yield
+            finally:
+                self._outer = None
 
     def lock_round(self, session: Session, round_id: int) -> Round | None:
         """The round row, locked for this transaction so its ledger chain grows one entry at a time.
