@@ -89,7 +89,9 @@ class Outcome:
     per_voter_budget
         Equal Shares: each voter's share in the run whose outcome was kept.
     add1_steps
-        Equal Shares with add1: how many one-unit raises of the share were made.
+        Equal Shares with add1: how many raises of the share were made.
+    add1_increment
+        Equal Shares with add1: the raise per step (one currency unit by default).
     """
 
     rule: Rule
@@ -101,6 +103,7 @@ class Outcome:
     spending: Mapping[str, pd.Series] = field(default_factory=dict)
     per_voter_budget: float | None = None
     add1_steps: int | None = None
+    add1_increment: float | None = None
     currency: str = ""
 
     @property
@@ -117,10 +120,11 @@ class Outcome:
             f"{self.satisfied_share:.1%} of voters have at least one funded project",
         ]
         if self.per_voter_budget is not None:
-            initial = self.per_voter_budget - (self.add1_steps or 0)
             if self.add1_steps is not None:
+                inc = self.add1_increment or 1.0
+                initial = self.per_voter_budget - self.add1_steps * inc
                 lines.append(
-                    f"each voter's share: {_money(initial)}{cur} raised {self.add1_steps} times by 1 to "
+                    f"each voter's share: {_money(initial)}{cur} raised {self.add1_steps} times by {_money(inc)} to "
                     f"{_money(self.per_voter_budget)}{cur} (add1 completion)"
                 )
             else:
@@ -348,7 +352,7 @@ def _mes_runs(
         start = np.flatnonzero(base & (W * shares[0] < c * (1 - _TOL)))
         alive[0, start] = False
         lb[0, start] = np.inf
-        unaff[start] = len(zero)
+        unaff[start] = -1
         money_then[start] = W[start] * shares[0]
 
     def gather(ls: np.ndarray, p: int) -> np.ndarray:
@@ -705,6 +709,9 @@ def equal_shares(
     Świecie, Aarau, Assen). Agrees with pabutools' ``method_of_equal_shares(Cost_Sat)``
     completed by ``exhaustion_by_budget_increase`` with a budget step of one unit per voter.
 
+    Cumulative, scoring and ordinal ballots count as approval of the projects they name, as
+    pabutools' ``Cost_Sat`` counts them.
+
     Parameters
     ----------
     satisfaction
@@ -772,6 +779,7 @@ def equal_shares(
     return _outcome(
         election, pr, Rule.EQUAL_SHARES, funded, t, per_voter_budget=share,
         add1_steps=steps if completion == "add1" else None,
+        add1_increment=float(increment) if completion == "add1" else None,
     )
 
 

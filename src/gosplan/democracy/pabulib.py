@@ -340,7 +340,8 @@ class Election:
         offsets = [0]
         choices: list[int] = []
         points: list[float] = []
-        has_points = VoteType(meta_s.get("vote_type", "approval")).has_points if meta_s.get("vote_type") in {v.value for v in VoteType} else False
+        known = {v.value for v in VoteType}
+        has_points = meta_s.get("vote_type") in known and VoteType(meta_s["vote_type"]).has_points
         for voter, ballot in ballots.items():
             items = ballot.items() if isinstance(ballot, Mapping) else ((p, 1) for p in ballot)
             for p, pt in items:
