@@ -258,6 +258,7 @@ def test_cumulative_rules_agree_with_pabutools(e):
     assert set(greedy(e).funded) == pabu_greedy(e)
     assert set(phragmen(e).funded) == pabu_phragmen(e)
     assert set(equal_shares(e, completion=None).funded) == pabu_mes(e, add1=False)
+    assert set(equal_shares(e).funded) == pabu_mes(e)
 
 
 @FEW
