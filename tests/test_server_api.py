@@ -169,6 +169,9 @@ def test_plan_round_refusals(live, world):
     # oversized body: 413 before anything is read into a handler
     big = {"council_id": a, "basket": {f"p{i}": 1.0 for i in range(10_000)}}
     _refused(c, rid, 413, url, big, da, contains="limit")
+    # ... and so is a chunked body without Content-Length, once it passes the limit
+    chunks = iter([b'{"council_id": 1, "basket": {"' + b"x" * 40_000, b"y" * 40_000 + b'": 1}}'])
+    _refused(c, rid, 413, url, None, da, content=chunks, headers={"Content-Type": "application/json"}, contains="limit")
     # a delegate acting for another council: 403
     _refused(c, rid, 403, url, {"council_id": b, "basket": {g: 1.0}}, da, contains="council")
     # a member or a planner is not a delegate
@@ -342,3 +345,32 @@ def test_impossible_plan_is_published_with_its_diagnosis(live, world):
     plan = result["plan"]
     assert plan["status"] == "infeasible"
     assert g in plan["diagnosis"] and "hours" in plan["diagnosis"]
+
+
+def test_budget_round_from_pabulib_and_back(live, world, shared_data):
+    """A planner opens a budget round from Assen 2024's .pb (Pabulib: budget 100,000 EUR,
+    14 projects, min_length 2); members vote; the round exported as .pb gives, by the
+    same rule run on the file, the service's funded projects."""
+    _, c = live
+    from gosplan.democracy.budgeting import allocate
+    from gosplan.democracy.pabulib import parse_pabulib
+
+    planner, a = world["planner"], world["councils"][0]
+    text = (shared_data / "pabulib" / "Netherlands_Assen_2024.pb").read_bytes()
+    assert c.post("/rounds/pabulib?rule=equal-shares", content=text, token=world["members"][a][0]["token"]).status_code == 403
+    bad = c.post("/rounds/pabulib", content=b"META\nkey;value\nbudget;100\n", token=planner)
+    assert bad.status_code == 422 and "PROJECTS" in bad.text
+    r = c.ok(f"/rounds/pabulib?rule=equal-shares&council_id={a}", None, planner, content=text)
+    assert r["params"] == {"budget": 100000.0, "ballot": "approval", "min_length": 2}
+    rnd = c.get(f"/rounds/{r['id']}").json()
+    assert len(rnd["projects"]) == 14
+    keys = [p["key"] for p in rnd["projects"]]
+    _refused(c, r["id"], 422, f"/rounds/{r['id']}/ballots", {"approve": [keys[0]]}, world["members"][a][0]["token"],
+             contains="minimum 2")
+    for i, m in enumerate(world["members"][a]):
+        c.ok(f"/rounds/{r['id']}/ballots", {"approve": [keys[i], keys[i + 3], keys[13]]}, m["token"])
+    c.ok(f"/rounds/{r['id']}/close", None, planner, status=200)
+    out = c.ok(f"/rounds/{r['id']}/publish", None, planner, status=200)["result"]
+    exported = c.get(f"/rounds/{r['id']}/pabulib").text
+    again = allocate(parse_pabulib(exported, "export"), "equal-shares")
+    assert list(again.funded) == out["funded"] and out["funded"]

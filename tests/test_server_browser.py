@@ -217,3 +217,27 @@ def test_member_votes_in_budget_round(live, browser):
     figures = p.d.find_elements(By.CSS_SELECTOR, "figure.chart")
     assert [f.find_element(By.TAG_NAME, "figcaption").text for f in figures] == [
         "Projects: cost against votes", "Satisfaction of voters"]
+
+
+def test_members_recall_their_delegate(live, browser):
+    """Two of three members sign the recall petition through the pages (threshold 0.5):
+    the mandate ends, the delegate's token stops working and a by-election opens."""
+    server, c = live
+    council = c.ok("/councils", {"name": "dockers", "kind": "workers", "recall_threshold": 0.5}, ADMIN)
+    ms = [c.ok(f"/councils/{council['id']}/members", {"name": n}, ADMIN) for n in ("Dan", "Eva", "Fay")]
+    planner = c.ok("/planners", {"label": "planner 3"}, ADMIN)["token"]
+    from _server_harness import seat_delegates
+
+    token = seat_delegates(c, planner, council["id"], ms)[0]
+    mandate = next(m for m in c.get(f"/mandates?council_id={council['id']}").json() if m["active"])
+    p = Pages(browser, server.url)
+    for m in ms[1:]:
+        p.login(m["token"])
+        p.go(f"/ui/rounds/{mandate['round_id']}")
+        p.click(f"recall-{mandate['id']}", then="status")
+    assert c.get("/me", token).json()["role"] is None
+    p.go(f"/ui/rounds/{mandate['round_id']}")
+    assert "recalled" in p.d.find_element(By.ID, "mandates").text
+    rounds = c.get("/rounds").json()
+    new = [r for r in rounds if r["kind"] == "election" and r["council_id"] == council["id"] and r["status"] == "open"]
+    assert len(new) == 1 and new[0]["params"]["replaces"] == mandate["id"]

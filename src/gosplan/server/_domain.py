@@ -345,6 +345,68 @@ def budget_outcome(rule: str, budget: float, projects: list[dict], ballots: list
     }
 
 
+def budget_from_pabulib(text: str, source: str = "upload") -> dict:
+    """A budget round's budget, ballot kind, limits and projects from a Pabulib ``.pb`` text.
+
+    The file's votes are not taken over: members vote in the service. Refuses what the
+    reader refuses (a malformed line, a project costing more than the budget), naming the
+    line and field.
+    """
+    from gosplan.democracy.pabulib import parse_pabulib
+    from gosplan.errors import SchemaError
+
+    e = parse_pabulib(text, source)
+    kind = str(e.meta["vote_type"])
+    if kind not in BALLOT_KINDS:
+        raise SchemaError(f"{source}: vote_type {kind!r}; the service takes {', '.join(BALLOT_KINDS)} ballots")
+    cols = e.projects.columns
+    projects = [
+        {"key": str(pid), "cost": float(row["cost"]),
+         "name": str(row["name"]) if "name" in cols and row["name"] == row["name"] else str(pid),
+         "category": str(row["category"]) if "category" in cols and row["category"] == row["category"] else "",
+         "district": str(row["district"]) if "district" in cols and row["district"] == row["district"] else ""}
+        for pid, row in e.projects.iterrows()
+    ]
+    out = {"budget": float(e.meta["budget"]), "ballot": kind, "projects": projects,
+           "title": " ".join(str(e.meta[k]) for k in ("description", "instance") if k in e.meta) or "budget round"}
+    for key in ("min_length", "max_length", "max_sum_points"):
+        if key in e.meta:
+            out[key] = int(float(e.meta[key]))
+    return out
+
+
+def budget_to_pabulib(title: str, params: dict, projects: list[dict], ballots: list[dict]) -> str:
+    """The round as a Pabulib file: its projects and the ballots cast (voters numbered, not named)."""
+    import numpy as np
+    import pandas as pd
+
+    from gosplan.democracy.pabulib import Election, to_pabulib_string
+
+    kind = params.get("ballot", "approval")
+    meta = {"description": title, "budget": repr(float(params["budget"])), "vote_type": kind,
+            "num_projects": str(len(projects)), "num_votes": str(len(ballots))}
+    for key in ("min_length", "max_length", "max_sum_points"):
+        if params.get(key) is not None:
+            meta[key] = str(params[key])
+    table = pd.DataFrame({"cost": [float(p["cost"]) for p in projects], "name": [p["name"] for p in projects],
+                          "category": [p.get("category") or "" for p in projects],
+                          "district": [p.get("district") or "" for p in projects]},
+                         index=pd.Index([p["key"] for p in projects], dtype=object))
+    pos = {p["key"]: i for i, p in enumerate(projects)}
+    offsets, choices, points = [0], [], []
+    for b in ballots:
+        if kind == "cumulative":
+            choices += [pos[k] for k in b["points"]]
+            points += [int(v) for v in b["points"].values()]
+        else:
+            choices += [pos[k] for k in b.get("approve") or b.get("ranking") or []]
+        offsets.append(len(choices))
+    e = Election(meta=meta, projects=table, voter_ids=pd.Index([str(i + 1) for i in range(len(ballots))], dtype=object),
+                 offsets=np.asarray(offsets, dtype=np.int64), choices=np.asarray(choices, dtype=np.int32),
+                 points=np.asarray(points, dtype=np.int64) if kind == "cumulative" else None, source=title)
+    return to_pabulib_string(e)
+
+
 # -- delegate elections (gosplan.democracy.committees) ----------------------------
 ELECTION_RULES = ("pav", "seq-phragmen", "stv")
 

@@ -190,6 +190,37 @@ def open_round(body: RoundIn, who: Who, svc: Svc, key: IdemKey = None) -> dict:
     return svc.open_round(who, data, _key(key, body))
 
 
+@router.post("/rounds/pabulib", status_code=201, tags=["planner"])
+async def open_budget_from_pabulib(request: Request, who: Who, rule: str = "equal-shares", council_id: int | None = None,
+                                   title: str | None = None, key: IdemKey = None) -> dict:
+    """Open a budget round with the budget, ballot kind, limits and projects of a Pabulib ``.pb``
+    file sent as the body; members then vote in the service (the file's votes are not taken over)."""
+    from starlette.concurrency import run_in_threadpool
+
+    from gosplan.server import _domain
+
+    svc: Service = request.app.state.service
+    svc._need(who, "planner")
+    try:
+        text = (await request.body()).decode("utf-8-sig")
+    except UnicodeDecodeError as exc:
+        raise Invalid(f"the .pb file is not UTF-8 (byte {exc.start})") from None
+    data = _domain.budget_from_pabulib(text)
+    data.update(kind="budget", rule=rule, council_id=council_id)
+    if title:
+        data["title"] = title
+    if len(data["title"]) > 300:
+        data["title"] = data["title"][:300]
+    return await run_in_threadpool(svc.open_round, who, data, _key(key, None))
+
+
+@router.get("/rounds/{round_id}/pabulib", tags=["public"], response_class=PlainTextResponse)
+def budget_pabulib(round_id: int, svc: Svc) -> Response:
+    """A budget round and its ballots as a Pabulib file: rerun the rule with ``gosplan budget FILE.pb``."""
+    return Response(svc.budget_pabulib(round_id), media_type="text/plain; charset=utf-8",
+                    headers={"Content-Disposition": f'attachment; filename="round-{round_id}.pb"'})
+
+
 @router.post("/rounds/import", status_code=201, tags=["planner"])
 async def import_round(request: Request, who: Who, key: IdemKey = None) -> dict:
     """Import a round exported by ``GET /rounds/{id}/ledger``; it is verified first, and refused if it does not."""

@@ -591,6 +591,17 @@ class Service:
             s.flush()
             self._log(s, r, "mandate_started", {"mandate": m.id, "member": member, "council": r.council_id})
 
+    def budget_pabulib(self, round_id: int) -> str:
+        """A budget round and the ballots cast in it as a Pabulib file."""
+        with self.store.read() as s:
+            r = s.get(Round, round_id)
+            if r is None or r.kind != "budget":
+                raise NotFound(f"round {round_id} is not a budget round")
+            projects = [{"key": pr.key, "name": pr.name, "cost": pr.cost, "category": pr.category, "district": pr.district}
+                        for pr in s.scalars(select(Project).where(Project.round_id == r.id).order_by(Project.id))]
+            ballots = [loads(v.content) for v in s.scalars(select(Vote).where(Vote.round_id == r.id).order_by(Vote.id))]
+            return domain.budget_to_pabulib(r.title, loads(r.params), projects, ballots)
+
     # -- reads -----------------------------------------------------------------
     @staticmethod
     def council_dict(s: Session, c: Council) -> dict:
