@@ -374,3 +374,26 @@ def test_budget_round_from_pabulib_and_back(live, world, shared_data):
     exported = c.get(f"/rounds/{r['id']}/pabulib").text
     again = allocate(parse_pabulib(exported, "export"), "equal-shares")
     assert list(again.funded) == out["funded"] and out["funded"]
+
+
+def test_pages_refuse_replayed_and_malformed_forms(live, world):
+    """The HTML forms carry a nonce: a resubmitted form is refused (409) and stores nothing."""
+    server, c = live
+    import httpx
+
+    planner, b = world["planner"], world["councils"][1]
+    m = world["members"][b][0]
+    r = c.ok("/rounds", {"kind": "budget", "title": "forms", "rule": "greedy", "budget": 10.0, "ballot": "ordinal",
+                         "projects": [{"key": "7", "cost": 4.0}, {"key": "8", "cost": 9.0}]}, planner)
+    with httpx.Client(base_url=server.url, cookies={"gosplan_token": m["token"]}) as page:
+        assert "submit-ballot" in page.get(f"/ui/rounds/{r['id']}").text
+        url = f"/ui/rounds/{r['id']}/ballot"
+        bad = page.post(url, data={"nonce": uuid.uuid4().hex, "rank:7": "first"})
+        assert bad.status_code == 422 and "not a whole number" in bad.text
+        assert page.post(url, data={"rank:7": "2", "rank:8": "1"}).status_code == 422  # no nonce
+        nonce = uuid.uuid4().hex
+        assert page.post(url, data={"nonce": nonce, "rank:7": "2", "rank:8": "1"}).status_code == 303
+        again = page.post(url, data={"nonce": nonce, "rank:7": "1"})
+        assert again.status_code == 409 and "replayed" in again.text
+    assert c.get(f"/rounds/{r['id']}/votes").json() == [
+        {"id": c.get(f"/rounds/{r['id']}/votes").json()[0]["id"], "voter": f"member:{m['id']}", "ranking": ["8", "7"]}]

@@ -144,24 +144,41 @@ async def propose(request: Request, round_id: int):
                 q = _float(form, k)
                 if q is not None:
                     basket[k.split(":", 1)[1]] = q
-        data = {"council_id": int(form.get("council_id") or (who.council_id if who else 0)), "basket": basket}
+        data = {"council_id": _whole(form.get("council_id") or (who.council_id if who else 0), "council_id"),
+                "basket": basket}
     except Refusal as exc:
         return _error(request, exc)
     return await _act(request, _svc(request).propose, who, round_id, data, str(form.get("nonce") or ""),
                       to=f"/ui/rounds/{round_id}")
 
 
+def _whole(raw, what: str) -> int:
+    try:
+        return int(str(raw).strip())
+    except ValueError:
+        raise Invalid(f"{what}: {str(raw)!r} is not a whole number") from None
+
+
+def _ranking(form) -> list[str]:
+    """Ids ordered by the ranks typed into ``rank:ID`` fields (1 = first choice); blanks are unranked."""
+    ranked = sorted((_whole(form[k], f"rank of {k.split(':', 1)[1]}"), k.split(":", 1)[1])
+                    for k in form if k.startswith("rank:") and str(form[k]).strip())
+    return [i for _, i in ranked]
+
+
 @router.post("/rounds/{round_id}/vote")
 async def vote(request: Request, round_id: int):
     form = await request.form()
     who = _who(request)
-    data = {"council_id": int(form.get("council_id") or (who.council_id if who else 0))}
-    chosen = [int(v) for v in form.getlist("approve")]
-    ranked = sorted((int(form[k]), int(k.split(":", 1)[1])) for k in form if k.startswith("rank:") and str(form[k]).strip())
-    if ranked:
-        data["ranking"] = [pid for _, pid in ranked]
-    else:
-        data["approve"] = chosen
+    try:
+        data: dict = {"council_id": _whole(form.get("council_id") or (who.council_id if who else 0), "council_id")}
+        ranking = _ranking(form)
+        if ranking:
+            data["ranking"] = [_whole(i, "proposal") for i in ranking]
+        else:
+            data["approve"] = [_whole(v, "proposal") for v in form.getlist("approve")]
+    except Refusal as exc:
+        return _error(request, exc)
     return await _act(request, _svc(request).vote, who, round_id, data, str(form.get("nonce") or ""),
                       to=f"/ui/rounds/{round_id}")
 
@@ -170,20 +187,18 @@ async def vote(request: Request, round_id: int):
 async def ballot(request: Request, round_id: int):
     form = await request.form()
     data: dict = {}
-    if any(k.startswith("points:") for k in form):
-        data["points"] = {k.split(":", 1)[1]: int(form[k]) for k in form if k.startswith("points:") and str(form[k]).strip() not in ("", "0")}
-    elif any(k.startswith("rank:") for k in form):
-        ranked = sorted((int(form[k]), k.split(":", 1)[1]) for k in form if k.startswith("rank:") and str(form[k]).strip())
-        data["ranking"] = [_maybe_int(v) for _, v in ranked]
-    else:
-        data["approve"] = [_maybe_int(v) for v in form.getlist("approve")]
+    try:
+        if any(k.startswith("points:") for k in form):
+            data["points"] = {k.split(":", 1)[1]: _whole(form[k], f"points of {k.split(':', 1)[1]}")
+                              for k in form if k.startswith("points:") and str(form[k]).strip() not in ("", "0")}
+        elif any(k.startswith("rank:") for k in form):
+            data["ranking"] = _ranking(form)
+        else:
+            data["approve"] = [str(v) for v in form.getlist("approve")]
+    except Refusal as exc:
+        return _error(request, exc)
     return await _act(request, _svc(request).ballot, _who(request), round_id, data, str(form.get("nonce") or ""),
                       to=f"/ui/rounds/{round_id}")
-
-
-def _maybe_int(v):
-    s = str(v)
-    return int(s) if s.isdigit() and not s.startswith("0") else s
 
 
 @router.post("/rounds/{round_id}/{act}")

@@ -453,7 +453,7 @@ class Service:
                 raise Invalid(f"points: the ballot gives {sum(pts.values()):g} points, more than the {params['max_sum_points']} allowed")
             return {"points": {k: int(v) for k, v in pts.items()}}
         field = "approve" if kind == "approval" else "ranking"
-        chosen = data.get(field) or []
+        chosen = [str(k) for k in data.get(field) or []]  # project ids are text, even "7"
         for k in chosen:
             if k not in keys:
                 raise Invalid(f"{field}: unknown project {k!r} in round {r.id}")
@@ -472,7 +472,10 @@ class Service:
     def _check_election_ballot(s: Session, r: Round, data: dict) -> dict:
         cands = set(s.scalars(select(Candidate.member_id).where(Candidate.round_id == r.id)))
         field = "ranking" if r.rule == "stv" else "approve"
-        chosen = data.get(field) or []
+        try:
+            chosen = [int(c) for c in data.get(field) or []]
+        except (TypeError, ValueError):
+            raise Invalid(f"{field}: candidates are named by their member ids (whole numbers)") from None
         if not chosen:
             raise Invalid(f"{field}: the rule {r.rule!r} needs a non-empty list of candidates (member ids) in {field!r}")
         if len(set(chosen)) != len(chosen):
