@@ -248,6 +248,7 @@ class _MESContext:
     groups: list  # group indices of each project's supporters
     weights: list  # their weights
     neighbours: np.ndarray  # (m, m) projects sharing a supporter group
+    incidence: object  # (m, g) scipy.sparse 0/1: which groups support which project
 
 
 def _mes_context(pr: _Profile) -> _MESContext:
@@ -260,7 +261,7 @@ def _mes_context(pr: _Profile) -> _MESContext:
     cols = np.repeat(np.arange(m), np.diff(ptr))
     a = sparse.csr_array((np.ones(len(cols)), (grp, cols)), shape=(len(pr.group_weight), m))
     neighbours = ((a.T @ a).toarray() > 0) | np.eye(m, dtype=bool)
-    return _MESContext(groups, weights, neighbours)
+    return _MESContext(groups, weights, neighbours, a.T.tocsr())
 
 
 def _caps(bm: np.ndarray, w: np.ndarray, total_w: float, cost: float) -> np.ndarray:
@@ -405,7 +406,11 @@ def _mes_runs(
         lb[ls, p] = np.inf
         fresh[ls] &= ~neighbours[p]
         if trace:
-            for q in np.flatnonzero(alive[0] & neighbours[p]):
+            # one sparse product finds the candidates; the run's own sum decides, so the
+            # trace takes exactly the decisions the fast runs take
+            rough = ctx.incidence @ (b[0] * pr.group_weight)
+            near = alive[0] & neighbours[p] & (rough < c * (1 - _TOL) + 1e-6 * c)
+            for q in np.flatnonzero(near):
                 avail = float(money(ls, int(q))[0])
                 if avail < c[q] * (1 - _TOL):
                     alive[0, q] = False
