@@ -21,10 +21,10 @@ def test_info_reports_sizes_productivity_and_totals():
 
 
 def test_convert_round_trip(tmp_path):
-    out = tmp_path / "world.xlsx"
-    result = runner.invoke(app, ["convert", "wiod_2011_7regions", str(out)])
+    out = tmp_path / "usa.xlsx"
+    result = runner.invoke(app, ["convert", "usa_2014", str(out)])
     assert result.exit_code == 0, result.output
-    assert_economy_equal(read_economy(out), datasets.load("wiod_2011_7regions"))
+    assert_economy_equal(read_economy(out), datasets.load("usa_2014"))
 
 
 def test_bad_table_is_a_clear_error(tmp_path):
