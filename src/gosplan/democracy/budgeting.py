@@ -292,15 +292,21 @@ def _caps(bm: np.ndarray, w: np.ndarray, total_w: float, cost: float) -> np.ndar
         paid = paid + (bm * wnew).sum(axis=1)
         wp = wp + wnew.sum(axis=1)
         poor |= new
-    o = np.argsort(bm, axis=1, kind="stable")
-    bo = np.take_along_axis(bm, o, axis=1)
+        unsettled = new.any(axis=1)
+    # rows still moving after 16 passes are finished by sorting (converged rows keep theirs)
+    rows_left = np.flatnonzero(unsettled)
+    bl = bm[rows_left]
+    o = np.argsort(bl, axis=1, kind="stable")
+    bo = np.take_along_axis(bl, o, axis=1)
     wo = w[o]
     cb = np.cumsum(bo * wo, axis=1)
     cw = np.cumsum(wo, axis=1)
     with np.errstate(divide="ignore", invalid="ignore"):
         ak = (cost - (cb - bo * wo)) / (total_w - (cw - wo))
     ok = ak <= bo * (1 + _TOL) + _TOL * (cost / total_w)
-    return np.take_along_axis(ak, np.argmax(ok, axis=1)[:, None], axis=1)[:, 0]
+    a = a.copy()
+    a[rows_left] = np.take_along_axis(ak, np.argmax(ok, axis=1)[:, None], axis=1)[:, 0]
+    return a
 
 
 def _mes_runs(
@@ -481,7 +487,7 @@ def _mes_add1(pr: _Profile, utility: np.ndarray, increment: float, completion: b
     dearest = float(np.bincount(pr.sup_group, weights=costs[cols], minlength=len(pr.group_weight)).max()) if len(cols) else 0.0
     bound = pr.budget * (n + 1) / n  # pabutools' default bound on the raised budget, per voter
     nnz = max(len(pr.sup_group), 1)
-    batch = 1 if not completion else int(min(64, max(1, 2_000_000 // nnz)))
+    batch = 1 if not completion else int(min(64, max(4, 4_000_000 // nnz)))
     k = 0
     prev = None
     while True:
