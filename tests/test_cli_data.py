@@ -60,3 +60,16 @@ def test_error_with_brackets_is_printed_verbatim(tmp_path, miller_blair):
     )
     assert proc.returncode == 2
     assert "use.csv row 2: unknown product '[steel]'" in proc.stderr
+
+
+def test_demo_runs_end_to_end(tmp_path):
+    result = runner.invoke(app, ["demo", "--out", str(tmp_path / "demo")], terminal_width=120)
+    assert result.exit_code == 0, result.output
+    assert "127 / 127 / 5" in result.output  # part 1: the real table
+    for name in ("table.csv", "chart.png", "report.md"):
+        assert (tmp_path / "demo" / name).stat().st_size > 0
+    import pandas as pd
+
+    table = pd.read_csv(tmp_path / "demo" / "table.csv").set_index(["scenario", "period"])["scissors_index"]
+    assert table["industrialisation"].iloc[-1] < table["industrialisation"].iloc[0]
+    assert table["baseline"].iloc[-1] >= table["baseline"].iloc[0] - 1e-9

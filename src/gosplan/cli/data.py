@@ -113,12 +113,51 @@ def convert(
 def demo(
     out: Path = typer.Option(Path("gosplan-demo"), "--out", help="Folder the demo writes its results to."),
 ) -> None:
-    """Run the main job end to end on the shipped example and write a report."""
+    """Run the main job end to end: a real table checked, then five years of industrialisation planned.
+
+    Part 1 loads and checks the shipped ONS UK 2010 table. Part 2 plans the USSR of
+    1924/25 (gosplan.demo): a NEP-like baseline against the optimal industrialisation
+    plan, with the scissors index per year, and writes tables, a chart and a report to OUT.
+    """
+    from rich.markdown import Markdown
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
     from gosplan import datasets
+    from gosplan import demo as ussr
 
     console = _console()
-    console.rule("gosplan demo")
+    console.rule("gosplan demo, part 1: a real input-output table")
     economy = datasets.load("uk_2010")
-    console.print(f"Loaded the shipped real table: {economy!r}")
-    console.print(datasets.DATASETS["uk_2010"])
+    console.print(f"{economy!r}: {datasets.DATASETS['uk_2010']}")
     print_summary(economy, console)
+
+    console.rule("gosplan demo, part 2: industrialisation and the scissors, USSR 1924/25")
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+        task = bar.add_task("starting", total=4)
+        result = ussr.run(out, progress=lambda step, k, n: bar.update(task, description=step, completed=k, total=n))
+    table = result.table
+    t = Table(title="Per year and scenario, million pre-war roubles (all columns: table.csv)")
+    cols = {
+        "period": "year",
+        "scenario": "scenario",
+        "output_agr": "farm output",
+        "output_ind_a": "heavy ind.",
+        "output_ind_b": "light ind.",
+        "total_investment": "investment",
+        "scissors_index": "scissors",
+        "scissors_vs_1913": "vs 1913",
+    }
+    cons = [c for c in table.columns if c.startswith("consumption_") and c != "consumption_level"]
+    for label in [*cols.values()][:5] + ["consumption"] + [*cols.values()][5:]:
+        t.add_column(label, justify="left" if label in ("year", "scenario") else "right", min_width=17 if label == "scenario" else len(label))
+    for _, row in table.iterrows():
+        cells = [str(row[c]) if c in ("period", "scenario") else f"{row[c]:,.0f}" for c in list(cols)[:5]]
+        cells.append(f"{row[cons].sum():,.0f}")
+        cells += [f"{row['total_investment']:,.0f}", f"{row['scissors_index']:.3f}", f"{row['scissors_vs_1913']:.2f}"]
+        t.add_row(*cells)
+    from rich.console import Console
+
+    Console(width=max(console.width, 120)).print(t)  # ten columns need more than a default 80
+    console.print(Markdown(result.report))
+    console.print(f"[bold]written to {result.out_dir}:[/] " + ", ".join(p.name for p in result.files), highlight=False)
