@@ -347,3 +347,33 @@ def test_cli_budget_prints_outcome(tmp_path):
     assert "add1 completion" in res.output
     res = CliRunner().invoke(app, ["budget", str(path), "--rule", "lottery"])
     assert res.exit_code != 0
+
+
+def test_payment_cap_solves_its_equation_row_by_row():
+    """The cap alpha of Equal Shares solves sum_i w_i min(b_i, alpha) = cost, the least such.
+    The first row is built so that the poor/rich fixed point adds one voter per pass (each
+    budget lies between the caps of two successive passes; weights halve so the cap keeps
+    moving): 29 passes, so the sorting fallback runs. A row's answer does not depend on the
+    rows beside it."""
+    from gosplan.democracy.budgeting import _caps
+
+    chain = 30
+    w = np.concatenate([2.0 ** (chain - np.arange(chain)), [1.0]])
+    total, cost = w.sum(), w.sum()
+    slow = np.full(len(w), 1e6)
+    slow[0] = 0.0
+    alpha, paid, wp = cost / total, 0.0, 0.0
+    for j in range(1, chain):
+        paid += w[j - 1] * slow[j - 1]
+        wp += w[j - 1]
+        nxt = (cost - paid) / (total - wp)  # the cap once voters 0..j-1 pay all they have
+        slow[j] = (alpha + nxt) / 2  # rich at the old cap, poor at the new one
+        alpha = nxt
+    fast = np.full(len(w), 10.0)
+    both = _caps(np.vstack([slow, fast]), w, total, cost)
+    for row, a in zip((slow, fast), both):
+        assert (w * np.minimum(row, a)).sum() == pytest.approx(cost, rel=1e-12)
+        assert (w * np.minimum(row, a * (1 - 1e-9))).sum() < cost  # the least one
+    assert both[0] == pytest.approx(3.0) and both[1] == pytest.approx(1.0)
+    assert _caps(slow[None, :], w, total, cost)[0] == both[0]
+    assert _caps(fast[None, :], w, total, cost)[0] == both[1]
