@@ -90,6 +90,12 @@ def test_roles_and_tokens(live, world):
     assert c.post("/me/delegate-token", None, ADMIN).status_code == 403
     mandates = c.get(f"/mandates?council_id={council}").json()
     assert [m["member_id"] for m in mandates if m["active"]] == [world["members"][council][0]["id"]]
+    # councils, members and tokens issued are in the registry's ledger; token texts never are
+    registry = c.get(f"/rounds/{c.get('/health').json()['registry_round']}/ledger").content
+    assert verify_export(registry).ok
+    kinds = [json.loads(x)["kind"] for x in registry.splitlines()[1:]]
+    assert kinds.count("council_registered") >= 2 and kinds.count("member_registered") >= 6
+    assert member["token"].encode() not in registry and world["planner"].encode() not in registry
 
 
 def test_plan_round_end_to_end(live, world, tmp_path):

@@ -138,7 +138,8 @@ router = APIRouter()
 
 @router.get("/health", tags=["service"])
 def health(svc: Svc) -> dict:
-    return {"ok": True, "database": svc.store.engine.dialect.name}
+    """Up, its database, and the round id of the registry (the ledger of councils, members and tokens)."""
+    return {"ok": True, "database": svc.store.engine.dialect.name, "registry_round": svc.registry_id}
 
 
 @router.get("/me", tags=["service"])

@@ -15,6 +15,8 @@ import sys
 from gosplan.errors import require
 
 DEFAULT_MAX_BODY = 1 << 20
+#: Worker threads for request handlers (``$GOSPLAN_THREADS``).
+DEFAULT_THREADS = 8
 
 
 class BodyLimit:
@@ -111,8 +113,15 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
 
     import contextlib
 
+    threads = int(os.environ.get("GOSPLAN_THREADS", DEFAULT_THREADS))
+
     @contextlib.asynccontextmanager
     async def lifespan(_app):
+        # Handlers run in worker threads. Dozens of them contend for the GIL with the event
+        # loop, which then answers late; writes are serialised by the database anyway.
+        import anyio.to_thread
+
+        anyio.to_thread.current_default_thread_limiter().total_tokens = threads
         yield
         store.dispose()
 

@@ -11,7 +11,6 @@ finds its key and is refused, and a failed one leaves its key unused.
 
 from __future__ import annotations
 
-import datetime as dt
 import json
 import math
 from typing import Any
@@ -74,10 +73,6 @@ class Invalid(Refusal):
 
 def loads(text: str | None) -> Any:
     return json.loads(text) if text else None
-
-
-def _now() -> str:
-    return dt.datetime.now(dt.UTC).isoformat(timespec="microseconds")
 
 
 def _actor(p: Principal) -> str:
