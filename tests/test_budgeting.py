@@ -145,6 +145,15 @@ def test_czestochowa_agrees_with_pabutools(name):
     assert set(equal_shares(e, completion=None).funded) == pabu_mes(e, add1=False)
 
 
+def test_swiecie_agrees_with_pabutools():
+    """Greedy, Phragmén and plain Equal Shares (one run each in pabutools, about a second);
+    the add1 comparison (pabutools about 17 s) is in benchmarks/bench_budgeting.py."""
+    e = load("Poland_Swiecie_2023")
+    assert set(greedy(e).funded) == pabu_greedy(e)
+    assert set(phragmen(e).funded) == pabu_phragmen(e)
+    assert set(equal_shares(e, completion=None).funded) == pabu_mes(e, add1=False)
+
+
 @pytest.mark.slow
 def test_mirow_equal_shares_add1_agrees_with_pabutools():
     """pabutools takes about 11 s here (617 add1 steps in exact fractions)."""
