@@ -20,6 +20,12 @@ with identical ballots, weighted by group size: identical voters always hold ide
 budgets and loads, so grouping changes no result and makes small elections much cheaper.
 Arithmetic is floating point; quantities the exact rational rule would call equal are taken
 as equal within a relative tolerance of 1e-9 (ties, "exactly affordable").
+
+Speed: the add1 completion reruns Equal Shares once per step, often hundreds of times. A run
+is lazy (only projects whose lower bound on the price is least are recomputed, each in
+O(supporters) by a fixed point rather than a sort), consecutive steps run side by side in
+one batch, and the stepping ends early only where the outcome provably cannot change any
+more (see `_mes_add1`). Every step is otherwise computed: no step is skipped on a guess.
 """
 
 from __future__ import annotations
@@ -235,7 +241,7 @@ class _MESRun:
     full_payers: np.ndarray  # (m,) supporters paying the full cap
     short_payers: np.ndarray  # (m,) supporters paying less (all they had left)
     short_paid: np.ndarray  # (m,) what the short payers paid together
-    unaffordable_after: np.ndarray  # (m,) projects funded when it became unaffordable (-1: never)
+    unaffordable_after: np.ndarray  # (m,) projects funded when it became unaffordable (-1: from the start)
     money_then: np.ndarray  # (m,) its supporters' money when it became unaffordable
     money_end: np.ndarray  # (m,) its supporters' money at the end of the run
     budgets: np.ndarray  # group budgets at the end
