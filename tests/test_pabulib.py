@@ -216,6 +216,16 @@ def test_ballot_above_max_length_named():
         _parse(lines)
 
 
+def test_limits_can_be_waived_for_published_files():
+    """A file whose ballots break its own META limits loads as cast on request."""
+    lines = _assen_lines()
+    lines.insert(_line_of(lines, "min_length"), "max_length;4")
+    e = parse_pabulib("\r\n".join(lines), source="bad.pb", enforce_limits=False)
+    assert e.ballot_lengths.max() == 5 and not e.enforce_limits
+    with pytest.raises(SchemaError, match="read with enforce_limits=False"):
+        _parse(lines)
+
+
 def test_ballot_below_min_length_named():
     lines = _assen_lines()
     i = _line_of(lines, "vote046173fb")

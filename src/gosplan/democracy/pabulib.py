@@ -142,6 +142,9 @@ class Election:
         Header of the VOTES section in file order (kept for exact round trips).
     source
         Where the election came from, used in messages.
+    enforce_limits
+        Refuse ballots that break the META limits (lengths, points, ballot cost). Set to
+        False to keep ballots as they were cast where a published file breaks its own limits.
 
     Notes
     -----
@@ -158,6 +161,7 @@ class Election:
     voters: pd.DataFrame | None = None
     vote_columns: tuple[str, ...] = ()
     source: str = "<election>"
+    enforce_limits: bool = True
     _line_of_ballot: np.ndarray | None = field(default=None, repr=False, compare=False)
 
     def __post_init__(self) -> None:
@@ -427,11 +431,25 @@ def _check_ballots(e: Election) -> None:
         i = _first(lengths > 1)
         if i is not None:
             raise _BallotProblem(i, "vote", f"a choose-1 ballot names {lengths[i]} projects; it may name one")
+    if e.points is not None:
+        pts = e.points
+        if (j := _first(~np.isfinite(pts.astype(np.float64)) | (pts < 0))) is not None:
+            raise _BallotProblem(int(rows[j]), "points", f"points {pts[j]} are not a non-negative number")
+    if e.enforce_limits:
+        _check_limits(e, lengths, rows)
+
+
+_HINT = "; to load the ballots as cast, read with enforce_limits=False"
+
+
+def _check_limits(e: Election, lengths: np.ndarray, rows: np.ndarray) -> None:
+    """The META limits on a single ballot (the ones a city sets for its voters)."""
+    n = e.n_voters
     lo, hi = e.limit("min_length"), e.limit("max_length")
     if hi is not None and (i := _first(lengths > hi)) is not None:
-        raise _BallotProblem(i, "vote", f"ballot names {lengths[i]} projects, more than max_length {_format_meta(hi)}")
+        raise _BallotProblem(i, "vote", f"ballot names {lengths[i]} projects, more than max_length {_format_meta(hi)}{_HINT}")
     if lo is not None and (i := _first(lengths < lo)) is not None:
-        raise _BallotProblem(i, "vote", f"ballot names {lengths[i]} projects, fewer than min_length {_format_meta(lo)}")
+        raise _BallotProblem(i, "vote", f"ballot names {lengths[i]} projects, fewer than min_length {_format_meta(lo)}{_HINT}")
     costs = e.costs
     for key, op, what in (("max_sum_cost", np.greater, "more"), ("min_sum_cost", np.less, "less")):
         limit = e.limit(key)
@@ -439,31 +457,32 @@ def _check_ballots(e: Election) -> None:
             spent = np.bincount(rows, weights=costs[e.choices], minlength=n)
             if (i := _first(op(spent, limit))) is not None:
                 raise _BallotProblem(
-                    i, "vote", f"ballot's projects cost {_format_meta(float(spent[i]))}, {what} than {key} {_format_meta(limit)}"
+                    i, "vote", f"ballot's projects cost {_format_meta(float(spent[i]))}, {what} than {key} {_format_meta(limit)}{_HINT}"
                 )
     if e.points is not None:
         pts = e.points
-        if (j := _first(~np.isfinite(pts.astype(np.float64)) | (pts < 0))) is not None:
-            raise _BallotProblem(int(rows[j]), "points", f"points {pts[j]} are not a non-negative number")
         for key, op, what in (("max_points", np.greater, "more"), ("min_points", np.less, "fewer")):
             limit = e.limit(key)
             if limit is not None and (j := _first(op(pts, limit))) is not None:
                 raise _BallotProblem(
                     int(rows[j]), "points",
-                    f"{pts[j]} points to project {e.project_ids[e.choices[j]]!r}, {what} than {key} {_format_meta(limit)}",
+                    f"{pts[j]} points to project {e.project_ids[e.choices[j]]!r}, {what} than {key} {_format_meta(limit)}{_HINT}",
                 )
         total = np.bincount(rows, weights=pts.astype(np.float64), minlength=n)
         for key, op, what in (("max_sum_points", np.greater, "more"), ("min_sum_points", np.less, "fewer")):
             limit = e.limit(key)
             if limit is not None and (i := _first(op(total, limit))) is not None:
                 raise _BallotProblem(
-                    i, "points", f"ballot gives {_format_meta(float(total[i]))} points, {what} than {key} {_format_meta(limit)}"
+                    i, "points", f"ballot gives {_format_meta(float(total[i]))} points, {what} than {key} {_format_meta(limit)}{_HINT}"
                 )
 
 
 # ---------------------------------------------------------------------- reading
-def read_pabulib(path: str | Path) -> Election:
+def read_pabulib(path: str | Path, enforce_limits: bool = True) -> Election:
     """Read a Pabulib ``.pb`` file into an `Election`.
+
+    ``enforce_limits=False`` keeps ballots that break the file's own META limits (lengths,
+    points, ballot cost) instead of refusing the file; see `Election`.
 
     Raises
     ------
@@ -484,10 +503,10 @@ def read_pabulib(path: str | Path) -> Election:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
         raise SourceError(f"{path}: not UTF-8 text (byte {exc.start}); save the file as UTF-8") from None
-    return parse_pabulib(text, source=str(path))
+    return parse_pabulib(text, source=str(path), enforce_limits=enforce_limits)
 
 
-def parse_pabulib(text: str, source: str = "<string>") -> Election:
+def parse_pabulib(text: str, source: str = "<string>", enforce_limits: bool = True) -> Election:
     """Parse the text of a Pabulib file; see `read_pabulib`."""
     lines = text.splitlines()
     sections: dict[str, tuple[int, list[str], list[tuple[int, list[str]]]]] = {}
@@ -665,6 +684,7 @@ def parse_pabulib(text: str, source: str = "<string>") -> Election:
         voters=voters,
         vote_columns=tuple(vheader),
         source=source,
+        enforce_limits=enforce_limits,
         _line_of_ballot=np.asarray([ln for ln, _ in vrows], dtype=np.int64),
     )
 
