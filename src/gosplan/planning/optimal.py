@@ -90,7 +90,13 @@ def optimal_plan(
         if progress is not None:
             def cb(d: dict[str, Any], _k: int = k) -> bool | None:
                 return progress({**d, "stage": _k, "stages": len(stages)})
-        res = solve_lp(lp, options, cb, start=x0 if k == 0 else None)
+        res, fallback = None, ""
+        if len(stages) == 1 and options.method in ("auto", "substitution"):
+            res, fallback = _try_substitution(model, c, lp, options, cb)
+        if res is None:
+            res = solve_lp(lp, options, cb, start=x0 if k == 0 else None)
+            if fallback:
+                res.info["substitution_failure"] = fallback
         stage_info.append(
             {
                 "objective": stage.describe(),
@@ -117,6 +123,28 @@ def optimal_plan(
         )
         plan = plan.replace(diagnosis=diag)
     return plan
+
+
+#: "auto" tries the substitution method from this many activities on.
+SUBSTITUTION_FROM = 2_000
+
+
+def _try_substitution(
+    model: PlanModel, c: np.ndarray, lp: Any, options: SolverOptions, cb: Any
+) -> tuple[LPResult | None, str]:
+    """The substitution method's result, or None and why it gave way to HiGHS."""
+    from gosplan.errors import SchemaError
+    from gosplan.planning.substitution import solve_substitution, why_not
+
+    reason = why_not(model, c, lp.sense)
+    if options.method == "substitution" and reason is not None:
+        raise SchemaError(f"method 'substitution' does not apply to this plan: {reason}; use method 'auto'")
+    if reason is not None or (options.method == "auto" and lp.shape[1] < SUBSTITUTION_FROM):
+        return None, ""
+    res = solve_substitution(model, c, lp, options, cb)
+    if res is None or (res.status is not SolverStatus.OPTIMAL and res.status is not SolverStatus.TIME_LIMIT):
+        return None, "" if res is None else res.info.get("failure", "")  # HiGHS decides
+    return res, ""
 
 
 def _read_back(

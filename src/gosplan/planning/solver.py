@@ -32,7 +32,9 @@ import scipy.sparse as sp
 
 from gosplan.errors import SchemaError
 
-Method = Literal["auto", "simplex", "dual_simplex", "primal_simplex", "ipm", "ipm_no_crossover", "pdlp"]
+Method = Literal[
+    "auto", "simplex", "dual_simplex", "primal_simplex", "ipm", "ipm_no_crossover", "pdlp", "substitution"
+]
 
 
 class SolverStatus(StrEnum):
@@ -112,7 +114,9 @@ class SolverOptions:
     ``"primal_simplex"``, ``"ipm"`` (interior point with crossover to a vertex unless
     ``crossover=False``), ``"ipm_no_crossover"``, or ``"pdlp"`` (first-order
     primal-dual hybrid gradient, for very large plans; reaches ``tol`` in a
-    relative sense only). ``tol`` is used as primal and dual feasibility tolerance
+    relative sense only), or ``"substitution"`` (the factorisation-free method of
+    :mod:`gosplan.planning.substitution` for plans it applies to; ``"auto"`` uses it
+    for large ones and falls back to HiGHS). ``tol`` is used as primal and dual feasibility tolerance
     and as the optimality tolerance of IPM and PDLP.
     """
 
@@ -216,6 +220,8 @@ def _configure(h: Any, options: SolverOptions) -> str:
         "ipm": "ipm",
         "ipm_no_crossover": "ipm",
         "pdlp": "pdlp",
+        # the structured method lives in planning.substitution; HiGHS chooses when it falls back
+        "substitution": "choose",
     }.get(method)
     if solver is None:
         raise SchemaError(
@@ -223,6 +229,8 @@ def _configure(h: Any, options: SolverOptions) -> str:
             "ipm, ipm_no_crossover, pdlp"
         )
     setopt("solver", solver)
+    if method == "substitution":
+        method = "auto"
     if method == "dual_simplex":
         setopt("simplex_strategy", 1)
     elif method == "primal_simplex":
