@@ -126,8 +126,11 @@ def choose_method(A, *, allow_float32: bool = False) -> Method:
     n, density = _size_and_density(A)
     if not sp.issparse(A) or n <= DENSE_MAX_SPARSE_N or density >= DENSE_MIN_DENSITY:
         return Method.DENSE32 if allow_float32 and n > 500 else Method.DENSE
-    absA = abs(A)
-    bound = min(absA.sum(axis=0).max(), absA.sum(axis=1).max())
+    # |A| only when needed: for the non-negative coefficients of an Economy the
+    # sums are two matrix-vector products, with no copy of a 10^9-entry matrix
+    absA = abs(A) if A.nnz and A.data.min() < 0 else A
+    ones = np.ones(n)
+    bound = min(np.max(absA.T @ ones), np.max(absA @ ones))
     return Method.NEUMANN if bound < 1 else Method.GMRES
 
 
