@@ -28,7 +28,7 @@ ch. 11-12), with activities (alternative techniques) chosen by the plan.
 
 from __future__ import annotations
 
-import math
+import dataclasses
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -396,7 +396,6 @@ def _consumption_levels(objective: Objective, economy: Economy, spec: DynamicSpe
     if objective.basket is None:
         if economy.final_demand is not None and economy.final_demand.to_numpy().sum(axis=1).max() > 0:
             b = np.maximum(economy.final_demand.to_numpy().sum(axis=1), 0.0)
-            b = (b > 0).astype(float)
         else:
             b = np.ones(P)
         basket = np.tile(b, (T, 1))
@@ -735,6 +734,7 @@ class DynamicPlan:
     total_investment: pd.Series
     spec: DynamicSpec
     solver: dict[str, Any] = field(default_factory=dict)
+    manifest: dict[str, Any] = field(default_factory=dict)
 
     @property
     def periods(self) -> pd.Index:
@@ -958,7 +958,42 @@ def plan_dynamic(
             f"the multi-period plan was not solved to optimality: {res.status.value} ({res.solver_status}); "
             "an unbounded plan lacks a limit (factor supply, capacity); otherwise raise the time limit"
         )
-    return _read_back(economy, spec, objective, lp, layout, res)
+    plan = _read_back(economy, spec, objective, lp, layout, res)
+    object.__setattr__(plan, "manifest", _manifest(economy, spec, objective, options))
+    return plan
+
+
+def _manifest(economy: Economy, spec: DynamicSpec, objective: Objective, options: Any) -> dict[str, Any]:
+    """Hashes of the inputs, the objective, solver options and versions: enough to
+    reproduce and check the plan."""
+    from datetime import datetime, timezone
+
+    from gosplan.planning.plan import _sha, economy_digest, versions
+
+    arrays = {
+        name: _sha(getattr(spec, name))
+        for name in ("final_demand", "factor_supply", "depreciation", "lag", "initial_capacity", "start", "investment_weights")
+    }
+    arrays["investment_shares"] = _sha(spec.investment_shares) if spec.investment_shares is not None else None
+    arrays["investment_rate"] = _sha(spec.investment_rate) if spec.investment_rate is not None else None
+    return {
+        "economy": economy_digest(economy),
+        "capital": _sha(economy.capital) if economy.capital is not None else None,
+        "periods": [str(p) for p in spec.periods],
+        "spec": arrays,
+        "terminal": {"kind": spec.terminal.kind, "growth": spec.terminal.growth},
+        "objective": {
+            "kind": type(objective).__name__,
+            **{
+                f.name: (_sha(v) if isinstance(v, (pd.Series, pd.DataFrame)) else v)
+                for f in dataclasses.fields(objective)
+                for v in [getattr(objective, f.name)]
+            },
+        },
+        "options": options.as_dict(),
+        "versions": versions(),
+        "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    }
 
 
 def _read_back(economy: Economy, spec: DynamicSpec, objective: Objective, lp, layout: _Layout, res) -> DynamicPlan:
