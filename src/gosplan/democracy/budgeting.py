@@ -285,7 +285,7 @@ def _caps(bm: np.ndarray, w: np.ndarray, total_w: float, cost: float) -> np.ndar
     poor = bm < a[:, None]
     if not poor.any():
         return a
-    wpoor = np.where(poor, w, 0.0)
+    wpoor = poor * w
     paid = (bm * wpoor).sum(axis=1)
     wp = wpoor.sum(axis=1)
     for _ in range(16):
@@ -294,7 +294,7 @@ def _caps(bm: np.ndarray, w: np.ndarray, total_w: float, cost: float) -> np.ndar
         new = (bm < a[:, None]) & ~poor
         if not new.any():
             return a
-        wnew = np.where(new, w, 0.0)
+        wnew = new * w
         paid = paid + (bm * wnew).sum(axis=1)
         wp = wp + wnew.sum(axis=1)
         poor |= new
@@ -343,7 +343,9 @@ def _mes_runs(
     W = pr.weight_sum
     g = len(pr.group_weight)
     groups, weights, neighbours = ctx.groups, ctx.weights, ctx.neighbours
-    b = np.repeat(shares[:, None], g, axis=1)
+    # budgets: one row per voter group, one column per run (lane), so that gathering a
+    # project's supporters reads each group's lanes from one cache line
+    b = np.tile(shares, (g, 1))
     base = (W > 0) & (c > 0)
     with np.errstate(divide="ignore", invalid="ignore"):
         lb = np.tile(np.where(base, c / (W * utility), np.inf), (K, 1))
@@ -369,10 +371,12 @@ def _mes_runs(
         money_then[start] = W[start] * shares[0]
 
     def gather(ls: np.ndarray, p: int) -> np.ndarray:
-        # one lane: a plain 1-D gather is several times cheaper than an outer index
-        if len(ls) == 1:
-            return b[ls[0]][groups[p]][None, :]
-        return b[np.ix_(ls, groups[p])]
+        # lanes x supporters, rows contiguous: every later sum runs along a row, the same
+        # way whichever lanes are gathered together, so a run never depends on its batch
+        rows = b[groups[p]]
+        if len(ls) != K:
+            rows = rows[:, ls]
+        return np.ascontiguousarray(rows.T)
 
     def money(ls: np.ndarray, p: int) -> np.ndarray:
         return (gather(ls, p) * weights[p]).sum(axis=1)
@@ -407,11 +411,12 @@ def _mes_runs(
             full_payers[p] = w[~short[0]].sum()
             short_payers[p] = w[short[0]].sum()
             short_paid[p] = float(bm[0, short[0]] @ w[short[0]])
-        after = np.where(short, 0.0, np.maximum(bm - a, 0.0))
-        if len(ls) == 1:
-            b[ls[0], cols] = after[0]
+        after = np.maximum(bm - a, 0.0)
+        after[short] = 0.0
+        if len(ls) == K:
+            b[cols] = after.T
         else:
-            b[np.ix_(ls, cols)] = after
+            b[np.ix_(cols, ls)] = after.T
         for lane in ls:
             funded[lane].append(p)
         alive[ls, p] = False
@@ -420,7 +425,7 @@ def _mes_runs(
         if trace:
             # one sparse product finds the candidates; the run's own sum decides, so the
             # trace takes exactly the decisions the fast runs take
-            rough = ctx.incidence @ (b[0] * pr.group_weight)
+            rough = ctx.incidence @ (b[:, 0] * pr.group_weight)
             near = alive[0] & neighbours[p] & (rough < c * (1 - _TOL) + 1e-6 * c)
             for q in np.flatnonzero(near):
                 avail = float(money(ls, int(q))[0])
@@ -465,9 +470,9 @@ def _mes_runs(
     for k in range(K):
         if trace:
             money_end = np.array([float(money(lanes[:1], q)[0]) for q in range(m)])
-            runs.append(_MESRun(funded[k], price, full_payers, short_payers, short_paid, unaff, money_then, money_end, b[k]))
+            runs.append(_MESRun(funded[k], price, full_payers, short_payers, short_paid, unaff, money_then, money_end, b[:, k]))
         else:
-            runs.append(_MESRun(funded[k], *([None] * 7), b[k]))
+            runs.append(_MESRun(funded[k], *([None] * 7), b[:, k].copy()))
     return runs
 
 
