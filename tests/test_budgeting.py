@@ -386,3 +386,20 @@ def test_payment_cap_solves_its_equation_row_by_row():
     assert both[0] == pytest.approx(3.0) and both[1] == pytest.approx(1.0)
     assert _caps(slow[None, :], w, total, cost)[0] == both[0]
     assert _caps(fast[None, :], w, total, cost)[0] == both[1]
+
+
+def test_batched_add1_steps_equal_single_runs_bitwise():
+    """add1 runs consecutive steps side by side; each must be exactly the run alone (the
+    explaining replay relies on it)."""
+    from gosplan.democracy import budgeting as B
+
+    e = load("Poland_Swiecie_2023")
+    pr = B._profile(e)
+    ctx = B._mes_context(pr)
+    u = pr.costs.copy()
+    shares = e.budget / e.n_voters + np.arange(100, 108)
+    runs = B._mes_runs(pr, ctx, shares, u)
+    for share, run in zip(shares, runs):
+        alone = B._mes_runs(pr, ctx, np.array([share]), u)[0]
+        assert alone.funded == run.funded
+        assert np.array_equal(alone.budgets, run.budgets)
