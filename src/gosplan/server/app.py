@@ -16,7 +16,7 @@ from gosplan.errors import require
 
 DEFAULT_MAX_BODY = 1 << 20
 #: Worker threads for request handlers (``$GOSPLAN_THREADS``).
-DEFAULT_THREADS = 8
+DEFAULT_THREADS = 4
 
 
 class BodyLimit:

@@ -52,6 +52,17 @@ class Principal:
         return f"token:{self.token_id}"
 
 
+@dataclasses.dataclass(frozen=True)
+class Bearer:
+    """A token as presented, not yet checked: the service checks it in the handler's own
+    thread, so a request costs one trip to a worker thread, not one per dependency."""
+
+    text: str
+
+    def __repr__(self) -> str:  # never print a token
+        return "Bearer(...)"
+
+
 def resolve(session: Session, text: str | None) -> Principal | None:
     """The principal holding token ``text``, or None if it is unknown, revoked or its mandate ended."""
     if not text:

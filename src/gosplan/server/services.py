@@ -21,7 +21,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.errors import GosplanError
 from gosplan.server import _domain as domain
-from gosplan.server.auth import Principal, new_token
+from gosplan.server.auth import Bearer, Principal, new_token, resolve
 from gosplan.server.db import (
     Candidate,
     Council,
@@ -130,8 +130,15 @@ class Service:
     def _registry(self, s: Session) -> Round:
         return self.store.lock_round(s, self.registry_id)
 
-    @staticmethod
-    def _need(p: Principal | None, *roles: str) -> Principal:
+    def whois(self, p: Principal | Bearer | None) -> Principal | Bearer | None:
+        """The principal behind a presented token (None if unknown, revoked or its mandate ended)."""
+        if isinstance(p, Bearer):
+            with self.store.read() as s:
+                return resolve(s, p.text)
+        return p
+
+    def _need(self, p: Principal | Bearer | None, *roles: str) -> Principal:
+        p = self.whois(p)
         if p is None:
             raise Unauthorized("this needs a bearer token (Authorization: Bearer TOKEN); yours is missing, unknown or revoked")
         if p.role not in roles:
@@ -186,8 +193,8 @@ class Service:
         with self.store.read() as s:
             return s.scalars(select(Token.id).where(Token.role == "admin", Token.active)).first() is not None
 
-    def create_council(self, p: Principal | None, data: dict, key: str | None = None) -> dict:
-        self._need(p, "admin")
+    def create_council(self, p: Principal | Bearer | None, data: dict, key: str | None = None) -> dict:
+        p = self._need(p, "admin")
         with self._write(p, key) as s:
             reg = self._registry(s)
             if s.scalars(select(Council.id).where(Council.name == data["name"])).first() is not None:
@@ -198,8 +205,8 @@ class Service:
             self._log(s, reg, "council_registered", {"council": c.id, **data}, p)
             return self.council_dict(s, c)
 
-    def create_member(self, p: Principal | None, council_id: int, name: str, key: str | None = None) -> dict:
-        self._need(p, "admin")
+    def create_member(self, p: Principal | Bearer | None, council_id: int, name: str, key: str | None = None) -> dict:
+        p = self._need(p, "admin")
         with self._write(p, key) as s:
             reg = self._registry(s)
             if s.get(Council, council_id) is None:
@@ -216,8 +223,8 @@ class Service:
             self._log(s, reg, "member_registered", {"council": council_id, "member": m.id, "name": name, "token": t.id}, p)
             return {"id": m.id, "council_id": council_id, "name": name, "token": text}
 
-    def create_planner(self, p: Principal | None, label: str, key: str | None = None) -> dict:
-        self._need(p, "admin")
+    def create_planner(self, p: Principal | Bearer | None, label: str, key: str | None = None) -> dict:
+        p = self._need(p, "admin")
         with self._write(p, key) as s:
             reg = self._registry(s)
             text, h = new_token()
@@ -228,7 +235,7 @@ class Service:
             return {"token": text, "role": "planner", "label": label}
 
     # -- planner: rounds -------------------------------------------------------
-    def open_round(self, p: Principal | None, data: dict, key: str | None = None) -> dict:
+    def open_round(self, p: Principal | Bearer | None, data: dict, key: str | None = None) -> dict:
         p = self._need(p, "planner")
         kind = data["kind"]
         with self._write(p, key) as s:
@@ -297,7 +304,7 @@ class Service:
             if pr["cost"] > data["budget"]:
                 raise Invalid(f"projects: project {pr['key']!r} costs {pr['cost']:g}, more than the budget {data['budget']:g}")
 
-    def close_round(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+    def close_round(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
         p = self._need(p, "planner")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
@@ -313,7 +320,7 @@ class Service:
                 self._log(s, r, "budget_outcome" if r.kind == "budget" else "election_result", {"result": result}, p)
             return self.round_dict(s, r)
 
-    def compute_plan(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+    def compute_plan(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
         p = self._need(p, "planner")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
@@ -340,7 +347,7 @@ class Service:
                                               "manifest": plan["manifest"], "plan": plan}, p)
             return self.round_dict(s, r)
 
-    def publish(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+    def publish(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
         p = self._need(p, "planner")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
@@ -355,13 +362,13 @@ class Service:
             return self.round_dict(s, r)
 
     # -- delegates: plan rounds ---------------------------------------------------
-    def _delegate_for(self, p: Principal | None, council_id: int) -> Principal:
+    def _delegate_for(self, p: Principal | Bearer | None, council_id: int) -> Principal:
         p = self._need(p, "delegate")
         if p.council_id != council_id:
             raise Forbidden(f"this delegate acts for council {p.council_id}, not for council {council_id}")
         return p
 
-    def propose(self, p: Principal | None, round_id: int, data: dict, key: str | None = None) -> dict:
+    def propose(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
         p = self._delegate_for(p, data["council_id"])
         with self._write(p, key) as s:
             r = self._round(s, round_id)
@@ -388,7 +395,7 @@ class Service:
             self._log(s, r, "proposal", {"proposal": pr.id, "council": p.council_id, **content}, p)
             return {"id": pr.id, "round_id": r.id, "council_id": p.council_id, **content}
 
-    def vote(self, p: Principal | None, round_id: int, data: dict, key: str | None = None) -> dict:
+    def vote(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
         p = self._delegate_for(p, data["council_id"])
         with self._write(p, key) as s:
             r = self._round(s, round_id)
@@ -418,7 +425,7 @@ class Service:
         return {"id": v.id, "round_id": r.id, "voter": voter, **content}
 
     # -- members: budget ballots, elections, recall ------------------------------
-    def ballot(self, p: Principal | None, round_id: int, data: dict, key: str | None = None) -> dict:
+    def ballot(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
         p = self._need(p, "member")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
@@ -480,7 +487,7 @@ class Service:
                 raise Invalid(f"{field}: member {c} is not a candidate in round {r.id}")
         return {field: list(chosen)}
 
-    def nominate(self, p: Principal | None, round_id: int, key: str | None = None) -> dict:
+    def nominate(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
         p = self._need(p, "member")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
@@ -493,7 +500,7 @@ class Service:
             self._log(s, r, "candidate_nominated", {"member": p.member_id}, p)
             return {"round_id": r.id, "member_id": p.member_id}
 
-    def sign_recall(self, p: Principal | None, mandate_id: int, key: str | None = None) -> dict:
+    def sign_recall(self, p: Principal | Bearer | None, mandate_id: int, key: str | None = None) -> dict:
         """Sign the petition against a mandate; at the threshold the mandate ends and a by-election opens."""
         p = self._need(p, "member")
         with self._write(p, key) as s:
@@ -539,7 +546,7 @@ class Service:
                 out.update(recalled=True, new_round_id=new.id)
             return out
 
-    def delegate_token(self, p: Principal | None, key: str | None = None) -> dict:
+    def delegate_token(self, p: Principal | Bearer | None, key: str | None = None) -> dict:
         """A delegate token for a member who holds a mandate; an earlier one is revoked."""
         p = self._need(p, "member")
         with self._write(p, key) as s:
@@ -676,7 +683,7 @@ class Service:
     def verify(self, round_id: int) -> dict:
         return domain.ledger_verify(self.ledger_texts(round_id))
 
-    def import_ledger(self, p: Principal | None, data: bytes, key: str | None = None) -> dict:
+    def import_ledger(self, p: Principal | Bearer | None, data: bytes, key: str | None = None) -> dict:
         """Store an exported round's chain, after verifying it, as a read-only round."""
         p = self._need(p, "admin", "planner")
         header, texts, report = domain.ledger_import(data)
