@@ -20,7 +20,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from gosplan.democracy.budgeting import Outcome, Rule, allocate, equal_shares, greedy, phragmen
-from gosplan.democracy.pabulib import Election, read_pabulib, to_pabulib_string
+from gosplan.democracy.pabulib import Election, read_pabulib
 from gosplan.errors import SchemaError
 
 
