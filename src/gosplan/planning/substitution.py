@@ -27,6 +27,10 @@ products, whose LU factors are dense, are planned in seconds:
   (Dantzig-Wolfe decomposition, Dantzig and Wolfe 1960), feasible by construction;
   the prices are those of the best dual point. The method stops when the primal
   and dual objectives agree to ``options.tol`` (relative).
+* **Degenerate capacities**: where a capacity binds exactly and its rent is set by
+  a tie in a product that uses it, prices and merit orders chase each other in a
+  cycle; the capacities of the products whose marginal technique flips are then
+  lifted from the inner problem and priced by the cutting planes, as limits.
 
 The result is an :class:`~gosplan.planning.solver.LPResult` whose accuracy
 (primal and dual infeasibility, gap) is recomputed from the arrays by the seam's
@@ -144,6 +148,7 @@ class _Inner:
         self.J = len(m)
         self.matvecs = 0
         self.failure = ""
+        self.relax = np.zeros(0, dtype=np.int64)  # capped techniques to hand to the outer loop
 
     def solve(self, c: np.ndarray, p: np.ndarray | None, x: np.ndarray | None):
         n, J, m, prod = self.n, self.J, self.m, self.prod
@@ -158,8 +163,9 @@ class _Inner:
             self.matvecs += abs(it)
         x = self.d.copy() if x is None else x
         prev = None
-        seen: set[bytes] = set()
+        seen: dict[bytes, np.ndarray] = {}
         alpha = 1.0
+        self.relax = np.zeros(0, dtype=np.int64)
         for _ in range(200):
             k = (c + self.UT @ p) / m
             order = np.lexsort((k, prod))
@@ -207,9 +213,20 @@ class _Inner:
             if key == prev and moved <= 1e-11:
                 return z, p_new, x
             if key in seen and key != prev:
-                # the prices and the merit orders chase each other: damp the price step
+                # The prices and the merit orders chase each other: a capacity binds
+                # exactly and its rent is set elsewhere (by a tie in a product that uses
+                # it). Hand the capped techniques of the products whose marginal
+                # technique flips to the outer loop, which prices them as limits.
+                other = seen[prev]
+                flip = np.flatnonzero(other != marg)
+                cand = np.concatenate([other[flip], marg[flip]])
+                cand = np.unique(cand[np.isfinite(self.oc[cand])])
+                if len(cand):
+                    self.relax = cand
+                    self.failure = "a capacity binds exactly with its rent set elsewhere"
+                    return None
                 alpha = max(alpha * 0.5, 1e-3)
-            seen.add(key)
+            seen[key] = marg
             prev = key
             p = p_new if alpha == 1.0 else p + alpha * (p_new - p)
         self.failure = "the marginal techniques did not settle in 200 rounds"
@@ -256,96 +273,119 @@ def solve_substitution(
     tol = float(options.tol)
     deadline = None if options.time_limit is None else t0 + float(options.time_limit)
 
-    lam = np.zeros(len(lim))
-    cuts_z: list[np.ndarray] = []
-    cuts_s: list[np.ndarray] = []
-    cuts_v: list[float] = []
-    warm: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (lambda, p, x) per inner solve
-    best = (-math.inf, None, None)  # phi, lambda, p
-    scale = max(1.0, float(np.abs(cl).max(initial=0.0)))
-    # a global box keeps the first masters bounded (widened when the optimum touches
-    # it); a trust region around the best point damps Kelley's zigzag (the box-step
-    # method of Marsten, Hogan and Blankenship 1975)
-    box = np.ones(len(lim))
-    delta = np.ones(len(lim))
-    if len(lim):
-        Gd = sp.csr_array(G)
-        gmax = np.array([np.abs(Gd.data[Gd.indptr[i]:Gd.indptr[i + 1]]).max(initial=0.0) for i in range(len(lim))])
-        gmed = np.array([np.median(np.abs(Gd.data[Gd.indptr[i]:Gd.indptr[i + 1]])) if Gd.indptr[i + 1] > Gd.indptr[i]
-                         else 1.0 for i in range(len(lim))])
-        pos = cl[cl > 0]
-        cmed = float(np.median(pos)) if len(pos) else 1.0
-        box = scale / np.where(gmax > 0, gmax, 1.0) * 10.0
-        delta = np.minimum(box, 0.5 * cmed / np.where(gmed > 0, gmed, 1.0))
-    status = SolverStatus.NOT_SOLVED
-    weights = None
-    it = 0
-    last_ub = math.inf
-    for it in range(1, 500):
-        if warm:
-            near = min(range(len(warm)), key=lambda i: float(np.abs(warm[i][0] - lam).sum()))
-            _, p0, x0 = warm[near]
-        else:
-            p0 = x0 = None
-        out = inner.solve(cl + G.T @ lam, p0, x0)
-        if out is None:
-            return _failed(inner.failure, lp, t0, inner.matvecs)
-        z, p, x = out
-        warm.append((lam.copy(), p, x))
-        s = G @ z - g
-        phi = float(cl @ z + lam @ s)
-        improved = phi > best[0]
-        if improved:
-            if best[1] is not None and phi - best[0] >= 0.5 * (last_ub - best[0]):
-                delta = delta * 2.0  # the model predicted well: allow longer steps
-            best = (phi, lam.copy(), p.copy())
-        cuts_z.append(z)
-        cuts_s.append(s)
-        cuts_v.append(float(cl @ z))
-        if progress is not None:
-            progress({"method": "substitution", "iteration": it, "objective": best[0],
-                      "seconds": time.perf_counter() - t0})
-        if not len(lim) or (it == 1 and (s <= tol * np.maximum(1.0, np.abs(g))).all()):
-            weights = np.zeros(len(cuts_z))
-            weights[-1] = 1.0
-            break
-        if deadline is not None and time.perf_counter() > deadline:
-            status = SolverStatus.TIME_LIMIT
-            break
-        # master: max eta s.t. eta - s_t' lambda <= l' z_t, lambda in the trust region
-        k = len(cuts_z)
-        A = sp.csr_array(np.c_[-np.asarray(cuts_s), np.ones(k)])
-        lam_new = None
-        for _ in range(60):
-            lo = np.maximum(0.0, best[1] - delta)
-            hi = np.minimum(box, best[1] + delta)
-            master = LinearProgram(
-                c=np.r_[np.zeros(len(lim)), 1.0], A=A, row_lower=np.full(k, -np.inf), row_upper=np.asarray(cuts_v),
-                col_lower=np.r_[lo, -np.inf], col_upper=np.r_[hi, np.inf], sense="max",
-            )
-            mres = solve_lp(master, SolverOptions(method="simplex", tol=1e-10))
-            if mres.status is not SolverStatus.OPTIMAL:
-                return _failed(f"the cutting-plane master ended {mres.status}", lp, t0, inner.matvecs)
-            lam_new = np.clip(mres.x[: len(lim)], 0.0, None)
-            ub = mres.objective
-            eps = 1e-9 * np.maximum(1.0, np.abs(lam_new))
-            tr_active = ((lam_new <= lo + eps) & (lo > 0)) | ((lam_new >= hi - eps) & (hi < box))
-            box_active = lam_new >= box - eps
-            if ub - best[0] > tol * max(1.0, abs(best[0])):
-                break
-            if tr_active.any():
-                delta = np.where(tr_active, delta * 4.0, delta)
-            elif box_active.any():
-                box = np.where(box_active, box * 100.0, box)
+    def kelley(G: sp.csr_array, g: np.ndarray):
+        mG = G.shape[0]
+        lam = np.zeros(mG)
+        cuts_z: list[np.ndarray] = []
+        cuts_s: list[np.ndarray] = []
+        cuts_v: list[float] = []
+        warm: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (lambda, p, x) per inner solve
+        best = (-math.inf, None, None)  # phi, lambda, p
+        scale = max(1.0, float(np.abs(cl).max(initial=0.0)))
+        # a global box keeps the first masters bounded (widened when the optimum touches
+        # it); a trust region around the best point damps Kelley's zigzag (the box-step
+        # method of Marsten, Hogan and Blankenship 1975)
+        box = np.ones(mG)
+        delta = np.ones(mG)
+        if mG:
+            Gd = sp.csr_array(G)
+            gmax = np.array([np.abs(Gd.data[Gd.indptr[i]:Gd.indptr[i + 1]]).max(initial=0.0) for i in range(mG)])
+            gmed = np.array([np.median(np.abs(Gd.data[Gd.indptr[i]:Gd.indptr[i + 1]])) if Gd.indptr[i + 1] > Gd.indptr[i]
+                             else 1.0 for i in range(mG)])
+            pos = cl[cl > 0]
+            cmed = float(np.median(pos)) if len(pos) else 1.0
+            box = scale / np.where(gmax > 0, gmax, 1.0) * 10.0
+            delta = np.minimum(box, 0.5 * cmed / np.where(gmed > 0, gmed, 1.0))
+        status = SolverStatus.NOT_SOLVED
+        weights = None
+        it = 0
+        last_ub = math.inf
+        for it in range(1, 500):
+            if warm:
+                near = min(range(len(warm)), key=lambda i: float(np.abs(warm[i][0] - lam).sum()))
+                _, p0, x0 = warm[near]
             else:
-                weights = np.abs(mres.row_duals)
+                p0 = x0 = None
+            out = inner.solve(cl + G.T @ lam, p0, x0)
+            if out is None:
+                return None
+            z, p, x = out
+            warm.append((lam.copy(), p, x))
+            s = G @ z - g
+            phi = float(cl @ z + lam @ s)
+            improved = phi > best[0]
+            if improved:
+                if best[1] is not None and phi - best[0] >= 0.5 * (last_ub - best[0]):
+                    delta = delta * 2.0  # the model predicted well: allow longer steps
+                best = (phi, lam.copy(), p.copy())
+            cuts_z.append(z)
+            cuts_s.append(s)
+            cuts_v.append(float(cl @ z))
+            if progress is not None:
+                progress({"method": "substitution", "iteration": it, "objective": best[0],
+                          "seconds": time.perf_counter() - t0})
+            if not mG or (it == 1 and (s <= tol * np.maximum(1.0, np.abs(g))).all()):
+                weights = np.zeros(len(cuts_z))
+                weights[-1] = 1.0
                 break
-        if weights is not None:
+            if deadline is not None and time.perf_counter() > deadline:
+                status = SolverStatus.TIME_LIMIT
+                break
+            # master: max eta s.t. eta - s_t' lambda <= l' z_t, lambda in the trust region
+            k = len(cuts_z)
+            A = sp.csr_array(np.c_[-np.asarray(cuts_s), np.ones(k)])
+            lam_new = None
+            for _ in range(60):
+                lo = np.maximum(0.0, best[1] - delta)
+                hi = np.minimum(box, best[1] + delta)
+                master = LinearProgram(
+                    c=np.r_[np.zeros(mG), 1.0], A=A, row_lower=np.full(k, -np.inf), row_upper=np.asarray(cuts_v),
+                    col_lower=np.r_[lo, -np.inf], col_upper=np.r_[hi, np.inf], sense="max",
+                )
+                mres = solve_lp(master, SolverOptions(method="simplex", tol=1e-10))
+                if mres.status is not SolverStatus.OPTIMAL:
+                    inner.failure = f"the cutting-plane master ended {mres.status}"
+                    return None
+                lam_new = np.clip(mres.x[: mG], 0.0, None)
+                ub = mres.objective
+                eps = 1e-9 * np.maximum(1.0, np.abs(lam_new))
+                tr_active = ((lam_new <= lo + eps) & (lo > 0)) | ((lam_new >= hi - eps) & (hi < box))
+                box_active = lam_new >= box - eps
+                if ub - best[0] > tol * max(1.0, abs(best[0])):
+                    break
+                if tr_active.any():
+                    delta = np.where(tr_active, delta * 4.0, delta)
+                elif box_active.any():
+                    box = np.where(box_active, box * 100.0, box)
+                else:
+                    weights = np.abs(mres.row_duals)
+                    break
+            if weights is not None:
+                break
+            last_ub = ub
+            if not improved:
+                delta = delta * 0.7  # a null step: the model was too optimistic so far out
+            lam = lam_new
+        return status, weights, cuts_z, cuts_v, best, it
+
+    relaxed = np.zeros(0, dtype=np.int64)
+    Gf, gf = G, g
+    for _attempt in range(20):
+        if len(relaxed):
+            inner.oc = model.capacities * inner.m
+            inner.oc[relaxed] = np.inf
+            rows = sp.csr_array((np.ones(len(relaxed)), (np.arange(len(relaxed)), relaxed)), shape=(len(relaxed), J))
+            Gf = sp.csr_array(sp.vstack([G, rows]))
+            gf = np.r_[g, model.capacities[relaxed]]
+        out = kelley(Gf, gf)
+        if out is not None:
             break
-        last_ub = ub
-        if not improved:
-            delta = delta * 0.7  # a null step: the model was too optimistic so far out
-        lam = lam_new
+        if not len(inner.relax) or len(relaxed) + len(inner.relax) > 64:
+            return _failed(inner.failure, lp, t0, inner.matvecs)
+        relaxed = np.union1d(relaxed, inner.relax)
+    else:
+        return _failed("too many capacities bind with rents set elsewhere", lp, t0, inner.matvecs)
+    status, weights, cuts_z, cuts_v, best, it = out
     if weights is None:
         weights = np.zeros(len(cuts_z))
         weights[int(np.argmax(cuts_v))] = 1.0
@@ -361,7 +401,7 @@ def solve_substitution(
     y = np.zeros(lp.shape[0])
     y[model.rows["balance"]] = p_b
     if len(lim):
-        y[model.rows["factor"].start + lim] = -lam_b
+        y[model.rows["factor"].start + lim] = -lam_b[: len(lim)]
     zred = lp.c - lp.A.T @ y
     act = lp.A @ xfull
     obj = float(lp.c @ xfull + lp.offset)
@@ -390,5 +430,11 @@ def solve_substitution(
         dual_infeasibility=dinf,
         solver_status="certified optimal" if status is SolverStatus.OPTIMAL else "not certified",
         info={
-            "failure": "" if status is SolverStatus.OPTIMAL else f"not certified: gap {gap:.2g}, primal {pinf:.2g}, dual {dinf:.2g}","matvecs": inner.matvecs, "cutting_planes": len(cuts_z), "limits": int(len(lim))},
+            "failure": "" if status is SolverStatus.OPTIMAL
+            else f"not certified: gap {gap:.2g}, primal {pinf:.2g}, dual {dinf:.2g}",
+            "matvecs": inner.matvecs,
+            "cutting_planes": len(cuts_z),
+            "limits": int(len(lim)),
+            "capacities_priced_as_limits": int(len(relaxed)),
+        },
     )
