@@ -11,8 +11,10 @@ finds its key and is refused, and a failed one leaves its key unused.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
+from collections.abc import Iterator
 from typing import Any
 
 from sqlalchemy import func, select
@@ -130,7 +132,7 @@ class Service:
     def _registry(self, s: Session) -> Round:
         return self.store.lock_round(s, self.registry_id)
 
-    def whois(self, p: Principal | Bearer | None) -> Principal | Bearer | None:
+    def whois(self, p: Principal | Bearer | None) -> Principal | None:
         """The principal behind a presented token (None if unknown, revoked or its mandate ended)."""
         if isinstance(p, Bearer):
             with self.store.read() as s:
@@ -152,28 +154,19 @@ class Service:
         if r.status != "open":
             raise Conflict(f"round {r.id} is {r.status}: it takes no more proposals, votes or ballots")
 
-    def _write(self, p: Principal, key: str | None):
-        """A write transaction with the idempotency key claimed first."""
-        store = self.store
+    @contextlib.contextmanager
+    def _write(self, p: Principal, key: str | None) -> Iterator[Session]:
+        """A write transaction with the idempotency key claimed first.
 
-        class _Ctx:
-            def __enter__(ctx):
-                ctx.cm = store.write()
-                ctx.s = ctx.cm.__enter__()
-                try:
-                    self._claim_key(ctx.s, p, key)
-                except BaseException as exc:
-                    ctx.cm.__exit__(type(exc), exc, exc.__traceback__)
-                    raise
-                return ctx.s
-
-            def __exit__(ctx, et, ev, tb):
-                try:
-                    return ctx.cm.__exit__(et, ev, tb)
-                except IntegrityError as exc:
-                    raise Conflict(f"conflicting write refused, nothing stored ({exc.orig})") from None
-
-        return _Ctx()
+        A unique constraint that still fails at commit (two requests racing past the checks
+        on PostgreSQL) is a conflict: the transaction is rolled back and nothing is stored.
+        """
+        try:
+            with self.store.write() as s:
+                self._claim_key(s, p, key)
+                yield s
+        except IntegrityError as exc:
+            raise Conflict(f"conflicting write refused, nothing stored ({exc.orig})") from None
 
     # -- administrator ----------------------------------------------------------
     def bootstrap_admin(self, text: str, label: str = "administrator") -> None:
