@@ -403,3 +403,23 @@ def test_batched_add1_steps_equal_single_runs_bitwise():
         alone = B._mes_runs(pr, ctx, np.array([share]), u)[0]
         assert alone.funded == run.funded
         assert np.array_equal(alone.budgets, run.budgets)
+
+
+def test_voter_satisfaction_and_json():
+    import json
+
+    from gosplan.democracy.budgeting import voter_satisfaction
+
+    e = load("Netherlands_Assen_2024")
+    o = equal_shares(e)
+    count = voter_satisfaction(e, o, "count")
+    funded_votes = o.projects.loc[o.projects["funded"], "voters"].sum()
+    assert count.sum() == funded_votes  # every funded approval counted once
+    assert (count > 0).mean() == pytest.approx(o.satisfied_share)
+    cost = voter_satisfaction(e, o)
+    assert cost.sum() == pytest.approx((o.projects.loc[o.projects["funded"], ["voters", "cost"]].prod(axis=1)).sum())
+    d = json.loads(json.dumps(o.to_dict()))
+    assert d["funded"] == list(o.funded) and d["add1_steps"] == o.add1_steps
+    assert {r["project_id"] for r in d["projects"] if r["funded"]} == set(o.funded)
+    with pytest.raises(SchemaError, match="measure='joy'"):
+        voter_satisfaction(e, o, "joy")

@@ -114,6 +114,9 @@ def test_stv_wikipedia_food_election():
     assert w.quota == 6
     assert w.elected == ("Chocolate", "Orange", "Strawberry")
     assert w.candidates.loc["Pear", "explanation"].startswith("eliminated")
+    d = w.to_dict()
+    assert d["elected"] == ["Chocolate", "Orange", "Strawberry"] and d["quota"] == 6
+    assert {r["candidate"]: r["round"] for r in d["candidates"]}["Orange"] == 2
 
 
 @st.composite

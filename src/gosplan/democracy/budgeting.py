@@ -46,6 +46,7 @@ __all__ = [
     "Satisfaction",
     "Outcome",
     "allocate",
+    "voter_satisfaction",
     "greedy",
     "equal_shares",
     "phragmen",
@@ -115,6 +116,37 @@ class Outcome:
     @property
     def unspent(self) -> float:
         return self.budget - self.total_cost
+
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (for the service and its charts)."""
+
+        def plain(x):
+            if isinstance(x, (np.integer,)):
+                return int(x)
+            if isinstance(x, (np.floating, float)):
+                return None if np.isnan(x) else float(x)
+            if isinstance(x, (np.bool_,)):
+                return bool(x)
+            if x is pd.NA or x is None:
+                return None
+            return x
+
+        rows = []
+        for pid, row in self.projects.iterrows():
+            rows.append({"project_id": str(pid), **{k: plain(v) for k, v in row.items()}})
+        return {
+            "rule": self.rule.value,
+            "budget": float(self.budget),
+            "currency": self.currency,
+            "funded": list(self.funded),
+            "total_cost": float(self.total_cost),
+            "unspent": float(self.unspent),
+            "satisfied_share": float(self.satisfied_share),
+            "per_voter_budget": None if self.per_voter_budget is None else float(self.per_voter_budget),
+            "add1_steps": self.add1_steps,
+            "spending": {col: {str(k): float(v) for k, v in ser.items()} for col, ser in self.spending.items()},
+            "projects": rows,
+        }
 
     def summary(self) -> list[str]:
         """A few lines a council can read out: rule, spending, satisfaction."""
@@ -850,6 +882,20 @@ def phragmen(election: Election) -> Outcome:
             )
     t["explanation"] = expl
     return _outcome(election, pr, Rule.PHRAGMEN, funded, t)
+
+
+def voter_satisfaction(election: Election, outcome: Outcome, measure: str = "cost") -> pd.Series:
+    """Per voter, what the outcome gives them: the cost of the funded projects on their
+    ballot (``"cost"``, the satisfaction Equal Shares uses) or their number (``"count"``).
+    Its distribution is the satisfaction chart of a budget round."""
+    if measure not in ("cost", "count"):
+        raise SchemaError(f"voter_satisfaction: measure={measure!r}; use 'cost' or 'count'")
+    mask = np.zeros(election.n_projects, dtype=bool)
+    mask[[election.project_ids.get_loc(p) for p in outcome.funded]] = True
+    hit = mask[election.choices]
+    weights = election.costs[election.choices] if measure == "cost" else np.ones(len(election.choices))
+    values = np.bincount(election.entry_voters[hit], weights=weights[hit], minlength=election.n_voters)
+    return pd.Series(values, index=election.voter_ids, name=f"satisfaction:{measure}")
 
 
 def allocate(election: Election, rule: Rule | str = Rule.EQUAL_SHARES, **options) -> Outcome:

@@ -62,6 +62,28 @@ class Committee:
     quota: float | None = None
     score: float | None = None
 
+    def to_dict(self) -> dict:
+        """Plain JSON-ready values (for the service)."""
+        rows = []
+        for cand, row in self.candidates.iterrows():
+            rows.append(
+                {
+                    "candidate": str(cand),
+                    "votes": float(row["votes"]),
+                    "elected": bool(row["elected"]),
+                    "round": None if row["round"] is pd.NA else int(row["round"]),
+                    "explanation": str(row["explanation"]),
+                }
+            )
+        return {
+            "rule": self.rule,
+            "seats": self.seats,
+            "elected": list(self.elected),
+            "quota": self.quota,
+            "score": self.score,
+            "candidates": rows,
+        }
+
 
 # ------------------------------------------------------------------ inputs
 def _candidates(candidates: Sequence[str]) -> list[str]:
