@@ -115,8 +115,10 @@ def _fixed_point(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, tol: floa
         if len(R) > 1:
             dR = np.diff(np.asarray(R), axis=0)
             dX = np.diff(np.asarray(X), axis=0)
+            gram = dR @ dR.T
             try:
-                gamma = np.linalg.lstsq(dR.T, r, rcond=None)[0]
+                # normal equations of the small least-squares problem, with a ridge
+                gamma = np.linalg.solve(gram + 1e-14 * np.trace(gram) * np.eye(len(gram)), dR @ r)
                 x_new = fx - gamma @ dX
             except np.linalg.LinAlgError:
                 x_new = fx
@@ -180,7 +182,7 @@ class _Inner:
             cumex = np.where(after_uncapped, np.inf, cumex)
             reach = ~after_uncapped
             act = order[reach]
-            Ua = sp.csr_array(self.U[:, act])
+            Ua = self.U[:, act]  # column slice of CSC: no conversion, CSC matvec
             ce, oa, ma, pa = cumex[reach], occ[reach], m[act], sp_[reach]
 
             def step(x: np.ndarray) -> np.ndarray:
@@ -273,14 +275,23 @@ def solve_substitution(
     tol = float(options.tol)
     deadline = None if options.time_limit is None else t0 + float(options.time_limit)
 
-    def kelley(G: sp.csr_array, g: np.ndarray):
+    def pad(v: np.ndarray, size: int) -> np.ndarray:
+        return np.r_[v, np.zeros(size - len(v))]
+
+    def kelley(G: sp.csr_array, g: np.ndarray, state: dict):
+        # Plans and bounds found before some capacities were lifted stay valid: every
+        # earlier plan is feasible for the wider inner problem (its cut still bounds the
+        # dual function from above) and every earlier dual value still bounds the LP
+        # from below. So a restart keeps them, with the new multipliers at zero.
         mG = G.shape[0]
-        lam = np.zeros(mG)
-        cuts_z: list[np.ndarray] = []
-        cuts_s: list[np.ndarray] = []
-        cuts_v: list[float] = []
-        warm: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []  # (lambda, p, x) per inner solve
-        best = (-math.inf, None, None)  # phi, lambda, p
+        cuts_z: list[np.ndarray] = state.setdefault("z", [])
+        cuts_v: list[float] = state.setdefault("v", [])
+        cuts_s: list[np.ndarray] = [G @ z - g for z in cuts_z]
+        warm = [(pad(lw, mG), pw, xw) for lw, pw, xw in state.get("warm", [])]
+        state["warm"] = warm
+        phi0, lam0, p0_ = state.get("best", (-math.inf, None, None))
+        best = (phi0, None if lam0 is None else pad(lam0, mG), p0_)
+        lam = np.zeros(mG) if best[1] is None else best[1].copy()
         scale = max(1.0, float(np.abs(cl).max(initial=0.0)))
         # a global box keeps the first masters bounded (widened when the optimum touches
         # it); a trust region around the best point damps Kelley's zigzag (the box-step
@@ -318,6 +329,7 @@ def solve_substitution(
                 if best[1] is not None and phi - best[0] >= 0.5 * (last_ub - best[0]):
                     delta = delta * 2.0  # the model predicted well: allow longer steps
                 best = (phi, lam.copy(), p.copy())
+                state["best"] = best
             cuts_z.append(z)
             cuts_s.append(s)
             cuts_v.append(float(cl @ z))
@@ -368,6 +380,7 @@ def solve_substitution(
             lam = lam_new
         return status, weights, cuts_z, cuts_v, best, it
 
+    state: dict = {}
     relaxed = np.zeros(0, dtype=np.int64)
     Gf, gf = G, g
     for _attempt in range(20):
@@ -377,7 +390,7 @@ def solve_substitution(
             rows = sp.csr_array((np.ones(len(relaxed)), (np.arange(len(relaxed)), relaxed)), shape=(len(relaxed), J))
             Gf = sp.csr_array(sp.vstack([G, rows]))
             gf = np.r_[g, model.capacities[relaxed]]
-        out = kelley(Gf, gf)
+        out = kelley(Gf, gf, state)
         if out is not None:
             break
         if not len(inner.relax) or len(relaxed) + len(inner.relax) > 64:
