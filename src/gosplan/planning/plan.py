@@ -20,7 +20,6 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import math
 import platform
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -377,7 +376,3 @@ class Plan:
     def replace(self, **changes: Any) -> Plan:
         """A copy with some fields changed (e.g. perturbed levels for a test)."""
         return dataclasses.replace(self, **changes)
-
-
-def _nan_to_none(x: float) -> float | None:
-    return None if x is None or (isinstance(x, float) and math.isnan(x)) else x

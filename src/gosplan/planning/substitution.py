@@ -143,8 +143,10 @@ def _fixed_point(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, tol: floa
 class _Inner:
     """The capacitated substitution problem for one cost vector (see module docstring)."""
 
-    def __init__(self, U: sp.csc_array, m: np.ndarray, prod: np.ndarray, cap: np.ndarray, d: np.ndarray, n: int):
+    def __init__(self, U: sp.csc_array, m: np.ndarray, prod: np.ndarray, cap: np.ndarray, d: np.ndarray, n: int,
+                 tol: float = 1e-12):
         self.U, self.m, self.prod, self.d, self.n = U, m, prod, d, n
+        self.tol = tol  # relative accuracy of the fixed points: well below the certificate's
         self.UT = sp.csr_array(U.T)
         self.oc = cap * m  # capacity in units of output
         self.J = len(m)
@@ -161,7 +163,7 @@ class _Inner:
                 np.minimum.at(out, prod, k)
                 return out
 
-            p, it = _fixed_point(cheapest, np.zeros(n))
+            p, it = _fixed_point(cheapest, np.zeros(n), tol=self.tol)
             self.matvecs += abs(it)
         x = self.d.copy() if x is None else x
         prev = None
@@ -188,7 +190,7 @@ class _Inner:
             def step(x: np.ndarray) -> np.ndarray:
                 return self.d + Ua @ (np.clip(x[pa] - ce, 0.0, oa) / ma)
 
-            x, it = _fixed_point(step, x)
+            x, it = _fixed_point(step, x, tol=self.tol)
             self.matvecs += abs(it)
             if it < 0:
                 self.failure = "the fixed point of gross outputs did not converge"
@@ -208,11 +210,11 @@ class _Inner:
             marg = act[np.where(last >= 0, last, first)]
             Um = sp.csr_array(self.UT[marg])
             cm, mm = c[marg], m[marg]
-            p_new, it = _fixed_point(lambda p: (cm + Um @ p) / mm, p)
+            p_new, it = _fixed_point(lambda p: (cm + Um @ p) / mm, p, tol=self.tol)
             self.matvecs += abs(it)
             key = marg.tobytes()
             moved = np.abs(p_new - p).max(initial=0.0) / max(1.0, np.abs(p_new).max(initial=0.0))
-            if key == prev and moved <= 1e-11:
+            if key == prev and moved <= 10 * self.tol:
                 return z, p_new, x
             if key in seen and key != prev:
                 # The prices and the merit orders chase each other: a capacity binds
@@ -267,7 +269,7 @@ def solve_substitution(
     n, J = len(e.products), len(e.activities)
     mk = e.make.tocsc()
     inner = _Inner(sp.csc_array(e.use), mk.data.copy(), mk.indices.astype(np.int64), model.capacities,
-                   model.targets.required, n)
+                   model.targets.required, n, tol=min(1e-10, 1e-3 * float(options.tol)))
     lim = np.flatnonzero(np.isfinite(model.limits))
     G = sp.csr_array(e.factor_use[lim]) if len(lim) else sp.csr_array((0, J))
     g = model.limits[lim]
