@@ -146,7 +146,7 @@ def _vn_conditions(vn, inputs, outputs, tol=1e-7):
     assert p @ B @ x > 0
 
 
-@settings(max_examples=20, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(seed=st.integers(0, 10_000), n=st.integers(2, 6))
 def test_von_neumann_leontief_case_is_perron_root(seed, n):
     """With one process per good and outputs B = I, alpha = 1 / rho(A), intensities and
