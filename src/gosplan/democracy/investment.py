@@ -68,6 +68,13 @@ def _blank(v: Any) -> bool:
     return v is None or (isinstance(v, float) and np.isnan(v)) or v is pd.NA or (isinstance(v, str) and not v.strip())
 
 
+def _label(v: Any) -> Any:
+    """A period label as plain Python: tables read from files or dicts give numpy scalars
+    and floats for whole numbers (a column with gaps is float)."""
+    v = v.item() if isinstance(v, np.generic) else v
+    return int(v) if isinstance(v, float) and v.is_integer() else v
+
+
 def investment_table(
     projects: Any,
     mapping: pd.DataFrame | Mapping[str, Mapping[str, Any]] | None = None,
@@ -121,7 +128,7 @@ def investment_table(
     for c in ("activity", "factor"):
         out[c] = [None if _blank(v) else str(v) for v in cols[c]]
     for c in ("first_period", "start"):
-        out[c] = [None if _blank(v) else v for v in cols[c]]
+        out[c] = pd.Series([None if _blank(v) else _label(v) for v in cols[c]], index=out.index, dtype=object)
     for c, default in (("capacity", 0.0), ("labour", 0.0), ("duration", 1.0)):
         vals = []
         for pid, v in zip(out.index, cols[c], strict=True):
@@ -527,11 +534,15 @@ def _clash(plp: _ProjectLP, economy: Economy, spec: Any, needs: _Needs, keep: np
 
 
 def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool, factors: bool, options: Any) -> pd.DataFrame:
-    """The least weighted relative change of factor supplies or floors that carries every
-    funded project: elastic programming (Chinneck 2008, ch. 7),
+    """The least weighted relative change of limits (factor supplies and capacities) or of
+    floors that carries every funded project: elastic programming (Chinneck 2008, ch. 7),
 
-        min sum_{f,t} g_{f,t} / supply_{f,t} + sum_{p,t} e_{p,t} / floor_{p,t}
-        s.t. factor_use x_t + labour_t - g_t <= supply_t,  balance_t + e_t >= floor_t,  0 <= e <= floor.
+        min sum_{f,t} g_{f,t} / supply_{f,t} + sum_{j,t} h_{j,t} / k_{j,1} + sum_{p,t} e_{p,t} / floor_{p,t}
+        s.t. factor_use x_t + labour_t - g_t <= supply_t,  x_{j,t} - k_{j,t} - h_{j,t} <= 0,
+             balance_t + e_t >= floor_t,  0 <= e <= floor.
+
+    The capacity change ``h`` is plant in place in that year beyond what the plan's
+    investment builds (its ``current`` value in the table is the initial capacity).
     """
     from gosplan.planning.solver import SolverStatus, solve_lp
 
@@ -547,6 +558,17 @@ def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool,
         costs.append(1.0 / np.maximum(np.abs(sup[idx]), _FLOOR))
         caps.append(np.full(len(idx), np.inf))
         meta += [("factor", str(economy.factor_ids[i % lay.F]), spec.periods[i // lay.F], sup[i]) for i in idx]
+        if lay.Jc:
+            # capacity rows x_{j,t} - k_{j,t} - h_{j,t} <= 0: more plant in place in year t,
+            # weighted against the initial capacity of the activity
+            k0 = np.tile(spec.initial_capacity[lay.cap_idx], lay.T)
+            idx = np.arange(lay.T * lay.Jc)
+            rows.append(lay.row_blocks["capacity"][0] + idx)
+            signs.append(-np.ones(len(idx)))
+            costs.append(1.0 / np.maximum(np.abs(k0), _FLOOR))
+            caps.append(np.full(len(idx), np.inf))
+            cap_ids = economy.activity_ids[lay.cap_idx]
+            meta += [("capacity", str(cap_ids[i % lay.Jc]), spec.periods[i // lay.Jc], k0[i]) for i in idx]
     if floors:
         fd = spec.final_demand.ravel()
         idx = np.flatnonzero(fd > 0)
@@ -577,7 +599,7 @@ def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool,
         return cols
     ch = res.x[n:]
     cur = np.array([m_[3] for m_ in meta])
-    sign = np.array([1.0 if m_[0] == "factor" else -1.0 for m_ in meta])
+    sign = np.array([-1.0 if m_[0] == "floor" else 1.0 for m_ in meta])
     keep = ch > 1e-9 * np.maximum(1.0, np.abs(cur))
     out = pd.DataFrame(
         {
@@ -632,8 +654,8 @@ class InvestmentReport:
     feasible
         Whether the plan carries every funded project together with its floors and limits.
     projects
-        The funded projects (in priority order) with their investment columns, start period
-        of construction, and totals: ``capital_goods``, ``goods``, ``labour``.
+        The funded projects (in priority order) with their investment columns, the period
+        construction starts, and totals: ``capital_goods``, ``goods``, ``direct_labour``.
     requirements
         Long table ``project, period, kind, id, quantity`` (see :func:`project_requirements`).
     goods, labour
@@ -651,7 +673,8 @@ class InvestmentReport:
         When impossible: the projects and limits that clash.
     relaxations
         When impossible: ``{"limits": ..., "floors": ...}``, the least relative rise of factor
-        supplies, or cut of consumption floors, that carries every funded project (an empty
+        supplies and capacities, or cut of consumption floors, that carries every funded
+        project (columns ``kind, id, period, current, change, new, relative``; an empty
         table: that kind of change alone cannot).
     priority
         The order in which projects were considered for the suggestion.
@@ -704,7 +727,7 @@ class InvestmentReport:
         lines.append(self.clash.message(names) if self.clash is not None else "the plan cannot carry the funded projects")
         for kind, tab in self.relaxations.items():
             if len(tab):
-                ch = "; ".join(f"{r.id} in {r.period}: {r.current:,.4g} -> {r.new:,.4g} ({r.relative:+.1%})" for r in tab.head(6).itertuples())
+                ch = "; ".join(f"{r.kind} {r.id} in {r.period}: {r.current:,.4g} -> {r.new:,.4g} ({r.relative:+.1%})" for r in tab.head(6).itertuples())
                 lines.append(f"  least change of {kind} alone: {ch}")
             else:
                 lines.append(f"  changing {kind} alone cannot carry every funded project")
@@ -805,7 +828,7 @@ def plan_funded(
                                    for p, (j, s, _) in zip(ids, needs.capacity, strict=True)]
     table["capital_goods"] = needs.capital_goods.sum(axis=(1, 2))
     table["goods"] = needs.goods.sum(axis=(1, 2))
-    table["labour"] = needs.labour.sum(axis=(1, 2))
+    table["direct_labour"] = needs.labour.sum(axis=(1, 2))
 
     # feasibility does not depend on the objective but for ReachTargets' targets, and the
     # objective's own columns (consumption levels) would only clutter the diagnosis

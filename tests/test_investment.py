@@ -1,0 +1,293 @@
+"""Councils' funded projects in the multi-year plan: what they need per year, whether the
+economy carries them with its consumption floors, and which projects and limits clash."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from gosplan.economy import Economy
+from gosplan.errors import SchemaError, UnknownIdError
+from gosplan.democracy.investment import investment_table, plan_budget_round, plan_funded, project_requirements
+
+
+def steel_and_bread(labour: float = 100.0, mill: float = 200.0) -> Economy:
+    """Two products, one technique each; made-up numbers chosen so the arithmetic of a clash
+    can be done by hand. A unit of steel takes 0.1 steel and 0.5 hours; a unit of bread
+    0.4 hours; a unit of mill capacity ties up 1 steel, of bakery capacity 2 steel."""
+    return Economy(
+        products=["steel", "bread"],
+        activities=pd.DataFrame({"capacity": [mill, 200.0]}, index=["mill", "bakery"]),
+        factors=pd.DataFrame({"available": [labour]}, index=["labour"]),
+        use=np.array([[0.1, 0.0], [0.0, 0.0]]),
+        make=np.eye(2),
+        factor_use=np.array([[0.5, 0.4]]),
+        capital=np.array([[1.0, 2.0], [0.0, 0.0]]),
+        name="steel and bread",
+    )
+
+
+PROJECTS = pd.DataFrame(
+    {"cost": [1000.0, 1000.0, 1000.0, 10.0], "name": ["bakery A", "bakery B", "bakery C", "harvest festival"]},
+    index=["P1", "P2", "P3", "P4"],
+)
+MAPPING = {
+    "P1": {"activity": "bakery", "capacity": 20, "first_period": 2},
+    "P2": {"activity": "bakery", "capacity": 20, "first_period": 2},
+    "P3": {"activity": "bakery", "capacity": 20, "first_period": 3},
+    "P4": {"start": 3, "labour": 2.0, "factor": "labour"},
+}
+SETTINGS = {"final_demand": pd.Series({"bread": 150.0}), "money_goods": {"bread": 1.0}}
+
+
+@pytest.fixture(scope="module")
+def table() -> pd.DataFrame:
+    return investment_table(PROJECTS, MAPPING)
+
+
+# -- (a) a feasible funded set ----------------------------------------------------------------
+
+
+def test_feasible_set_is_carried_and_verified(table):
+    e = steel_and_bread()
+    r = plan_funded(e, 4, table, ["P1", "P3", "P4"], **SETTINGS)
+    assert r.feasible and r.clash is None and r.suggestion is None
+    assert r.plan.verify(e) == []
+    # bakery capacity: 20 started in period 1 (usable in 2) and 20 started in 2 (usable in 3)
+    assert r.plan.new_capacity.loc[1, "bakery"] >= 20 - 1e-7
+    assert r.plan.new_capacity.loc[2, "bakery"] >= 20 - 1e-7
+    assert r.plan.capacity.loc[3, "bakery"] >= 240 - 1e-6
+    # capital goods in the start year: 2 steel per unit of bakery capacity
+    assert r.goods.loc[1, "steel"] == pytest.approx(40.0) and r.goods.loc[2, "steel"] == pytest.approx(40.0)
+    # the festival: 10 bread of collective consumption and 2 hours in period 3
+    assert r.goods.loc[3, "bread"] == pytest.approx(10.0) and r.labour.loc[3, "labour"] == pytest.approx(2.0)
+    assert r.plan.consumption.loc[3, "bread"] >= 160.0 - 1e-6
+    assert r.plan.factor_supply.loc[3, "labour"] == pytest.approx(98.0)
+    assert r.plan.factor_use.loc[3, "labour"] <= 98.0 + 1e-6
+    # embodied labour by hand: 40 steel need 40/0.9 gross at 0.5 h; 10 bread 4 h
+    assert r.embodied_labour.loc[1, "labour"] == pytest.approx(40 / 0.9 * 0.5)
+    assert r.embodied_labour.loc[3, "labour"] == pytest.approx(4.0)
+    text = "\n".join(r.summary())
+    assert "carries every funded project" in text
+
+
+def _roomy() -> Economy:
+    return steel_and_bread(labour=1000.0, mill=500.0)
+
+
+project_st = st.tuples(
+    st.sampled_from(["mill", "bakery", None]),
+    st.floats(0.5, 10.0),
+    st.integers(2, 5),  # first period of a capacity project / start of another
+    st.integers(1, 3),  # duration of a project without capacity
+    st.floats(0.0, 50.0),  # cost
+    st.floats(0.0, 5.0),  # direct labour
+)
+
+
+@settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(project_st, min_size=1, max_size=5), st.sampled_from([1, 2]))
+def test_per_year_needs_add_up_to_the_projects_totals(specs, lag):
+    """Property: per-year needs add up to each project's totals (capital coefficients x
+    capacity, cost x money_goods, direct labour), the plan carries the set in a roomy
+    economy, verifies, and builds at least the projects' capacity."""
+    e = _roomy()
+    T = 6
+    ids = [f"Q{i}" for i in range(len(specs))]
+    projects = pd.DataFrame({"cost": [s[4] + 1.0 for s in specs]}, index=ids)
+    mapping = {}
+    for pid, (act, cap, first, dur, _, lab) in zip(ids, specs, strict=True):
+        row = {"labour": lab, "factor": "labour"}
+        if act is None:
+            row.update({"start": min(first, T - dur + 1), "duration": dur})
+        else:
+            row.update({"activity": act, "capacity": cap, "first_period": max(first, 1 + lag)})
+        mapping[pid] = row
+    table = investment_table(projects, mapping)
+    mg = {"bread": 0.5, "steel": 0.1}
+    settings_ = {"final_demand": pd.Series({"bread": 50.0}), "lag": lag}
+    req = project_requirements(e, T, table, money_goods=mg, **settings_)
+    K = e.capital.toarray()
+    tot = req.groupby(["project", "kind", "id"])["quantity"].sum()
+    for pid in ids:
+        r = table.loc[pid]
+        if r["capacity"] > 0:
+            j = e.activity_ids.get_loc(r["activity"])
+            assert tot.get((pid, "capital goods", "steel"), 0.0) == pytest.approx(K[0, j] * r["capacity"])
+            starts = req[(req.project == pid) & (req.kind == "capital goods")]["period"].unique()
+            assert list(starts) == [int(r["first_period"]) - lag]
+        else:
+            assert tot.get((pid, "goods", "bread"), 0.0) == pytest.approx(r["cost"] * 0.5)
+            assert tot.get((pid, "goods", "steel"), 0.0) == pytest.approx(r["cost"] * 0.1)
+        assert tot.get((pid, "labour", "labour"), 0.0) == pytest.approx(r["labour"])
+    rep = plan_funded(e, T, table, ids, money_goods=mg, **settings_)
+    assert rep.feasible
+    assert rep.plan.verify(e) == []
+    assert rep.goods.to_numpy().sum() == pytest.approx(req[req.kind != "labour"]["quantity"].sum())
+    assert rep.labour.to_numpy().sum() == pytest.approx(req[req.kind == "labour"]["quantity"].sum())
+    by_year = req[req.kind == "labour"].groupby("period")["quantity"].sum().reindex(range(1, T + 1), fill_value=0.0)
+    np.testing.assert_allclose(rep.labour.sum(axis=1).to_numpy(), by_year.to_numpy(), rtol=1e-12, atol=1e-12)
+    # with no depreciation, capacity usable in a period is at least the initial one plus
+    # every project finished by then
+    for act in ("mill", "bakery"):
+        k0 = e.activities.at[act, "capacity"]
+        built = table[(table.activity == act) & (table.capacity > 0)]
+        for t in range(1, T + 1):
+            done = built[built.first_period.astype(int) <= t]["capacity"].sum()
+            assert rep.plan.capacity.loc[t, act] >= k0 + done - 1e-6
+
+
+# -- (b) a funded set the economy cannot carry ---------------------------------------------
+
+
+def test_too_much_investment_for_the_labour_names_projects_and_limits(table):
+    """By hand: in period 1 the bread floor of 150 takes 60 of the 100 hours; the other 40
+    make 80 steel gross, 72 net of the mill's own use. Bakeries A and B need 2 x 20 x 2 = 80
+    steel in period 1 (to be usable in period 2): either fits, both do not."""
+    e = steel_and_bread()
+    r = plan_funded(e, 4, table, ["P1", "P2", "P3", "P4"], **SETTINGS)
+    assert not r.feasible and r.plan is None
+    assert r.clash.projects == ("P1", "P2")
+    assert r.clash.limit_ids == {("floor", "bread", 1), ("factor", "labour", 1)}
+    msg = r.clash.message({"P1": "bakery A", "P2": "bakery B"})
+    assert "P1 (bakery A), P2 (bakery B)" in msg and "supply of 'labour' in 1 (100)" in msg
+    # least changes: 8 more steel need 8 / 0.9 x 0.5 = 4.44 more hours, or 11.1 less bread
+    lim = r.relaxations["limits"]
+    assert list(zip(lim.kind, lim.id, lim.period)) == [("factor", "labour", 1)]
+    assert lim["new"].iloc[0] == pytest.approx(100 + 8 / 0.9 * 0.5)
+    fl = r.relaxations["floors"]
+    assert list(zip(fl.kind, fl.id, fl.period)) == [("floor", "bread", 1)]
+    assert fl["new"].iloc[0] == pytest.approx(150 - 8 / 0.9 * 0.5 / 0.4)
+    # suggestion in the order given: P2 is the one that no longer fits
+    assert r.suggestion == ("P1", "P3", "P4")
+    assert r.suggested_plan.verify(e) == []
+    # either relaxation, applied, carries all four
+    supply = pd.DataFrame({"labour": [lim["new"].iloc[0] + 1e-6, 100, 100, 100]}, index=pd.RangeIndex(1, 5))
+    assert plan_funded(e, 4, table, ["P1", "P2", "P3", "P4"], factor_supply=supply, **SETTINGS).feasible
+    floors = pd.DataFrame({"bread": [fl["new"].iloc[0] - 1e-6, 150, 150, 150]}, index=pd.RangeIndex(1, 5))
+    assert plan_funded(e, 4, table, ["P1", "P2", "P3", "P4"], final_demand=floors, money_goods={"bread": 1.0}).feasible
+    # another priority order drops the other bakery
+    r2 = plan_funded(e, 4, table, ["P1", "P2", "P3", "P4"], priority=["P2", "P3", "P1", "P4"], **SETTINGS)
+    assert r2.suggestion == ("P2", "P3", "P4")
+
+
+def test_too_much_investment_for_heavy_industry_names_the_mill():
+    """Plenty of labour but a mill of capacity 50: at most 45 steel net in period 1, and
+    bakeries A and B need 80 of it; the plan can enlarge the mill only from period 2."""
+    e = steel_and_bread(labour=1000.0, mill=50.0)
+    table = investment_table(PROJECTS, MAPPING)
+    r = plan_funded(e, 4, table, ["P1", "P2"], final_demand=pd.Series({"bread": 150.0}))
+    assert r.clash.projects == ("P1", "P2")
+    assert r.clash.limit_ids == {("capacity", "mill", 1)}
+    assert "initial capacity of 'mill' (50)" in r.clash.message()
+    assert r.suggestion == ("P1",)
+    lim = r.relaxations["limits"]
+    assert list(zip(lim.kind, lim.id, lim.period)) == [("capacity", "mill", 1)]
+    assert lim["change"].iloc[0] == pytest.approx((80 - 45) / 0.9)
+    assert r.relaxations["floors"].empty  # cutting bread frees no steel
+    assert any("cannot carry" in line for line in r.summary())
+
+
+# -- errors a council can cause -------------------------------------------------------------
+
+
+def test_errors_name_the_project_and_say_what_to_do(table):
+    e = steel_and_bread()
+    with pytest.raises(UnknownIdError, match=r"project\(s\) \['P9'\] are not in"):
+        investment_table(PROJECTS, {"P9": {"activity": "mill", "capacity": 1}})
+    with pytest.raises(SchemaError, match="'P1', field 'capacity': 'lots' is not a number"):
+        investment_table(PROJECTS, {"P1": {"activity": "mill", "capacity": "lots"}})
+    with pytest.raises(SchemaError, match="'P1' adds capacity but names no 'activity'"):
+        investment_table(PROJECTS, {"P1": {"capacity": 3}})
+    bad = investment_table(PROJECTS, {"P1": {"activity": "forge", "capacity": 3}})
+    with pytest.raises(UnknownIdError, match="project 'P1' .*activity 'forge' is not in the economy"):
+        plan_funded(e, 4, bad, ["P1"])
+    early = investment_table(PROJECTS, {"P1": {"activity": "mill", "capacity": 3, "first_period": 1}})
+    with pytest.raises(SchemaError, match="project 'P1' .*must be started 1 period.*move first_period to 2"):
+        plan_funded(e, 4, early, ["P1"])
+    with pytest.raises(SchemaError, match="project 'P4' .*adds no capacity .*give money_goods"):
+        plan_funded(e, 4, investment_table(PROJECTS), ["P4"])
+    with pytest.raises(UnknownIdError, match="funded project 'P7' is not in the investment table"):
+        plan_funded(e, 4, table, ["P1", "P7"], **SETTINGS)
+    with pytest.raises(SchemaError, match=r"'P4' \(harvest festival\): 2 period\(s\) from 2 run past the plan's last period 2"):
+        plan_funded(e, 2, investment_table(PROJECTS, {"P4": {"start": 2, "duration": 2}}), ["P4"], **SETTINGS)
+    with pytest.raises(SchemaError, match=r"'P4' \(harvest festival\), start: 3 is not one of the plan's periods \[1, 2\]"):
+        plan_funded(e, 2, investment_table(PROJECTS, {"P4": {"start": 3}}), ["P4"], **SETTINGS)
+    with pytest.raises(SchemaError, match="priority must list the funded projects"):
+        plan_funded(e, 4, table, ["P1", "P3"], priority=["P1"], **SETTINGS)
+
+
+# -- (c) election -> rule -> funded projects -> plan -----------------------------------------
+
+
+ASSEN_CAPACITY = {"9": "ind_b_new", "11": "ind_b_new", "8": "ind_b_new", "10": "ind_b_new", "6": "ind_a_new"}
+
+
+def _assen(shared_data, scale: float):
+    from gosplan.demo import ussr_1923_setup
+    from gosplan.democracy.pabulib import read_pabulib
+    from gosplan.planning.dynamic import MaxConsumption
+
+    e = read_pabulib(shared_data / "pabulib" / "Netherlands_Assen_2024.pb")
+    s = ussr_1923_setup()
+    mapping = {p: {"activity": a, "capacity": float(e.projects.at[p, "cost"]) * scale} for p, a in ASSEN_CAPACITY.items()}
+    outcome, report = plan_budget_round(
+        e, s.economy, s.periods, mapping, "equal-shares", MaxConsumption(basket=s.basket),
+        money_goods={"ind_b": scale, "ind_a": scale / 2}, labour_factor="industrial_labour",
+        cost_in_labour=scale * 1e-3, **s.common,
+    )
+    return e, s, outcome, report
+
+
+def test_assen_round_trip_into_the_ussr_plan(shared_data):
+    """Assen 2024 (Pabulib, 84 voters, EUR 100,000): Equal Shares with add1 funds the nine
+    projects the city funded (the file's `selected` column); mapped into the USSR 1924/25
+    economy at an illustrative 1 EUR = 1,000 roubles (projects 9, 11, 6 build modern plant,
+    the others are collective consumption), the plan carries them and verifies."""
+    e, s, outcome, r = _assen(shared_data, 1e-3)
+    selected = set(e.projects.index[e.projects["selected"].astype(int) == 1])
+    assert set(outcome.funded) == selected and len(selected) == 9
+    assert r.funded == outcome.funded  # the rule's order is the priority
+    assert r.feasible and r.plan.verify(s.economy) == []
+    K = s.economy.capital.toarray()
+    col = {a: s.economy.activity_ids.get_loc(a) for a in ("ind_a_new", "ind_b_new")}
+    # projects 9 and 11 (ind_b_new, lag 1) start in 1924/25; 6 (ind_a_new, lag 2) too, usable in 1926/27
+    cap_b = (21000 + 15000) * 1e-3
+    assert r.plan.new_capacity.loc["1924/25", "ind_b_new"] >= cap_b - 1e-7
+    assert r.plan.new_capacity.loc["1924/25", "ind_a_new"] >= 11.0 - 1e-7
+    assert r.projects.loc["6", "construction_start"] == "1924/25"
+    cons = [p for p in outcome.funded if p not in ASSEN_CAPACITY]
+    cost = float(e.projects.loc[cons, "cost"].astype(float).sum())
+    want_a = K[1, col["ind_b_new"]] * cap_b + K[1, col["ind_a_new"]] * 11.0 + cost * 1e-3 / 2
+    assert r.goods.loc["1924/25", "ind_a"] == pytest.approx(want_a)
+    assert r.goods.loc["1924/25", "ind_b"] == pytest.approx(cost * 1e-3)
+    total_cost = float(e.projects.loc[list(outcome.funded), "cost"].astype(float).sum())
+    assert r.labour["industrial_labour"].sum() == pytest.approx(total_cost * 1e-6)
+    assert (r.embodied_labour.loc["1924/25"] > 0).all()
+
+
+def test_assen_too_large_for_1924_gives_a_feasible_maximal_suggestion(shared_data):
+    """The same round at 1 EUR = 10,000 roubles does not fit the economy of 1924/25; the
+    clash names funded projects and limits of that year, and the suggestion is feasible
+    and maximal: adding back any dropped project makes the plan impossible again."""
+    e, s, outcome, r = _assen(shared_data, 1e-2)
+    assert not r.feasible
+    assert r.clash.projects and set(r.clash.projects) <= set(outcome.funded)
+    assert {p for (_, _, p) in r.clash.limit_ids} == {"1924/25"}
+    assert ("factor", "industrial_labour", "1924/25") in r.clash.limit_ids
+    assert r.suggested_plan.verify(s.economy) == []
+    dropped = [p for p in r.priority if p not in r.suggestion]
+    assert dropped
+    from gosplan.planning.dynamic import MaxConsumption
+
+    table = investment_table(e, {p: {"activity": a, "capacity": float(e.projects.at[p, "cost"]) * 1e-2} for p, a in ASSEN_CAPACITY.items()})
+    for p in dropped:
+        trial = [q for q in r.priority if q in r.suggestion or q == p]
+        again = plan_funded(
+            s.economy, s.periods, table, trial, MaxConsumption(basket=s.basket), money_goods={"ind_b": 1e-2, "ind_a": 5e-3},
+            labour_factor="industrial_labour", cost_in_labour=1e-5, suggest=False, relax=False, **s.common,
+        )
+        assert not again.feasible and p in again.clash.projects
