@@ -300,3 +300,20 @@ def test_cli_plan_periods(tmp_path):
     assert "2-period plan" in res.output and "stock-flow identities hold" in res.output
     levels = pd.read_parquet(out / "levels.parquet")
     assert len(levels) == 2
+
+
+def test_saving_more_than_the_economy_can_is_impossible(eco):
+    """Investing 90 % of net output while feeding the floors cannot be done; the
+    report names the investment rate and what it clashes with."""
+    with pytest.raises(InfeasibleDynamicPlanError) as info:
+        plan_dynamic(
+            eco,
+            3,
+            MaxConsumption(),
+            final_demand=pd.Series({"grain": 20.0, "goods": 5.0}),
+            new_techniques={"ind_new": 1},
+            investment_rate=0.9,
+        )
+    names = info.value.constraints
+    assert any("fixed investment rate in period" in c for c in names)
+    assert any("balance of product" in c for c in names)
