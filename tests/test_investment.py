@@ -291,3 +291,53 @@ def test_assen_too_large_for_1924_gives_a_feasible_maximal_suggestion(shared_dat
             labour_factor="industrial_labour", cost_in_labour=1e-5, suggest=False, relax=False, **s.common,
         )
         assert not again.feasible and p in again.clash.projects
+
+
+PB = """META
+key;value
+description;steel-and-bread council, test round
+num_projects;4
+num_votes;5
+budget;3000
+vote_type;approval
+rule;greedy
+currency;hours
+PROJECTS
+project_id;cost;name;activity;capacity;first_period;start
+P1;1000;bakery A;bakery;20;2;
+P2;1000;bakery B;bakery;20;2;
+P3;1000;bakery C;bakery;20;3;
+P4;10;harvest festival;;;;3
+VOTES
+voter_id;vote
+v1;P2,P1
+v2;P2,P1,P4
+v3;P2,P3
+v4;P1,P4
+v5;P2
+"""
+
+
+def test_pabulib_round_with_investment_columns_and_costs_in_hours():
+    """A .pb file whose project table carries the investment columns; costs are hours of
+    labour (spread over the construction year). Greedy by votes funds P2 (4 votes), P1 (3),
+    P4 (2) and then P3 no longer fits; the plan cannot carry both bakeries in period 1, and
+    going down the rule's order it keeps P2 and the festival."""
+    from gosplan.democracy.pabulib import parse_pabulib
+
+    e = parse_pabulib(PB, "council.pb")
+    econ = steel_and_bread(labour=3000.0, mill=75.0)
+    outcome, r = plan_budget_round(
+        e, econ, 4, rule="greedy", final_demand=pd.Series({"bread": 150.0}), money_goods={"bread": 1.0},
+        labour_factor="labour", cost_in_labour=1.0,
+    )
+    assert outcome.funded == ("P2", "P1", "P4")
+    assert r.labour.loc[1, "labour"] == pytest.approx(2000.0)  # two bakeries' hours in their construction year
+    assert r.labour.loc[3, "labour"] == pytest.approx(10.0)
+    assert list(r.projects["construction_start"]) == [1, 1, 3]
+    assert list(r.projects["first_period"]) == [2, 2, None]
+    assert not r.feasible
+    assert r.clash.projects == ("P2", "P1")
+    assert r.clash.limit_ids == {("capacity", "mill", 1)}
+    assert r.suggestion == ("P2", "P4")
+    assert r.suggested_plan.verify(econ) == []

@@ -174,7 +174,8 @@ class _Needs:
     goods: np.ndarray  # (n, T, P) collective consumption (projects without capacity)
     capital_goods: np.ndarray  # (n, T, P) capital goods of capacity projects
     labour: np.ndarray  # (n, T, F) direct labour
-    capacity: list[tuple[int, int, float]]  # per project: (activity position, start period, capacity) or (-1, -1, 0)
+    capacity: list[tuple[int, int, float]]  # per project: (activity position or -1, start period, capacity)
+    ready: list[int]  # per project: first period of its capacity, or the period after it ends
 
 
 def _needs(
@@ -206,6 +207,7 @@ def _needs(
     capital_goods = np.zeros((n, T, P))
     labour = np.zeros((n, T, F))
     capacity: list[tuple[int, int, float]] = []
+    ready: list[int] = []
     K = economy.capital.toarray() if economy.capital is not None else np.zeros((P, len(economy.activities)))
     for q, pid in enumerate(ids):
         if pid not in table.index:
@@ -229,6 +231,7 @@ def _needs(
                 )
             capital_goods[q, s] = K[:, j] * r["capacity"]
             capacity.append((j, s, float(r["capacity"])))
+            ready.append(f)
             years = range(s, f)
         else:
             s = 0 if r["start"] is None else _period_pos(r["start"], periods, f"{where}, start")
@@ -238,7 +241,8 @@ def _needs(
             years = range(s, s + d)
             if mg is not None:
                 goods[q, s : s + d] = r["cost"] * mg / d
-            capacity.append((-1, -1, 0.0))
+            capacity.append((-1, s, 0.0))
+            ready.append(s + d)
         total_labour = float(r["labour"])
         fac = r["factor"] or labour_factor
         if cost_in_labour is not None:
@@ -254,7 +258,7 @@ def _needs(
                 f"{where} adds no capacity and its cost cannot be turned into goods or labour: map it to an activity "
                 "(activity, capacity), give money_goods (product quantities per unit of cost), or its direct labour"
             )
-    return _Needs(list(ids), goods, capital_goods, labour, capacity)
+    return _Needs(list(ids), goods, capital_goods, labour, capacity, ready)
 
 
 def _long(needs: _Needs, economy: Economy, periods: pd.Index) -> pd.DataFrame:
@@ -824,8 +828,9 @@ def plan_funded(
     goods = pd.DataFrame(goods_all.sum(axis=0), index=per.copy(), columns=economy.product_ids.copy())
     labour = pd.DataFrame(needs.labour.sum(axis=0), index=per.copy(), columns=economy.factor_ids.copy())
     table = projects.loc[ids].copy()
-    table["construction_start"] = [per[s] if j >= 0 else (per[_period_pos(table.at[p, "start"], per, "start")] if table.at[p, "start"] is not None else per[0])
-                                   for p, (j, s, _) in zip(ids, needs.capacity, strict=True)]
+    table["construction_start"] = pd.Series([per[s] for _, s, _ in needs.capacity], index=table.index, dtype=object)
+    table["first_period"] = pd.Series([per[f] if j >= 0 else None for (j, _, _), f in zip(needs.capacity, needs.ready, strict=True)],
+                                      index=table.index, dtype=object)
     table["capital_goods"] = needs.capital_goods.sum(axis=(1, 2))
     table["goods"] = needs.goods.sum(axis=(1, 2))
     table["direct_labour"] = needs.labour.sum(axis=(1, 2))
