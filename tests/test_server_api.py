@@ -134,8 +134,27 @@ def test_plan_round_end_to_end(live, world, tmp_path):
 
     # the CLI checks the same export by URL, recomputing the targets and the plan from the recorded inputs
     out = CliRunner().invoke(app, ["ledger", "verify", f"{server.url}/rounds/{r['id']}/ledger",
-                                   "--replay", "plan_computed=gosplan.server._domain:replay_plan"])
+                                   "--replay", "plan_computed=gosplan.server:replay_plan"])
     assert out.exit_code == 0 and "1 replayed" in out.output, out.output
+    # a forger who rewrites a proposal and re-hashes the whole chain passes the hash check,
+    # but recomputing the plan from the recorded inputs exposes the forgery
+    from gosplan.democracy.ledger import export_entries, make_entry, read_export
+    from gosplan.server import replay_plan
+
+    header, entries = read_export(export.content)
+    forged, prev = [], header["genesis"]
+    for e in entries:
+        payload = dict(e.payload)
+        if e.kind == "proposal" and payload["council"] == a:
+            payload["basket"] = {g: 999.0, s: 20.0}
+        f = make_entry(prev, e.seq, e.kind, e.actor, payload, time=e.time)
+        forged.append(f)
+        prev = f.hash
+    data = export_entries(forged, round_id=header["round"], genesis=header["genesis"])
+    assert verify_export(data).ok
+    report = verify_export(data, replay={"plan_computed": replay_plan})
+    assert not report.ok and report.field == "replay" and kinds[report.index] == "plan_computed"
+    assert verify_export(export.content, replay={"plan_computed": replay_plan}).ok
     # one flipped byte anywhere is detected, and such a file is refused on import
     data = bytearray(export.content)
     pos = data.index(b'"proposal"') + 3

@@ -244,7 +244,7 @@ def reproducible_manifest(manifest: dict) -> dict:
 
 def replay_plan(entry, history) -> dict:
     """Replay hook for ``plan_computed`` entries (``gosplan ledger verify --replay
-    plan_computed=gosplan.server._domain:replay_plan``): aggregate the proposals and votes
+    plan_computed=gosplan.server:replay_plan``): aggregate the proposals and votes
     recorded before the entry by the round's recorded rule, compute the plan again and
     return its manifest, which the verifier compares with the recorded one."""
     from gosplan.errors import GosplanError
