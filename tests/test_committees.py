@@ -57,6 +57,23 @@ def test_pav_hand_example():
     assert w.elected == ("a", "c")
     assert w.score == pytest.approx(5.0)
     assert pav(["a", "b", "c"], ballots, 2, method="ilp").score == pytest.approx(5.0)
+    # a adds 3 (its approvers would otherwise have nobody), c adds 2, b would add 3 x 1/2
+    assert w.candidates.loc["c", "explanation"] == "elected: approved by 2; adds 2.000 to the committee's PAV score 5.000"
+    assert w.candidates.loc["b", "explanation"] == (
+        "not elected: approved by 3; would add 1.500, no more than the least a member adds (2.000)"
+    )
+
+
+@FEW
+@given(approval_profiles())
+def test_pav_explanations_hold(profile):
+    """At a PAV optimum no outsider adds more than the member adding least."""
+    m, k, ballots = profile
+    w = pav(_cands(m), _names(ballots), k)
+    t = w.candidates
+    adds = t["explanation"].str.extract(r"adds? (\d+\.\d+)")[0].astype(float)
+    outsiders = t["explanation"].str.extract(r"would add (\d+\.\d+)")[0].astype(float)
+    assert (outsiders[~t["elected"]] <= adds[t["elected"]].min() + 1e-3).all()
 
 
 @FEW

@@ -286,16 +286,25 @@ def pav(
     votes = w @ a if len(w) else np.zeros(len(cands))
     h = _harmonic(k)
     counts = a[:, list(chosen)].sum(axis=1) if len(w) else np.zeros(0, dtype=np.int64)
+    # what the committee would lose without a member (its marginal PAV contribution), and
+    # what a non-member would add; at an optimum no addition exceeds the least contribution
+    # (swapping them would otherwise raise the score, PAV being submodular)
+    def marginal(c: int) -> float:
+        if not len(w):
+            return 0.0
+        on = a[:, c] == 1
+        if c in chosen:
+            return float(w[on] @ (1.0 / np.maximum(counts[on], 1)))
+        return float(w[on] @ (1.0 / (counts[on] + 1)))
+
+    least = min((marginal(c) for c in chosen), default=0.0)
     expl = []
     for c in range(len(cands)):
         if c in chosen:
-            # what the committee would lose without c: its marginal PAV contribution
-            marg = float(w[a[:, c] == 1] @ (1.0 / np.maximum(counts[a[:, c] == 1], 1))) if len(w) else 0.0
-            expl.append(f"elected: approved by {_fmt(votes[c])}; adds {marg:.3f} to the committee's PAV score {score:.3f}")
+            expl.append(f"elected: approved by {_fmt(votes[c])}; adds {marginal(c):.3f} to the committee's PAV score {score:.3f}")
         else:
-            gain = float(w[a[:, c] == 1] @ (1.0 / (counts[a[:, c] == 1] + 1))) if len(w) else 0.0
             expl.append(
-                f"not elected: approved by {_fmt(votes[c])}; would add only {gain:.3f}, less than any member's contribution"
+                f"not elected: approved by {_fmt(votes[c])}; would add {marginal(c):.3f}, no more than the least a member adds ({least:.3f})"
             )
     return Committee("pav", k, tuple(cands[c] for c in chosen), _table(cands, votes, list(chosen), expl), score=score)
 
