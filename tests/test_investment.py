@@ -341,3 +341,28 @@ def test_pabulib_round_with_investment_columns_and_costs_in_hours():
     assert r.clash.limit_ids == {("capacity", "mill", 1)}
     assert r.suggestion == ("P2", "P4")
     assert r.suggested_plan.verify(econ) == []
+
+
+def test_cli_invest_prints_needs_clash_and_suggestion(shared_data, tmp_path):
+    """``gosplan invest`` on Assen 2024 into the USSR example, once carried and once not."""
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    election = str(shared_data / "pabulib" / "Netherlands_Assen_2024.pb")
+    mapping = tmp_path / "map.csv"
+    mapping.write_text("project,activity,capacity\n9,ind_b_new,21\n11,ind_b_new,15\n6,ind_a_new,11\n")
+    out = tmp_path / "needs.csv"
+    runner = CliRunner()
+    ok = runner.invoke(app, ["invest", election, "--mapping", str(mapping), "--money-goods", "ind_b=0.001", "--out", str(out)],
+                       terminal_width=200)
+    assert ok.exit_code == 0, ok.output
+    assert "funded 9 of 14 projects" in ok.output and "carries every funded project" in ok.output
+    needs = pd.read_csv(out, dtype={"project": str})
+    assert set(needs["project"]) == {"3", "9", "2", "11", "13", "14", "5", "6", "12"}
+    assert needs.loc[needs.project == "9", "quantity"].sum() == pytest.approx(21 * 0.9)  # 0.9 ind_a per unit of ind_b_new
+    big = tmp_path / "big.csv"
+    big.write_text("project,activity,capacity\n9,ind_b_new,2100\n11,ind_b_new,1500\n6,ind_a_new,1100\n")
+    bad = runner.invoke(app, ["invest", election, "--mapping", str(big), "--money-goods", "ind_b=0.01"], terminal_width=200)
+    assert bad.exit_code == 0, bad.output
+    assert "The clash" in bad.output and "suggestion in order of priority: keep" in bad.output

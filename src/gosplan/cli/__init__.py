@@ -16,6 +16,7 @@ from gosplan.cli import analysis  # noqa: F401  (analyze, scissors)
 from gosplan.cli import budget  # noqa: F401  (budget)
 from gosplan.cli import plan  # noqa: F401  (plan)
 from gosplan.cli import compare  # noqa: F401  (compare)
+from gosplan.cli import invest  # noqa: F401  (invest)
 
 
 def main() -> None:
