@@ -275,6 +275,9 @@ def solve_substitution(
     g = model.limits[lim]
     cl = c[model.cols["levels"]]
     tol = float(options.tol)
+    # the cutting planes aim two orders below the tolerance: once the pieces of the dual
+    # function around its maximum are found they close the gap in an iteration or two
+    target = min(tol, 1e-9)
     deadline = None if options.time_limit is None else t0 + float(options.time_limit)
 
     def pad(v: np.ndarray, size: int) -> np.ndarray:
@@ -365,7 +368,7 @@ def solve_substitution(
                 eps = 1e-9 * np.maximum(1.0, np.abs(lam_new))
                 tr_active = ((lam_new <= lo + eps) & (lo > 0)) | ((lam_new >= hi - eps) & (hi < box))
                 box_active = lam_new >= box - eps
-                if ub - best[0] > tol * max(1.0, abs(best[0])):
+                if ub - best[0] > target * max(1.0, abs(best[0])):
                     break
                 if tr_active.any():
                     delta = np.where(tr_active, delta * 4.0, delta)
