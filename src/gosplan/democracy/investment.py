@@ -439,7 +439,7 @@ class Clash:
 
     def message(self, names: Mapping[str, str] | None = None) -> str:
         names = names or {}
-        projects = ", ".join(f"{p} ({names[p]})" if p in names else p for p in self.projects) or "(none)"
+        projects = ", ".join(f"{p} ({names[p]})" if names.get(p, p) != p else p for p in self.projects) or "(none)"
         limits = "; ".join(self.limits["constraint"]) or "(none)"
         return f"the funded projects {projects} cannot be carried together with: {limits}"
 
@@ -546,13 +546,15 @@ def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool,
              balance_t + e_t >= floor_t,  0 <= e <= floor.
 
     The capacity change ``h`` is plant in place in that year beyond what the plan's
-    investment builds (its ``current`` value in the table is the initial capacity).
+    investment builds (its ``current`` value in the table is the initial capacity); an
+    activity without capital coefficients has its fixed capacity stretched the same way.
     """
     from gosplan.planning.solver import SolverStatus, solve_lp
 
     lay = plp.layout
     lp = _subset(plp, np.ones(len(plp.lp.c) - plp.n_base, dtype=bool))
     m, n = lp.A.shape
+    A, row_lo, row_hi, col_hi = lp.A, lp.row_lower, lp.row_upper, lp.col_upper.copy()
     rows, signs, costs, caps, meta = [], [], [], [], []
     if factors:
         sup = spec.factor_supply.ravel()
@@ -573,6 +575,22 @@ def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool,
             caps.append(np.full(len(idx), np.inf))
             cap_ids = economy.activity_ids[lay.cap_idx]
             meta += [("capacity", str(cap_ids[i % lay.Jc]), spec.periods[i // lay.Jc], k0[i]) for i in idx]
+        # an activity without capital is bounded by a fixed capacity: its bound becomes a
+        # row x_{j,t} - h_{j,t} <= capacity_j so that it, too, can stretch
+        static = np.tile(spec.static_capacity, lay.T)
+        running = (np.arange(lay.T)[:, None] >= spec.start[None, :]).ravel()
+        idx = np.flatnonzero(np.isfinite(static) & running)
+        if len(idx):
+            x0 = lay.col_blocks["x"][0]
+            A = sp.vstack([A, sp.csc_array((np.ones(len(idx)), (np.arange(len(idx)), x0 + idx)), shape=(len(idx), n))], format="csc")
+            row_lo = np.concatenate([row_lo, np.full(len(idx), -np.inf)])
+            row_hi = np.concatenate([row_hi, static[idx]])
+            col_hi[x0 + idx] = np.inf
+            rows.append(m + np.arange(len(idx)))
+            signs.append(-np.ones(len(idx)))
+            costs.append(1.0 / np.maximum(static[idx], _FLOOR))
+            caps.append(np.full(len(idx), np.inf))
+            meta += [("capacity", str(economy.activity_ids[i % lay.J]), spec.periods[i // lay.J], static[i]) for i in idx]
     if floors:
         fd = spec.final_demand.ravel()
         idx = np.flatnonzero(fd > 0)
@@ -586,16 +604,16 @@ def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool,
         return cols
     r = np.concatenate(rows)
     k = len(r)
-    E = sp.csc_array((np.concatenate(signs), (r, np.arange(k))), shape=(m, k))
+    E = sp.csc_array((np.concatenate(signs), (r, np.arange(k))), shape=(A.shape[0], k))
     from gosplan.planning.solver import LinearProgram
 
     el = LinearProgram(
         c=np.concatenate([np.zeros(n), np.concatenate(costs)]),
-        A=sp.hstack([lp.A, E], format="csc"),
-        row_lower=lp.row_lower,
-        row_upper=lp.row_upper,
+        A=sp.hstack([A, E], format="csc"),
+        row_lower=row_lo,
+        row_upper=row_hi,
         col_lower=np.concatenate([lp.col_lower, np.zeros(k)]),
-        col_upper=np.concatenate([lp.col_upper, np.concatenate(caps)]),
+        col_upper=np.concatenate([col_hi, np.concatenate(caps)]),
         sense="min",
     )
     res = solve_lp(el, options)
