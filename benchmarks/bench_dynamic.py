@@ -6,7 +6,9 @@ one factor, capacity at the Leontief output of a final demand) planned with
 ``MaxConsumption`` over T periods with depreciation, one- and two-period lags and
 the terminal stock condition. The peer is SciPy's ``linprog(method="highs")`` on
 the very same LP (the same HiGHS engine without gosplan's seam), timed in the same
-process, printed as a ratio.
+process, printed as a ratio of CPU seconds. HiGHS runs on one thread, so CPU
+seconds stand for an uncontended single core; wall seconds are printed too (on a
+shared machine they are several times the CPU seconds).
 
 Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_dynamic.py [--sizes 100x5,1000x10] [--time-limit 600] [--no-peer]
 """
@@ -25,10 +27,31 @@ import scipy.sparse as sp
 DEFAULT_SIZES = [(n, T) for n in (100, 1_000, 10_000) for T in (5, 10, 20)]
 
 
-def synthetic_economy(n: int, seed: int = 0, depreciation: float = 0.05):
-    """A random sparse economy that can replace its depreciating capital.
+def _sector_pattern(n: int, rng, block: int = 20):
+    """Inputs of a product: 5 from its own sector (blocks of 20 products), 2 from the
+    hub products every sector uses (energy, transport, trade: the first 1 %), and
+    1 from an upstream sector (a lower index): a bordered block structure, as
+    product-level tables have, instead of uniformly random links."""
+    hubs = max(2, n // 100)
+    rows, cols = [], []
+    for j in range(n):  # pattern generation only, outside the timed part
+        b0 = (j // block) * block
+        own = rng.integers(b0, min(n, b0 + block), size=5)
+        hub = rng.integers(0, hubs, size=2)
+        up = rng.integers(0, b0, size=1) if b0 > 0 else np.zeros(0, dtype=np.int64)
+        r = np.unique(np.concatenate([own, hub, up]))
+        rows.append(r)
+        cols.append(np.full(len(r), j))
+    return np.concatenate(rows), np.concatenate(cols)
 
-    ~8 inputs per product (column sums 0.3-0.6), capital goods are the first tenth
+
+def synthetic_economy(n: int, seed: int = 0, depreciation: float = 0.05, structure: str = "random"):
+    """A sparse economy that can replace its depreciating capital.
+
+    ``structure="random"``: ~8 inputs per product drawn uniformly (the worst case
+    for sparse factorisations: the Leontief inverse and every basis LU fill in);
+    ``"sectors"``: the bordered block pattern of :func:`_sector_pattern`. Column
+    sums of A are 0.3-0.6; capital goods are the first tenth
     of the products (3 per activity, ~1.5 units of capital per unit of capacity),
     base-year output ``x`` solves ``(I - A - delta K) x = c`` so the base year
     consumes ``c`` and replaces what wears out; capacity is 1.1 x and labour 1.05
@@ -39,10 +62,16 @@ def synthetic_economy(n: int, seed: int = 0, depreciation: float = 0.05):
     from gosplan.economy import Economy
 
     rng = np.random.default_rng(seed)
-    k = min(8, n - 1)
-    rows = np.concatenate([rng.choice(n, size=k, replace=False) for _ in range(n)])
-    cols = np.repeat(np.arange(n), k)
-    A = sp.csc_array((rng.uniform(0.2, 1.0, n * k), (rows, cols)), shape=(n, n))
+    if structure == "random":
+        k = min(8, n - 1)
+        rows = np.concatenate([rng.choice(n, size=k, replace=False) for _ in range(n)])
+        cols = np.repeat(np.arange(n), k)
+    elif structure == "sectors":
+        rows, cols = _sector_pattern(n, rng)
+    else:
+        raise ValueError(f"structure must be 'random' or 'sectors', not {structure!r}")
+    A = sp.csc_array((rng.uniform(0.2, 1.0, len(rows)), (rows, cols)), shape=(n, n))
+    A.sum_duplicates()
     colsum = np.asarray(A.sum(axis=0)).ravel()
     A = sp.csc_array(A @ sp.diags_array(rng.uniform(0.3, 0.6, n) / colsum))
     ncap = max(1, n // 10)
@@ -102,32 +131,38 @@ class PeakRSS:
         return (self.peak - self.start) / 2**20
 
 
-def run_one(n: int, T: int, time_limit: float, peer: bool) -> dict:
+def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "random", method: str = "auto") -> dict:
     from gosplan.planning.dynamic import MaxConsumption, _read_back, build_dynamic_lp, dynamic_spec
     from gosplan.planning.solver import SolverOptions, solve_lp
 
-    eco, d = synthetic_economy(n, depreciation=0.05)
+    eco, d = synthetic_economy(n, depreciation=0.05, structure=structure)
     lags = pd.Series(np.where(np.arange(n) % 3 == 0, 2, 1), index=eco.activity_ids)
     objective = MaxConsumption(basket=d, discount=0.03)
     gc.collect()
     with PeakRSS() as mem_build:
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         spec = dynamic_spec(eco, T, final_demand=0.5 * d, depreciation=0.05, lag=lags, factor_growth=0.02)
         lp, layout = build_dynamic_lp(eco, spec, objective)
-        build_s = time.perf_counter() - t0
+        build_s, build_cpu = time.perf_counter() - t0, time.process_time() - c0
     with PeakRSS() as mem_solve:
-        res = solve_lp(lp, SolverOptions(time_limit=time_limit))
+        c1 = time.process_time()
+        res = solve_lp(lp, SolverOptions(method=method, time_limit=time_limit, threads=1))
+        solve_cpu = time.process_time() - c1
         t1 = time.perf_counter()
         plan = _read_back(eco, spec, objective, lp, layout, res) if res.status.ok else None
         read_s = time.perf_counter() - t1
     row = {
+        "structure": structure,
+        "method": method,
         "n": n,
         "T": T,
         "rows": lp.shape[0],
         "cols": lp.shape[1],
         "nnz": int(lp.A.nnz),
         "build_s": build_s,
+        "build_cpu_s": build_cpu,
         "solve_s": res.seconds,
+        "solve_cpu_s": solve_cpu,
         "read_s": read_s,
         "status": str(res.status),
         "iterations": res.iterations,
@@ -152,18 +187,19 @@ def run_one(n: int, T: int, time_limit: float, peer: bool) -> dict:
         lb_rows = lo & ~eq
         A_ub = sp.vstack([A[ub_rows], -A[lb_rows]], format="csr")
         b_ub = np.concatenate([lp.row_upper[ub_rows], -lp.row_lower[lb_rows]])
-        t3 = time.perf_counter()
+        t3, c3 = time.perf_counter(), time.process_time()
         peer_res = linprog(
             c, A_ub=A_ub, b_ub=b_ub, A_eq=A[eq], b_eq=lp.row_lower[eq],
             bounds=np.column_stack([lp.col_lower, np.where(np.isinf(lp.col_upper), None, lp.col_upper)]),
             method="highs", options={"time_limit": time_limit},
         )
         row["peer_s"] = time.perf_counter() - t3
+        row["peer_cpu_s"] = time.process_time() - c3
         row["peer_status"] = peer_res.status
         if peer_res.status == 0:
             peer_obj = -peer_res.fun if lp.sense == "max" else peer_res.fun
             row["objective_rel_diff"] = abs(peer_obj - res.objective) / max(1.0, abs(res.objective))
-        row["ratio_gosplan_over_scipy"] = (build_s + res.seconds) / row["peer_s"]
+        row["ratio_gosplan_over_scipy"] = (build_cpu + solve_cpu) / row["peer_cpu_s"]
     return row
 
 
@@ -172,6 +208,8 @@ def main() -> None:
     ap.add_argument("--sizes", default=None, help="comma-separated NxT, e.g. 100x5,1000x10 (default: the 3 x 3 grid)")
     ap.add_argument("--time-limit", type=float, default=600.0, help="seconds per solve")
     ap.add_argument("--no-peer", action="store_true", help="skip SciPy's linprog")
+    ap.add_argument("--structure", default="random,sectors", help="random, sectors or both (comma-separated)")
+    ap.add_argument("--method", default="auto", help="solver method of gosplan's seam (auto, simplex, ipm, pdlp)")
     args = ap.parse_args()
     sizes = DEFAULT_SIZES if args.sizes is None else [tuple(int(v) for v in s.split("x")) for s in args.sizes.split(",")]
 
@@ -182,17 +220,18 @@ def main() -> None:
     print("BLAS/OpenMP:", [(i.get("internal_api"), i.get("filepath", "").rsplit("/", 1)[-1], i.get("num_threads"), i.get("architecture")) for i in threadpool_info()])
     print(f"highspy {highspy.__version__ if hasattr(highspy, '__version__') else '?'}, scipy {scipy.__version__}")
     rows = []
-    for n, T in sizes:
-        r = run_one(n, T, args.time_limit, peer=not args.no_peer and n * T <= 100_000)
-        rows.append(r)
-        print(
-            f"n={n:>6} T={T:>3}: {r['rows']:>9,} rows {r['cols']:>9,} cols {r['nnz']:>10,} nnz | build {r['build_s']:7.2f} s "
-            f"solve {r['solve_s']:8.2f} s ({r['status']}, {r['iterations']:,} it) read {r['read_s']:5.2f} s | "
-            f"+{r['build_MiB']:7.1f} MiB build, +{r['solve_MiB']:7.1f} MiB solve | verify {r['verify_ok']}"
-            + (f" | scipy.linprog {r['peer_s']:.2f} s, ratio {r['ratio_gosplan_over_scipy']:.2f}, "
-               f"objective diff {r.get('objective_rel_diff', float('nan')):.1e}" if "peer_s" in r else ""),
-            flush=True,
-        )
+    for structure in args.structure.split(","):
+        for n, T in sizes:
+            r = run_one(n, T, args.time_limit, peer=not args.no_peer and n * T <= 10_000, structure=structure, method=args.method)
+            rows.append(r)
+            print(
+                f"{structure:>7} n={n:>6} T={T:>3}: {r['rows']:>9,} rows {r['cols']:>9,} cols {r['nnz']:>10,} nnz | build {r['build_s']:7.2f} s "
+                f"solve {r['solve_s']:8.2f} s wall / {r['solve_cpu_s']:8.2f} s CPU ({r['status']}, {r['iterations']:,} it) read {r['read_s']:5.2f} s | "
+                f"+{r['build_MiB']:7.1f} MiB build, +{r['solve_MiB']:7.1f} MiB solve | verify {r['verify_ok']}"
+                + (f" | scipy.linprog {r['peer_cpu_s']:.2f} s CPU, CPU ratio {r['ratio_gosplan_over_scipy']:.2f}, "
+                   f"objective diff {r.get('objective_rel_diff', float('nan')):.1e}" if "peer_s" in r else ""),
+                flush=True,
+            )
     print(pd.DataFrame(rows).to_string(index=False))
 
 
