@@ -369,27 +369,30 @@ def test_cli_invest_prints_needs_clash_and_suggestion(shared_data, tmp_path):
 
 
 def test_collective_consumption_clashes_with_a_fixed_capacity():
-    """No capital at all: a bakery of fixed capacity 100 must bake the floor of 80 and the
-    40 loaves of two festivals (costs 10 and 30 at one loaf each) in period 1. Either
-    festival alone fits, both do not; 20 more loaves of capacity, or 20 fewer on the floor,
-    would carry both."""
+    """No capital at all: a bakery of fixed capacity 100 (labour for 120) must bake the
+    floor of 80 and the loaves of the fairs (one loaf per unit of cost) in period 1. Fairs
+    of 10 and 15 fit alone, not together: 5 more loaves of capacity, or 5 fewer on the floor,
+    would carry both. A fair of 30 cannot be carried even alone, and is named alone."""
     e = Economy(
         products=["bread"],
         activities=pd.DataFrame({"capacity": [100.0]}, index=["bakery"]),
         factors=pd.DataFrame({"available": [30.0]}, index=["labour"]),
         use=np.zeros((1, 1)), make=np.eye(1), factor_use=np.array([[0.25]]),
     )
-    t = investment_table(pd.DataFrame({"cost": [10.0, 30.0], "name": ["small fair", "big fair"]}, index=["a", "b"]))
+    t = investment_table(pd.DataFrame({"cost": [10.0, 15.0, 30.0], "name": ["small fair", "fair", "big fair"]}, index=["a", "b", "c"]))
     kw = {"final_demand": pd.Series({"bread": 80.0}), "money_goods": {"bread": 1.0}}
     r = plan_funded(e, 3, t, ["b", "a"], **kw)
     assert r.clash.projects == ("b", "a")
     assert r.clash.limit_ids == {("floor", "bread", 1), ("capacity", "bakery", 1)}
+    assert "the funded projects b (fair), a (small fair) cannot be carried" in r.clash.message(dict(t["name"]))
     lim, fl = r.relaxations["limits"], r.relaxations["floors"]
-    assert list(zip(lim.kind, lim.id, lim.period, lim.new)) == [("capacity", "bakery", 1, pytest.approx(120.0))]
-    assert list(zip(fl.kind, fl.id, fl.period, fl.new)) == [("floor", "bread", 1, pytest.approx(60.0))]
-    assert r.suggestion == ("b",)  # the big fair comes first in this order and fits alone
-    ok = plan_funded(e, 3, t, ["a", "b"], final_demand=pd.Series({"bread": 60.0}), money_goods={"bread": 1.0})
+    assert list(zip(lim.kind, lim.id, lim.period, lim.new)) == [("capacity", "bakery", 1, pytest.approx(105.0))]
+    assert list(zip(fl.kind, fl.id, fl.period, fl.new)) == [("floor", "bread", 1, pytest.approx(75.0))]
+    assert r.suggestion == ("b",)
+    ok = plan_funded(e, 3, t, ["a", "b"], final_demand=pd.Series({"bread": 75.0}), money_goods={"bread": 1.0})
     assert ok.feasible and ok.plan.verify(e) == []
-    assert ok.plan.consumption.loc[1, "bread"] >= 100.0 - 1e-6  # floor 60 plus the fairs' 40
+    assert ok.plan.consumption.loc[1, "bread"] >= 100.0 - 1e-6  # floor 75 plus the fairs' 25
+    alone = plan_funded(e, 3, t, ["c", "a"], **kw)
+    assert alone.clash.projects == ("c",) and alone.suggestion == ("a",)
     empty = plan_funded(e, 3, t, [], **kw)
     assert empty.feasible and empty.goods.to_numpy().sum() == 0.0

@@ -334,13 +334,21 @@ class _ProjectLP:
     m_base: int  # rows of the plan before the link rows
     link: list[tuple[int, int]]  # (capital activity position, start period) of each link row
 
+    @property
+    def m_projects(self) -> int:
+        """First of the rows ``y_q >= 1`` (one per project)."""
+        return self.m_base + len(self.link)
+
 
 def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
-    """The plan's program with one column per funded project (fixed at 1) and its needs.
+    """The plan's program with one column per funded project and its needs.
 
     Column ``y_q`` enters the balance rows with ``-goods`` (collective consumption), the
     factor rows with ``+labour``, and one link row per (activity, start period) holding the
     plan's new capacity at or above the projects': ``z_{j,s} - sum_q capacity_q y_q >= 0``.
+    The project is imposed by a row ``y_q >= 1`` with ``0 <= y_q <= 1``, not by fixing the
+    column: an IIS search that drops a row leaves ``y_q`` free in ``[0, 1]`` (the project
+    not built), while dropping a fixed column's bounds would let a project *make* goods.
     """
     from gosplan.planning.solver import LinearProgram
 
@@ -378,13 +386,14 @@ def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
         lc.append(nb + qi)
         lv.append(-c)
     L = sp.csc_array((lv, (lr, lc)), shape=(len(link), nb + n))
-    A = sp.vstack([sp.hstack([lp.A, Y], format="csc"), L], format="csc")
+    On = sp.csc_array((np.ones(n), (np.arange(n), nb + np.arange(n))), shape=(n, nb + n))
+    A = sp.vstack([sp.hstack([lp.A, Y], format="csc"), L, On], format="csc")
     ext = LinearProgram(
         c=np.concatenate([lp.c, np.zeros(n)]),
         A=A,
-        row_lower=np.concatenate([lp.row_lower, np.zeros(len(link))]),
-        row_upper=np.concatenate([lp.row_upper, np.full(len(link), np.inf)]),
-        col_lower=np.concatenate([lp.col_lower, np.ones(n)]),
+        row_lower=np.concatenate([lp.row_lower, np.zeros(len(link)), np.ones(n)]),
+        row_upper=np.concatenate([lp.row_upper, np.full(len(link), np.inf), np.full(n, np.inf)]),
+        col_lower=np.concatenate([lp.col_lower, np.zeros(n)]),
         col_upper=np.concatenate([lp.col_upper, np.ones(n)]),
         sense=lp.sense,
         offset=lp.offset,
@@ -395,11 +404,12 @@ def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
 def _subset(plp: _ProjectLP, keep: np.ndarray, zero_cost: bool = True) -> Any:
     """The same program with the projects outside ``keep`` switched off (y fixed at 0)."""
     lp = plp.lp
-    lo, hi = lp.col_lower.copy(), lp.col_upper.copy()
-    lo[plp.n_base :] = keep.astype(float)
+    hi = lp.col_upper.copy()
     hi[plp.n_base :] = keep.astype(float)
+    rlo = lp.row_lower.copy()
+    rlo[plp.m_projects :] = keep.astype(float)
     c = np.zeros_like(lp.c) if zero_cost else lp.c
-    return dataclasses.replace(lp, c=c, col_lower=lo, col_upper=hi)
+    return dataclasses.replace(lp, c=c, col_upper=hi, row_lower=rlo)
 
 
 def _is_feasible(lp: Any, options: Any) -> bool:
@@ -463,6 +473,9 @@ def _clash(plp: _ProjectLP, economy: Economy, spec: Any, needs: _Needs, keep: np
 
     for i, side in zip(d.rows, d.row_sides, strict=True):
         i = int(i)
+        if i >= plp.m_projects:
+            projects.append(needs.ids[i - plp.m_projects])
+            continue
         if i >= plp.m_base:
             j, s = plp.link[i - plp.m_base]
             linking.append(f"new capacity of {economy.activity_ids[j]!r} started in {periods[s]!r} covers the funded projects'")
@@ -508,8 +521,7 @@ def _clash(plp: _ProjectLP, economy: Economy, spec: Any, needs: _Needs, keep: np
     for c, side in zip(d.cols, d.col_sides, strict=True):
         c = int(c)
         if c >= plp.n_base:
-            projects.append(needs.ids[c - plp.n_base])
-            continue
+            continue  # 0 <= y_q <= 1: a project is named by its row y_q >= 1
         name, r = block(c, lay.col_blocks)
         if name == "x":
             t, j = divmod(r, lay.J)
