@@ -72,6 +72,11 @@ def test_feasible_set_is_carried_and_verified(table):
     assert r.embodied_labour.loc[3, "labour"] == pytest.approx(4.0)
     text = "\n".join(r.summary())
     assert "carries every funded project" in text
+    # the festival's shadow cost bounds what the plan loses by carrying it (concave value)
+    without = plan_funded(e, 4, table, ["P1", "P3"], **SETTINGS)
+    loss = without.plan.objective_value - r.plan.objective_value
+    assert (r.shadow_costs >= -1e-9).all() and list(r.shadow_costs.index) == ["P1", "P3", "P4"]
+    assert 0 < loss <= r.shadow_costs["P4"] + 1e-7
 
 
 def _roomy() -> Economy:

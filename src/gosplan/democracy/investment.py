@@ -26,9 +26,11 @@ Solow 1958, ch. 12):
   hours of labour: ``cost_in_labour``) is spread evenly over the construction years (the lag
   of a capacity project, the duration of another) and comes off the factor's supply.
 
-Each funded project is one column of the plan's program fixed at 1, so an irreducible
-infeasible subset (Chinneck 2008, *Feasibility and Infeasibility in Optimization*, ch. 6)
-names the projects it contains.
+Each funded project is one column of the plan's program held at 1 by a row of its own, so
+an irreducible infeasible subset (Chinneck 2008, *Feasibility and Infeasibility in
+Optimization*, ch. 6) names the projects it contains, and the row's dual prices the project
+in the plan's objective. A capacity project is a floor under the plan's own investment, not
+an addition to it: the plan may build more of that activity if it pays.
 """
 
 from __future__ import annotations
@@ -346,9 +348,11 @@ def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
     Column ``y_q`` enters the balance rows with ``-goods`` (collective consumption), the
     factor rows with ``+labour``, and one link row per (activity, start period) holding the
     plan's new capacity at or above the projects': ``z_{j,s} - sum_q capacity_q y_q >= 0``.
-    The project is imposed by a row ``y_q >= 1`` with ``0 <= y_q <= 1``, not by fixing the
-    column: an IIS search that drops a row leaves ``y_q`` free in ``[0, 1]`` (the project
-    not built), while dropping a fixed column's bounds would let a project *make* goods.
+    The project is imposed by a row ``y_q >= 1`` with ``y_q >= 0``, not by fixing the
+    column: an IIS search that drops the row leaves ``y_q`` free to be 0 (the project not
+    built), while dropping a fixed column's bounds would let a project *make* goods. More
+    than one of a project never helps the plan, so ``y_q`` stays at 1 and the row's dual is
+    the project's marginal cost in the plan's objective.
     """
     from gosplan.planning.solver import LinearProgram
 
@@ -394,7 +398,7 @@ def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
         row_lower=np.concatenate([lp.row_lower, np.zeros(len(link)), np.ones(n)]),
         row_upper=np.concatenate([lp.row_upper, np.full(len(link), np.inf), np.full(n, np.inf)]),
         col_lower=np.concatenate([lp.col_lower, np.zeros(n)]),
-        col_upper=np.concatenate([lp.col_upper, np.ones(n)]),
+        col_upper=np.concatenate([lp.col_upper, np.full(n, np.inf)]),
         sense=lp.sense,
         offset=lp.offset,
     )
@@ -405,7 +409,7 @@ def _subset(plp: _ProjectLP, keep: np.ndarray, zero_cost: bool = True) -> Any:
     """The same program with the projects outside ``keep`` switched off (y fixed at 0)."""
     lp = plp.lp
     hi = lp.col_upper.copy()
-    hi[plp.n_base :] = keep.astype(float)
+    hi[plp.n_base :] = np.where(keep, np.inf, 0.0)
     rlo = lp.row_lower.copy()
     rlo[plp.m_projects :] = keep.astype(float)
     c = np.zeros_like(lp.c) if zero_cost else lp.c
@@ -717,6 +721,12 @@ class InvestmentReport:
         can still carry with those kept before it.
     suggested_plan
         The plan carrying the suggestion.
+    shadow_costs
+        Per project carried (all funded, or the suggestion): the marginal cost of the
+        project in the plan's objective (the dual of its row ``y_q >= 1``; for the default
+        objective, discounted consumption-basket levels forgone). The plan loses at most
+        this much by carrying the project (the value of a linear program is concave in a
+        right-hand side), and at least its marginal cost at zero.
     """
 
     feasible: bool
@@ -732,6 +742,7 @@ class InvestmentReport:
     priority: tuple[str, ...] = ()
     suggestion: tuple[str, ...] | None = None
     suggested_plan: Any = None
+    shadow_costs: pd.Series | None = None
 
     def share_of_output(self) -> pd.DataFrame | None:
         """The funded projects' goods as a share of each product's gross output per period."""
@@ -872,7 +883,7 @@ def plan_funded(
     fplp = _with_projects(flp, flay, needs)
     every = np.ones(len(ids), dtype=bool)
 
-    def solve_with(keep: np.ndarray) -> Any:
+    def solve_with(keep: np.ndarray) -> tuple[Any, pd.Series]:
         lp, lay = build_dynamic_lp(economy, spec, objective)
         plp = _with_projects(lp, lay, needs)
         sub = _subset(plp, keep, zero_cost=False)
@@ -882,19 +893,22 @@ def plan_funded(
                 f"the plan with the funded projects was not solved to optimality: {res.status.value} ({res.solver_status}); "
                 "an unbounded plan lacks a limit (factor supply, capacity); otherwise raise the time limit"
             )
-        return _adjusted(_read_back(economy, spec, objective, sub, lay, res), needs, keep)
+        # the row y_q >= 1 is at its lower bound; HiGHS's dual of a maximisation is <= 0 there
+        dual = res.row_duals[plp.m_projects :] * (1.0 if sub.sense == "min" else -1.0)
+        costs = pd.Series(dual, index=pd.Index(ids, name="project"), name="shadow_cost")[keep]
+        return _adjusted(_read_back(economy, spec, objective, sub, lay, res), needs, keep), costs
 
     if _is_feasible(_subset(fplp, every), options):
-        plan = solve_with(every)
+        plan, costs = solve_with(every)
         emb = pd.DataFrame(_embodied(plan, economy, goods_all.sum(axis=0)), index=per.copy(), columns=economy.factor_ids.copy())
-        return InvestmentReport(True, tuple(ids), table, req, goods, labour, emb, plan, priority=tuple(ids))
+        return InvestmentReport(True, tuple(ids), table, req, goods, labour, emb, plan, priority=tuple(ids), shadow_costs=costs)
 
     clash = _clash(fplp, economy, spec, needs, every, options)
     relaxations: dict[str, pd.DataFrame] = {}
     if relax:
         relaxations["limits"] = _least_change(fplp, economy, spec, floors=False, factors=True, options=options)
         relaxations["floors"] = _least_change(fplp, economy, spec, floors=True, factors=False, options=options)
-    suggestion = suggested_plan = None
+    suggestion = suggested_plan = costs = None
     if suggest:
         keep = np.zeros(len(ids), dtype=bool)
         if not _is_feasible(_subset(fplp, keep), options):
@@ -907,9 +921,10 @@ def plan_funded(
             if not _is_feasible(_subset(fplp, keep), options):
                 keep[q] = False
         suggestion = tuple(p for p, k in zip(ids, keep, strict=True) if k)
-        suggested_plan = solve_with(keep)
+        suggested_plan, costs = solve_with(keep)
     return InvestmentReport(
-        False, tuple(ids), table, req, goods, labour, None, None, clash, relaxations, tuple(ids), suggestion, suggested_plan
+        False, tuple(ids), table, req, goods, labour, None, None, clash, relaxations, tuple(ids), suggestion, suggested_plan,
+        costs,
     )
 
 
