@@ -99,27 +99,24 @@ def _fixed_point(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, tol: floa
 
     Returns the solution and the number of evaluations of ``f`` (negative when
     ``maxit`` was reached)."""
+    n = len(x)
+    # differences of iterates and residuals in ring buffers: no re-stacking per step
+    dX = np.empty((depth, n))
+    dR = np.empty((depth, n))
+    k = 0  # differences stored
+    head = 0
     fx = f(x)
     r = fx - x
-    X: list[np.ndarray] = []
-    R: list[np.ndarray] = []
     best = np.abs(r).max(initial=0.0)
     for it in range(2, maxit + 1):
         if np.abs(r).max(initial=0.0) <= tol * max(1.0, np.abs(fx).max(initial=0.0)):
             return fx, it - 1
-        X.append(fx)
-        R.append(r)
-        if len(R) > depth:
-            X.pop(0)
-            R.pop(0)
-        if len(R) > 1:
-            dR = np.diff(np.asarray(R), axis=0)
-            dX = np.diff(np.asarray(X), axis=0)
-            gram = dR @ dR.T
+        if k:
+            live = slice(0, k)
+            gram = dR[live] @ dR[live].T
             try:
-                # normal equations of the small least-squares problem, with a ridge
-                gamma = np.linalg.solve(gram + 1e-14 * np.trace(gram) * np.eye(len(gram)), dR @ r)
-                x_new = fx - gamma @ dX
+                gamma = np.linalg.solve(gram + 1e-14 * np.trace(gram) * np.eye(k), dR[live] @ r)
+                x_new = fx - gamma @ (dX[live] + dR[live])
             except np.linalg.LinAlgError:
                 x_new = fx
         else:
@@ -127,14 +124,18 @@ def _fixed_point(f: Callable[[np.ndarray], np.ndarray], x: np.ndarray, tol: floa
         fx_new = f(x_new)
         r_new = fx_new - x_new
         size = np.abs(r_new).max(initial=0.0)
-        if size > best and len(R) > 1:
-            # acceleration did not help: restart from a plain step
-            X.clear()
-            R.clear()
+        if size > best and k:
+            # acceleration did not help: forget the history, take a plain step
+            k = head = 0
             x_new = fx
             fx_new = f(x_new)
             r_new = fx_new - x_new
             size = np.abs(r_new).max(initial=0.0)
+        else:
+            dX[head] = x_new - x
+            dR[head] = r_new - r
+            head = (head + 1) % depth
+            k = min(k + 1, depth)
         best = min(best, size)
         x, fx, r = x_new, fx_new, r_new
     return fx, -maxit
