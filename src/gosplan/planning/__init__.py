@@ -2,8 +2,10 @@
 
 ``targets`` says what the plan must or should deliver, ``model`` turns an
 economy and targets into a linear program, ``objectives`` says what is best,
-``solver`` is the one seam to the LP solver (HiGHS), ``plan`` holds and checks
-the result, ``diagnose`` explains an impossible plan. Multi-period plans live in
+``solver`` is the one seam to the LP solver (HiGHS), ``substitution`` a
+factorisation-free exact method for the common case (alternative single-output
+techniques, capacities, a few factor limits), ``optimal`` runs build-solve-read
+back, ``plan`` holds and checks the result, ``diagnose`` explains an impossible plan. Multi-period plans live in
 ``dynamic``. Submodules are imported on first use so ``import gosplan`` stays fast.
 """
 
@@ -39,6 +41,7 @@ _EXPORTS = {
     "Diagnosis": "diagnose",
     "diagnose": "diagnose",
     "least_change": "diagnose",
+    "solve_substitution": "substitution",
 }
 
 __all__ = sorted(_EXPORTS)
