@@ -401,3 +401,12 @@ def test_collective_consumption_clashes_with_a_fixed_capacity():
     assert alone.clash.projects == ("c",) and alone.suggestion == ("a",)
     empty = plan_funded(e, 3, t, [], **kw)
     assert empty.feasible and empty.goods.to_numpy().sum() == 0.0
+
+
+def test_a_plan_impossible_without_projects_is_an_error_naming_its_limits(table):
+    """A bread floor of 300 needs 120 hours of the 100 in every period: no project is to
+    blame, and the error names the floor and the supply of one (any) period."""
+    from gosplan.planning.dynamic import InfeasibleDynamicPlanError
+
+    with pytest.raises(InfeasibleDynamicPlanError, match=r"even without the funded projects.*consumption floor of 'bread' in (\d) \(300\); supply of 'labour' in \1 \(100\)"):
+        plan_funded(steel_and_bread(), 4, table, ["P1"], final_demand=pd.Series({"bread": 300.0}))

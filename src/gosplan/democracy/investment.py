@@ -224,7 +224,7 @@ def _needs(
             if not spec.capital_activities[j]:
                 raise SchemaError(f"{where}: activity {act!r} ties up no capital, so it has no capacity to build; map the project to an activity with capital coefficients")
             lag = int(spec.lag[j])
-            f = lag if r["first_period"] is None else _period_pos(r["first_period"], periods, f"{where}, first_period")
+            f = lag if _blank(r["first_period"]) else _period_pos(r["first_period"], periods, f"{where}, first_period")
             s = f - lag
             if s < 0:
                 raise SchemaError(
@@ -236,7 +236,7 @@ def _needs(
             ready.append(f)
             years = range(s, f)
         else:
-            s = 0 if r["start"] is None else _period_pos(r["start"], periods, f"{where}, start")
+            s = 0 if _blank(r["start"]) else _period_pos(r["start"], periods, f"{where}, start")
             d = int(r["duration"])
             if s + d > T:
                 raise SchemaError(f"{where}: {d} period(s) from {periods[s]!r} run past the plan's last period {periods[-1]!r}; lengthen the plan or shorten the project")
@@ -246,7 +246,7 @@ def _needs(
             capacity.append((-1, s, 0.0))
             ready.append(s + d)
         total_labour = float(r["labour"])
-        fac = r["factor"] or labour_factor
+        fac = labour_factor if _blank(r["factor"]) else str(r["factor"])
         if cost_in_labour is not None:
             total_labour += float(r["cost"]) * float(cost_in_labour)
         if total_labour > 0:
@@ -525,7 +525,7 @@ def _clash(plp: _ProjectLP, economy: Economy, spec: Any, needs: _Needs, keep: np
     for c, side in zip(d.cols, d.col_sides, strict=True):
         c = int(c)
         if c >= plp.n_base:
-            continue  # 0 <= y_q <= 1: a project is named by its row y_q >= 1
+            continue  # y_q >= 0: a project is named by its row y_q >= 1
         name, r = block(c, lay.col_blocks)
         if name == "x":
             t, j = divmod(r, lay.J)
@@ -538,11 +538,12 @@ def _clash(plp: _ProjectLP, economy: Economy, spec: Any, needs: _Needs, keep: np
                 limits.append({"kind": "capacity", "id": aid, "period": periods[t], "limit": cap,
                                "constraint": f"capacity of {aid!r} in {periods[t]!r} ({cap:g})"})
             # a level's lower bound (>= 0) takes part in most conflicts and says nothing
-        elif name == "k" and c - k0 < lay.Jc:
-            aid = str(cap_ids[c - k0])
-            cap = float(spec.initial_capacity[lay.cap_idx[c - k0]])
-            limits.append({"kind": "capacity", "id": aid, "period": periods[0], "limit": cap,
-                           "constraint": f"initial capacity of {aid!r} ({cap:g})"})
+        elif name == "k":
+            if c - k0 < lay.Jc:  # later capacities are only bounded below by 0
+                aid = str(cap_ids[c - k0])
+                cap = float(spec.initial_capacity[lay.cap_idx[c - k0]])
+                limits.append({"kind": "capacity", "id": aid, "period": periods[0], "limit": cap,
+                               "constraint": f"initial capacity of {aid!r} ({cap:g})"})
         elif name == "z":
             t, k = divmod(r, lay.Jc)
             if side in ("upper", "boxed"):
@@ -848,8 +849,21 @@ def plan_funded(
     Returns
     -------
     InvestmentReport
+
+    Raises
+    ------
+    InfeasibleDynamicPlanError
+        When the plan is impossible even without the projects (its floors and limits
+        clash on their own); the message names them.
     """
-    from gosplan.planning.dynamic import MaxConsumption, ReachTargets, _read_back, build_dynamic_lp, dynamic_spec
+    from gosplan.planning.dynamic import (
+        InfeasibleDynamicPlanError,
+        MaxConsumption,
+        ReachTargets,
+        _read_back,
+        build_dynamic_lp,
+        dynamic_spec,
+    )
     from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
 
     ids = [str(p) for p in getattr(funded, "funded", funded)]
@@ -903,6 +917,15 @@ def plan_funded(
         emb = pd.DataFrame(_embodied(plan, economy, goods_all.sum(axis=0)), index=per.copy(), columns=economy.factor_ids.copy())
         return InvestmentReport(True, tuple(ids), table, req, goods, labour, emb, plan, priority=tuple(ids), shadow_costs=costs)
 
+    none = np.zeros(len(ids), dtype=bool)
+    if not _is_feasible(_subset(fplp, none), options):
+        alone = _clash(fplp, economy, spec, needs, none, options)
+        raise InfeasibleDynamicPlanError(
+            "the plan is impossible even without the funded projects: its own floors and limits clash ("
+            + ("; ".join(alone.limits["constraint"]) or "see plan_dynamic's diagnosis")
+            + "); lower the floors or allow more factors or initial capacity before imposing projects",
+            list(alone.limits["constraint"]),
+        )
     clash = _clash(fplp, economy, spec, needs, every, options)
     relaxations: dict[str, pd.DataFrame] = {}
     if relax:
@@ -910,12 +933,7 @@ def plan_funded(
         relaxations["floors"] = _least_change(fplp, economy, spec, floors=True, factors=False, options=options)
     suggestion = suggested_plan = costs = None
     if suggest:
-        keep = np.zeros(len(ids), dtype=bool)
-        if not _is_feasible(_subset(fplp, keep), options):
-            raise GosplanError(
-                "the plan is impossible even without any funded project: its floors and limits clash on their own; "
-                "see gosplan.planning.dynamic.plan_dynamic's diagnosis"
-            )
+        keep = none.copy()
         for q in range(len(ids)):
             keep[q] = True
             if not _is_feasible(_subset(fplp, keep), options):
