@@ -238,6 +238,33 @@ class _Inner:
         return None
 
 
+def _first_guess(inner: _Inner, c: np.ndarray, G: sp.csr_array, s: np.ndarray, z: np.ndarray, p: np.ndarray,
+                 x: np.ndarray) -> np.ndarray:
+    """Multipliers at which direct technique switches would save the excess use of
+    each limited factor (ignoring knock-on effects through inputs): for every idle
+    technique, the extra unit cost per unit of factor it saves against its
+    product's present average; switches are taken cheapest first until they cover
+    the excess ``s_l``."""
+    m, prod = inner.m, inner.prod
+    k = (c + inner.UT @ p) / m
+    extra = np.maximum(k - p[prod], 0.0)
+    out = np.zeros(G.shape[0])
+    for row in np.flatnonzero(s > 0):
+        gl = G[[row]].toarray().ravel()
+        avg = np.bincount(prod, weights=gl * z, minlength=len(p)) / np.maximum(x, 1e-300)
+        saves = avg[prod] - gl / m
+        ok = (saves > 0) & (x[prod] > 0)
+        if not ok.any():
+            continue
+        ratio = extra[ok] / saves[ok]
+        amount = saves[ok] * x[prod[ok]]
+        order = np.argsort(ratio)
+        covered = np.cumsum(amount[order])
+        at = int(np.searchsorted(covered, s[row]))
+        out[row] = ratio[order][min(at, len(order) - 1)]
+    return out
+
+
 def _failed(reason: str, lp: LinearProgram, t0: float, matvecs: int = 0) -> LPResult:
     m, n = lp.shape
     nan = math.nan
@@ -349,6 +376,13 @@ def solve_substitution(
             if deadline is not None and time.perf_counter() > deadline:
                 status = SolverStatus.TIME_LIMIT
                 break
+            if len(cuts_z) == 1:
+                # a first guess of the multipliers instead of a corner of the box
+                guess = _first_guess(inner, cl, G, s, z, p, x)
+                if (guess > 0).any():
+                    lam = np.minimum(guess, box)
+                    delta = np.maximum(delta, 0.5 * lam)
+                    continue
             # master: max eta s.t. eta - s_t' lambda <= l' z_t, lambda in the trust region
             k = len(cuts_z)
             A = sp.csr_array(np.c_[-np.asarray(cuts_s), np.ones(k)])
