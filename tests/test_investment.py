@@ -6,7 +6,7 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
 from gosplan.economy import Economy
@@ -410,3 +410,30 @@ def test_a_plan_impossible_without_projects_is_an_error_naming_its_limits(table)
 
     with pytest.raises(InfeasibleDynamicPlanError, match=r"even without the funded projects.*consumption floor of 'bread' in (\d) \(300\); supply of 'labour' in \1 \(100\)"):
         plan_funded(steel_and_bread(), 4, table, ["P1"], final_demand=pd.Series({"bread": 300.0}))
+
+
+@settings(max_examples=12, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.lists(st.tuples(st.sampled_from(["bakery", "mill", None]), st.floats(1.0, 30.0), st.integers(2, 3)), min_size=1, max_size=6))
+@example([("bakery", 20.0, 2), ("bakery", 30.0, 2), ("mill", 5.0, 2), (None, 30.0, 2), ("bakery", 10.0, 2), ("bakery", 1.0, 3)])
+def test_suggestion_is_the_greedy_walk_down_the_priority_order(specs):
+    """The bisection finds the same set as checking each project in turn: keep a project
+    when the plan carries it with those kept before it."""
+    e = steel_and_bread()
+    ids = [f"R{i}" for i in range(len(specs))]
+    projects = pd.DataFrame({"cost": [10.0 * c for _, c, _ in specs]}, index=ids)
+    mapping = {
+        pid: ({"activity": a, "capacity": c, "first_period": f} if a else {"start": f})
+        for pid, (a, c, f) in zip(ids, specs, strict=True)
+    }
+    table = investment_table(projects, mapping)
+    r = plan_funded(e, 4, table, ids, relax=False, **SETTINGS)
+    kept: list[str] = []
+    for p in ids:
+        if plan_funded(e, 4, table, kept + [p], suggest=False, relax=False, **SETTINGS).feasible:
+            kept.append(p)
+    if r.feasible:
+        assert kept == ids
+    else:
+        assert len(kept) < len(ids)
+        assert r.suggestion == tuple(kept)
+        assert r.suggested_plan.verify(e) == []

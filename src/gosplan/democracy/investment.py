@@ -802,6 +802,36 @@ def _adjusted(plan: Any, needs: _Needs, keep: np.ndarray) -> Any:
     )
 
 
+def _priority_subset(feasible: Any, n: int) -> np.ndarray:
+    """Go down the priority order keeping each project that still fits with those kept.
+
+    Feasibility is monotone (dropping a project only relaxes the plan), so instead of one
+    check per project the first project that no longer fits is found by bisection over the
+    prefixes of the projects not yet decided: ``O(d log n)`` checks for ``d`` dropped
+    projects, the same set as one check per project. ``feasible(mask) -> bool``.
+    """
+    keep = np.zeros(n, dtype=bool)
+    lo = 0  # projects before lo are decided
+    while lo < n:
+        trial = keep.copy()
+        trial[lo:] = True
+        if feasible(trial):
+            return trial
+        # smallest i >= lo with keep + projects lo..i infeasible
+        a, b = lo, n - 1
+        while a < b:
+            mid = (a + b) // 2
+            trial = keep.copy()
+            trial[lo : mid + 1] = True
+            if feasible(trial):
+                a = mid + 1
+            else:
+                b = mid
+        keep[lo:a] = True
+        lo = a + 1
+    return keep
+
+
 def plan_funded(
     economy: Economy,
     periods: int | Sequence[Any],
@@ -933,11 +963,7 @@ def plan_funded(
         relaxations["floors"] = _least_change(fplp, economy, spec, floors=True, factors=False, options=options)
     suggestion = suggested_plan = costs = None
     if suggest:
-        keep = none.copy()
-        for q in range(len(ids)):
-            keep[q] = True
-            if not _is_feasible(_subset(fplp, keep), options):
-                keep[q] = False
+        keep = _priority_subset(lambda k: _is_feasible(_subset(fplp, k), options), len(ids))
         suggestion = tuple(p for p, k in zip(ids, keep, strict=True) if k)
         suggested_plan, costs = solve_with(keep)
     return InvestmentReport(
