@@ -74,7 +74,8 @@ def budget_charts(result: dict, projects: list[dict]) -> list[tuple[str, str]]:
         top = int(max(sat)) if sat else 0
         counts = [sum(1 for s in sat if int(s) == k) for k in range(top + 1)]
         ax.bar(range(top + 1), counts)
-        ax.set_xlabel("funded projects the voter supported")
+        ax.set_xticks(range(top + 1))
+        ax.set_xlabel("funded projects on the voter's ballot")
         ax.set_ylabel("voters")
         ax.set_title("Satisfaction of voters")
         charts.append(("Satisfaction of voters", _svg(fig)))
