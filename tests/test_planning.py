@@ -183,6 +183,8 @@ def test_labour_minimum_is_the_leontief_solution():
     x = spsolve(M, d.to_numpy())
     v = spsolve(sp.csc_array(M.T), B[0])
     np.testing.assert_allclose(plan.levels.to_numpy(), x, rtol=1e-8, atol=1e-10)
+    np.testing.assert_allclose(plan.output.to_numpy(), x, rtol=1e-8, atol=1e-10)
+    assert plan.factor_totals["labour"] == pytest.approx(B[0] @ x)
     np.testing.assert_allclose(plan.valuations.to_numpy(), v, rtol=1e-8)
     assert plan.objective_value == pytest.approx(B[0] @ x)
 

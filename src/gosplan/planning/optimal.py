@@ -290,6 +290,8 @@ def _read_back(
         dual_objective=res.dual_objective,
         gap=res.gap,
         levels=pd.Series(z, index=e.activity_ids, name="level"),
+        output=pd.Series(e.make @ z, index=e.product_ids, name="output"),
+        factor_totals=pd.Series(e.factor_use @ z, index=e.factor_ids, name="factor_use"),
         valuations=pd.Series(s * y[bal], index=e.product_ids, name="valuation"),
         factor_valuations=pd.Series(-s * y[fac], index=e.factor_ids, name="valuation"),
         reduced_costs=pd.Series(s * r, index=e.activity_ids, name="reduced_cost"),

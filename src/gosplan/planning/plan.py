@@ -177,6 +177,9 @@ class Plan:
     objective : text of the objective; ``objective_value`` and ``dual_objective``
         its primal and dual values; ``gap`` their relative difference.
     levels : activity levels (activities).
+    output, factor_totals : gross output per product (``make @ z``) and use of each
+        factor (``factor_use @ z``) at the plan's levels, as solved (``verify``
+        recomputes its own from the levels).
     basket_multiple : the multiple ``t`` of the basket delivered (basket objective).
     fulfilment : per-product fulfilment ``u`` of the basket (harmony objective).
     shortfall : per-product shortfall of the floors (soft-floor objectives).
@@ -206,6 +209,8 @@ class Plan:
     manifest: dict[str, Any]
     limits: pd.Series
     capacities: pd.Series
+    output: pd.Series | None = None
+    factor_totals: pd.Series | None = None
     basket_multiple: float | None = None
     fulfilment: pd.Series | None = None
     shortfall: pd.Series | None = None
