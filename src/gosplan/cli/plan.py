@@ -92,7 +92,9 @@ def plan_command(
     limit: list[str] | None = typer.Option(None, "--limit", help="Factor limit ID=VALUE (repeatable)."),
     capacity: list[str] | None = typer.Option(None, "--capacity", help="Activity capacity ID=VALUE (repeatable)."),
     trade_limit: list[str] | None = typer.Option(None, "--trade-limit", help="Trade limit FROM->TO=VALUE (repeatable)."),
-    method: str = typer.Option("auto", "--method", help="auto | simplex | dual_simplex | ipm | ipm_no_crossover | pdlp."),
+    method: str = typer.Option(
+        "auto", "--method", help="auto | substitution | simplex | dual_simplex | ipm | ipm_no_crossover | pdlp."
+    ),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds."),
     tol: float = typer.Option(1e-7, "--tol", help="Feasibility and optimality tolerance."),
     threads: int | None = typer.Option(None, "--threads"),
