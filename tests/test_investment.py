@@ -437,3 +437,20 @@ def test_suggestion_is_the_greedy_walk_down_the_priority_order(specs):
         assert len(kept) < len(ids)
         assert r.suggestion == tuple(kept)
         assert r.suggested_plan.verify(e) == []
+
+
+def test_without_an_iis_the_clash_is_read_off_the_elastic_programs(table, monkeypatch):
+    """Where HiGHS finds no IIS (it fails on some larger plans), the report still names
+    projects and limits: the projects the plan cannot carry in full when it carries as
+    much of each as it can, and the limits the least change stretches."""
+    import gosplan.planning.solver as solver
+
+    def no_iis(*args, **kwargs):
+        raise SchemaError("HiGHS could not compute an irreducible infeasible subset of this program")
+
+    monkeypatch.setattr(solver, "iis_detail", no_iis)
+    r = plan_funded(steel_and_bread(), 4, table, ["P1", "P2", "P3", "P4"], relax=False, **SETTINGS)
+    assert r.clash.method == "elastic"
+    assert len(r.clash.projects) == 1 and r.clash.projects[0] in {"P1", "P2"}
+    assert r.clash.limit_ids == {("factor", "labour", 1)}
+    assert r.suggestion == ("P1", "P3", "P4")

@@ -439,12 +439,16 @@ class Clash:
     ``period``; ``limit`` its value; ``constraint`` in words). ``linking``: the other
     constraints that tie them together (balances of intermediate goods, capacity
     accumulation; the non-negativity of levels and investment, which takes part in most
-    conflicts, is left out), in words.
+    conflicts, is left out), in words. ``method``: ``"iis"``, or ``"elastic"`` where HiGHS
+    could not compute an IIS: then ``projects`` are those the plan cannot carry in full when
+    it carries as much of every project as it can, and ``limits`` those the least change of
+    limits stretches (a conflict, not necessarily an irreducible one).
     """
 
     projects: tuple[str, ...]
     limits: pd.DataFrame
     linking: tuple[str, ...] = ()
+    method: str = "iis"
 
     @property
     def limit_ids(self) -> set[tuple[str, str, Any]]:
@@ -458,12 +462,21 @@ class Clash:
         return f"the funded projects {projects} cannot be carried together with: {limits}"
 
 
-def _clash(plp: _ProjectLP, economy: Economy, spec: Any, needs: _Needs, keep: np.ndarray, options: Any) -> Clash:
+def _clash(plps: Sequence[_ProjectLP], economy: Economy, spec: Any, needs: _Needs, keep: np.ndarray, options: Any) -> Clash | None:
+    """The IIS of the first of ``plps`` (the same plan written two ways) for which HiGHS
+    computes one, read back in the economy's terms; ``None`` if it computes none."""
     from gosplan.planning.solver import iis_detail
 
-    lay = plp.layout
     periods = spec.periods
-    d = iis_detail(_subset(plp, keep), options)
+    for plp in plps:
+        try:
+            d = iis_detail(_subset(plp, keep), options)
+            break
+        except SchemaError:
+            continue
+    else:
+        return None
+    lay = plp.layout
     projects: list[str] = []
     limits: list[dict[str, Any]] = []
     linking: list[str] = []
@@ -548,10 +561,41 @@ def _clash(plp: _ProjectLP, economy: Economy, spec: Any, needs: _Needs, keep: np
             t, k = divmod(r, lay.Jc)
             if side in ("upper", "boxed"):
                 linking.append(f"no investment in {cap_ids[k]!r} started in {periods[t]!r} (it would finish after the plan)")
-        else:
+        elif name != "u":  # consumption levels >= 0 take part in most conflicts
             linking.append(f"bounds of {name} column {r}")
     lim = pd.DataFrame(limits, columns=_LIMIT_COLUMNS)
     return Clash(tuple(projects), lim, tuple(linking))
+
+
+def _elastic_clash(plp: _ProjectLP, needs: _Needs, limits: pd.DataFrame, options: Any) -> Clash:
+    """Where no IIS is to be had: carry as much of every project as the plan can
+    (``max sum_q y_q``, ``0 <= y_q <= 1``) and name those not carried in full, with the
+    limits that the least change of limits stretches."""
+    from gosplan.planning.solver import SolverStatus, solve_lp
+
+    lp = _subset(plp, np.ones(len(needs.ids), dtype=bool))
+    n0 = plp.n_base
+    c = np.zeros_like(lp.c)
+    c[n0:] = 1.0
+    hi = lp.col_upper.copy()
+    hi[n0:] = 1.0
+    rlo = lp.row_lower.copy()
+    rlo[plp.m_projects :] = 0.0
+    res = solve_lp(dataclasses.replace(lp, c=c, col_upper=hi, row_lower=rlo, sense="max"), options)
+    short = () if res.status is not SolverStatus.OPTIMAL else tuple(
+        p for p, y in zip(needs.ids, res.x[n0:], strict=True) if y < 1.0 - 1e-7
+    )
+    lim = pd.DataFrame(
+        {
+            "kind": limits["kind"],
+            "id": limits["id"],
+            "period": limits["period"],
+            "limit": limits["current"],
+            "constraint": [f"{k} {i!r} in {t!r} ({v:g})" for k, i, t, v in zip(limits["kind"], limits["id"], limits["period"], limits["current"], strict=True)],
+        },
+        columns=_LIMIT_COLUMNS,
+    )
+    return Clash(short, lim, (), "elastic")
 
 
 def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool, factors: bool, options: Any) -> pd.DataFrame:
@@ -925,6 +969,11 @@ def plan_funded(
     feas_obj = objective if isinstance(objective, ReachTargets) else ReachTargets()
     flp, flay = build_dynamic_lp(economy, spec, feas_obj)
     fplp = _with_projects(flp, flay, needs)
+    # HiGHS 1.13 finds no IIS of some programs it finds one for once consumption-level
+    # columns are present: the same plan written with them is the second try
+    iis_plps = [fplp]
+    if not isinstance(objective, ReachTargets):
+        iis_plps.append(_with_projects(*build_dynamic_lp(economy, spec, MaxConsumption()), needs))
     every = np.ones(len(ids), dtype=bool)
 
     def solve_with(keep: np.ndarray) -> tuple[Any, pd.Series]:
@@ -949,18 +998,20 @@ def plan_funded(
 
     none = np.zeros(len(ids), dtype=bool)
     if not _is_feasible(_subset(fplp, none), options):
-        alone = _clash(fplp, economy, spec, needs, none, options)
+        alone = _clash(iis_plps, economy, spec, needs, none, options)
         raise InfeasibleDynamicPlanError(
             "the plan is impossible even without the funded projects: its own floors and limits clash ("
-            + ("; ".join(alone.limits["constraint"]) or "see plan_dynamic's diagnosis")
+            + ("; ".join(alone.limits["constraint"]) if alone is not None and len(alone.limits) else "see plan_dynamic's diagnosis")
             + "); lower the floors or allow more factors or initial capacity before imposing projects",
-            list(alone.limits["constraint"]),
+            list(alone.limits["constraint"]) if alone is not None else [],
         )
-    clash = _clash(fplp, economy, spec, needs, every, options)
+    clash = _clash(iis_plps, economy, spec, needs, every, options)
     relaxations: dict[str, pd.DataFrame] = {}
-    if relax:
+    if relax or clash is None:
         relaxations["limits"] = _least_change(fplp, economy, spec, floors=False, factors=True, options=options)
         relaxations["floors"] = _least_change(fplp, economy, spec, floors=True, factors=False, options=options)
+    if clash is None:
+        clash = _elastic_clash(fplp, needs, relaxations["limits"], options)
     suggestion = suggested_plan = costs = None
     if suggest:
         keep = _priority_subset(lambda k: _is_feasible(_subset(fplp, k), options), len(ids))
