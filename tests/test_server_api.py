@@ -422,3 +422,30 @@ def test_pages_refuse_replayed_and_malformed_forms(live, world):
         assert again.status_code == 409 and "replayed" in again.text
     assert c.get(f"/rounds/{r['id']}/votes").json() == [
         {"id": c.get(f"/rounds/{r['id']}/votes").json()[0]["id"], "voter": f"member:{m['id']}", "ranking": ["8", "7"]}]
+
+
+def test_concurrent_replays_store_one_vote(live, world):
+    """The same vote sent 12 times at once with one Idempotency-Key: one 201, eleven 409, one vote stored
+    (on PostgreSQL the losers of the race fail on the unique key at commit and are rolled back)."""
+    server, c = live
+    from concurrent.futures import ThreadPoolExecutor
+
+    import httpx
+
+    planner, (a, b) = world["planner"], world["councils"]
+    g = products()[0]
+    r = c.ok("/rounds", {"kind": "plan", "title": "race", "rule": "approval"}, planner)
+    p = c.ok(f"/rounds/{r['id']}/proposals", {"council_id": a, "basket": {g: 1.0}}, world["delegates"][a])
+    key = uuid.uuid4().hex
+    url = f"{server.url}/rounds/{r['id']}/votes"
+    headers = {"Authorization": f"Bearer {world['delegates'][b]}", "Idempotency-Key": key}
+
+    def send(_):
+        return httpx.post(url, json={"council_id": b, "approve": [p["id"]]}, headers=headers, timeout=60)
+
+    with ThreadPoolExecutor(12) as pool:
+        answers = list(pool.map(send, range(12)))
+    assert sorted(r.status_code for r in answers) == [201] + [409] * 11
+    assert all("replayed" in r.text for r in answers if r.status_code == 409)
+    assert len(c.get(f"/rounds/{r['id']}/votes").json()) == 1
+    assert c.get(f"/rounds/{r['id']}/ledger/verify").json()["ok"] is True

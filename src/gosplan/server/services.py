@@ -166,6 +166,9 @@ class Service:
                 self._claim_key(s, p, key)
                 yield s
         except IntegrityError as exc:
+            if "used_keys" in str(exc.orig):  # the same key raced in from another request
+                raise Conflict(f"replayed request: Idempotency-Key {key!r} was already used by this token; "
+                               "nothing stored") from None
             raise Conflict(f"conflicting write refused, nothing stored ({exc.orig})") from None
 
     # -- administrator ----------------------------------------------------------
