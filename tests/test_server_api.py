@@ -449,3 +449,28 @@ def test_concurrent_replays_store_one_vote(live, world):
     assert all("replayed" in r.text for r in answers if r.status_code == 409)
     assert len(c.get(f"/rounds/{r['id']}/votes").json()) == 1
     assert c.get(f"/rounds/{r['id']}/ledger/verify").json()["ok"] is True
+
+
+def test_first_start_prints_an_administrator_token_once(tmp_path, monkeypatch, capsys):
+    """Without GOSPLAN_ADMIN_TOKEN the first start makes an administrator token and prints it
+    once; the database keeps only its hash; a restart prints nothing."""
+    from gosplan.server.app import create_app
+
+    monkeypatch.delenv("GOSPLAN_ADMIN_TOKEN", raising=False)
+    db = tmp_path / "first.sqlite"
+    app = create_app(str(db))
+    err = capsys.readouterr().err
+    assert "administrator token" in err
+    token = err.strip().rsplit(" ", 1)[1]
+    svc = app.state.service
+    assert svc.authorize(__import__("gosplan.server.auth", fromlist=["Bearer"]).Bearer(token), "admin").role == "admin"
+    svc.store.dispose()
+    import sqlite3
+
+    con = sqlite3.connect(db)
+    stored = [row[0] for row in con.execute("SELECT token_hash FROM tokens")]
+    con.close()
+    assert token not in stored and len(stored) == 1 and len(stored[0]) == 64
+    app2 = create_app(str(db))
+    assert capsys.readouterr().err == ""
+    app2.state.service.store.dispose()

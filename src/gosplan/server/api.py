@@ -202,7 +202,7 @@ async def open_budget_from_pabulib(request: Request, who: Who, rule: str = "equa
     from gosplan.server import _domain
 
     svc: Service = request.app.state.service
-    await run_in_threadpool(svc._need, who, "planner")
+    await run_in_threadpool(svc.authorize, who, "planner")
     try:
         text = (await request.body()).decode("utf-8-sig")
     except UnicodeDecodeError as exc:

@@ -139,7 +139,8 @@ class Service:
                 return resolve(s, p.text)
         return p
 
-    def _need(self, p: Principal | Bearer | None, *roles: str) -> Principal:
+    def authorize(self, p: Principal | Bearer | None, *roles: str) -> Principal:
+        """The caller if it holds one of ``roles``; 401 without a valid token, 403 for another role."""
         p = self.whois(p)
         if p is None:
             raise Unauthorized("this needs a bearer token (Authorization: Bearer TOKEN); yours is missing, unknown or revoked")
@@ -190,7 +191,7 @@ class Service:
             return s.scalars(select(Token.id).where(Token.role == "admin", Token.active)).first() is not None
 
     def create_council(self, p: Principal | Bearer | None, data: dict, key: str | None = None) -> dict:
-        p = self._need(p, "admin")
+        p = self.authorize(p, "admin")
         with self._write(p, key) as s:
             reg = self._registry(s)
             if s.scalars(select(Council.id).where(Council.name == data["name"])).first() is not None:
@@ -202,7 +203,7 @@ class Service:
             return self.council_dict(s, c)
 
     def create_member(self, p: Principal | Bearer | None, council_id: int, name: str, key: str | None = None) -> dict:
-        p = self._need(p, "admin")
+        p = self.authorize(p, "admin")
         with self._write(p, key) as s:
             reg = self._registry(s)
             if s.get(Council, council_id) is None:
@@ -220,7 +221,7 @@ class Service:
             return {"id": m.id, "council_id": council_id, "name": name, "token": text}
 
     def create_planner(self, p: Principal | Bearer | None, label: str, key: str | None = None) -> dict:
-        p = self._need(p, "admin")
+        p = self.authorize(p, "admin")
         with self._write(p, key) as s:
             reg = self._registry(s)
             text, h = new_token()
@@ -232,7 +233,7 @@ class Service:
 
     # -- planner: rounds -------------------------------------------------------
     def open_round(self, p: Principal | Bearer | None, data: dict, key: str | None = None) -> dict:
-        p = self._need(p, "planner")
+        p = self.authorize(p, "planner")
         kind = data["kind"]
         with self._write(p, key) as s:
             params: dict[str, Any] = {}
@@ -301,7 +302,7 @@ class Service:
                 raise Invalid(f"projects: project {pr['key']!r} costs {pr['cost']:g}, more than the budget {data['budget']:g}")
 
     def close_round(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
-        p = self._need(p, "planner")
+        p = self.authorize(p, "planner")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
             if r.status != "open":
@@ -317,7 +318,7 @@ class Service:
             return self.round_dict(s, r)
 
     def compute_plan(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
-        p = self._need(p, "planner")
+        p = self.authorize(p, "planner")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
             if r.kind != "plan":
@@ -344,7 +345,7 @@ class Service:
             return self.round_dict(s, r)
 
     def publish(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
-        p = self._need(p, "planner")
+        p = self.authorize(p, "planner")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
             if r.status == "published":
@@ -359,7 +360,7 @@ class Service:
 
     # -- delegates: plan rounds ---------------------------------------------------
     def _delegate_for(self, p: Principal | Bearer | None, council_id: int) -> Principal:
-        p = self._need(p, "delegate")
+        p = self.authorize(p, "delegate")
         if p.council_id != council_id:
             raise Forbidden(f"this delegate acts for council {p.council_id}, not for council {council_id}")
         return p
@@ -422,7 +423,7 @@ class Service:
 
     # -- members: budget ballots, elections, recall ------------------------------
     def ballot(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
-        p = self._need(p, "member")
+        p = self.authorize(p, "member")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
             if r.kind not in ("budget", "election"):
@@ -484,7 +485,7 @@ class Service:
         return {field: list(chosen)}
 
     def nominate(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
-        p = self._need(p, "member")
+        p = self.authorize(p, "member")
         with self._write(p, key) as s:
             r = self._round(s, round_id)
             self._open(r, "election")
@@ -498,7 +499,7 @@ class Service:
 
     def sign_recall(self, p: Principal | Bearer | None, mandate_id: int, key: str | None = None) -> dict:
         """Sign the petition against a mandate; at the threshold the mandate ends and a by-election opens."""
-        p = self._need(p, "member")
+        p = self.authorize(p, "member")
         with self._write(p, key) as s:
             m = s.get(Mandate, mandate_id)
             if m is None:
@@ -544,7 +545,7 @@ class Service:
 
     def delegate_token(self, p: Principal | Bearer | None, key: str | None = None) -> dict:
         """A delegate token for a member who holds a mandate; an earlier one is revoked."""
-        p = self._need(p, "member")
+        p = self.authorize(p, "member")
         with self._write(p, key) as s:
             m = s.scalars(select(Mandate).where(Mandate.member_id == p.member_id, Mandate.active)).first()
             if m is None:
@@ -681,7 +682,7 @@ class Service:
 
     def import_ledger(self, p: Principal | Bearer | None, data: bytes, key: str | None = None) -> dict:
         """Store an exported round's chain, after verifying it, as a read-only round."""
-        p = self._need(p, "admin", "planner")
+        p = self.authorize(p, "admin", "planner")
         header, texts, report = domain.ledger_import(data)
         if not report["ok"]:
             raise Invalid(f"the ledger does not verify: {report['message']}; nothing stored")
