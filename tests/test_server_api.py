@@ -455,6 +455,7 @@ def test_first_start_prints_an_administrator_token_once(tmp_path, monkeypatch, c
     """Without GOSPLAN_ADMIN_TOKEN the first start makes an administrator token and prints it
     once; the database keeps only its hash; a restart prints nothing."""
     from gosplan.server.app import create_app
+    from gosplan.server.auth import Bearer
 
     monkeypatch.delenv("GOSPLAN_ADMIN_TOKEN", raising=False)
     db = tmp_path / "first.sqlite"
@@ -463,7 +464,7 @@ def test_first_start_prints_an_administrator_token_once(tmp_path, monkeypatch, c
     assert "administrator token" in err
     token = err.strip().rsplit(" ", 1)[1]
     svc = app.state.service
-    assert svc.authorize(__import__("gosplan.server.auth", fromlist=["Bearer"]).Bearer(token), "admin").role == "admin"
+    assert svc.authorize(Bearer(token), "admin").role == "admin"
     svc.store.dispose()
     import sqlite3
 
