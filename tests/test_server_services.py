@@ -1,0 +1,102 @@
+"""Property test of the service's acts (in-process, no HTTP): whatever sequence of proposals,
+votes, replays and closes councils' delegates send, a request is accepted exactly when a
+simple model of the rules says so, a refused request changes nothing, and the round's
+ledger always verifies and records exactly the proposals and votes stored.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+pytest.importorskip("sqlalchemy")
+
+from hypothesis import HealthCheck, given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from gosplan.server.auth import Bearer  # noqa: E402
+from gosplan.server.db import Store  # noqa: E402
+from gosplan.server.demo import seed_plan_round  # noqa: E402
+from gosplan.server.services import Refusal, Service  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    url = str(tmp_path_factory.mktemp("services") / "prop.sqlite")
+    seed = seed_plan_round(url, 3, proposals=0)
+    store = Store(url, durable=False)
+    yield Service(store), seed
+    store.dispose()
+
+
+PRODUCTS = ["A01", "A02", "C10-C12", "unobtainium"]
+quantity = st.one_of(st.floats(0, 1e6), st.floats(-10, -0.001), st.just(math.inf), st.just(math.nan))
+propose = st.tuples(st.just("propose"), st.integers(0, 2), st.integers(0, 2),
+                    st.dictionaries(st.sampled_from(PRODUCTS), quantity, max_size=3), st.sampled_from(["k1", "k2", None]))
+vote = st.tuples(st.just("vote"), st.integers(0, 2), st.integers(0, 2),
+                 st.lists(st.integers(0, 3), max_size=3), st.sampled_from(["k1", "k3", None]))
+close = st.tuples(st.just("close"))
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(ops=st.lists(st.one_of(propose, vote, close), min_size=1, max_size=12))
+def test_accepted_exactly_when_the_rules_allow(service, ops):
+    svc, seed = service
+    rnd = svc.open_round(Bearer(seed["planner"]), {"kind": "plan", "title": "prop", "rule": "approval"}, None)["id"]
+    used: set[tuple[int, str]] = set()  # (acting delegate, key) consumed by accepted requests
+    proposals: dict[int, int] = {}  # council index -> proposal id
+    voted: set[int] = set()
+    is_open = True
+    counter = 0
+    for op in ops:
+        before = svc.round(rnd)
+        counter += 1
+        if op[0] == "close":
+            ok = is_open
+            try:
+                svc.close_round(Bearer(seed["planner"]), rnd, f"{rnd}-close-{counter}")
+                accepted = True
+            except Refusal:
+                accepted = False
+            assert accepted == ok
+            is_open = False
+            continue
+        kind, claimed, acting, payload, key = op
+        key = f"{rnd}-{key or f'fresh-{counter}'}"  # the database outlives examples: keys per round
+        token = Bearer(seed["delegates"][acting])
+        council = seed["councils"][claimed]
+        if kind == "propose":
+            ok = (acting == claimed and (acting, key) not in used and is_open and claimed not in proposals
+                  and all(p != "unobtainium" and math.isfinite(q) and q >= 0 for p, q in payload.items()))
+            call = lambda: svc.propose(token, rnd, {"council_id": council, "basket": payload}, key)  # noqa: E731
+        else:
+            ids = [list(proposals.values())[i] if i < len(proposals) else 10**6 + i for i in payload]
+            ok = (acting == claimed and (acting, key) not in used and is_open and claimed not in voted
+                  and bool(ids) and len(set(ids)) == len(ids) and all(i in proposals.values() for i in ids))
+            call = lambda: svc.vote(token, rnd, {"council_id": council, "approve": ids}, key)  # noqa: E731
+        try:
+            out = call()
+            accepted = True
+        except Refusal:
+            accepted = False
+        assert accepted == ok, (op, ok)
+        after = svc.round(rnd)
+        if accepted:
+            used.add((acting, key))
+            if kind == "propose":
+                proposals[claimed] = out["id"]
+            else:
+                voted.add(claimed)
+            assert after["ledger_entries"] == before["ledger_entries"] + 1
+        else:
+            assert (after["ledger_entries"], after["votes"], after["proposals"]) == (
+                before["ledger_entries"], before["votes"], before["proposals"])
+    report = svc.verify(rnd)
+    assert report["ok"], report
+    entries = [json.loads(line) for line in svc.ledger_export(rnd).decode().splitlines()[1:]]
+    logged_props = sorted(e["payload"]["proposal"] for e in entries if e["kind"] == "proposal")
+    logged_votes = sorted(e["payload"]["vote"] for e in entries if e["kind"] == "vote")
+    assert logged_props == sorted(p["id"] for p in svc.round(rnd)["proposals"])
+    assert logged_votes == sorted(v["id"] for v in svc.votes(rnd))
