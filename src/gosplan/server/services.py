@@ -113,6 +113,21 @@ class Service:
         rnd.seq += 1
         rnd.head_hash = digest
 
+    def _still_valid(self, s: Session, p: Principal) -> None:
+        """Check the caller's token again inside the write transaction.
+
+        A recall commits between the token check and the write at most: on SQLite writes are
+        serialised, on PostgreSQL the token row is share-locked here and the recall updates
+        it, so either the write lands before the recall or it is refused after it.
+        """
+        stmt = select(Token).where(Token.id == p.token_id).execution_options(populate_existing=True)
+        if not self.store.is_sqlite:
+            stmt = stmt.with_for_update(read=True)
+        tok = s.scalars(stmt).first()
+        mandate = s.get(Mandate, p.mandate_id, populate_existing=True) if p.mandate_id is not None else None
+        if tok is None or not tok.active or (p.role == "delegate" and (mandate is None or not mandate.active)):
+            raise Unauthorized("this token was revoked (a recalled or replaced delegate's token stops working at once)")
+
     def _claim_key(self, s: Session, p: Principal, key: str | None) -> None:
         if key is None:
             return
@@ -164,6 +179,7 @@ class Service:
         """
         try:
             with self.store.write() as s:
+                self._still_valid(s, p)
                 self._claim_key(s, p, key)
                 yield s
         except IntegrityError as exc:
