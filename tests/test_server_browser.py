@@ -76,21 +76,30 @@ class Pages:
         self.wait_for("whoami")
 
     def wait_for(self, element_id: str):
+        """Wait until the page has loaded completely and shows ``element_id`` (or a refusal)."""
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
 
-        return WebDriverWait(self.d, 30).until(
+        from selenium.common.exceptions import WebDriverException
+
+        WebDriverWait(self.d, 30, ignored_exceptions=(WebDriverException,)).until(
+            lambda d: d.execute_script("return document.readyState") == "complete")
+        wait = WebDriverWait(self.d, 30)
+        return wait.until(
             ec.any_of(ec.presence_of_element_located((By.ID, element_id)), ec.presence_of_element_located((By.ID, "error"))))
 
     def click(self, element_id: str, then: str | None = None) -> None:
         """Click; if a page follows, wait for the element ``then`` on it (a refusal page fails the test)."""
-        old = self.d.find_element(By.TAG_NAME, "html")
+        # a new document has a new time origin: that tells a loaded next page from the old one
+        # without touching the old page's nodes (which Chromium refuses once they are gone)
+        origin = self.d.execute_script("return performance.timeOrigin")
         self.d.find_element(By.ID, element_id).click()
         if then is not None:
-            from selenium.webdriver.support import expected_conditions as ec
+            from selenium.common.exceptions import WebDriverException
             from selenium.webdriver.support.ui import WebDriverWait
 
-            WebDriverWait(self.d, 30).until(ec.staleness_of(old))
+            WebDriverWait(self.d, 30, ignored_exceptions=(WebDriverException,)).until(
+                lambda d: d.execute_script("return performance.timeOrigin") != origin)
             self.wait_for(then)
             errors = self.d.find_elements(By.ID, "error")
             assert not errors, errors[0].text
