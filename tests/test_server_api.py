@@ -72,6 +72,8 @@ def test_openapi_and_health(live):
                  "/rounds/{round_id}/ledger", "/rounds/{round_id}/ballots", "/mandates/{mandate_id}/petition"):
         assert path in spec["paths"], path
     assert c.get("/docs").status_code == 200
+    assert c.http.get("/", follow_redirects=False).headers["location"] == "/ui"
+    assert "Rounds" in c.get("/ui").text
 
 
 def test_roles_and_tokens(live, world):

@@ -142,6 +142,12 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
     async def _domain(request: Request, exc: GosplanError):
         return JSONResponse({"detail": str(exc)}, status_code=422)
 
+    @app.get("/", include_in_schema=False)
+    async def _root():
+        from fastapi.responses import RedirectResponse
+
+        return RedirectResponse("/ui", status_code=307)
+
     app.include_router(api.router)
     app.include_router(pages.router)
     app.mount("/static", StaticFiles(directory=os.path.join(os.path.dirname(__file__), "static")), name="static")
