@@ -14,7 +14,7 @@ from gosplan import linalg
 from gosplan.errors import ConvergenceError, GosplanError, MissingDependencyError
 from gosplan.linalg import Method
 
-CPU_METHODS = ["dense", "dense32", "neumann", "jacobi", "gmres", "bicgstab"]
+CPU_METHODS = ["dense", "dense32", "dense-gmres", "dense-neumann", "neumann", "jacobi", "gmres", "bicgstab"]
 
 
 def random_economy(n: int, density: float, seed: int, colsum: float = 0.9) -> sp.csr_array:
@@ -192,5 +192,101 @@ def test_property_float32_close_to_float64(case):
     exact = linalg.solve(A, D, "dense").x
     refined = linalg.solve(A, D, "dense32", tol=1e-12).x
     np.testing.assert_allclose(refined, exact, rtol=1e-9, atol=1e-9 * np.abs(exact).max())
+    ir = linalg.solve(A, D, "dense-gmres", tol=1e-12, allow_float32=True)
+    assert ir.residual <= 1e-12
+    np.testing.assert_allclose(ir.x, exact, rtol=1e-9, atol=1e-9 * np.abs(exact).max())
     single = linalg.solve(A.astype(np.float32), D, "neumann", allow_float32=True, tol=1e-6).x
     np.testing.assert_allclose(single, exact, rtol=1e-4, atol=1e-4 * np.abs(exact).max())
+
+
+def dense_economy(n: int, seed: int, k: int = 7):
+    """Dense A with column sums U(0.2, 0.85), as in benchmarks/bench_leontief.py; Y and S positive."""
+    rng = np.random.default_rng(seed)
+    A = rng.random((n, n))
+    A *= rng.uniform(0.2, 0.85, n) / A.sum(axis=0)
+    return A, rng.uniform(0, 1000, (n, k)), rng.uniform(0, 1, (3, n))
+
+
+@pytest.mark.parametrize("allow_float32", [False, True])
+def test_dense_gmres_agrees_with_lu_without_factoring(allow_float32):
+    """GMRES on the dense matrix: float64 residual below tol, same answer as LU, A untouched."""
+    A, Y, S = dense_economy(700, seed=11)
+    A0 = A.copy()
+    lu = linalg.factorize(A, "dense")
+    it = linalg.factorize(A, "dense-gmres", tol=1e-11, allow_float32=allow_float32)
+    assert it.A is A  # the caller's float64 matrix is used in place, not copied
+    assert (it.work.dtype == np.float32) is allow_float32
+    for D, transpose in ((Y, False), (S.T, True)):
+        r = it.solve(D, transpose=transpose)
+        assert r.method is Method.DENSE_GMRES and r.residual <= 1e-11
+        # the reported residual is the true float64 one
+        M = np.eye(700) - A
+        true = np.linalg.norm(D - (M.T if transpose else M) @ r.x, axis=0) / np.linalg.norm(D, axis=0)
+        np.testing.assert_allclose(r.residual, true.max(), rtol=1e-3)
+        np.testing.assert_allclose(r.x, lu.solve(D, transpose=transpose).x, rtol=1e-9)
+        assert 0 < r.iterations < 40  # a well-conditioned Leontief system: a handful of passes
+    np.testing.assert_array_equal(A, A0)
+
+
+def test_dense_neumann_counts_like_the_spectral_radius():
+    """The Neumann residual falls like rho(A)^k: more passes than GMRES for the same tolerance."""
+    A, Y, _ = dense_economy(400, seed=12)
+    rho = max(abs(np.linalg.eigvals(A)))
+    r = linalg.solve(A, Y, "dense-neumann", tol=1e-10)
+    g = linalg.solve(A, Y, "dense-gmres", tol=1e-10)
+    assert r.residual <= 1e-10 and g.residual <= 1e-10
+    assert abs(r.iterations - np.log(1e-10) / np.log(rho)) <= 6
+    assert g.iterations < r.iterations / 2
+
+
+def test_dense_iterative_refuses_non_productive_economies():
+    """rho(A) = sqrt(1.2) > 1: GMRES solves the linear system, but the output for a positive
+    demand is negative, which only a non-productive economy can yield; a closed economy
+    (columns summing to 1, I - A singular) makes GMRES stagnate; the series diverges."""
+    A = np.array([[0.0, 1.2], [1.0, 0.0]])
+    with pytest.raises(ConvergenceError, match="not productive"):
+        linalg.solve(A, np.ones(2), "dense-gmres")
+    with pytest.raises(ConvergenceError, match="not productive"):
+        linalg.solve(A, np.ones((2, 3)), "dense-gmres", transpose=True)
+    with pytest.raises(ConvergenceError, match="does not converge"):
+        linalg.solve(A, np.ones(2), "dense-neumann")
+    closed = np.array([[0.5, 0.5], [0.5, 0.5]])
+    with pytest.raises(ConvergenceError, match="not productive"):
+        linalg.solve(closed, np.array([1.0, 0.0]), "dense-gmres")
+    with pytest.raises(ConvergenceError, match="raise maxiter"):
+        linalg.solve(dense_economy(300, 13)[0] * 1.1, np.ones(300), "dense-gmres", maxiter=2, tol=1e-14)
+
+
+def test_dense_iterative_names_nan_and_shape():
+    A, Y, _ = dense_economy(50, seed=14)
+    A[3, 4] = np.nan
+    with pytest.raises(GosplanError, match="NaN"):
+        linalg.solve(A, Y, "dense-gmres")
+    with pytest.raises(GosplanError, match="3 rows; A has 50"):
+        linalg.solve(np.zeros((50, 50)), np.ones(3), "dense-gmres")
+
+
+def test_auto_skips_the_factorization_for_few_right_hand_sides():
+    A, Y, _ = dense_economy(1600, seed=15)
+    assert linalg.choose_method(A, rhs=7) is Method.DENSE_GMRES
+    assert linalg.choose_method(A, rhs=500) is Method.DENSE  # many columns: factor once
+    assert linalg.choose_method(A) is Method.DENSE  # unknown reuse (analysis.prepare): factor
+    assert linalg.choose_method(A[:200, :200], rhs=1) is Method.DENSE  # small: LU is instant
+    r = linalg.solve(A, Y)
+    assert r.method is Method.DENSE_GMRES and r.residual <= 1e-10
+    assert linalg.factorize(A).method is Method.DENSE
+
+
+@settings(max_examples=25, deadline=None)
+@given(st.integers(2, 80), st.integers(0, 2**31), st.floats(0.05, 0.98), st.integers(1, 9), st.booleans())
+def test_property_dense_gmres_on_random_productive_matrices(n, seed, colsum, k, transpose):
+    """Any non-negative A with column sums below 1 is productive: residual below tol, x >= d >= 0."""
+    rng = np.random.default_rng(seed)
+    A = rng.random((n, n)) * (rng.random((n, n)) < rng.uniform(0.1, 1.0))
+    sums = A.sum(axis=0)
+    A *= np.where(sums > 0, colsum * rng.uniform(0.2, 1.0, n) / np.where(sums > 0, sums, 1), 0)
+    D = rng.uniform(0, 5, (n, k))
+    r = linalg.solve(A, D, "dense-gmres", tol=1e-10, transpose=transpose)
+    assert r.residual <= 1e-10
+    assert (r.x >= D - 1e-8 * np.abs(r.x).max()).all()
+    np.testing.assert_allclose(r.x, reference(A, D, transpose), rtol=1e-7, atol=1e-9 * np.abs(r.x).max())

@@ -4,7 +4,8 @@ Every quantity of input-output analysis is a solve with ``I - A`` or its
 transpose; this package owns how that solve is done so that the analysis code
 never chooses between NumPy, SciPy and CuPy itself.  Backends live one per file
 (``dense.py``: LU factored once, float64 or float32 with iterative refinement;
-``iterative.py``: Neumann and Jacobi series and preconditioned Krylov methods on
+``dense_iterative.py``: GMRES and Neumann on a dense ``A`` without factoring it,
+for a few right-hand sides; ``iterative.py``: Neumann and Jacobi series and preconditioned Krylov methods on
 sparse matrices; ``gpu.py``: CuPy).  The dense inverse is formed only by
 :func:`leontief_inverse`, on explicit request.
 """
@@ -38,6 +39,8 @@ class Method(enum.StrEnum):
     AUTO = "auto"
     DENSE = "dense"
     DENSE32 = "dense32"
+    DENSE_GMRES = "dense-gmres"
+    DENSE_NEUMANN = "dense-neumann"
     NEUMANN = "neumann"
     JACOBI = "jacobi"
     GMRES = "gmres"
@@ -110,21 +113,35 @@ def _size_and_density(A) -> tuple[int, float]:
 # (n^2 memory, n^3 work), unless the table is dense anyway.
 DENSE_MAX_SPARSE_N = 4_000
 DENSE_MIN_DENSITY = 0.05
+# Dense GMRES instead of LU: an LU costs (2/3) n^3 flops, about n / 20 passes over A at
+# the speed a memory-bound product streams A on a 2-core machine (measured: 9,800 x 9,800
+# LU about 25 s, one pass 0.15-0.25 s), and a Leontief system needs some 5-60 passes per
+# solve; so from n = 1,500 on, GMRES wins as long as the right-hand sides, solved as a
+# block, stay few (each pass then costs the same as for one column).
+DENSE_KRYLOV_MIN_N = 1_500
+DENSE_KRYLOV_MAX_RHS = 32
 
 
-def choose_method(A, *, allow_float32: bool = False) -> Method:
+def choose_method(A, *, allow_float32: bool = False, rhs: int | None = None) -> Method:
     """The backend ``auto`` picks for ``A``.
 
     Dense arrays, small tables (n <= 4,000) and dense-ish sparse tables
-    (density >= 5 %) get a dense LU (float32 with refinement if allowed);
-    larger sparse tables get the Neumann series when a cheap norm bound
-    (``min(max column sum, max row sum) of |A| < 1``) proves it converges,
-    and GMRES with a preconditioner otherwise.
+    (density >= 5 %) are solved densely: by GMRES on the dense matrix
+    (``dense-gmres``) when the caller states it will solve few right-hand sides
+    (``rhs <= 32`` columns in all) and ``n >= 1,500``, since one pass over ``A``
+    per iteration then beats an ``O(n^3)`` factorization; otherwise (many
+    right-hand sides, or ``rhs=None``: a factorization to be reused any number
+    of times, as :func:`gosplan.analysis.prepare` asks for) by a dense LU
+    (float32 with refinement if allowed).  Larger sparse tables get the Neumann
+    series when a cheap norm bound (``min(max column sum, max row sum) of |A| <
+    1``) proves it converges, and GMRES with a preconditioner otherwise.
     """
     import scipy.sparse as sp
 
     n, density = _size_and_density(A)
     if not sp.issparse(A) or n <= DENSE_MAX_SPARSE_N or density >= DENSE_MIN_DENSITY:
+        if rhs is not None and rhs <= DENSE_KRYLOV_MAX_RHS and n >= DENSE_KRYLOV_MIN_N:
+            return Method.DENSE_GMRES
         return Method.DENSE32 if allow_float32 and n > 500 else Method.DENSE
     # |A| only when needed: for the non-negative coefficients of an Economy the
     # sums are two matrix-vector products, with no copy of a 10^9-entry matrix
@@ -143,6 +160,7 @@ def factorize(
     allow_float32: bool = False,
     threads: int | None = None,
     preconditioner: str | None = None,
+    rhs: int | None = None,
 ) -> Factorization:
     """Prepare ``I - A`` once for any number of solves in either orientation.
 
@@ -152,25 +170,37 @@ def factorize(
         Technical coefficients: ``A[i, j]`` is the input of product ``i`` per
         unit of product ``j``.  It is read, never modified or copied unless the
         backend needs its own layout (dense LU builds ``I - A`` once).
-    method : {"auto", "dense", "dense32", "neumann", "jacobi", "gmres", "bicgstab", "cupy"}
-        Backend; ``auto`` follows :func:`choose_method`.
+    method : {"auto", "dense", "dense32", "dense-gmres", "dense-neumann", "neumann", "jacobi", "gmres", "bicgstab", "cupy"}
+        Backend; ``auto`` follows :func:`choose_method`.  ``dense-gmres`` and
+        ``dense-neumann`` iterate on the dense matrix without factoring it
+        (cheapest for a few right-hand sides; see :mod:`gosplan.linalg.dense_iterative`).
     tol : float, optional
         Relative residual the iterative backends and the float32 refinement
         must reach (default 1e-10, 1e-5 for float32 iterations).
     maxiter : int, optional
         Iteration cap of the iterative backends.
     allow_float32 : bool
-        Let ``auto`` use float32 storage (dense32; float32 sparse values).
+        Let ``auto`` use float32 storage (dense32; float32 sparse values;
+        a float32 copy for the inner iterations of ``dense-gmres``).
     threads : int, optional
         Threads for the sparse matrix-vector products (default: all cores).
     preconditioner : {"ilu", "jacobi", None}, optional
         Krylov preconditioner (default ILU up to 200,000 products, else Jacobi).
+    rhs : int, optional
+        How many right-hand-side columns the caller will solve in all; lets
+        ``auto`` skip the factorization of a dense table when they are few.
+        ``None`` (unknown, possibly many) keeps the reusable LU.
     """
     method = Method(method)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise GosplanError(f"A must be square (products x products); got shape {A.shape}")
     if method is Method.AUTO:
-        method = choose_method(A, allow_float32=allow_float32)
+        method = choose_method(A, allow_float32=allow_float32, rhs=rhs)
+    if method in (Method.DENSE_GMRES, Method.DENSE_NEUMANN):
+        from gosplan.linalg.dense_iterative import DenseIterative
+
+        return DenseIterative(A, method=method, tol=tol, maxiter=maxiter,
+                              allow_float32=allow_float32, threads=threads)
     if method in (Method.DENSE, Method.DENSE32):
         from gosplan.linalg.dense import DenseLU
 
@@ -215,9 +245,11 @@ def solve(
     costs ``v`` (``p = p A + v`` as a row vector).  See :func:`factorize` for
     the parameters; reuse :func:`factorize` directly when solving repeatedly.
     """
+    D = np.asarray(D)
     fact = factorize(
         A, method, tol=tol, maxiter=maxiter, allow_float32=allow_float32,
         threads=threads, preconditioner=preconditioner,
+        rhs=D.shape[1] if D.ndim == 2 else 1,
     )
     return fact.solve(D, transpose=transpose)
 
