@@ -405,8 +405,13 @@ def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
     return _ProjectLP(ext, layout, nb, m, link)
 
 
-def _subset(plp: _ProjectLP, keep: np.ndarray, zero_cost: bool = True) -> Any:
-    """The same program with the projects outside ``keep`` switched off (y fixed at 0)."""
+def _subset(plp: _ProjectLP, keep: np.ndarray, zero_cost: bool = False) -> Any:
+    """The same program with the projects outside ``keep`` switched off (y fixed at 0).
+
+    Feasibility is checked on the least-factor-cost program, not with a zero objective:
+    HiGHS 1.13 leaves zero-objective programs near the edge of feasibility undecided
+    ("unknown") far more often, and takes ten times longer on them (bench_investment).
+    """
     lp = plp.lp
     hi = lp.col_upper.copy()
     hi[plp.n_base :] = np.where(keep, np.inf, 0.0)
@@ -419,12 +424,21 @@ def _subset(plp: _ProjectLP, keep: np.ndarray, zero_cost: bool = True) -> Any:
 def _is_feasible(lp: Any, options: Any) -> bool:
     from gosplan.planning.solver import SolverStatus, solve_lp
 
-    res = solve_lp(lp, options)
-    if res.status is SolverStatus.OPTIMAL:
-        return True
-    if res.status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED):
-        return False
-    raise GosplanError(f"the feasibility check of the plan ended {res.status.value} ({res.solver_status}); raise the time limit")
+    # a program at the edge of feasibility can leave one method undecided ("unknown"):
+    # the dual simplex without presolve and then the interior point method try again
+    tries = (options, dataclasses.replace(options, method="dual_simplex", presolve=False), dataclasses.replace(options, method="ipm"))
+    for opts in tries:
+        res = solve_lp(lp, opts)
+        if res.status is SolverStatus.OPTIMAL:
+            return True
+        if res.status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED):
+            return False
+        if res.status in (SolverStatus.TIME_LIMIT, SolverStatus.ITERATION_LIMIT, SolverStatus.INTERRUPTED):
+            break
+    raise GosplanError(
+        f"the feasibility check of the plan ended {res.status.value} ({res.solver_status}) with {len(tries)} methods; "
+        "the plan is at the edge of feasibility or badly scaled: rescale the units, or raise the time limit"
+    )
 
 
 @dataclass(frozen=True, eq=False)
@@ -470,7 +484,7 @@ def _clash(plps: Sequence[_ProjectLP], economy: Economy, spec: Any, needs: _Need
     periods = spec.periods
     for plp in plps:
         try:
-            d = iis_detail(_subset(plp, keep), options)
+            d = iis_detail(_subset(plp, keep, zero_cost=True), options)
             break
         except SchemaError:
             continue
