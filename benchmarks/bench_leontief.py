@@ -7,7 +7,14 @@ and multipliers for 3 factor rows, M = S (I - A)^{-1}.
   (seeded) for every implementation: pymrio (``calc_L``, ``calc_x_from_L``'s
   ``L.dot(Y)``, ``calc_M``), plain numpy (``inv(I - A)``, then products), and
   gosplan's seam (``linalg.factorize`` once, then one solve for Y and one
-  transposed solve for S; float64 LU, and float32 LU with refinement to 1e-10).
+  transposed solve for S; float64 LU, float32 LU with refinement to 1e-10;
+  and without any factorization: GMRES on the dense A (float64, and with a
+  float32 copy for the inner iterations refined in float64: GMRES-IR), the dense
+  Neumann series, and ``auto``, which picks GMRES here).  Every iterative
+  method stops at relative residual 1e-10 per column, measured in float64.
+  pymrio's ``calc_x_from_L`` names its single result column "indout", so for 7
+  demand columns the benchmark runs its body, ``L.dot(Y)``.  The printed
+  difference is the largest relative difference from pymrio's X and M.
 * sparse, n = 10^5 / 10^6 / 10^7 with 50 inputs per product: gosplan alone
   (Neumann series, threaded CSR products), float64 and float32 values; the
   memory-bandwidth bound of the iteration (bytes read per iteration x
@@ -44,7 +51,9 @@ sys.path.insert(0, str(HERE.parent / "src"))
 
 DENSE_SIZES = [2_000, 4_900, 9_800]
 SPARSE_SIZES = [100_000, 1_000_000, 10_000_000]
-DENSE_IMPLS = ["pymrio", "numpy_inv", "gosplan_dense", "gosplan_dense32"]
+DENSE_IMPLS = ["pymrio", "numpy_inv", "gosplan_dense", "gosplan_dense32", "gosplan_gmres",
+               "gosplan_gmres_f32", "gosplan_neumann_dense", "gosplan_auto"]
+TOL = 1e-10
 SPARSE_IMPLS = ["gosplan_neumann", "gosplan_neumann_f32"]
 SPARSE_MIN = 50_000
 INPUTS_PER_PRODUCT = 50
@@ -212,14 +221,29 @@ def run_dense(impl: str, A, Y, S):
         return seconds, mem, X, M, {}
     from gosplan import linalg
 
-    method = {"gosplan_dense": "dense", "gosplan_dense32": "dense32"}[impl]
+    if impl == "gosplan_auto":
+        # the one-shot seam: each call sees its right-hand sides and chooses for itself
+        with PeakRSS() as mem:
+            t = time.perf_counter()
+            rx = linalg.solve(A, Y, tol=TOL)
+            rm = linalg.solve(A, S.T, transpose=True, tol=TOL)
+            seconds = time.perf_counter() - t
+        info = {"residual": max(rx.residual, rm.residual), "iterations": f"{rx.iterations}+{rm.iterations}",
+                "chosen": str(rx.method)}
+        return seconds, mem, rx.x, rm.x.T, info
+    method, single = {"gosplan_dense": ("dense", False), "gosplan_dense32": ("dense32", False),
+                      "gosplan_gmres": ("dense-gmres", False), "gosplan_gmres_f32": ("dense-gmres", True),
+                      "gosplan_neumann_dense": ("dense-neumann", False)}[impl]
     with PeakRSS() as mem:
         t = time.perf_counter()
-        fact = linalg.factorize(A, method, tol=1e-10)
+        fact = linalg.factorize(A, method, tol=TOL, allow_float32=single)
         rx = fact.solve(Y)
+        px = getattr(fact, "passes", None)
         rm = fact.solve(S.T, transpose=True)
         seconds = time.perf_counter() - t
-    info = {"residual": max(rx.residual, rm.residual), "refinement_steps": max(rx.iterations, rm.iterations)}
+    info = {"residual": max(rx.residual, rm.residual), "iterations": f"{rx.iterations}+{rm.iterations}"}
+    if px is not None:
+        info["passes"] = f"{px}+{fact.passes}"
     return seconds, mem, rx.x, rm.x.T, info
 
 
@@ -305,6 +329,7 @@ def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--sizes", default=",".join(map(str, DENSE_SIZES + SPARSE_SIZES)),
                    help="comma-separated sizes (e.g. 2000,1e6); >= 50,000 runs the sparse case")
+    p.add_argument("--impls", default="", help="comma-separated subset of the implementations (default: all)")
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--impl", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -324,22 +349,29 @@ def main() -> None:
     for info in threadpoolctl.threadpool_info():
         print(f"  BLAS: {info.get('internal_api')} {info.get('version')} {info.get('architecture', '')} "
               f"threads={info.get('num_threads')} ({info.get('threading_layer', '')})")
-    print("  note: timings on a shared machine; other processes contend for cores and memory bandwidth\n")
+    print("  note: timings on a shared machine; other processes contend for cores and memory bandwidth")
+    print(f"  load average at start: {' '.join(f'{x:.2f}' for x in os.getloadavg())}\n")
+    wanted = {s.strip() for s in args.impls.split(",") if s.strip()}
+    dense_impls = [i for i in DENSE_IMPLS if not wanted or i in wanted or i == "pymrio"]
+    sparse_impls = [i for i in SPARSE_IMPLS if not wanted or i in wanted]
 
     dense = [n for n in sizes if n < SPARSE_MIN]
     if dense:
         print(f"dense: x for {K_DEMAND} demand columns + M for {K_FACTORS} factor rows; peak = RSS above the inputs")
-        print(f"{'n':>6} {'impl':<16} {'seconds':>9} {'peak':>11} {'vs pymrio: speed':>17} {'memory':>8} "
-              f"{'max rel diff vs inv':>20}")
+        print(f"(iterative methods: tolerance {TOL:g} relative residual per column, float64; "
+              "iterations x+m = solve for X + transposed solve for M; passes = products with A incl. residuals)")
+        print(f"{'n':>6} {'impl':<22} {'seconds':>9} {'peak':>11} {'vs pymrio: speed':>17} {'memory':>8} "
+              f"{'max rel diff vs pymrio':>23} {'residual':>9}  iterations")
     for n in dense:
         with tempfile.TemporaryDirectory() as tmp:
-            rows = [spawn(impl, n, tmp) for impl in DENSE_IMPLS]
-            ref = {k: np.load(Path(tmp) / f"numpy_inv_{k}.npy") for k in ("X", "M")} \
-                if (Path(tmp) / "numpy_inv_X.npy").exists() else None
+            print(f"  n={n}: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+            rows = [spawn(impl, n, tmp) for impl in dense_impls]
+            ref = {k: np.load(Path(tmp) / f"pymrio_{k}.npy") for k in ("X", "M")} \
+                if (Path(tmp) / "pymrio_X.npy").exists() else None
             base = next((r for r in rows if r["impl"] == "pymrio" and "error" not in r), None)
             for r in rows:
                 if "error" in r:
-                    print(f"{n:>6} {r['impl']:<16} failed: {r['error']}")
+                    print(f"{n:>6} {r['impl']:<22} failed: {r['error']}")
                     continue
                 diff = ""
                 if ref is not None:
@@ -348,15 +380,18 @@ def main() -> None:
                     diff = f"{d:.1e}"
                 speed = f"{base['seconds'] / r['seconds']:.2f}x" if base else ""
                 memr = f"{r['peak_extra'] / base['peak_extra']:.3f}" if base and base["peak_extra"] > 0 else ""
-                print(f"{n:>6} {r['impl']:<16} {r['seconds']:>9.2f} {gib(r['peak_extra'])} {speed:>17} {memr:>8} "
-                      f"{diff:>20}", flush=True)
+                res = f"{r['residual']:.1e}" if "residual" in r else ""
+                its = " ".join(f"{k}={r[k]}" for k in ("iterations", "passes", "chosen") if k in r)
+                print(f"{n:>6} {r['impl']:<22} {r['seconds']:>9.2f} {gib(r['peak_extra'])} {speed:>17} {memr:>8} "
+                      f"{diff:>23} {res:>9}  {its}", flush=True)
 
     sparse = sorted(n for n in sizes if n >= SPARSE_MIN)
     if sparse:
         print(f"\nsparse: {INPUTS_PER_PRODUCT} inputs per product, Neumann series; bound = bytes per iteration x "
               "SpMVs / bandwidth (best of 1-thread and all-core sum)")
     for n in sparse:
-        for impl in SPARSE_IMPLS:
+        print(f"  n={n:,}: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
+        for impl in sparse_impls:
             need = sparse_need(n, impl.endswith("f32"))
             free = psutil.virtual_memory().available
             if need > 0.6 * free:
