@@ -13,7 +13,13 @@ the same process on the same program, printed as a ratio; both must give the sam
 set. CPU seconds stand for an uncontended core (HiGHS runs on one thread); wall
 seconds are printed too (the machine is shared).
 
-Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_investment.py [--sizes 50x5x40,200x10x200]
+At 200 products x 10 periods x 200 projects HiGHS 1.13 leaves some checks at the
+edge of feasibility undecided with every method, and the report stops with that
+error (the multi-year planner alone fails to find an IIS on the same economy with
+floors raised by half): a limit of the solver on this family of programs, not yet
+worked around.
+
+Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_investment.py [--sizes 50x5x40,100x10x100]
 """
 
 from __future__ import annotations
@@ -125,7 +131,7 @@ def main() -> None:
     from threadpoolctl import threadpool_info
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--sizes", default="50x5x40,200x10x200")
+    ap.add_argument("--sizes", default="50x5x40,100x10x100")
     args = ap.parse_args()
     for info in threadpool_info():
         print(f"BLAS: {info.get('internal_api')} {info.get('version')} kernel={info.get('architecture')} threads={info.get('num_threads')}")
