@@ -173,9 +173,9 @@ class SeriesSolver:
         Y = np.empty_like(X)
         history: list[float] = []
         for k in range(self.maxiter + 1):
-            np.copyto(Y, D)
-            step(X, Y)  # Y = D + A X
-            Y -= X  # the residual of X
+            # the residual of X, D - X + A X, with the vector work folded into one pass before the product
+            np.subtract(D, X, out=Y)
+            step(X, Y)
             res = float(np.max(_column_norms(Y) / dnorm))
             if not np.isfinite(res):
                 raise ConvergenceError(f"{self.method} iteration overflowed at step {k}: A is not productive")
