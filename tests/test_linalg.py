@@ -277,6 +277,20 @@ def test_auto_skips_the_factorization_for_few_right_hand_sides():
     assert linalg.factorize(A).method is Method.DENSE
 
 
+def test_auto_falls_back_to_lu_when_gmres_is_slow():
+    """A cycle of 1,600 products each using 0.999 of the next: eigenvalues 0.999 times the
+    1,600th roots of unity, GMRES's worst case (about n steps); auto factors instead."""
+    n = 1600
+    A = np.zeros((n, n))
+    A[np.arange(n), (np.arange(n) + 1) % n] = 0.999
+    d = np.random.default_rng(16).uniform(0, 1, n)  # not an eigenvector, unlike a constant demand
+    r = linalg.solve(A, d)
+    assert r.method is Method.DENSE and r.residual <= 1e-10
+    np.testing.assert_allclose(r.x, reference(A, d), rtol=1e-9)
+    with pytest.raises(ConvergenceError, match="raise maxiter"):
+        linalg.solve(A, d, "dense-gmres", maxiter=100)
+
+
 @settings(max_examples=25, deadline=None)
 @given(st.integers(2, 80), st.integers(0, 2**31), st.floats(0.05, 0.98), st.integers(1, 9), st.booleans())
 def test_property_dense_gmres_on_random_productive_matrices(n, seed, colsum, k, transpose):

@@ -194,13 +194,17 @@ def factorize(
     method = Method(method)
     if A.ndim != 2 or A.shape[0] != A.shape[1]:
         raise GosplanError(f"A must be square (products x products); got shape {A.shape}")
-    if method is Method.AUTO:
+    auto = method is Method.AUTO
+    if auto:
         method = choose_method(A, allow_float32=allow_float32, rhs=rhs)
     if method in (Method.DENSE_GMRES, Method.DENSE_NEUMANN):
         from gosplan.linalg.dense_iterative import DenseIterative
 
+        if auto and maxiter is None:
+            # passes worth about one LU (see DENSE_KRYLOV_MIN_N); past them, factor instead
+            maxiter = max(100, A.shape[0] // 20)
         return DenseIterative(A, method=method, tol=tol, maxiter=maxiter,
-                              allow_float32=allow_float32, threads=threads)
+                              allow_float32=allow_float32, threads=threads, fallback=auto)
     if method in (Method.DENSE, Method.DENSE32):
         from gosplan.linalg.dense import DenseLU
 

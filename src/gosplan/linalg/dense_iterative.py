@@ -52,6 +52,10 @@ def _blas_one_thread():
     return threadpool_limits(1, user_api="blas")
 
 
+class _OutOfPasses(ConvergenceError):
+    """The iteration cap was reached while the residual was still falling."""
+
+
 class _BlockProduct:
     """``V @ M`` for a ``k x n`` block ``V``, with the columns of ``M`` split over threads.
 
@@ -99,10 +103,14 @@ class DenseIterative:
         memory, half the bytes per pass), refined to ``tol`` in float64.
     threads : int, optional
         Threads splitting each product (default: all cores).
+    fallback : bool
+        When ``maxiter`` passes do not reach ``tol``, factor ``I - A`` by LU and
+        solve directly instead of raising (what ``auto`` asks for, with
+        ``maxiter`` set to about the cost of that factorization).
     """
 
     def __init__(self, A, *, method=Method.DENSE_GMRES, tol=None, maxiter=None, restart=None,
-                 allow_float32=False, threads=None):
+                 allow_float32=False, threads=None, fallback=False):
         import scipy.sparse as sp
 
         self.method = Method(method)
@@ -120,6 +128,8 @@ class DenseIterative:
         # the working copy for the inner iterations; the float64 A always measures the residual
         self.work = A.astype(np.float32) if self.single else A
         self._product = _BlockProduct(threads)
+        self.fallback = fallback
+        self._lu = None
         self.passes = 0  # products with A (either precision) in the last solve
 
     # -- products ------------------------------------------------------------------------
@@ -155,11 +165,23 @@ class DenseIterative:
         dnorm = _row_norms(DT)
         dnorm[dnorm == 0] = 1.0
         self.passes = 0
-        with _blas_one_thread() if self._product.threads > 1 else nullcontext():
-            if self.method is Method.DENSE_NEUMANN:
-                XT, res, its = self._neumann(DT, dnorm, transpose)
-            else:
-                XT, res, its = self._gmres(DT, dnorm, transpose)
+        if self._lu is not None:
+            return self._lu.solve(D, transpose=transpose)
+        try:
+            with _blas_one_thread() if self._product.threads > 1 else nullcontext():
+                if self.method is Method.DENSE_NEUMANN:
+                    XT, res, its = self._neumann(DT, dnorm, transpose)
+                else:
+                    XT, res, its = self._gmres(DT, dnorm, transpose)
+        except _OutOfPasses:
+            if not self.fallback:
+                raise
+            # slow convergence (a spectrum spread towards 1): the factorization is now the
+            # cheaper way, and it serves every later solve too
+            from gosplan.linalg.dense import DenseLU
+
+            self._lu = DenseLU(self.A, tol=self.tol)
+            return self._lu.solve(D, transpose=transpose)
         self._check_sign(XT, DT)
         X = np.ascontiguousarray(XT.T).reshape(shape)
         return SolveResult(X, res, its, self.method, transpose)
@@ -193,7 +215,7 @@ class DenseIterative:
                     "least about 1; the economy is not productive (check the coefficients)"
                 )
             XT += Y
-        raise ConvergenceError(
+        raise _OutOfPasses(
             f"the dense Neumann series reached relative residual {history[-1]:.3g}, not {self.tol:g}, in "
             f"{self.maxiter} passes; raise maxiter or use method='dense-gmres'"
         )
@@ -223,7 +245,7 @@ class DenseIterative:
                     "(allow_float32=False)"
                 )
             if total >= self.maxiter:
-                raise ConvergenceError(
+                raise _OutOfPasses(
                     f"dense GMRES reached relative residual {res:.3g}, not {self.tol:g}, in {total} "
                     f"iterations; raise maxiter or use method='dense' (LU)"
                 )
