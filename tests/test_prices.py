@@ -258,3 +258,15 @@ def test_cli_scissors(tmp_path):
     assert png.stat().st_size > 10_000
     table = pd.read_csv(csv, index_col=0)
     assert table.loc["1923-10-01", "ratio"] == pytest.approx(276 / 89)
+
+
+def test_default_prices_cost_only_money_factors():
+    """WIOD USA 2014: money rows balance each column, so unit-cost prices are 1; hours are not added to dollars."""
+    from gosplan import datasets
+    from gosplan.prices import leontief_prices
+
+    us = datasets.load("usa_2014")
+    p = leontief_prices(us)
+    made = us.x > 0  # 'U' (households as employers) has no output, hence no costs
+    assert list(us.product_ids[~made]) == ["U"]
+    np.testing.assert_allclose(p[made].to_numpy(), 1.0, rtol=1e-6)

@@ -61,13 +61,17 @@ def unit_costs(economy, factor_prices=None) -> np.ndarray:
     """Primary cost per unit of each product, ``v_j = sum_f w_f b_fj``.
 
     ``factor_prices`` maps factor id -> price (a wage rate per kind of labour,
-    a rent); factors it does not name are not costed.  Default: every factor at
-    price 1, i.e. ``B`` already in money per unit (a value table), so that a
-    balanced table gives ``p = 1``.
+    a rent); factors it does not name are not costed.  Default: price 1 for
+    every factor measured in the products' own unit (or where units are not
+    stated), i.e. ``B`` already in money per unit of a value table, so that a
+    balanced table gives ``p = 1``; factors in other units (hours, persons,
+    tonnes) are left out rather than added to money.
     """
     ids = economy.factor_ids
     if factor_prices is None:
-        w = np.ones(len(ids))
+        units = economy.factors["unit"]
+        money = units.isin(set(economy.products["unit"])) | (units == "")
+        w = money.to_numpy(dtype=np.float64)
     else:
         s = pd.Series(dict(factor_prices) if isinstance(factor_prices, Mapping) else factor_prices, dtype=float)
         unknown = s.index.difference(ids)
@@ -94,7 +98,8 @@ def leontief_prices(economy, factor_prices=None, *, markup=None, taxes=None, met
     ----------
     economy : Economy (symmetric).
     factor_prices : mapping factor -> price (e.g. wage per hour of each kind of
-        labour); default 1 for every factor (see :func:`unit_costs`).
+        labour); default 1 for every factor in the products' money unit (see
+        :func:`unit_costs`).
     markup : mapping product -> rate on unit cost, or one rate for all.
     taxes : mapping product -> tax per unit of output.
     solver : a factorization of ``I - A`` (:func:`gosplan.analysis.prepare`);
