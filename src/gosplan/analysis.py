@@ -58,8 +58,9 @@ def prepare(economy, method: str = "auto", *, check: bool = True, **options) -> 
     return linalg.factorize(economy.A, method, **options)
 
 
-def _solver(economy, solver, method, options):
-    return solver if solver is not None else prepare(economy, method, **options)
+def _solver(economy, solver, method, options, rhs=None):
+    # a one-shot call knows how many columns it solves: auto may then skip the factorization
+    return solver if solver is not None else prepare(economy, method, **{"rhs": rhs, **options})
 
 
 def _unknown(kind: str, unknown: Iterable[Any], where: str, hint: str) -> UnknownIdError:
@@ -130,7 +131,7 @@ def gross_output(economy, demand=None, *, method: str = "auto", solver=None, **o
     Series (one column of demand, a Series given) or DataFrame products x columns.
     """
     D = demand_matrix(economy, demand)
-    res = _solver(economy, solver, method, options).solve(D.to_numpy())
+    res = _solver(economy, solver, method, options, D.shape[1]).solve(D.to_numpy())
     out = pd.DataFrame(np.asarray(res.x, dtype=np.float64), index=economy.product_ids, columns=D.columns)
     if isinstance(demand, (pd.Series, Mapping, str)) or demand is None:
         s = out.iloc[:, 0]
@@ -173,7 +174,7 @@ def factor_multipliers(economy, factors=None, *, method: str = "auto", solver=No
     """
     rows = _factor_rows(economy, factors, "factor_multipliers")
     B = economy.B[[economy.factor_ids.get_loc(f) for f in rows]].toarray()
-    res = _solver(economy, solver, method, options).solve(B.T, transpose=True)
+    res = _solver(economy, solver, method, options, B.shape[0]).solve(B.T, transpose=True)
     return pd.DataFrame(np.asarray(res.x, dtype=np.float64).T.reshape(len(rows), -1),
                         index=pd.Index(rows, name="factor"), columns=economy.product_ids)
 
@@ -185,7 +186,7 @@ def output_multipliers(economy, *, method: str = "auto", solver=None, **options)
     multipliers" in its Input-Output Analytical Tables.
     """
     n = len(economy.product_ids)
-    res = _solver(economy, solver, method, options).solve(np.ones(n), transpose=True)
+    res = _solver(economy, solver, method, options, 1).solve(np.ones(n), transpose=True)
     return pd.Series(np.asarray(res.x, dtype=np.float64), index=economy.product_ids, name="output_multiplier")
 
 
@@ -271,7 +272,7 @@ def footprints(economy, factors=None, demand=None, *, method: str = "auto", solv
     Y = demand_matrix(economy, demand, where="footprints demand") if demand is not None else economy.Y
     consumers = pd.Index(pd.unique(pd.Series(_consumer_of(Y.columns))), name="consumer")
     Yc = Y.T.groupby(np.asarray(_consumer_of(Y.columns)), sort=False).sum().T.reindex(columns=consumers)
-    res = _solver(economy, solver, method, options).solve(Yc.to_numpy())
+    res = _solver(economy, solver, method, options, Yc.shape[1]).solve(Yc.to_numpy())
     X = np.asarray(res.x, dtype=np.float64).reshape(len(Yc), -1)
     B = economy.B[[economy.factor_ids.get_loc(f) for f in rows]]
     origin = economy.products["region"].to_numpy()
