@@ -74,6 +74,9 @@ def scissors_chart(frame: pd.DataFrame, *, up_label: str = "manufactured goods",
     top.legend(loc="upper left", frameon=False)
     top.grid(alpha=0.3)
     bottom.plot(frame.index, frame["ratio"], "-D", color="black", label=f"{up_label} / {down_label}")
+    for period in uncertain or []:  # a ratio is no surer than the values it divides
+        if period in frame.index:
+            bottom.plot([period], [frame.loc[period, "ratio"]], "D", mfc="white", mec="black", ms=9)
     for label, series in (extra_ratios or {}).items():
         bottom.plot(series.index, series.to_numpy(), "--^", color="tab:blue", alpha=0.8, label=label)
     if bounds is not None and len(bounds):
@@ -81,7 +84,7 @@ def scissors_chart(frame: pd.DataFrame, *, up_label: str = "manufactured goods",
                     label="ratio at least (lower bound)")
     bottom.axhline(1.0, color="grey", lw=0.8)
     bottom.set_ylabel("ratio (base = 1)")
-    bottom.legend(loc="upper left", frameon=False, fontsize=8)
+    bottom.legend(loc="lower left", frameon=False, fontsize=8)
     bottom.grid(alpha=0.3)
     fig.autofmt_xdate()
     return _save(fig, path)
