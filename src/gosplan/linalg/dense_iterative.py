@@ -117,8 +117,9 @@ class DenseIterative:
         if sp.issparse(A):
             A = A.toarray()
         A = np.asarray(A)
-        if A.dtype != np.float64:
-            A = A.astype(np.float64)
+        if A.dtype != np.float64 or not (A.flags.c_contiguous or A.flags.f_contiguous):
+            # BLAS streams a contiguous matrix; a strided view would be copied at every pass
+            A = np.ascontiguousarray(A, dtype=np.float64)
         self.A = A
         self.n = A.shape[0]
         self.tol = 1e-10 if tol is None else float(tol)
