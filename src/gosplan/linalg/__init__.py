@@ -113,11 +113,12 @@ def _size_and_density(A) -> tuple[int, float]:
 # (n^2 memory, n^3 work), unless the table is dense anyway.
 DENSE_MAX_SPARSE_N = 4_000
 DENSE_MIN_DENSITY = 0.05
-# Dense GMRES instead of LU: an LU costs (2/3) n^3 flops, about n / 20 passes over A at
-# the speed a memory-bound product streams A on a 2-core machine (measured: 9,800 x 9,800
-# LU about 25 s, one pass 0.15-0.25 s), and a Leontief system needs some 5-60 passes per
-# solve; so from n = 1,500 on, GMRES wins as long as the right-hand sides, solved as a
-# block, stay few (each pass then costs the same as for one column).
+# Dense GMRES instead of LU: an LU costs (2/3) n^3 flops, one pass over A (a memory-bound
+# product) 8 n^2 bytes, so an LU is worth n * bandwidth / (12 * flop rate) passes: n / 25
+# to n / 50 on the 2-core development machine (9,800 x 9,800: LU 15-25 s, one pass
+# 0.1-0.2 s).  A Leontief system needs some 5-60 passes per solve, so from n = 1,500 on
+# GMRES wins as long as the right-hand sides, solved as a block, stay few (a pass then
+# costs about the same for them all as for one).
 DENSE_KRYLOV_MIN_N = 1_500
 DENSE_KRYLOV_MAX_RHS = 32
 
@@ -202,7 +203,7 @@ def factorize(
 
         if auto and maxiter is None:
             # passes worth about one LU (see DENSE_KRYLOV_MIN_N); past them, factor instead
-            maxiter = max(100, A.shape[0] // 20)
+            maxiter = max(100, A.shape[0] // 40)
         return DenseIterative(A, method=method, tol=tol, maxiter=maxiter,
                               allow_float32=allow_float32, threads=threads, fallback=auto)
     if method in (Method.DENSE, Method.DENSE32):
