@@ -204,8 +204,10 @@ def factorize(
         if auto and maxiter is None:
             # passes worth about one LU (see DENSE_KRYLOV_MIN_N); past them, factor instead
             maxiter = max(100, A.shape[0] // 40)
+        # auto keeps GMRES in float64: with a handful of passes the float32 copy costs
+        # more (one conversion pass, n^2 * 4 bytes, float64 residual passes) than it saves
         return DenseIterative(A, method=method, tol=tol, maxiter=maxiter,
-                              allow_float32=allow_float32, threads=threads, fallback=auto)
+                              allow_float32=allow_float32 and not auto, threads=threads, fallback=auto)
     if method in (Method.DENSE, Method.DENSE32):
         from gosplan.linalg.dense import DenseLU
 
