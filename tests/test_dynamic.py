@@ -317,3 +317,91 @@ def test_saving_more_than_the_economy_can_is_impossible(eco):
     names = info.value.constraints
     assert any("fixed investment rate in period" in c for c in names)
     assert any("balance of product" in c for c in names)
+
+
+# -- the approximate (first-order, repaired and certified) path -----------------------------
+
+
+def _synthetic(n: int, seed: int):
+    """A small random economy with capital, as in benchmarks/bench_dynamic.py."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    try:
+        from bench_dynamic import synthetic_economy
+    finally:
+        sys.path.pop(0)
+    return synthetic_economy(n, seed=seed, depreciation=0.05)
+
+
+def _approx_case(n: int, T: int, seed: int = 0):
+    eco, d = _synthetic(n, seed)
+    lags = pd.Series(np.where(np.arange(n) % 3 == 0, 2, 1), index=eco.activity_ids)
+    kw = dict(final_demand=0.5 * d, depreciation=0.05, lag=lags, factor_growth=0.02)
+    return eco, MaxConsumption(basket=d, discount=0.03), kw
+
+
+def test_pdlp_plan_is_approximate_feasible_and_near_the_exact_optimum():
+    """PDLP's plan, repaired, is exactly feasible (verify passes at the default
+    tolerance), is marked APPROXIMATE (never OPTIMAL), cannot beat the simplex
+    optimum, and its certified gap bounds its distance from it."""
+    from gosplan.planning.solver import SolverOptions, SolverStatus
+
+    eco, obj, kw = _approx_case(60, 5)
+    exact = plan_dynamic(eco, 5, obj, **kw)
+    approx = plan_dynamic(eco, 5, obj, **kw, options=SolverOptions(method="pdlp", tol=1e-6), accuracy=1e-3)
+    assert exact.status is SolverStatus.OPTIMAL
+    assert approx.status is SolverStatus.APPROXIMATE and not approx.status.ok
+    assert approx.verify(eco) == []
+    acc = approx.solver["accuracy"]
+    assert acc["primal"] <= 1e-9 and acc["dual"] <= 1e-3 and acc["gap"] <= 1e-3
+    # a feasible plan of a maximisation is at most the optimum; the gap bounds the loss
+    assert approx.objective_value <= exact.objective_value * (1 + 1e-9)
+    loss = (exact.objective_value - approx.objective_value) / exact.objective_value
+    assert loss <= 1e-3 + 1e-6, loss
+
+
+def test_pdlp_refuses_an_accuracy_it_cannot_certify():
+    from gosplan.errors import GosplanError
+    from gosplan.planning.solver import SolverOptions
+
+    eco, obj, kw = _approx_case(40, 4)
+    with pytest.raises(GosplanError, match="not solved to optimality"):
+        plan_dynamic(eco, 4, obj, **kw, options=SolverOptions(method="pdlp", tol=1e-2), accuracy=1e-12)
+
+
+def test_relative_accuracy_of_an_exact_solution_is_tiny():
+    from gosplan.planning.dynamic_approx import relative_accuracy
+    from gosplan.planning.solver import SolverOptions, solve_lp
+
+    eco = two_sector(modern=False)
+    spec = dynamic_spec(eco, 4, final_demand=pd.Series({"grain": 20.0, "goods": 5.0}), depreciation=0.05)
+    lp, _ = build_dynamic_lp(eco, spec, MaxConsumption())
+    r = solve_lp(lp, SolverOptions(method="dual_simplex"))
+    acc = relative_accuracy(lp, r.x, r.row_duals, r.col_duals)
+    assert acc["primal"] < 1e-9 and acc["dual"] < 1e-9 and acc["gap"] < 1e-9
+    # a wrong dual is caught
+    bad = relative_accuracy(lp, r.x, r.row_duals * 1.1, r.col_duals)
+    assert bad["dual"] > 1e-3 or bad["gap"] > 1e-3
+
+
+@settings(max_examples=10, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(seed=st.integers(0, 10_000), noise=st.floats(1e-6, 1e-2), T=st.integers(2, 5))
+def test_repair_makes_any_nearby_point_feasible(seed, noise, T):
+    """Perturb the optimal path (relative noise on every column); the repair returns
+    a point that meets every row and bound of the LP to rounding."""
+    from gosplan.planning.dynamic_approx import repair_max_consumption
+    from gosplan.planning.solver import SolverOptions, primal_infeasibility, solve_lp
+
+    eco, obj, kw = _approx_case(30, T, seed=seed % 7)
+    spec = dynamic_spec(eco, T, **kw)
+    lp, layout = build_dynamic_lp(eco, spec, obj)
+    r = solve_lp(lp, SolverOptions(method="dual_simplex"))
+    rng = np.random.default_rng(seed)
+    x = r.x * (1 + noise * rng.standard_normal(len(r.x)))
+    y = repair_max_consumption(lp, layout, spec, eco, x)
+    assert y is not None
+    ax = lp.A @ y
+    assert primal_infeasibility(lp, y, ax) <= 1e-9 * max(1.0, np.abs(ax).max())
+    assert lp.c @ y <= r.objective * (1 + 1e-9)

@@ -41,6 +41,9 @@ class SolverStatus(StrEnum):
     """How a solve ended. Compare a plan's status to these members, never to strings."""
 
     OPTIMAL = "optimal"
+    #: a feasible point within a stated relative gap of the optimum, certified from
+    #: the arrays (first-order solutions); never ``ok``: callers opt in to it
+    APPROXIMATE = "approximate"
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
     INFEASIBLE_OR_UNBOUNDED = "infeasible_or_unbounded"
