@@ -83,7 +83,7 @@ def analyze(
     demand: Optional[str] = typer.Option(None, "--demand", "-d",
                                          help="CSV file product,quantity, or final-demand category name(s), comma-separated; default: total final demand"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results table (.parquet or .csv)"),
-    method: str = typer.Option("auto", help="solver: auto, dense, dense32, neumann, jacobi, gmres, bicgstab, cupy"),
+    method: str = typer.Option("auto", help="solver: auto, dense, dense32, dense-gmres, dense-neumann, neumann, jacobi, gmres, bicgstab, cupy"),
     factor: Optional[list[str]] = typer.Option(None, "--factor", "-f", help="factor multipliers to report (repeatable; default all)"),
     top: int = typer.Option(10, help="products shown in the table"),
 ) -> None:
