@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -15,9 +14,9 @@ from hypothesis import strategies as st
 from gosplan import analysis, datasets
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
+from conftest import SHARED_DATA
 
-DATA = Path("/work/shared/data")
-ONS_PUBLISHED = DATA / "ons_uk_2010" / "published_results_2010.json"
+ONS_PUBLISHED = SHARED_DATA / "ons_uk_2010" / "published_results_2010.json"
 
 
 def max_rel(got, ref, floor=1e-12):
@@ -122,7 +121,7 @@ def test_ons_uk_2010_published_multipliers():
 def _wiod_pymrio():
     """pymrio's IOSystem built straight from the shared WIOD 7-region CSV files."""
     pymrio = pytest.importorskip("pymrio")
-    folder = DATA / "wiod2013_mrio_2011"
+    folder = SHARED_DATA / "wiod2013_mrio_2011"
     z = pd.read_csv(folder / "wiot2011_7regions_intermediate.csv").set_index(["region", "sector"])
     z.columns = pd.MultiIndex.from_tuples([tuple(c.split("|")) for c in z.columns], names=["region", "sector"])
     y = pd.read_csv(folder / "wiot2011_7regions_final_demand.csv").set_index(["region", "sector"])

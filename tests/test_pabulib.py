@@ -26,7 +26,7 @@ from gosplan.errors import DuplicateIdError, SchemaError, SourceError, UnknownId
 
 
 def pabulib_dir() -> Path:
-    """The shared data folder beside the repository (``/work/shared`` next to ``/work/main``)."""
+    """The shared data folder beside the repository (``shared/`` next to the checkout)."""
     return Path(__file__).parents[1].parent / "shared" / "data" / "pabulib"
 
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -13,8 +12,9 @@ from hypothesis import strategies as st
 from gosplan import analysis, datasets, plots, prices
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
+from conftest import SHARED_DATA
 
-SCISSORS_CSV = Path("/work/shared/data/ussr_1920s/scissors_1922_1924.csv")
+SCISSORS_CSV = SHARED_DATA / "ussr_1920s" / "scissors_1922_1924.csv"
 
 
 @pytest.fixture(scope="module")
