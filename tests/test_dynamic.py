@@ -355,7 +355,7 @@ def test_pdlp_plan_is_approximate_feasible_and_near_the_exact_optimum():
     assert approx.status is SolverStatus.APPROXIMATE and not approx.status.ok
     assert approx.verify(eco) == []
     acc = approx.solver["accuracy"]
-    assert acc["primal"] <= 1e-9 and acc["dual"] <= 1e-3 and acc["gap"] <= 1e-3
+    assert acc["primal"] <= 1e-7 and acc["dual"] <= 1e-3 and acc["gap"] <= 1e-3
     # a feasible plan of a maximisation is at most the optimum; the gap bounds the loss
     assert approx.objective_value <= exact.objective_value * (1 + 1e-9)
     loss = (exact.objective_value - approx.objective_value) / exact.objective_value
