@@ -12,8 +12,10 @@ this module owns the two steps that make it usable as a plan:
    levels and investment to their bounds, recompute capacity exactly from the
    accumulation recursion, cut levels to capacity and factor supply, top up the
    last investments so the terminal condition holds, and lower the consumption
-   level until every product balance holds. The result is feasible to rounding,
-   so the plan's stock-flow identities hold exactly;
+   level until every product balance holds (feasible to rounding); then, with
+   investment fixed, re-optimise each period's levels and consumption exactly
+   (T small one-period LPs), so the stock-flow identities hold to the
+   feasibility tolerance of an exact solve;
 2. *certify*: recompute from the raw LP arrays the relative primal and dual
    infeasibility and the relative gap between the repaired objective and the dual
    objective of PDLP's duals. A plan whose measures are within the asked accuracy
