@@ -11,6 +11,7 @@ ledger length unchanged). Runs on SQLite, and on PostgreSQL when
 from __future__ import annotations
 
 import json
+import os
 import uuid
 
 import pytest
@@ -477,3 +478,10 @@ def test_first_start_prints_an_administrator_token_once(tmp_path, monkeypatch, c
     app2 = create_app(str(db))
     assert capsys.readouterr().err == ""
     app2.state.service.store.dispose()
+
+
+def test_ci_tests_the_postgresql_backend():
+    """CI must exercise PostgreSQL, not silently run SQLite alone (``.ci/run`` starts the server)."""
+    if os.environ.get("CI"):
+        assert os.environ.get("GOSPLAN_TEST_POSTGRES_URL"), "CI=true but GOSPLAN_TEST_POSTGRES_URL is not set"
+        assert "postgres" in backends()
