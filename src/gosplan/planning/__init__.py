@@ -42,6 +42,15 @@ _EXPORTS = {
     "diagnose": "diagnose",
     "least_change": "diagnose",
     "solve_substitution": "substitution",
+    "plan_dynamic": "dynamic",
+    "DynamicPlan": "dynamic",
+    "MaxConsumption": "dynamic",
+    "ReachTargets": "dynamic",
+    "MaxTerminalStocks": "dynamic",
+    "Terminal": "dynamic",
+    "InfeasibleDynamicPlanError": "dynamic",
+    "Scenario": "scenarios",
+    "compare": "scenarios",
 }
 
 __all__ = sorted(_EXPORTS)
