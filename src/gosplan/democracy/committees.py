@@ -420,6 +420,17 @@ def stv(
                 cur[v] = rows[v][pos[v]]
         return cur
 
+    def fill_remaining() -> bool:
+        """Elect every continuing candidate once they are no more than the seats left."""
+        if continuing.sum() > k - len(elected):
+            return False
+        rest = [int(c) for c in np.flatnonzero(continuing)]
+        for c in rest:
+            note[c] = "elected: as many candidates continued as seats remained"
+            continuing[c] = False
+        elected.extend(rest)
+        return True
+
     stage = 0
     while len(elected) < k:
         stage += 1
@@ -444,20 +455,10 @@ def stv(
                 for v in np.flatnonzero(cur == c):
                     weight[v] *= frac
                     advance(int(v))
-            if continuing.sum() <= k - len(elected):
-                rest = [int(c) for c in np.flatnonzero(continuing)]
-                for c in rest:
-                    note[c] = "elected: as many candidates continued as seats remained"
-                    continuing[c] = False
-                elected += rest
+            if fill_remaining():
                 break
             continue
-        if continuing.sum() <= k - len(elected):
-            rest = [int(c) for c in np.flatnonzero(continuing)]
-            for c in rest:
-                note[c] = "elected: as many candidates continued as seats remained"
-                continuing[c] = False
-            elected += rest
+        if fill_remaining():
             break
         cont = np.flatnonzero(continuing)
         low = tally[cont].min()
