@@ -7,26 +7,8 @@ from typing import Optional
 
 import typer
 
-from gosplan.cli._app import app
-
-
-def _console():
-    from rich.console import Console
-
-    return Console()
-
-
-def _write(frame, path: Path) -> None:
-    """Parquet or CSV by the file's suffix."""
-    from gosplan.errors import SourceError
-
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        frame.to_parquet(path)
-    elif suffix == ".csv":
-        frame.to_csv(path)
-    else:
-        raise SourceError(f"{path}: write .parquet or .csv (the suffix decides the format)")
+from gosplan.cli._app import app, write_table
+from gosplan.cli._app import console as _console
 
 
 def read_demand(economy, demand: str | None):
@@ -107,7 +89,7 @@ def analyze(
     t.add_row("[bold]total[/]", *[f"{result[c].sum():,.6g}" for c in gross], "")
     console.print(t)
     if out is not None:
-        _write(result, out)
+        write_table(result, out)
         console.print(f"wrote {len(result):,} rows x {len(result.columns)} columns to {out}")
 
 
@@ -151,4 +133,4 @@ def scissors(
         plt.close(fig)
         console.print(f"wrote the chart to {plot}")
     if out is not None:
-        _write(frame, out)
+        write_table(frame, out)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import app, write_table
 
 
 @app.command()
@@ -85,11 +85,5 @@ def budget(
                 f"[red]differs from the city:[/] only gosplan {sorted(mine - city)}, only the city {sorted(city - mine)}"
             )
     if out is not None:
-        suffix = out.suffix.lower()
-        if suffix == ".parquet":
-            t.to_parquet(out)
-        elif suffix == ".csv":
-            t.to_csv(out)
-        else:
-            raise SourceError(f"{out}: write .parquet or .csv (the suffix decides the format)")
+        write_table(t, out)
         console.print(f"wrote {out}")

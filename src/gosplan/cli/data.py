@@ -7,12 +7,7 @@ from pathlib import Path
 import typer
 
 from gosplan.cli._app import app
-
-
-def _console():
-    from rich.console import Console
-
-    return Console()
+from gosplan.cli._app import console as _console
 
 
 def _load(table: str):
