@@ -27,9 +27,9 @@ def miller_blair():
     """
     from gosplan import Economy
 
-    ids = ["agriculture", "manufacturing"]
+    ids = ["s1", "s2"]
     Z = pd.DataFrame([[150.0, 500.0], [200.0, 100.0]], index=ids, columns=ids)
     x = pd.Series([1000.0, 2000.0], index=ids)
-    Y = pd.DataFrame({"households": [350.0, 1700.0]}, index=ids)
+    Y = pd.DataFrame({"final": [350.0, 1700.0]}, index=ids)
     V = pd.DataFrame([[650.0, 1400.0]], index=["value_added"], columns=ids)
     return Economy.from_flows(Z, x, V, Y, balance="both", name="miller_blair_2_3")

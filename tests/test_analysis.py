@@ -25,16 +25,6 @@ def max_rel(got, ref, floor=1e-12):
 
 
 @pytest.fixture(scope="module")
-def miller_blair():
-    """Miller & Blair (2009), ch. 2 two-sector example: Z = [[150, 500], [200, 100]], x = (1000, 2000)."""
-    Z = pd.DataFrame([[150.0, 500.0], [200.0, 100.0]], index=["s1", "s2"], columns=["s1", "s2"])
-    x = pd.Series([1000.0, 2000.0], index=["s1", "s2"])
-    va = pd.DataFrame([[650.0, 1400.0]], index=["value_added"], columns=["s1", "s2"])
-    Y = pd.DataFrame({"final": [350.0, 1700.0]}, index=["s1", "s2"])
-    return Economy.from_flows(Z, x, va, Y, balance="both")
-
-
-@pytest.fixture(scope="module")
 def pymrio_test():
     pymrio = pytest.importorskip("pymrio")
     from gosplan.sources.pymrio_bridge import from_pymrio

@@ -18,16 +18,6 @@ SCISSORS_CSV = SHARED_DATA / "ussr_1920s" / "scissors_1922_1924.csv"
 
 
 @pytest.fixture(scope="module")
-def miller_blair():
-    """Miller & Blair (2009), ch. 2 two-sector example: Z = [[150, 500], [200, 100]], x = (1000, 2000), v = (650, 1400)."""
-    Z = pd.DataFrame([[150.0, 500.0], [200.0, 100.0]], index=["s1", "s2"], columns=["s1", "s2"])
-    x = pd.Series([1000.0, 2000.0], index=["s1", "s2"])
-    va = pd.DataFrame([[650.0, 1400.0]], index=["value_added"], columns=["s1", "s2"])
-    Y = pd.DataFrame({"final": [350.0, 1700.0]}, index=["s1", "s2"])
-    return Economy.from_flows(Z, x, va, Y, balance="both")
-
-
-@pytest.fixture(scope="module")
 def uk():
     return datasets.load("uk_2010")
 
