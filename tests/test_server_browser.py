@@ -72,8 +72,8 @@ class Pages:
         self.go("/ui/login")
         self.d.delete_all_cookies()
         self.d.find_element(By.ID, "token").send_keys(token)
-        self.d.find_element(By.ID, "login").click()
-        self.wait_for("whoami")
+        # wait for the page after the login, not a "whoami" still shown by the one before it
+        self.click("login", then="whoami")
 
     def wait_for(self, element_id: str):
         """Wait until the page has loaded completely and shows ``element_id`` (or a refusal)."""
