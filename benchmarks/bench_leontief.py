@@ -16,9 +16,10 @@ and multipliers for 3 factor rows, M = S (I - A)^{-1}.
   demand columns the benchmark runs its body, ``L.dot(Y)``.  The printed
   difference is the largest relative difference from pymrio's X and M.
 * sparse, n = 10^5 / 10^6 / 10^7 with 50 inputs per product: gosplan alone
-  (Neumann series, threaded CSR products), float64 and float32 values; the
-  memory-bandwidth bound of the iteration (bytes read per iteration x
-  iterations / measured bandwidth) is printed beside the time.
+  (Neumann series on threads: the compiled fused kernels, float64 and float32
+  values, and the same series on SciPy's CSR products, as gosplan ran before the
+  kernels); the memory-bandwidth bound of the iteration (bytes read per iteration
+  x iterations / measured bandwidth) is printed beside the time.
 
 Each case runs in its own child process so that its peak resident memory is
 its own: RSS is sampled every 2 ms during the computation (and checked against
@@ -54,7 +55,7 @@ SPARSE_SIZES = [100_000, 1_000_000, 10_000_000]
 DENSE_IMPLS = ["pymrio", "numpy_inv", "gosplan_dense", "gosplan_dense32", "gosplan_gmres",
                "gosplan_gmres_f32", "gosplan_neumann_dense", "gosplan_auto"]
 TOL = 1e-10
-SPARSE_IMPLS = ["gosplan_neumann", "gosplan_neumann_f32"]
+SPARSE_IMPLS = ["gosplan_neumann", "gosplan_neumann_scipy", "gosplan_neumann_f32"]
 SPARSE_MIN = 50_000
 INPUTS_PER_PRODUCT = 50
 NEAR_WINDOW = 5_000  # 45 of the 50 inputs come from a window of this many neighbouring products
@@ -266,7 +267,12 @@ def run_sparse(impl: str, n: int):
     tol = 1e-6 if single else 1e-10
     with PeakRSS() as mem:
         t = time.perf_counter()
-        fact = linalg.factorize(A, "neumann", tol=tol, allow_float32=single)
+        if impl.endswith("_scipy"):
+            from gosplan.linalg.iterative import SeriesSolver
+
+            fact = SeriesSolver(A, tol=tol, fused=False)
+        else:
+            fact = linalg.factorize(A, "neumann", tol=tol, allow_float32=single)
         t1 = time.perf_counter()
         rx = fact.solve(Y)
         t2 = time.perf_counter()
@@ -295,7 +301,14 @@ def run_sparse(impl: str, n: int):
         "impl": impl, "n": n, "nnz": int(A.nnz), "build_seconds": build, "setup_seconds": t1 - t,
         "seconds": t3 - t, "peak_extra": mem.extra, "peak": mem.peak, "base_rss": mem.base,
         "matrix_bytes": matrix, "bandwidth": bw, "solves": solves, "threads": fact.op.threads,
+        "kernel": f"fused ({_series_isa()})" if fact.fused else "scipy",
     }
+
+
+def _series_isa() -> str:
+    from gosplan.linalg import iterative
+
+    return iterative._series.isa if iterative._series is not None else "not built"
 
 
 def child(args) -> None:
@@ -411,7 +424,7 @@ def main() -> None:
                 print(f"{n:>10,} {impl:<20} failed: {r['error']}")
                 continue
             bw = r["bandwidth"]
-            print(f"{n:>10,} {impl:<20} nnz={r['nnz']:,} matrix {gib(r['matrix_bytes'])}, threads={r['threads']}, "
+            print(f"{n:>10,} {impl:<20} nnz={r['nnz']:,} matrix {gib(r['matrix_bytes'])}, threads={r['threads']}, kernel {r['kernel']}, "
                   f"build {r['build_seconds']:.1f} s, bandwidth {bw['one_thread'] / 1e9:.1f} GB/s (1 thread) / "
                   f"{bw['all_cores'] / 1e9:.1f} GB/s (all cores), peak above inputs {gib(r['peak_extra'])}")
             for s in r["solves"]:

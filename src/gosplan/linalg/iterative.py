@@ -12,6 +12,11 @@ the price system needs no transposed copy of ``A`` either.
 The Neumann series ``x = sum_k A^k d`` converges iff the spectral radius of
 ``A`` is below 1 (Miller & Blair 2009, section 2.4); its increment at step k is
 exactly the residual ``d - (I - A) x_k``, so the stopping test costs nothing.
+
+Where the compiled kernels of ``_series.cpp`` are built (a C++ compiler at
+install time), a series step is one pass: the product, the residual, its norm
+and the next iterate together, with the right-hand sides as one row-major
+block; otherwise the step is SciPy's product plus vector passes.
 """
 
 from __future__ import annotations
@@ -23,6 +28,11 @@ import numpy as np
 
 from gosplan.errors import ConvergenceError, GosplanError
 from gosplan.linalg import Method, SolveResult, relative_residual
+
+try:  # the fused series kernels, built from _series.cpp when a C++ compiler was at hand
+    from gosplan.linalg import _series
+except ImportError:  # pragma: no cover - depends on the build
+    _series = None
 
 try:  # accumulate y += A x in place on array views; fall back to the public operators
     from scipy.sparse._sparsetools import csc_matvec as _csc_matvec
@@ -64,6 +74,7 @@ class ParallelCSR:
         self.threads = max(1, min(threads or os.cpu_count() or 1, max(self.n // 50_000, 1)))
         cuts = np.searchsorted(A.indptr, np.linspace(0, A.nnz, self.threads + 1)).clip(0, self.n)
         cuts[0], cuts[-1] = 0, self.n
+        self.cuts = [int(c) for c in cuts]
         self.blocks = []
         for r0, r1 in zip(cuts[:-1], cuts[1:]):
             s, e = A.indptr[r0], A.indptr[r1]
@@ -132,10 +143,94 @@ def _column_norms(Y: np.ndarray) -> np.ndarray:
     return np.sqrt(np.einsum("ij,ij->j", Y2, Y2, dtype=np.float64))
 
 
+def _padded_width(k: int) -> int:
+    """Row length of an n x k block for the kernels: 1, 2, 4 or a multiple of 8,
+    so that with 64-byte aligned data the rows of X start on cache lines."""
+    return k if k <= 2 else 4 if k <= 4 else -(-k // 8) * 8
+
+
+def _aligned_zeros(n: int, ld: int, dtype) -> np.ndarray:
+    """A zeroed n x ld array whose data start on a 64-byte boundary."""
+    item = np.dtype(dtype).itemsize
+    buf = np.zeros(n * ld + 64 // item, dtype=dtype)
+    off = (-buf.ctypes.data % 64) // item
+    return buf[off : off + n * ld].reshape(n, ld)
+
+
+class _ScipySteps:
+    """The series on SciPy's products: the residual ``D - X + A X`` in a buffer, then ``X += R``."""
+
+    def __init__(self, solver: SeriesSolver, D: np.ndarray, transpose: bool):
+        self.product = solver.op.rmatvec_add if transpose else solver.op.matvec_add
+        self.D, self.X, self.R = D, D.copy(), np.empty_like(D)
+        self.inv_diag = None if solver.inv_diag is None else (
+            solver.inv_diag if D.ndim == 1 else solver.inv_diag[:, None])
+
+    def residual_squares(self) -> np.ndarray:
+        # the residual of X with the vector work folded into one pass before the product
+        np.subtract(self.D, self.X, out=self.R)
+        self.product(self.X, self.R)
+        return _column_norms(self.R) ** 2
+
+    def advance(self) -> None:
+        if self.inv_diag is not None:
+            self.R *= self.inv_diag
+        self.X += self.R
+
+    def solution(self) -> np.ndarray:
+        return self.X
+
+
+class _FusedSteps:
+    """The series on the compiled kernels: one pass per step forms the residual of X,
+    its squared norms and the next iterate in a second buffer; ``advance`` swaps them.
+    The transposed step scatters into one buffer per thread, then combines."""
+
+    def __init__(self, solver: SeriesSolver, D: np.ndarray, transpose: bool):
+        n, dtype = solver.n, solver.dtype
+        self.shape, self.k = D.shape, 1 if D.ndim == 1 else D.shape[1]
+        self.ld = _padded_width(self.k)
+        self.D = _aligned_zeros(n, self.ld, dtype)
+        self.D[:, : self.k] = D.reshape(n, self.k)
+        self.X = _aligned_zeros(n, self.ld, dtype)
+        self.X[:] = self.D
+        self.out = _aligned_zeros(n, self.ld, dtype)
+        A, op = solver.A, solver.op
+        self.matrix = (A.indptr, A.indices, A.data)
+        self.inv_diag, self.op, self.transpose = solver.inv_diag, op, transpose
+        self.cuts = op.cuts
+        if transpose:
+            self.parts = [_aligned_zeros(n, self.ld, dtype) for _ in op.blocks]
+            self.out_cuts = [int(c) for c in np.linspace(0, n, len(op.blocks) + 1)]
+
+    def _each(self, fn) -> list:
+        """``fn(b)`` for every block b, on the thread pool."""
+        if self.op._pool is None:
+            return [fn(b) for b in range(len(self.cuts) - 1)]
+        return list(self.op._pool.map(fn, range(len(self.cuts) - 1)))
+
+    def residual_squares(self) -> np.ndarray:
+        X, D, out, inv, ld, rows = self.X, self.D, self.out, self.inv_diag, self.ld, self.cuts
+        if self.transpose:
+            parts, cols = self.parts, self.out_cuts
+            self._each(lambda b: _series.scatter(*self.matrix, X, parts[b], rows[b], rows[b + 1], ld))
+            sums = self._each(lambda b: _series.combine(parts, X, D, out, inv, cols[b], cols[b + 1], ld))
+        else:
+            sums = self._each(lambda b: _series.step(*self.matrix, X, D, out, inv, rows[b], rows[b + 1], ld))
+        return np.sum(sums, axis=0)[: self.k]
+
+    def advance(self) -> None:
+        self.X, self.out = self.out, self.X
+
+    def solution(self) -> np.ndarray:
+        return np.ascontiguousarray(self.X[:, : self.k]).reshape(self.shape)
+
+
 class SeriesSolver:
     """Neumann (``x <- d + A x``) or Jacobi (``x <- x + (d - (I - A) x) / (1 - a_ii)``)."""
 
-    def __init__(self, A, *, jacobi=False, tol=None, maxiter=None, allow_float32=False, threads=None):
+    def __init__(self, A, *, jacobi=False, tol=None, maxiter=None, allow_float32=False, threads=None,
+                 fused: bool | None = None):
         self.method = Method.JACOBI if jacobi else Method.NEUMANN
         self.A = _as_csr(A, allow_float32)
         self.n = self.A.shape[0]
@@ -149,6 +244,18 @@ class SeriesSolver:
             )
         self.maxiter = 10_000 if maxiter is None else maxiter
         self.op = ParallelCSR(self.A, threads)
+        # the products index X by the column ids without checking them: check them once here
+        ind = self.A.indices
+        if ind.size and (int(ind.min()) < 0 or int(ind.max()) >= self.A.shape[1]):
+            bad = int(ind.min()) if int(ind.min()) < 0 else int(ind.max())
+            raise GosplanError(
+                f"A holds column id {bad}, outside 0..{self.A.shape[1] - 1}: the CSR arrays are corrupt; "
+                "build the matrix with scipy.sparse's constructors, which check them"
+            )
+        self.fused = _series is not None if fused is None else fused
+        if self.fused and _series is None:
+            raise GosplanError("the fused series kernels are not built: reinstall gosplan where a C++ compiler "
+                               "is available, or pass fused=False")
         self.inv_diag = None
         if jacobi:
             diag = 1.0 - self.A.diagonal()
@@ -164,23 +271,16 @@ class SeriesSolver:
         D = np.ascontiguousarray(D, dtype=self.dtype)
         if D.shape[0] != self.n:
             raise GosplanError(f"right-hand side has {D.shape[0]} rows; A has {self.n} products")
-        step = self.op.rmatvec_add if transpose else self.op.matvec_add
-        inv_diag = None if self.inv_diag is None else (
-            self.inv_diag if D.ndim == 1 else self.inv_diag[:, None])
+        steps = (_FusedSteps if self.fused else _ScipySteps)(self, D, transpose)
         dnorm = _column_norms(D)
         dnorm[dnorm == 0] = 1.0
-        X = D.copy()
-        Y = np.empty_like(X)
         history: list[float] = []
         for k in range(self.maxiter + 1):
-            # the residual of X, D - X + A X, with the vector work folded into one pass before the product
-            np.subtract(D, X, out=Y)
-            step(X, Y)
-            res = float(np.max(_column_norms(Y) / dnorm))
+            res = float(np.max(np.sqrt(steps.residual_squares()) / dnorm))
             if not np.isfinite(res):
                 raise ConvergenceError(f"{self.method} iteration overflowed at step {k}: A is not productive")
             if res <= self.tol:
-                return SolveResult(X, res, k, self.method, transpose)
+                return SolveResult(steps.solution(), res, k, self.method, transpose)
             history.append(res)
             # ten steps without progress: the series does not converge (rho(A) >= 1)
             if k >= 10 and res >= history[k - 10]:
@@ -191,9 +291,7 @@ class SeriesSolver:
                     "so the spectral radius of A is at least about 1; the economy is not "
                     "productive (check the coefficients) or use method='gmres'"
                 )
-            if inv_diag is not None:
-                Y *= inv_diag
-            X += Y
+            steps.advance()
         rate = (history[-1] / history[-11]) ** 0.1 if len(history) > 11 else float("nan")
         raise ConvergenceError(
             f"the {self.method} series reached relative residual {history[-1]:.3g}, not {self.tol:g}, "

@@ -1,0 +1,439 @@
+// Fused kernels for the Neumann and Jacobi series on a CSR matrix (gosplan.linalg.iterative).
+//
+// One series step reads A once and, in the same pass over the rows, forms the
+// residual r = d - x + A x of the current iterate, its squared norm per column,
+// and the next iterate x + r (Neumann) or x + r / (1 - a_ii) (Jacobi).  SciPy's
+// product needs four more passes over the vectors for the same work and sums a
+// row in one accumulator, so it waits on the latency of every add; here a row
+// is summed in four independent partial sums, and for several right-hand sides
+// (an n x ld row-major block, ld padded to 1, 2, 4 or a multiple of 8 so that
+// rows of the block start on cache lines) the sums of a row stay in registers.
+//
+// The transposed step (the price system) scatters A^T x into one buffer per
+// thread; `combine` sums the buffers, forms the residual and the next iterate
+// and clears the buffers for the next step, again in one pass.
+//
+// Every function works on a row range [r0, r1) so that Python threads can split
+// the rows; each releases the GIL.  Arrays arrive through the buffer protocol
+// (C-contiguous): values float64 or float32 (vectors have the matrix's dtype),
+// indptr and indices int32 or int64 (one type for both).  The kernels are
+// compiled for AVX-512, AVX2 and plain x86-64 (or the host's baseline elsewhere)
+// and the best the CPU supports is chosen when the module is imported.
+
+#define PY_SSIZE_T_CLEAN
+#include <Python.h>
+
+#include <cstdint>
+#include <cstdlib>
+#include <string>
+#include <initializer_list>
+#include <deque>
+#include <vector>
+
+#if defined(__GNUC__)
+#define GOSPLAN_INLINE inline __attribute__((always_inline))
+#else
+#define GOSPLAN_INLINE inline
+#endif
+
+#if defined(__x86_64__) && defined(__GNUC__)
+#define GOSPLAN_X86 1
+#endif
+
+namespace {
+
+constexpr int64_t AHEAD = 128;  // entries ahead whose rows of X are prefetched
+
+// ---- the kernels (inlined into each instruction-set variant) --------------------------------
+
+// acc[c] = sum_p a[p] X[ind[p] ld + c] for c < W over one row's entries [s, e). The rows
+// of X that entries AHEAD further on will read are prefetched: they lie scattered over a
+// window wider than the L1 cache, and the first touch of each is a miss to memory that
+// the hardware prefetcher cannot predict.
+template <int W, typename V, typename I>
+GOSPLAN_INLINE void row_dot(const V* __restrict a, const I* __restrict ind, int64_t s, int64_t e, int64_t last,
+                            const V* __restrict X, int64_t ld, V* acc) {
+    V p0[W], p1[W], p2[W], p3[W];
+    for (int c = 0; c < W; ++c) p0[c] = p1[c] = p2[c] = p3[c] = 0;
+    int64_t k = s;
+    for (; k + 4 <= e; k += 4) {
+        if (W >= 4 || (k & 7) == 0) {
+            const int64_t f = k + AHEAD < last ? k + AHEAD : last;
+            __builtin_prefetch(X + int64_t(ind[f]) * ld);
+            if (W >= 4) {
+                __builtin_prefetch(X + int64_t(ind[f + 1 < last ? f + 1 : last]) * ld);
+                __builtin_prefetch(X + int64_t(ind[f + 2 < last ? f + 2 : last]) * ld);
+                __builtin_prefetch(X + int64_t(ind[f + 3 < last ? f + 3 : last]) * ld);
+            }
+        }
+        const V* x0 = X + int64_t(ind[k]) * ld;
+        const V* x1 = X + int64_t(ind[k + 1]) * ld;
+        const V* x2 = X + int64_t(ind[k + 2]) * ld;
+        const V* x3 = X + int64_t(ind[k + 3]) * ld;
+        for (int c = 0; c < W; ++c) {
+            p0[c] += a[k] * x0[c];
+            p1[c] += a[k + 1] * x1[c];
+            p2[c] += a[k + 2] * x2[c];
+            p3[c] += a[k + 3] * x3[c];
+        }
+    }
+    for (; k < e; ++k) {
+        const V* x0 = X + int64_t(ind[k]) * ld;
+        for (int c = 0; c < W; ++c) p0[c] += a[k] * x0[c];
+    }
+    for (int c = 0; c < W; ++c) acc[c] = (p0[c] + p1[c]) + (p2[c] + p3[c]);
+}
+
+// Rows [r0, r1), columns [c0, c0 + W): r = D - X + A X, out = X + r (times inv), sumsq += r^2.
+template <int W, typename V, typename I>
+GOSPLAN_INLINE void step_rows(const I* ptr, const I* ind, const V* a, const V* X, const V* D, V* out, const V* inv,
+                              int64_t r0, int64_t r1, int64_t ld, int64_t c0, double* sumsq) {
+    const int64_t last = int64_t(ptr[r1]) - 1;
+    double ss[W];
+    V s[W];
+    for (int c = 0; c < W; ++c) ss[c] = 0;
+    for (int64_t i = r0; i < r1; ++i) {
+        row_dot<W>(a, ind, int64_t(ptr[i]), int64_t(ptr[i + 1]), last, X + c0, ld, s);
+        const int64_t o = i * ld + c0;
+        const V w = inv ? inv[i] : V(1);
+        for (int c = 0; c < W; ++c) {
+            const V r = D[o + c] - X[o + c] + s[c];
+            out[o + c] = X[o + c] + (inv ? r * w : r);
+            ss[c] += double(r) * double(r);
+        }
+    }
+    for (int c = 0; c < W; ++c) sumsq[c0 + c] += ss[c];
+}
+
+// Y[j, c0:c0+W] += a_ij X[i, c0:c0+W] for the rows i in [r0, r1): a part of Y += A^T X.
+template <int W, typename V, typename I>
+GOSPLAN_INLINE void scatter_rows(const I* ptr, const I* ind, const V* a, const V* X, V* Y, int64_t r0, int64_t r1,
+                                 int64_t ld, int64_t c0) {
+    const int64_t last = int64_t(ptr[r1]) - 1;
+    for (int64_t i = r0; i < r1; ++i) {
+        V xi[W];
+        bool any = false;
+        for (int c = 0; c < W; ++c) any |= (xi[c] = X[i * ld + c0 + c]) != 0;
+        if (!any) continue;
+        for (int64_t p = ptr[i], e = ptr[i + 1]; p < e; ++p) {
+            if (W >= 4 || (p & 7) == 0)
+                __builtin_prefetch(Y + int64_t(ind[p + AHEAD < last ? p + AHEAD : last]) * ld + c0, 1);
+            V* y = Y + int64_t(ind[p]) * ld + c0;
+            const V ap = a[p];
+            for (int c = 0; c < W; ++c) y[c] += ap * xi[c];
+        }
+    }
+}
+
+// The columns of a padded block in widths of 8, 4, 2 and 1.
+#define GOSPLAN_BY_WIDTH(KERNEL, ...)                                        \
+    for (int64_t c0 = 0; c0 < ld;) {                                         \
+        const int64_t left = ld - c0;                                        \
+        const int w = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;    \
+        if (w == 8) KERNEL<8>(__VA_ARGS__);                                  \
+        else if (w == 4) KERNEL<4>(__VA_ARGS__);                             \
+        else if (w == 2) KERNEL<2>(__VA_ARGS__);                             \
+        else KERNEL<1>(__VA_ARGS__);                                         \
+        c0 += w;                                                             \
+    }
+
+template <typename V, typename I>
+GOSPLAN_INLINE void step(const I* ptr, const I* ind, const V* a, const V* X, const V* D, V* out, const V* inv,
+                         int64_t r0, int64_t r1, int64_t ld, double* sumsq) {
+    if (r1 <= r0) return;
+    GOSPLAN_BY_WIDTH(step_rows, ptr, ind, a, X, D, out, inv, r0, r1, ld, c0, sumsq)
+}
+
+template <typename V, typename I>
+GOSPLAN_INLINE void scatter(const I* ptr, const I* ind, const V* a, const V* X, V* Y, int64_t r0, int64_t r1,
+                            int64_t ld) {
+    if (r1 <= r0) return;
+    GOSPLAN_BY_WIDTH(scatter_rows, ptr, ind, a, X, Y, r0, r1, ld, c0)
+}
+
+// s = sum of the buffers (then cleared for the next step), r = D - X + s, out = X + r (times inv).
+template <typename V>
+GOSPLAN_INLINE void combine(V* const* parts, int nparts, const V* X, const V* D, V* out, const V* inv, int64_t r0,
+                            int64_t r1, int64_t ld, double* sumsq) {
+    for (int64_t i = r0; i < r1; ++i) {
+        const V w = inv ? inv[i] : V(1);
+        for (int64_t c = 0; c < ld; ++c) {
+            const int64_t o = i * ld + c;
+            V s = 0;
+            for (int p = 0; p < nparts; ++p) {
+                s += parts[p][o];
+                parts[p][o] = 0;
+            }
+            const V r = D[o] - X[o] + s;
+            out[o] = X[o] + (inv ? r * w : r);
+            sumsq[c] += double(r) * double(r);
+        }
+    }
+}
+
+// ---- one entry point per instruction set ------------------------------------------------------
+
+struct Args {
+    const void *ptr, *ind, *a, *X, *D, *inv;
+    void* out;
+    void* const* parts;
+    int nparts;
+    int64_t r0, r1, ld;
+    bool f32, i64;
+    double* sumsq;
+};
+
+template <typename V, typename I>
+GOSPLAN_INLINE void run_typed(int op, const Args& g) {
+    const I* ptr = static_cast<const I*>(g.ptr);
+    const I* ind = static_cast<const I*>(g.ind);
+    const V* a = static_cast<const V*>(g.a);
+    const V* X = static_cast<const V*>(g.X);
+    if (op == 0)
+        step<V, I>(ptr, ind, a, X, static_cast<const V*>(g.D), static_cast<V*>(g.out), static_cast<const V*>(g.inv),
+                   g.r0, g.r1, g.ld, g.sumsq);
+    else if (op == 1)
+        scatter<V, I>(ptr, ind, a, X, static_cast<V*>(g.out), g.r0, g.r1, g.ld);
+    else
+        combine<V>(reinterpret_cast<V* const*>(g.parts), g.nparts, X, static_cast<const V*>(g.D),
+                   static_cast<V*>(g.out), static_cast<const V*>(g.inv), g.r0, g.r1, g.ld, g.sumsq);
+}
+
+GOSPLAN_INLINE void run_any(int op, const Args& g) {
+    if (!g.f32 && !g.i64) run_typed<double, int32_t>(op, g);
+    else if (!g.f32) run_typed<double, int64_t>(op, g);
+    else if (!g.i64) run_typed<float, int32_t>(op, g);
+    else run_typed<float, int64_t>(op, g);
+}
+
+void run_base(int op, const Args& g) { run_any(op, g); }
+#ifdef GOSPLAN_X86
+__attribute__((target("avx2,fma"))) void run_avx2(int op, const Args& g) { run_any(op, g); }
+__attribute__((target("avx512f,avx512vl,avx512dq,avx2,fma"))) void run_avx512(int op, const Args& g) { run_any(op, g); }
+#endif
+
+using Runner = void (*)(int, const Args&);
+Runner runner = run_base;
+const char* runner_name = "baseline";
+
+// The best variant the CPU runs, or the one GOSPLAN_SERIES_ISA names (baseline, avx2,
+// avx512) if the CPU runs it: the tests check every variant against SciPy that way.
+void choose_runner() {
+#ifdef GOSPLAN_X86
+    __builtin_cpu_init();
+    const bool avx2 = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma");
+    const bool avx512 = avx2 && __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512vl") &&
+                        __builtin_cpu_supports("avx512dq");
+    const char* want = std::getenv("GOSPLAN_SERIES_ISA");
+    const std::string w = want ? want : "";
+    if (avx512 && (w.empty() || w == "avx512")) {
+        runner = run_avx512;
+        runner_name = "avx512";
+    } else if (avx2 && (w.empty() || w == "avx512" || w == "avx2")) {
+        runner = run_avx2;
+        runner_name = "avx2";
+    }
+#endif
+}
+
+// ---- Python glue ------------------------------------------------------------------------------
+
+// Buffers obtained from Python objects, released when the call returns.
+struct Buffers {
+    std::deque<Py_buffer> b;  // a deque: the addresses handed out stay valid as it grows
+    ~Buffers() {
+        for (auto& v : b) PyBuffer_Release(&v);
+    }
+    // nullptr with a Python error set on failure; None gives an empty buffer when allowed
+    Py_buffer* get(PyObject* o, bool writable, const char* what, bool none_ok = false) {
+        static Py_buffer empty{};
+        if (o == Py_None && none_ok) return &empty;
+        b.emplace_back();
+        int flags = PyBUF_C_CONTIGUOUS | PyBUF_FORMAT | (writable ? PyBUF_WRITABLE : 0);
+        if (PyObject_GetBuffer(o, &b.back(), flags) != 0) {
+            b.pop_back();
+            PyErr_Clear();
+            PyErr_Format(PyExc_TypeError, "%s must be a C-contiguous%s array", what, writable ? " writable" : "");
+            return nullptr;
+        }
+        return &b.back();
+    }
+};
+
+// 'd', 'f', 'i', 'l'/'q' by item size; 0 for anything else
+char kind_of(const Py_buffer& b) {
+    if (!b.buf) return 0;
+    const char* f = b.format ? b.format : "B";
+    if (*f == '<' || *f == '=' || *f == '@') ++f;
+    if (b.itemsize == 8 && *f == 'd') return 'd';
+    if (b.itemsize == 4 && *f == 'f') return 'f';
+    if (b.itemsize == 4 && (*f == 'i' || *f == 'l')) return 'i';
+    if (b.itemsize == 8 && (*f == 'l' || *f == 'q')) return 'q';
+    return 0;
+}
+
+Py_ssize_t items(const Py_buffer* b) { return b->buf ? b->len / b->itemsize : 0; }
+
+bool fail(PyObject* type, const char* msg) {
+    PyErr_SetString(type, msg);
+    return false;
+}
+
+// Checks a value dtype against the matrix's and a length; a null buffer passes.
+bool same(std::initializer_list<const Py_buffer*> bufs, char vk, Py_ssize_t len, const char* msg) {
+    for (const Py_buffer* b : bufs) {
+        if (!b->buf) continue;
+        if (kind_of(*b) != vk) return fail(PyExc_TypeError, "vectors must have the matrix's dtype");
+        if (items(b) != len) return fail(PyExc_ValueError, msg);
+    }
+    return true;
+}
+
+// The matrix arrays and a row range: fills g.ptr, g.ind, g.a, g.f32, g.i64, g.r0, g.r1.
+bool matrix_args(Buffers& bs, PyObject* optr, PyObject* oind, PyObject* odat, Py_ssize_t r0, Py_ssize_t r1,
+                 Args& g, Py_ssize_t* nrow) {
+    Py_buffer* ptr = bs.get(optr, false, "indptr");
+    Py_buffer* ind = ptr ? bs.get(oind, false, "indices") : nullptr;
+    Py_buffer* dat = ind ? bs.get(odat, false, "data") : nullptr;
+    if (!dat) return false;
+    const char ik = kind_of(*ind), vk = kind_of(*dat);
+    if ((ik != 'i' && ik != 'q') || kind_of(*ptr) != ik)
+        return fail(PyExc_TypeError, "indptr and indices must both be int32 or both int64");
+    if (vk != 'd' && vk != 'f') return fail(PyExc_TypeError, "data must be float64 or float32");
+    if (items(ind) != items(dat)) return fail(PyExc_ValueError, "indices and data differ in length");
+    *nrow = items(ptr) - 1;
+    if (r0 < 0 || r1 < r0 || r1 > *nrow) return fail(PyExc_ValueError, "row range out of bounds");
+    g.ptr = ptr->buf, g.ind = ind->buf, g.a = dat->buf, g.f32 = vk == 'f', g.i64 = ik == 'q';
+    g.r0 = r0, g.r1 = r1;
+    return true;
+}
+
+PyObject* sums_tuple(const std::vector<double>& s) {
+    PyObject* t = PyTuple_New(Py_ssize_t(s.size()));
+    if (!t) return nullptr;
+    for (size_t c = 0; c < s.size(); ++c) PyTuple_SET_ITEM(t, Py_ssize_t(c), PyFloat_FromDouble(s[c]));
+    return t;
+}
+
+PyObject* run(int op, Args& g, std::vector<double>* sums) {
+    Py_BEGIN_ALLOW_THREADS
+    runner(op, g);
+    Py_END_ALLOW_THREADS
+    if (sums) return sums_tuple(*sums);
+    Py_RETURN_NONE;
+}
+
+const char* STEP_DOC =
+    "step(indptr, indices, data, X, D, out, inv_diag, r0, r1, ld) -> tuple of ld floats\n\n"
+    "For the rows r0..r1-1 of the CSR matrix A: r = D - X + A X and out = X + r (times inv_diag\n"
+    "unless it is None); returns the sum of r**2 per column. X, D and out are n x ld row-major\n"
+    "blocks of the matrix's dtype, inv_diag has n entries. The column indices of A must lie in\n"
+    "[0, n) (the caller checks them once per matrix).";
+
+PyObject* py_step(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *oX, *oD, *oout, *oinv;
+    Py_ssize_t r0, r1, ld;
+    if (!PyArg_ParseTuple(args, "OOOOOOOnnn", &optr, &oind, &odat, &oX, &oD, &oout, &oinv, &r0, &r1, &ld)) return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    Py_buffer* X = bs.get(oX, false, "X");
+    Py_buffer* D = X ? bs.get(oD, false, "D") : nullptr;
+    Py_buffer* out = D ? bs.get(oout, true, "out") : nullptr;
+    Py_buffer* inv = out ? bs.get(oinv, false, "inv_diag", true) : nullptr;
+    if (!inv) return nullptr;
+    const char vk = g.f32 ? 'f' : 'd';
+    if (ld < 1 || items(X) != nrow * ld) return fail(PyExc_ValueError, "X must hold n x ld values"), nullptr;
+    if (!same({X, D, out}, vk, nrow * ld, "X, D and out must have the same shape") ||
+        !same({inv}, vk, nrow, "inv_diag must have n entries"))
+        return nullptr;
+    std::vector<double> sums(size_t(ld), 0.0);
+    g.X = X->buf, g.D = D->buf, g.out = out->buf, g.inv = inv->buf, g.ld = ld, g.sumsq = sums.data();
+    return run(0, g, &sums);
+}
+
+const char* SCATTER_DOC =
+    "scatter(indptr, indices, data, X, Y, r0, r1, ld)\n\n"
+    "Y[j, :] += A[i, j] X[i, :] for the rows i = r0..r1-1 of the CSR matrix A (its part of\n"
+    "Y += A^T X). X is n x ld, Y is m x ld, both of the matrix's dtype; the column indices of\n"
+    "A must lie in [0, m) (the caller checks them once per matrix).";
+
+PyObject* py_scatter(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *oX, *oY;
+    Py_ssize_t r0, r1, ld;
+    if (!PyArg_ParseTuple(args, "OOOOOnnn", &optr, &oind, &odat, &oX, &oY, &r0, &r1, &ld)) return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    Py_buffer* X = bs.get(oX, false, "X");
+    Py_buffer* Y = X ? bs.get(oY, true, "Y") : nullptr;
+    if (!Y) return nullptr;
+    const char vk = g.f32 ? 'f' : 'd';
+    if (ld < 1 || items(X) != nrow * ld || items(Y) % ld) return fail(PyExc_ValueError, "X must be n x ld and Y m x ld"), nullptr;
+    if (!same({X}, vk, nrow * ld, "X must hold n x ld values") || !same({Y}, vk, items(Y), "")) return nullptr;
+    g.X = X->buf, g.out = Y->buf, g.ld = ld;
+    return run(1, g, nullptr);
+}
+
+const char* COMBINE_DOC =
+    "combine(parts, X, D, out, inv_diag, r0, r1, ld) -> tuple of ld floats\n\n"
+    "For the rows r0..r1-1: s = the sum of the buffers in the list parts (cleared after),\n"
+    "r = D - X + s and out = X + r (times inv_diag unless it is None); returns the sum of r**2\n"
+    "per column. Every array is n x ld of one float dtype.";
+
+PyObject* py_combine(PyObject*, PyObject* args) {
+    PyObject *oparts, *oX, *oD, *oout, *oinv;
+    Py_ssize_t r0, r1, ld;
+    if (!PyArg_ParseTuple(args, "O!OOOOnnn", &PyList_Type, &oparts, &oX, &oD, &oout, &oinv, &r0, &r1, &ld)) return nullptr;
+    const Py_ssize_t np = PyList_GET_SIZE(oparts);
+    if (np < 1 || np > 64) return fail(PyExc_ValueError, "parts must hold 1 to 64 buffers"), nullptr;
+    Buffers bs;
+    Py_buffer* X = bs.get(oX, false, "X");
+    Py_buffer* D = X ? bs.get(oD, false, "D") : nullptr;
+    Py_buffer* out = D ? bs.get(oout, true, "out") : nullptr;
+    Py_buffer* inv = out ? bs.get(oinv, false, "inv_diag", true) : nullptr;
+    if (!inv) return nullptr;
+    const char vk = kind_of(*X);
+    if (vk != 'd' && vk != 'f') return fail(PyExc_TypeError, "X must be float64 or float32"), nullptr;
+    if (ld < 1 || items(X) % ld) return fail(PyExc_ValueError, "X must hold n x ld values"), nullptr;
+    const Py_ssize_t n = items(X) / ld;
+    if (r0 < 0 || r1 < r0 || r1 > n) return fail(PyExc_ValueError, "row range out of bounds"), nullptr;
+    if (!same({D, out}, vk, n * ld, "X, D and out must have the same shape") ||
+        !same({inv}, vk, n, "inv_diag must have n entries"))
+        return nullptr;
+    std::vector<void*> pp(size_t(np), nullptr);
+    for (Py_ssize_t p = 0; p < np; ++p) {
+        Py_buffer* b = bs.get(PyList_GET_ITEM(oparts, p), true, "parts");
+        if (!b || !same({b}, vk, n * ld, "every buffer in parts must be n x ld")) return nullptr;
+        pp[size_t(p)] = b->buf;
+    }
+    std::vector<double> sums(size_t(ld), 0.0);
+    Args g{};
+    g.X = X->buf, g.D = D->buf, g.out = out->buf, g.inv = inv->buf, g.parts = pp.data(), g.nparts = int(np);
+    g.r0 = r0, g.r1 = r1, g.ld = ld, g.f32 = vk == 'f', g.sumsq = sums.data();
+    return run(2, g, &sums);
+}
+
+PyMethodDef METHODS[] = {
+    {"step", py_step, METH_VARARGS, STEP_DOC},
+    {"scatter", py_scatter, METH_VARARGS, SCATTER_DOC},
+    {"combine", py_combine, METH_VARARGS, COMBINE_DOC},
+    {nullptr, nullptr, 0, nullptr},
+};
+
+PyModuleDef MODULE = {PyModuleDef_HEAD_INIT, "_series", "Fused Neumann/Jacobi series kernels on CSR matrices.",
+                      -1, METHODS, nullptr, nullptr, nullptr, nullptr};
+
+}  // namespace
+
+PyMODINIT_FUNC PyInit__series(void) {
+    choose_runner();
+    PyObject* m = PyModule_Create(&MODULE);
+    if (m && PyModule_AddStringConstant(m, "isa", runner_name) != 0) {
+        Py_DECREF(m);
+        return nullptr;
+    }
+    return m;
+}

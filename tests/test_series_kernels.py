@@ -1,0 +1,176 @@
+"""The compiled series kernels (linalg/_series.cpp) against SciPy and a dense reference."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+import scipy.sparse as sp
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from gosplan.errors import GosplanError
+from gosplan.linalg import iterative
+from gosplan.linalg.iterative import SeriesSolver
+
+from test_linalg import random_economy, reference
+
+kernels = pytest.mark.skipif(iterative._series is None, reason="gosplan built without the C++ series kernels")
+
+
+def test_kernels_are_built_where_ci_requires_them():
+    """CI installs with a compiler, so there the kernels must exist (else the speed silently goes)."""
+    if os.environ.get("GOSPLAN_REQUIRE_KERNELS") != "1":
+        pytest.skip("GOSPLAN_REQUIRE_KERNELS is not set")
+    assert iterative._series is not None
+    assert iterative._series.isa in ("baseline", "avx2", "avx512")
+
+
+def with_index(A: sp.csr_array, dtype) -> sp.csr_array:
+    B = A.copy()
+    B.indptr, B.indices = B.indptr.astype(dtype), B.indices.astype(dtype)
+    return B
+
+
+@kernels
+@settings(max_examples=60, deadline=None)
+@given(
+    n=st.integers(1, 50),
+    density=st.floats(0.02, 1.0),
+    seed=st.integers(0, 2**31),
+    k=st.integers(1, 19),
+    jacobi=st.booleans(),
+    transpose=st.booleans(),
+    index=st.sampled_from([np.int32, np.int64]),
+)
+def test_property_fused_equals_scipy_and_the_exact_solution(n, density, seed, k, jacobi, transpose, index):
+    """Every padded width (1, 2, 4, 8, several blocks of 8), both orientations, both index types."""
+    A = with_index(random_economy(n, density, seed, colsum=0.9), index)
+    D = np.random.default_rng(seed).uniform(0, 5, (n, k) if k > 1 else n)
+    fused = SeriesSolver(A, jacobi=jacobi, tol=1e-11, fused=True).solve(D, transpose=transpose)
+    plain = SeriesSolver(A, jacobi=jacobi, tol=1e-11, fused=False).solve(D, transpose=transpose)
+    assert fused.x.shape == D.shape and fused.residual <= 1e-11
+    # the same iteration in a different summation order: the same step count, give or take one
+    assert abs(fused.iterations - plain.iterations) <= 1
+    exact = reference(A, D, transpose)
+    np.testing.assert_allclose(fused.x, exact, rtol=1e-9, atol=1e-9 * np.abs(exact).max())
+    np.testing.assert_allclose(fused.x, plain.x, rtol=1e-9, atol=1e-9 * np.abs(exact).max())
+
+
+@kernels
+def test_float32_kernels_reach_the_float32_tolerance():
+    A = random_economy(3000, 0.003, 21).astype(np.float32)
+    D = np.random.default_rng(22).uniform(0, 5, (3000, 5))
+    exact = reference(A.astype(np.float64), D)
+    for transpose in (False, True):
+        r = SeriesSolver(A, allow_float32=True, tol=1e-6).solve(D, transpose=transpose)
+        assert r.x.dtype == np.float32 and r.residual <= 1e-6
+        np.testing.assert_allclose(r.x, reference(A.astype(np.float64), D, transpose), rtol=1e-4)
+    assert exact.shape == (3000, 5)
+
+
+@kernels
+@pytest.mark.parametrize("k", [1, 3, 8])
+def test_threads_split_rows_and_scatter_into_their_own_buffers(k):
+    """Two row blocks (n >= 100,000): the threaded step and the threaded scatter + combine."""
+    n = 120_000
+    A = random_economy(n, 1e-4, 23, colsum=0.8)
+    D = np.random.default_rng(24).uniform(0, 1, (n, k) if k > 1 else n)
+    solver = SeriesSolver(A, tol=1e-10, threads=2)
+    assert solver.fused and len(solver.op.blocks) == 2
+    for transpose in (False, True):
+        r = solver.solve(D, transpose=transpose)
+        p = SeriesSolver(A, tol=1e-10, threads=2, fused=False).solve(D, transpose=transpose)
+        assert r.residual <= 1e-10 and abs(r.iterations - p.iterations) <= 1
+        np.testing.assert_allclose(r.x, p.x, rtol=1e-9)
+        # the residual the solver reports is the true one
+        M = sp.identity(n, format="csr") - (A.T if transpose else A)
+        true = np.linalg.norm((D - M @ r.x).reshape(n, -1), axis=0) / np.linalg.norm(D.reshape(n, -1), axis=0)
+        assert true.max() <= 1.01e-10
+
+
+_ISA_SCRIPT = """
+import json, numpy as np
+from gosplan.linalg import iterative
+from gosplan.linalg.iterative import SeriesSolver
+from test_linalg import random_economy, reference
+A = random_economy(500, 0.02, 31)
+out = {"isa": iterative._series.isa, "err": 0.0}
+for k in (1, 2, 3, 7, 8, 11):
+    D = np.random.default_rng(k).uniform(0, 5, (500, k))
+    for jacobi in (False, True):
+        for transpose in (False, True):
+            x = SeriesSolver(A, jacobi=jacobi, tol=1e-12).solve(D, transpose=transpose).x
+            ref = reference(A, D, transpose)
+            out["err"] = max(out["err"], float(np.abs(x - ref).max() / np.abs(ref).max()))
+print(json.dumps(out))
+"""
+
+
+def _cpu_flags() -> set[str]:
+    try:
+        with open("/proc/cpuinfo") as f:
+            return next((set(line.split(":")[1].split()) for line in f if line.startswith("flags")), set())
+    except OSError:
+        return set()
+
+
+@kernels
+@pytest.mark.parametrize("isa", ["baseline", "avx2", "avx512"])
+def test_every_instruction_set_variant_computes_the_same(isa):
+    """GOSPLAN_SERIES_ISA picks a variant at import (when the CPU runs it): each one is checked."""
+    env = {**os.environ, "GOSPLAN_SERIES_ISA": isa, "PYTHONPATH": os.path.dirname(__file__)}
+    run = subprocess.run([sys.executable, "-c", _ISA_SCRIPT], capture_output=True, text=True, env=env, check=True)
+    got = json.loads(run.stdout)
+    flags = _cpu_flags()
+    runs = {"baseline": True, "avx2": {"avx2", "fma"} <= flags,
+            "avx512": {"avx512f", "avx512vl", "avx512dq", "avx2", "fma"} <= flags}
+    if iterative._series.isa != "baseline" and runs[isa]:
+        assert got["isa"] == isa
+    assert got["err"] < 1e-10
+
+
+@kernels
+def test_kernels_refuse_bad_arrays_instead_of_reading_past_them():
+    from gosplan.linalg import _series
+
+    A = random_economy(10, 0.3, 41)
+    p, i, a = A.indptr, A.indices, A.data
+    X, D, out = np.ones((10, 2)), np.ones((10, 2)), np.zeros((10, 2))
+    assert len(_series.step(p, i, a, X, D, out, None, 0, 10, 2)) == 2
+    with pytest.raises(TypeError, match="dtype"):
+        _series.step(p, i, a, X.astype(np.float32), D, out, None, 0, 10, 2)
+    with pytest.raises(ValueError, match="n x ld"):
+        _series.step(p, i, a, np.ones((9, 2)), D, out, None, 0, 10, 2)
+    with pytest.raises(ValueError, match="row range"):
+        _series.step(p, i, a, X, D, out, None, 0, 11, 2)
+    with pytest.raises(TypeError, match="int32 or both int64"):
+        _series.step(p.astype(np.int64), i, a, X, D, out, None, 0, 10, 2)
+    with pytest.raises(TypeError, match="C-contiguous"):
+        _series.step(p, i, a, np.ones((10, 4))[:, ::2], D, out, None, 0, 10, 2)
+    with pytest.raises(TypeError, match="writable"):
+        out.flags.writeable = False
+        _series.step(p, i, a, X, D, out, None, 0, 10, 2)
+    with pytest.raises(ValueError, match="inv_diag"):
+        _series.step(p, i, a, X, D, np.zeros((10, 2)), np.ones(9), 0, 10, 2)
+    with pytest.raises(ValueError, match="n x ld"):
+        _series.combine([np.zeros((10, 2)), np.zeros((10, 3))], X, D, np.zeros((10, 2)), None, 0, 10, 2)
+
+
+def test_corrupt_column_ids_are_refused_by_name():
+    A = random_economy(50, 0.2, 42)
+    A.indices[3] = 57  # past the 50 columns, set behind SciPy's checks
+    with pytest.raises(GosplanError, match="column id 57, outside 0..49"):
+        SeriesSolver(A)
+
+
+def test_the_scipy_path_remains_when_asked_for():
+    A = random_economy(200, 0.05, 43)
+    D = np.ones((200, 3))
+    r = SeriesSolver(A, fused=False).solve(D, transpose=True)
+    assert r.residual <= 1e-10
+    np.testing.assert_allclose(r.x, reference(A, D, True), rtol=1e-8)
