@@ -50,9 +50,10 @@ constexpr int64_t AHEAD = 128;  // entries ahead whose rows of X are prefetched
 // of X that entries AHEAD further on will read are prefetched: they lie scattered over a
 // window wider than the L1 cache, and the first touch of each is a miss to memory that
 // the hardware prefetcher cannot predict.
-template <int W, typename V, typename I>
+template <int W, int S, typename V, typename I>
 GOSPLAN_INLINE void row_dot(const V* __restrict a, const I* __restrict ind, int64_t s, int64_t e, int64_t last,
-                            const V* __restrict X, int64_t ld, V* acc) {
+                            const V* __restrict X, int64_t ld_, V* acc) {
+    const int64_t ld = S ? S : ld_;  // S: the row length when known at compile time (one block)
     V p0[W], p1[W], p2[W], p3[W];
     for (int c = 0; c < W; ++c) p0[c] = p1[c] = p2[c] = p3[c] = 0;
     int64_t k = s;
@@ -85,15 +86,17 @@ GOSPLAN_INLINE void row_dot(const V* __restrict a, const I* __restrict ind, int6
 }
 
 // Rows [r0, r1), columns [c0, c0 + W): r = D - X + A X, out = X + r (times inv), sumsq += r^2.
-template <int W, typename V, typename I>
+// S is ld when it is known at compile time (one block of W columns), else 0.
+template <int W, int S, typename V, typename I>
 GOSPLAN_INLINE void step_rows(const I* ptr, const I* ind, const V* a, const V* X, const V* D, V* out, const V* inv,
-                              int64_t r0, int64_t r1, int64_t ld, int64_t c0, double* sumsq) {
+                              int64_t r0, int64_t r1, int64_t ld_, int64_t c0, double* sumsq) {
+    const int64_t ld = S ? S : ld_;
     const int64_t last = int64_t(ptr[r1]) - 1;
     double ss[W];
     V s[W];
     for (int c = 0; c < W; ++c) ss[c] = 0;
     for (int64_t i = r0; i < r1; ++i) {
-        row_dot<W>(a, ind, int64_t(ptr[i]), int64_t(ptr[i + 1]), last, X + c0, ld, s);
+        row_dot<W, S>(a, ind, int64_t(ptr[i]), int64_t(ptr[i + 1]), last, X + c0, ld, s);
         const int64_t o = i * ld + c0;
         const V w = inv ? inv[i] : V(1);
         for (int c = 0; c < W; ++c) {
@@ -106,9 +109,10 @@ GOSPLAN_INLINE void step_rows(const I* ptr, const I* ind, const V* a, const V* X
 }
 
 // Y[j, c0:c0+W] += a_ij X[i, c0:c0+W] for the rows i in [r0, r1): a part of Y += A^T X.
-template <int W, typename V, typename I>
+template <int W, int S, typename V, typename I>
 GOSPLAN_INLINE void scatter_rows(const I* ptr, const I* ind, const V* a, const V* X, V* Y, int64_t r0, int64_t r1,
-                                 int64_t ld, int64_t c0) {
+                                 int64_t ld_, int64_t c0) {
+    const int64_t ld = S ? S : ld_;
     const int64_t last = int64_t(ptr[r1]) - 1;
     for (int64_t i = r0; i < r1; ++i) {
         V xi[W];
@@ -125,15 +129,24 @@ GOSPLAN_INLINE void scatter_rows(const I* ptr, const I* ind, const V* a, const V
     }
 }
 
-// The columns of a padded block in widths of 8, 4, 2 and 1.
+// A padded block of one width (ld = 1, 2, 4 or 8) with its row length fixed at compile
+// time; wider blocks in widths of 8, 4, 2 and 1 with the row length at run time.
 #define GOSPLAN_BY_WIDTH(KERNEL, ...)                                        \
+    if (ld == 1 || ld == 2 || ld == 4 || ld == 8) {                          \
+        const int64_t c0 = 0;                                                \
+        if (ld == 8) KERNEL<8, 8>(__VA_ARGS__);                              \
+        else if (ld == 4) KERNEL<4, 4>(__VA_ARGS__);                         \
+        else if (ld == 2) KERNEL<2, 2>(__VA_ARGS__);                         \
+        else KERNEL<1, 1>(__VA_ARGS__);                                      \
+        return;                                                              \
+    }                                                                        \
     for (int64_t c0 = 0; c0 < ld;) {                                         \
         const int64_t left = ld - c0;                                        \
         const int w = left >= 8 ? 8 : left >= 4 ? 4 : left >= 2 ? 2 : 1;    \
-        if (w == 8) KERNEL<8>(__VA_ARGS__);                                  \
-        else if (w == 4) KERNEL<4>(__VA_ARGS__);                             \
-        else if (w == 2) KERNEL<2>(__VA_ARGS__);                             \
-        else KERNEL<1>(__VA_ARGS__);                                         \
+        if (w == 8) KERNEL<8, 0>(__VA_ARGS__);                               \
+        else if (w == 4) KERNEL<4, 0>(__VA_ARGS__);                          \
+        else if (w == 2) KERNEL<2, 0>(__VA_ARGS__);                          \
+        else KERNEL<1, 0>(__VA_ARGS__);                                      \
         c0 += w;                                                             \
     }
 
