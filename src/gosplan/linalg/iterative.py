@@ -190,8 +190,11 @@ class _FusedSteps:
         n, dtype = solver.n, solver.dtype
         self.shape, self.k = D.shape, 1 if D.ndim == 1 else D.shape[1]
         self.ld = _padded_width(self.k)
-        self.D = _aligned_zeros(n, self.ld, dtype)
-        self.D[:, : self.k] = D.reshape(n, self.k)
+        if self.ld == self.k and D.ctypes.data % 64 == 0:
+            self.D = D.reshape(n, self.k)  # already a block the kernels can read: no copy
+        else:
+            self.D = _aligned_zeros(n, self.ld, dtype)
+            self.D[:, : self.k] = D.reshape(n, self.k)
         self.X = _aligned_zeros(n, self.ld, dtype)
         self.X[:] = self.D
         self.out = _aligned_zeros(n, self.ld, dtype)
