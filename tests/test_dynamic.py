@@ -322,7 +322,7 @@ def test_saving_more_than_the_economy_can_is_impossible(eco):
 # -- the approximate (first-order, repaired and certified) path -----------------------------
 
 
-def _synthetic(n: int, seed: int):
+def _synthetic(n: int, seed: int, structure: str = "random"):
     """A small random economy with capital, as in benchmarks/bench_dynamic.py."""
     import sys
     from pathlib import Path
@@ -332,7 +332,7 @@ def _synthetic(n: int, seed: int):
         from bench_dynamic import synthetic_economy
     finally:
         sys.path.pop(0)
-    return synthetic_economy(n, seed=seed, depreciation=0.05)
+    return synthetic_economy(n, seed=seed, depreciation=0.05, structure=structure)
 
 
 def _approx_case(n: int, T: int, seed: int = 0):

@@ -33,7 +33,7 @@ import scipy.sparse as sp
 from gosplan.errors import SchemaError
 
 Method = Literal[
-    "auto", "simplex", "dual_simplex", "primal_simplex", "ipm", "ipm_no_crossover", "pdlp", "substitution"
+    "auto", "simplex", "dual_simplex", "primal_simplex", "ipm", "ipm_no_crossover", "pdlp", "substitution", "structured_ipm"
 ]
 
 
@@ -119,7 +119,10 @@ class SolverOptions:
     primal-dual hybrid gradient, for very large plans; reaches ``tol`` in a
     relative sense only), or ``"substitution"`` (the factorisation-free method of
     :mod:`gosplan.planning.substitution` for plans it applies to; ``"auto"`` uses it
-    for large ones and falls back to HiGHS). ``tol`` is used as primal and dual feasibility tolerance
+    for large ones and falls back to HiGHS), or ``"structured_ipm"`` (the exact
+    interior-point method of :mod:`gosplan.planning.dynamic_ipm` for multi-period
+    plans of Leontief economies; ``"auto"`` uses it for large ones and falls back
+    to HiGHS). ``tol`` is used as primal and dual feasibility tolerance
     and as the optimality tolerance of IPM and PDLP.
     """
 
@@ -223,16 +226,18 @@ def _configure(h: Any, options: SolverOptions) -> str:
         "ipm": "ipm",
         "ipm_no_crossover": "ipm",
         "pdlp": "pdlp",
-        # the structured method lives in planning.substitution; HiGHS chooses when it falls back
+        # the structured methods live in planning.substitution and planning.dynamic_ipm;
+        # HiGHS chooses when they fall back
         "substitution": "choose",
+        "structured_ipm": "choose",
     }.get(method)
     if solver is None:
         raise SchemaError(
             f"unknown solver method {method!r}; use one of auto, simplex, dual_simplex, primal_simplex, "
-            "ipm, ipm_no_crossover, pdlp"
+            "ipm, ipm_no_crossover, pdlp, substitution, structured_ipm"
         )
     setopt("solver", solver)
-    if method == "substitution":
+    if method in ("substitution", "structured_ipm"):
         method = "auto"
     if method == "dual_simplex":
         setopt("simplex_strategy", 1)
