@@ -10,14 +10,20 @@ process, printed as a ratio of CPU seconds. HiGHS runs on one thread, so CPU
 seconds stand for an uncontended single core; wall seconds are printed too (on a
 shared machine they are several times the CPU seconds).
 
-``--method pdlp`` takes the fast path of ``plan_dynamic(..., options=SolverOptions(
-method="pdlp"))``: PDLP, repair to an exactly feasible plan, per-period polish with
-investment fixed, and a certificate recomputed from the arrays (relative primal and
-dual infeasibility, relative gap to PDLP's dual bound); status APPROXIMATE. The
-other methods are exact (status OPTIMAL). The rows print the relative measures of
-every method and the 1-minute load average (the machine is shared).
+The default ``--method structured_ipm`` times the exact structured interior-point
+method of :mod:`gosplan.planning.dynamic_ipm` (what ``plan_dynamic``'s ``auto``
+takes for plans from 2,000 levels on) at every size, and HiGHS where it does not
+apply (its reason is printed); status OPTIMAL only on the certificate recomputed
+from the LP's arrays. ``--method pdlp`` takes the fast path of ``plan_dynamic(...,
+options=SolverOptions(method="pdlp"))``: PDLP, repair to an exactly feasible plan,
+per-period polish with investment fixed, and a certificate recomputed from the
+arrays (relative primal and dual infeasibility, relative gap to PDLP's dual
+bound); status APPROXIMATE. ``auto``, ``simplex``, ``ipm`` run HiGHS itself (exact,
+status OPTIMAL). The rows print the relative measures of every method and the
+1-minute load average (the machine is shared). The peer runs with its own time
+limit (``--peer-time-limit``) where n x T <= ``--peer-max``.
 
-Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_dynamic.py [--sizes 100x5,1000x10] [--time-limit 600] [--no-peer] [--method pdlp --tol 1e-6 --accuracy 1e-3]
+Run: taskset -c 1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 python benchmarks/bench_dynamic.py [--sizes 100x5,1000x10] [--time-limit 600] [--peer-time-limit 120] [--no-peer] [--method pdlp --tol 1e-6 --accuracy 1e-3]
 """
 
 from __future__ import annotations
@@ -145,11 +151,12 @@ class PeakRSS:
         return (self.peak - self.start) / 2**20
 
 
-def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "random", method: str = "auto",
-            build_only: bool = False, tol: float = 1e-7, accuracy: float = 1e-3) -> dict:
+def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "random", method: str = "structured_ipm",
+            build_only: bool = False, tol: float = 1e-7, accuracy: float = 1e-3, peer_time_limit: float = 120.0) -> dict:
     from gosplan.planning.dynamic import MaxConsumption, _read_back, build_dynamic_lp, dynamic_spec
     from gosplan.planning.dynamic_approx import relative_accuracy, solve_approximate
-    from gosplan.planning.solver import SolverOptions, solve_lp
+    from gosplan.planning.dynamic_ipm import solve_structured
+    from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
 
     eco, d = synthetic_economy(n, depreciation=0.05, structure=structure)
     lags = pd.Series(np.where(np.arange(n) % 3 == 0, 2, 1), index=eco.activity_ids)
@@ -166,9 +173,17 @@ def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "ran
     with PeakRSS() as mem_solve:
         w1, c1 = time.perf_counter(), time.process_time()
         opts = SolverOptions(method=method, time_limit=time_limit, threads=1, tol=tol)
+        fallback = ""
         if method == "pdlp":
             # the path plan_dynamic takes for method="pdlp": PDLP, repair, per-period polish, certificate
             res = solve_approximate(lp, layout, spec, eco, opts, accuracy)
+        elif method == "structured_ipm":
+            # the path plan_dynamic's auto takes for large plans, here at every size
+            res, fallback = solve_structured(lp, layout, spec, opts)
+            if res is not None and res.status not in (SolverStatus.OPTIMAL, SolverStatus.TIME_LIMIT):
+                fallback, res = f"{res.status}: {res.info.get('failure', '')}", None
+            if res is None:  # does not apply or failed: HiGHS, as plan_dynamic does
+                res = solve_lp(lp, opts)
         else:
             res = solve_lp(lp, opts)
         solve_cpu = time.process_time() - c1
@@ -191,6 +206,8 @@ def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "ran
         "solve_cpu_s": solve_cpu,
         "read_s": read_s,
         "status": str(res.status),
+        "solved_by": res.method,
+        "fallback": fallback,
         "iterations": res.iterations,
         "build_MiB": mem_build.extra_mib,
         "solve_MiB": mem_solve.extra_mib,
@@ -225,7 +242,7 @@ def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "ran
         peer_res = linprog(
             c, A_ub=A_ub, b_ub=b_ub, A_eq=A[eq], b_eq=lp.row_lower[eq],
             bounds=np.column_stack([lp.col_lower, np.where(np.isinf(lp.col_upper), None, lp.col_upper)]),
-            method="highs", options={"time_limit": time_limit},
+            method="highs", options={"time_limit": peer_time_limit},
         )
         row["peer_s"] = time.perf_counter() - t3
         row["peer_cpu_s"] = time.process_time() - c3
@@ -244,8 +261,10 @@ def main() -> None:
     ap.add_argument("--no-peer", action="store_true", help="skip SciPy's linprog")
     ap.add_argument("--structure", default="random,sectors", help="random, sectors or both (comma-separated)")
     ap.add_argument("--build-only", action="store_true", help="time and measure the model build only")
-    ap.add_argument("--method", default="auto",
-                    help="solver method of gosplan's seam (auto, simplex, ipm, pdlp); pdlp = PDLP + repair + polish, status APPROXIMATE")
+    ap.add_argument("--method", default="structured_ipm",
+                    help="structured_ipm (default: gosplan's exact structured method, HiGHS where it does not apply), "
+                    "auto, simplex, ipm (HiGHS), pdlp (PDLP + repair + polish, status APPROXIMATE)")
+    ap.add_argument("--peer-time-limit", type=float, default=120.0, help="seconds for SciPy's linprog")
     ap.add_argument("--tol", type=float, default=1e-7, help="solver tolerance (PDLP: its relative optimality tolerance)")
     ap.add_argument("--accuracy", type=float, default=1e-3, help="pdlp: relative dual infeasibility and gap accepted")
     ap.add_argument("--peer-max", type=int, default=10_000, help="run the SciPy peer only where n x T <= this")
@@ -263,7 +282,8 @@ def main() -> None:
     for structure in args.structure.split(","):
         for n, T in sizes:
             r = run_one(n, T, args.time_limit, peer=not args.no_peer and n * T <= args.peer_max, structure=structure,
-                        method=args.method, build_only=args.build_only, tol=args.tol, accuracy=args.accuracy)
+                        method=args.method, build_only=args.build_only, tol=args.tol, accuracy=args.accuracy,
+                        peer_time_limit=args.peer_time_limit)
             rows.append(r)
             if args.build_only:
                 print(f"{structure:>7} n={n:>6} T={T:>3}: {r['rows']:>9,} rows {r['cols']:>9,} cols {r['nnz']:>10,} nnz | "
@@ -275,8 +295,10 @@ def main() -> None:
                 f"+{r['build_MiB']:7.1f} MiB build, +{r['solve_MiB']:7.1f} MiB solve | verify {r['verify_ok']}"
                 + (f" | rel. primal inf {r['rel_primal_inf']:.1e}, dual inf {r['rel_dual_inf']:.1e}, gap {r['rel_gap']:.1e}" if "rel_gap" in r else "")
                 + f" | load {r['load_1min']:.2f}"
+                + (f" | by {r['solved_by']}" + (f" (structured: {r['fallback']})" if r["fallback"] else ""))
                 + (f" | scipy.linprog {r['peer_cpu_s']:.2f} s CPU, CPU ratio {r['ratio_gosplan_over_scipy']:.2f}, "
-                   f"objective diff {r.get('objective_rel_diff', float('nan')):.1e}" if "peer_s" in r else ""),
+                   + (f"objective diff {r['objective_rel_diff']:.1e}" if "objective_rel_diff" in r else f"not solved (status {r['peer_status']})")
+                   if "peer_s" in r else ""),
                 flush=True,
             )
     print(pd.DataFrame(rows).to_string(index=False))

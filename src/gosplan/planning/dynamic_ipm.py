@@ -153,6 +153,14 @@ def why_not(lp: Any, layout: Any, spec: Any) -> str | None:
     extra = [name for name, (a, b) in layout.row_blocks.items() if b > a and name not in allowed]
     if extra:
         return f"rows of kind {extra[0]!r}"
+    # the size of the dense global system, known before any factorisation
+    bal, zs = layout.rows("balance"), layout.cols("z")
+    K0 = sp.csr_array(lp.A[bal.start : bal.start + layout.P][:, zs.start : zs.start + layout.Jc])
+    R = int((np.diff(K0.indptr) > 0).sum())
+    others = sum(b - a for name, (a, b) in layout.row_blocks.items() if name not in ("balance", "factor", "capacity", "accumulation"))
+    size = 2 * layout.T * R + layout.nu + others
+    if size > MAX_GLOBAL:
+        return f"its dense global system ({size:,} unknowns) is larger than {MAX_GLOBAL:,}"
     return None
 
 
@@ -341,6 +349,7 @@ class _KKT:
         nc = red.Cz.shape[0]
         self.CzT = red.Cz.T.toarray().reshape(T, Jc, nc).transpose(1, 0, 2) if nc else np.zeros((Jc, T, 0))
         self.KrT = red.Kr.T.toarray()  # (Jc, R)
+        self.Gall = np.stack([g[:Jc] for g in self.Gt], axis=1)  # (Jc, T, R + nu)
         # the rows of activity j: its T capacity rows, then its local rows (padded to L)
         nl = len(red.lcap)
         counts = np.bincount(red.lcap, minlength=Jc) if nl else np.zeros(Jc, dtype=int)
@@ -381,18 +390,20 @@ class _KKT:
         # a block may be singular to rounding (two investments only their sum
         # matters for): its eigenvalues are floored at 1e-14 of the largest, and
         # the refinement against the exact matrix makes up the difference.
-        H = np.einsum("jrs,jr,jrq->jsq", a, Dj, a)
+        aTD = a.transpose(0, 2, 1) * Dj[:, None, :]  # a' D per activity
+        H = aTD @ a
         it = np.arange(T)
         H[:, it, it] += np.where(zf, dz.T, 1.0)
         lam, V = np.linalg.eigh(H)
         lam = np.maximum(lam, 1e-14 * lam[:, -1:])
         Linv = (V / np.sqrt(lam)[:, None, :]).transpose(0, 2, 1) * zf[:, None, :]
-        Hinv = np.einsum("jki,jkl->jil", Linv, Linv)
-        Phi = np.einsum("jsq,jrq,jr->jsr", Linv, a, Dj)
-        What = -np.einsum("jsr,jsq->jrq", Phi, Phi)
+        Hinv = Linv.transpose(0, 2, 1) @ Linv
+        Phi = Linv @ aTD
+        PhiT = Phi.transpose(0, 2, 1)
+        What = -(PhiT @ Phi)
         idx = np.arange(rT)
         What[:, idx, idx] += Dj
-        Psi = np.einsum("jsr,jsq->jrq", Phi, Linv)  # D a H^{-1}
+        Psi = PhiT @ Linv  # D a H^{-1}
         self.Hinv, self.Psi = Hinv, Psi
 
         ng = red.ng
@@ -437,23 +448,21 @@ class _KKT:
         Sgk = np.zeros((ng, nk))
         Skk = np.zeros((nk, nk))
         Kr, KrT = red.Kr, self.KrT
+        Ga = self.Gall
         for t2 in range(T):
+            # the blocks of every period t against the w-rows of period t2, one sparse product each
             c0 = t2 * R
             Sgk[c0 : c0 + R, c0 : c0 + R] += np.eye(R)
-            for t in range(T):
-                B = (Kr @ (Psi[:, t, t2][:, None] * self.Gt[t][:Jc])).T  # (R+nu, R)
-                Sgk[t * R : (t + 1) * R, c0 : c0 + R] += B[:R]
-                Sgk[uo:, c0 : c0 + R] += B[R:]
-                if t <= t2:
-                    blk = Kr @ (Hinv[:, t, t2][:, None] * KrT)
-                    Skk[t * R : (t + 1) * R, c0 : c0 + R] -= blk
-                    if t != t2:
-                        Skk[c0 : c0 + R, t * R : (t + 1) * R] -= blk.T
+            Z = (Kr @ (Psi[:, :T, t2][:, :, None] * Ga).reshape(Jc, -1)).reshape(R, T, R + nu)
+            Sgk[:uo, c0 : c0 + R] += Z[:, :, :R].transpose(1, 2, 0).reshape(T * R, R)
+            Sgk[uo:, c0 : c0 + R] += Z[:, :, R:].sum(axis=1).T
+            Z = (Kr @ (Hinv[:, :, t2][:, :, None] * KrT[:, None, :]).reshape(Jc, -1)).reshape(R, T, R)
+            Skk[: T * R, c0 : c0 + R] -= Z.transpose(1, 0, 2).reshape(T * R, R)
             if nu and L:
                 Sgk[uo:, c0 : c0 + R] += (Kr @ np.einsum("jr,jrn->jn", Psi[:, T:, t2], self.LU)).T
         if nc:
-            Yc = np.einsum("jst,jtc->jsc", Hinv, self.CzT)  # H^{-1} Cz'
-            V = np.einsum("jrs,jsc->jrc", Psi, self.CzT)  # D a H^{-1} Cz'
+            Yc = Hinv @ self.CzT  # H^{-1} Cz'
+            V = Psi @ self.CzT  # D a H^{-1} Cz'
             for t2 in range(T):
                 blk = -(Kr @ Yc[:, t2, :])  # Kz_W H^{-1} Cz'
                 Skk[t2 * R : (t2 + 1) * R, T * R :] -= blk
@@ -466,7 +475,7 @@ class _KKT:
                 Sgk[uo:, T * R :] += red.Cu.T
                 if L:
                     Sgk[uo:, T * R :] -= np.einsum("jrn,jrc->nc", self.LU, V[:, T:, :])
-            Skk[T * R :, T * R :] -= np.einsum("jsc,jsd->cd", self.CzT, Yc) + np.diag(dcinv)
+            Skk[T * R :, T * R :] -= self.CzT.reshape(Jc * T, nc).T @ Yc.reshape(Jc * T, nc) + np.diag(dcinv)
         M = np.block([[S, Sgk], [Sgk.T, Skk]])
         # the blocked factorisation needs its workspace asked for (else 10x slower)
         lwork = int(sla.lapack.dsytrf_lwork(M.shape[0], lower=1)[0])
@@ -792,10 +801,7 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     red, factors, reason = _reduce(lp, layout, spec)
     if red is None:
         return None, reason
-    size = 2 * red.T * red.R + red.nu + red.Cz.shape[0]
-    if size > MAX_GLOBAL:
-        return None, f"its dense global system ({size:,} unknowns) is larger than {MAX_GLOBAL:,}"
-    info: dict[str, Any] = {"reduce_seconds": time.perf_counter() - t0, "global_size": size}
+    info: dict[str, Any] = {"reduce_seconds": time.perf_counter() - t0, "global_size": 2 * red.T * red.R + red.nu + red.Cz.shape[0]}
     limit = options.time_limit if options.time_limit is not None else math.inf
     log: list[dict[str, Any]] = []
     point = _start(red)
