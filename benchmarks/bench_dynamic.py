@@ -12,7 +12,7 @@ shared machine they are several times the CPU seconds).
 
 The default ``--method structured_ipm`` times the exact structured interior-point
 method of :mod:`gosplan.planning.dynamic_ipm` (what ``plan_dynamic``'s ``auto``
-takes for plans from 2,000 levels on) at every size, and HiGHS where it does not
+takes for plans from 1,000 levels on) at every size, and HiGHS where it does not
 apply (its reason is printed); status OPTIMAL only on the certificate recomputed
 from the LP's arrays. ``--method pdlp`` takes the fast path of ``plan_dynamic(...,
 options=SolverOptions(method="pdlp"))``: PDLP, repair to an exactly feasible plan,

@@ -167,7 +167,7 @@ def test_auto_takes_it_for_large_plans():
     """From STRUCTURED_FROM levels on, the default method is the structured one."""
     from gosplan.planning.dynamic import STRUCTURED_FROM
 
-    n, T = 250, 8
+    n, T = 120, 10
     assert n * T >= STRUCTURED_FROM
     eco, d, kw = _case(n, T, seed=0, structure="sectors")
     plan = plan_dynamic(eco, T, MaxConsumption(basket=d, discount=0.03), **kw)

@@ -143,7 +143,11 @@ class _KKT:
         self.Hinv, self.Psi = Hinv, Psi
 
         ng = red.ng
-        S = np.zeros((ng, ng))
+        nc = red.Cz.shape[0]
+        nk = T * R + nc
+        # the global matrix [[S, Sgk], [Sgk', Skk]], its upper triangle written in place
+        M = np.zeros((ng + nk, ng + nk))
+        S, Sgk, Skk = M[:ng, :ng], M[:ng, ng:], M[ng:, ng:]
         uo = T * R
         nx = red.nx
 
@@ -179,10 +183,6 @@ class _KKT:
             S[uo:, uo:] += np.diag(du)
 
         # kept rows: w-rows (T*R), then cross rows (nc)
-        nc = red.Cz.shape[0]
-        nk = T * R + nc
-        Sgk = np.zeros((ng, nk))
-        Skk = np.zeros((nk, nk))
         Kr, KrT = red.Kr, self.KrT
         Ga = self.Gall
         for t2 in range(T):
@@ -212,10 +212,10 @@ class _KKT:
                 if L:
                     Sgk[uo:, T * R :] -= np.einsum("jrn,jrc->nc", self.LU, V[:, T:, :])
             Skk[T * R :, T * R :] -= self.CzT.reshape(Jc * T, nc).T @ Yc.reshape(Jc * T, nc) + np.diag(dcinv)
-        M = np.block([[S, Sgk], [Sgk.T, Skk]])
+        # M.T is Fortran-ordered and its lower triangle is M's upper one: no copy;
         # the blocked factorisation needs its workspace asked for (else 10x slower)
         lwork = int(sla.lapack.dsytrf_lwork(M.shape[0], lower=1)[0])
-        lu_, piv, info = sla.lapack.dsytrf(M, lower=1, lwork=max(lwork, 1), overwrite_a=1)
+        lu_, piv, info = sla.lapack.dsytrf(M.T, lower=1, lwork=max(lwork, 1), overwrite_a=1)
         if info < 0:
             raise np.linalg.LinAlgError(f"dsytrf: argument {-info}")
         self.fact = (lu_, piv)
@@ -281,6 +281,10 @@ class _Point:
     lc: np.ndarray
     yw: np.ndarray
 
+
+#: centrality correctors per iteration, and the share of the step to the boundary taken
+_CORRECTORS = 2
+_STEP = 0.9995
 
 _PAIRS = (("z", "mz"), ("u", "mu"), ("sx", "lx"), ("sf", "lf"), ("sl", "ll"), ("sc", "lc"))
 
@@ -421,7 +425,24 @@ def _ipm(
             rhs.append(np.where(masks[a], r, 0.0) if masks[a] is not None else r)
         d = direction(*rhs)
         ap, ad = steps(d)
-        ap, ad = min(1.0, 0.995 * ap), min(1.0, 0.995 * ad)
+        # Gondzio's centrality correctors (Gondzio 1996, *Comput. Optim. Appl.* 5):
+        # aim at a longer step, pull the products that would leave [0.1, 10] x the
+        # target back into it, keep the corrected direction while the step grows
+        for _ in range(_CORRECTORS):
+            if min(ap, ad) >= 1.0:
+                break
+            tp, td = min(1.0, ap + 0.2), min(1.0, ad + 0.2)
+            extra = []
+            for (a, b), r in zip(_PAIRS, rhs):
+                v = (getattr(p, a) + tp * getattr(d, a)) * (getattr(p, b) + td * getattr(d, b))
+                t = np.where(v < 0.1 * target, 0.1 * target - v, 0.0) + np.where(v > 10 * target, np.maximum(10 * target - v, -10 * target), 0.0)
+                extra.append(r + (np.where(masks[a], t, 0.0) if masks[a] is not None else t))
+            d2 = direction(*extra)
+            ap2, ad2 = steps(d2)
+            if min(ap2, ad2) < min(ap, ad) + 0.02:
+                break
+            d, ap, ad, rhs = d2, ap2, ad2, extra
+        ap, ad = min(1.0, _STEP * ap), min(1.0, _STEP * ad)
         for a in ("z", "w", "u", "sx", "sf", "sl", "sc"):
             setattr(p, a, getattr(p, a) + ap * getattr(d, a))
         for b in ("mz", "mu", "lx", "lf", "ll", "lc", "yw"):
