@@ -24,6 +24,7 @@ caller falls back to HiGHS.
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from dataclasses import dataclass
@@ -324,8 +325,11 @@ def _ipm(
     """Mehrotra's predictor-corrector from ``p`` (updated in place) until the
     relative primal and dual residuals and gap are below ``tol``. Returns ``""``
     then, else why it stopped: ``"time_limit"``, ``"interrupted"``, ``"stalled"``
-    (no progress in 20 iterations: an infeasible or unbounded plan, or rounding),
-    ``"iteration_limit"`` or ``"numerical"``."""
+    (no progress in 20 iterations, an infeasible or unbounded plan, or in 3 within
+    100 times the tolerance, rounding),
+    ``"iteration_limit"`` or ``"numerical"``; ``p`` is then the best iterate seen
+    (least of the largest relative residual and gap): near the optimum rounding
+    can make the last iterates worse, and the best one may still be certified."""
     T, Jc, R, nu = red.T, red.Jc, red.R, red.nu
     mx, mf = np.isfinite(red.hx), np.isfinite(red.hf)
     hx, hf = np.where(mx, red.hx, 0.0), np.where(mf, red.hf, 0.0)
@@ -337,6 +341,14 @@ def _ipm(
     kkt = _KKT(red)
     t0 = time.perf_counter()
     best, best_it = math.inf, 0
+    kept: list[Any] = [math.inf, None]  # the best iterate: its merit and a copy
+
+    def stop(why: str) -> str:
+        if kept[1] is not None:
+            for f in dataclasses.fields(p):
+                setattr(p, f.name, getattr(kept[1], f.name))
+        return why
+
     for it in range(max_iter):
         ax, af, al, ac, aw = red.rows(p.z, p.w, p.u)
         rx = np.where(mx, hx - ax - p.sx, 0.0)
@@ -358,19 +370,22 @@ def _ipm(
         log.append({"iteration": len(log), "pobj": pobj, "dobj": dobj, "pinf": pinf, "dinf": dinf, "gap": gap, "mu": mu_avg})
         if pinf <= tol and dinf <= tol and gap <= tol:
             return ""
+        merit = max(pinf, dinf, gap)
+        if not math.isfinite(merit):
+            return stop("numerical")
+        if merit < kept[0]:
+            kept[:] = [merit, dataclasses.replace(p, **{f.name: getattr(p, f.name).copy() for f in dataclasses.fields(p)})]
         if progress is not None and progress(
             {"method": "structured_ipm", "iteration": len(log), "objective": pobj, "seconds": time.perf_counter() - t0}
         ):
-            return "interrupted"
+            return stop("interrupted")
         if time.perf_counter() > deadline:
-            return "time_limit"
-        merit = max(pinf, dinf, gap)
-        if not math.isfinite(merit):
-            return "numerical"
+            return stop("time_limit")
         if merit < 0.5 * best:
             best, best_it = merit, it
-        elif it - best_it >= 20:
-            return "stalled"
+        elif it - best_it >= 20 or (best <= 100 * tol and it - best_it >= 3):
+            # far away: an infeasible or unbounded plan; near the optimum: rounding
+            return stop("stalled")
         dzv = np.where(zf, p.mz / np.where(zf, p.z, 1.0), 1.0)
         dxv = np.where(mx, p.lx / p.sx, 0.0)
         dfv = np.where(mf, p.lf / p.sf, 0.0)
@@ -380,7 +395,7 @@ def _ipm(
         try:
             kkt.factor(dzv, dxv, dfv, dlv, dcinv, duv)
         except np.linalg.LinAlgError:
-            return "numerical"
+            return stop("numerical")
 
         def direction(cz_, cu_, cx_, cf_, cl_, cc_):
             # cz_ etc.: complementarity right-hand sides (r_cv for bounds, r_cs for rows)
@@ -447,7 +462,7 @@ def _ipm(
             setattr(p, a, getattr(p, a) + ap * getattr(d, a))
         for b in ("mz", "mu", "lx", "lf", "ll", "lc", "yw"):
             setattr(p, b, getattr(p, b) + ad * getattr(d, b))
-    return "iteration_limit"
+    return stop("iteration_limit")
 
 
 def _kkt_apply(red: Reduced, weights: tuple, sol: tuple) -> tuple[np.ndarray, ...]:
@@ -502,36 +517,26 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     log: list[dict[str, Any]] = []
     point = _start(red)
     tol = min(options.tol, ACCURACY)
-    stop, acc = "", None
     for tighten in (0.1, 0.01, 0.001):
         # iterate to a tenth of the tolerance, lift, certify; tighten if the lifted
-        # point misses the certificate (the reduced residuals are not the full ones)
+        # point misses the certificate (the reduced residuals are not the full
+        # ones). A stopped iteration leaves its best iterate, which is judged too.
         stop = _ipm(red, point, tol * tighten, 200, t0 + limit, log, progress)
-        if stop:
-            break
-        x, y, z = lift(lp, layout, red, factors, point)
-        acc = relative_accuracy(lp, x, y, z)
-        if acc["primal"] <= tol and acc["dual"] <= tol and acc["gap"] <= tol:
+        with np.errstate(all="ignore"):  # the best iterate of a diverging run may overflow: then it fails
+            x, y, z = lift(lp, layout, red, factors, point)
+            acc = relative_accuracy(lp, x, y, z)
+        ok = acc["primal"] <= tol and acc["dual"] <= tol and acc["gap"] <= tol
+        if ok or stop:
             break
     info.update(ipm_iterations=len(log), ipm_last=log[-1] if log else None)
-    m, n = lp.shape
-    if stop or acc is None:
-        status = {"time_limit": SolverStatus.TIME_LIMIT, "interrupted": SolverStatus.INTERRUPTED}.get(stop, SolverStatus.NOT_SOLVED)
-        info["failure"] = f"the interior-point iteration stopped: {stop}"
-        nan = np.full(n, np.nan)
-        res = LPResult(
-            status=status, x=nan, row_duals=np.full(m, np.nan), col_duals=nan, row_activity=np.full(m, np.nan),
-            objective=math.nan, dual_objective=math.nan, gap=math.nan, iterations=len(log), seconds=time.perf_counter() - t0,
-            method="structured_ipm", solver_status=info["failure"], info=info,
-        )
-        return res, ""
-    ok = acc["primal"] <= tol and acc["dual"] <= tol and acc["gap"] <= tol
+    status = SolverStatus.OPTIMAL
     if not ok:
-        info["failure"] = "the lifted point missed the certificate"
+        status = {"time_limit": SolverStatus.TIME_LIMIT, "interrupted": SolverStatus.INTERRUPTED}.get(stop, SolverStatus.NOT_SOLVED)
+        info["failure"] = f"the interior-point iteration stopped: {stop}" if stop else "the lifted point missed the certificate"
     ax = lp.A @ x
     info["accuracy"] = acc
     res = LPResult(
-        status=SolverStatus.OPTIMAL if ok else SolverStatus.NOT_SOLVED,
+        status=status,
         x=x, row_duals=y, col_duals=z, row_activity=ax, objective=acc["objective"], dual_objective=acc["dual_objective"],
         gap=acc["gap"], iterations=len(log), seconds=time.perf_counter() - t0, method="structured_ipm",
         primal_infeasibility=primal_infeasibility(lp, x, ax), dual_infeasibility=dual_infeasibility(lp, y, z),
