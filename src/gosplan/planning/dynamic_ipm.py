@@ -72,10 +72,13 @@ class _KKT:
     factored by LAPACK's symmetric indefinite ``dsytrf`` (Bunch-Kaufman pivoting:
     the block in ``w`` alone may be singular, the ``w``-rows pin it).
 
-    The local blocks are eliminated by Cholesky (``H_j = L_j L_j'``), so that the
-    rounding of every term is relative to the barrier weights of the rows (a
-    block Cholesky step); the rows of activity j enter the global block with the
-    weight ``D_j - Phi_j' Phi_j``, ``Phi_j = L_j^{-1} a_j' D_j``.
+    The local blocks are eliminated through a square root of their inverse
+    (``H_j^{-1} = Linv_j' Linv_j`` from an eigen-decomposition), as a block
+    Cholesky step would, so that the rounding of every term is relative to the
+    barrier weights of the rows: the rows of activity j enter the global block
+    with the weight ``D_j - Phi_j' Phi_j``, ``Phi_j = Linv_j a_j' D_j``. (A
+    Woodbury form ``(D_j^{-1} + a_j dz_j^{-1} a_j')^{-1}`` of the same weight was
+    tried and lost all accuracy near the optimum.)
     """
 
     def __init__(self, red: Reduced):
