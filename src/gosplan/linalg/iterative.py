@@ -184,12 +184,15 @@ class _ScipySteps:
 class _FusedSteps:
     """The series on the compiled kernels: one pass per step forms the residual of X,
     its squared norms and the next iterate in a second buffer; ``advance`` swaps them.
-    The transposed step scatters into one buffer per thread, then combines."""
+    The transposed step scatters into one buffer per thread, then combines them with
+    the residual, norms and next iterate in one pass that also clears them."""
 
     def __init__(self, solver: SeriesSolver, D: np.ndarray, transpose: bool):
         n, dtype = solver.n, solver.dtype
         self.shape, self.k = D.shape, 1 if D.ndim == 1 else D.shape[1]
-        self.ld = _padded_width(self.k)
+        # the product gathers rows of X, which should start on cache lines; the scatter reads
+        # X in order and needs no padding (padding was measured to slow it down)
+        self.ld = self.k if transpose else _padded_width(self.k)
         if self.ld == self.k and D.ctypes.data % 64 == 0:
             self.D = D.reshape(n, self.k)  # already a block the kernels can read: no copy
         else:
