@@ -23,7 +23,7 @@ status OPTIMAL). The rows print the relative measures of every method and the
 1-minute load average (the machine is shared). The peer runs with its own time
 limit (``--peer-time-limit``) where n x T <= ``--peer-max``.
 
-Run: taskset -c 1 env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE OPENBLAS_NUM_THREADS=1 python benchmarks/bench_dynamic.py [--sizes 100x5,1000x10] [--time-limit 600] [--peer-time-limit 120] [--no-peer] [--method pdlp --tol 1e-6 --accuracy 1e-3]
+Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_dynamic.py [--sizes 100x5,1000x10] [--time-limit 600] [--peer-time-limit 120] [--no-peer] [--method pdlp --tol 1e-6 --accuracy 1e-3]
 """
 
 from __future__ import annotations
