@@ -65,7 +65,9 @@ def test_equals_the_simplex_optimum(n, T, seed, structure, discount):
     assert plan.solver["method"] == "structured_ipm"
     acc = plan.solver["accuracy"]
     assert acc["primal"] <= ACCURACY and acc["dual"] <= ACCURACY and acc["gap"] <= ACCURACY
-    assert plan.objective_value == pytest.approx(exact.objective, rel=1e-9)
+    # the certificate bounds the gap to the optimum by ACCURACY (relative), not tighter:
+    # n = 36, T = 1, seed 30 (sectors) lands 1.1e-9 below the simplex optimum
+    assert plan.objective_value == pytest.approx(exact.objective, rel=ACCURACY)
     assert plan.verify(eco) == []
 
 
