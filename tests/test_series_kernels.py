@@ -65,12 +65,10 @@ def test_property_fused_equals_scipy_and_the_exact_solution(n, density, seed, k,
 def test_float32_kernels_reach_the_float32_tolerance():
     A = random_economy(3000, 0.003, 21).astype(np.float32)
     D = np.random.default_rng(22).uniform(0, 5, (3000, 5))
-    exact = reference(A.astype(np.float64), D)
     for transpose in (False, True):
         r = SeriesSolver(A, allow_float32=True, tol=1e-6).solve(D, transpose=transpose)
         assert r.x.dtype == np.float32 and r.residual <= 1e-6
         np.testing.assert_allclose(r.x, reference(A.astype(np.float64), D, transpose), rtol=1e-4)
-    assert exact.shape == (3000, 5)
 
 
 @kernels
