@@ -166,11 +166,11 @@ class _ScipySteps:
         self.inv_diag = None if solver.inv_diag is None else (
             solver.inv_diag if D.ndim == 1 else solver.inv_diag[:, None])
 
-    def residual_squares(self) -> np.ndarray:
+    def residual_norms(self) -> np.ndarray:
         # the residual of X with the vector work folded into one pass before the product
         np.subtract(self.D, self.X, out=self.R)
         self.product(self.X, self.R)
-        return _column_norms(self.R) ** 2
+        return _column_norms(self.R)
 
     def advance(self) -> None:
         if self.inv_diag is not None:
@@ -215,7 +215,7 @@ class _FusedSteps:
             return [fn(b) for b in range(len(self.cuts) - 1)]
         return list(self.op._pool.map(fn, range(len(self.cuts) - 1)))
 
-    def residual_squares(self) -> np.ndarray:
+    def residual_norms(self) -> np.ndarray:
         X, D, out, inv, ld, rows = self.X, self.D, self.out, self.inv_diag, self.ld, self.cuts
         if self.transpose:
             parts, cols = self.parts, self.out_cuts
@@ -223,7 +223,7 @@ class _FusedSteps:
             sums = self._each(lambda b: _series.combine(parts, X, D, out, inv, cols[b], cols[b + 1], ld))
         else:
             sums = self._each(lambda b: _series.step(*self.matrix, X, D, out, inv, rows[b], rows[b + 1], ld))
-        return np.sum(sums, axis=0)[: self.k]
+        return np.sqrt(np.sum(sums, axis=0)[: self.k])
 
     def advance(self) -> None:
         self.X, self.out = self.out, self.X
@@ -282,7 +282,7 @@ class SeriesSolver:
         dnorm[dnorm == 0] = 1.0
         history: list[float] = []
         for k in range(self.maxiter + 1):
-            res = float(np.max(np.sqrt(steps.residual_squares()) / dnorm))
+            res = float(np.max(steps.residual_norms() / dnorm))
             if not np.isfinite(res):
                 raise ConvergenceError(f"{self.method} iteration overflowed at step {k}: A is not productive")
             if res <= self.tol:
