@@ -47,6 +47,12 @@ namespace {
 // it saves (n = 10^6, 50 inputs per product: 1.76x the bandwidth bound with, 1.57x without).
 constexpr int64_t AHEAD = 128;
 
+// Entries past the row being summed up to which the matrix arrays are prefetched into L2
+// (16 KiB of float64 values). Without it the hardware prefetcher alone left each row
+// waiting on memory (n = 10^6, 50 inputs per product, 1 column, 2 threads: 35 ms a step
+// without, 21-25 ms with 1,024 to 4,096 entries; 16,384 was no better).
+constexpr int64_t STREAM = 2048;
+
 // ---- the kernels (inlined into each instruction-set variant) --------------------------------
 
 // acc[c] = sum_p a[p] X[ind[p] ld + c] for c < W over one row's entries [s, e). The rows
@@ -86,6 +92,18 @@ GOSPLAN_INLINE void row_dot(const V* __restrict a, const I* __restrict ind, int6
     for (int c = 0; c < W; ++c) acc[c] = (p0[c] + p1[c]) + (p2[c] + p3[c]);
 }
 
+// Prefetch into L2 the cache lines of a and ind up to STREAM entries past e, from entry
+// `next` on (then advanced past them).
+template <typename V, typename I>
+GOSPLAN_INLINE void stream_ahead(const V* a, const I* ind, int64_t& next, int64_t e, int64_t last) {
+    constexpr int64_t VL = 64 / sizeof(V), IL = 64 / sizeof(I);
+    const int64_t want = e + STREAM < last ? e + STREAM : last;
+    for (; next < want; next += VL) {
+        __builtin_prefetch(a + next, 0, 2);
+        if (next % IL < VL) __builtin_prefetch(ind + next, 0, 2);
+    }
+}
+
 // Rows [r0, r1), columns [c0, c0 + W): r = D - X + A X, out = X + r (times inv), sumsq += r^2.
 // S is ld when it is known at compile time (one block of W columns), else 0.
 template <int W, int S, typename V, typename I>
@@ -96,7 +114,9 @@ GOSPLAN_INLINE void step_rows(const I* ptr, const I* ind, const V* a, const V* X
     double ss[W];
     V s[W];
     for (int c = 0; c < W; ++c) ss[c] = 0;
+    int64_t next = int64_t(ptr[r0]);  // the first entry whose cache lines of a and ind are not yet prefetched
     for (int64_t i = r0; i < r1; ++i) {
+        stream_ahead(a, ind, next, int64_t(ptr[i + 1]), last);
         row_dot<W, S>(a, ind, int64_t(ptr[i]), int64_t(ptr[i + 1]), last, X + c0, ld, s);
         const int64_t o = i * ld + c0;
         const V w = inv ? inv[i] : V(1);
