@@ -576,7 +576,13 @@ def test_solver_methods_agree_and_report_accuracy():
     ref = solve_lp(lp, SolverOptions(method="simplex"))
     for method in ("ipm", "ipm_no_crossover", "dual_simplex", "primal_simplex", "pdlp"):
         r = solve_lp(lp, SolverOptions(method=method))
-        assert r.status is SolverStatus.OPTIMAL, method
+        if method == "pdlp":
+            # HiGHS calls it optimal; certified from the arrays it is so only at 1e-7
+            acc = r.info["accuracy"]
+            certified = max(acc["primal"], acc["dual"], acc["gap"]) <= 1e-7
+            assert r.status is (SolverStatus.OPTIMAL if certified else SolverStatus.APPROXIMATE), method
+        else:
+            assert r.status is SolverStatus.OPTIMAL, method
         tol = 1e-4 if method == "pdlp" else 1e-7
         assert r.objective == pytest.approx(ref.objective, rel=tol), method
         assert r.gap < tol and r.primal_infeasibility < tol * 10, method

@@ -204,6 +204,7 @@ def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, op
     from rich.table import Table
 
     from gosplan.planning.dynamic import InfeasibleDynamicPlanError, dynamic_objective, plan_dynamic
+    from gosplan.planning.solver import SolverStatus
 
     r = targets.resolve(economy)
     floors = pd.Series(r.required, index=economy.product_ids)
@@ -229,6 +230,9 @@ def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, op
         t.add_row(str(p), _fmt(float(plan.outputs.loc[p].sum())), _fmt(float(plan.consumption.loc[p].sum())),
                   _fmt(float(plan.investment.loc[p].sum())), _fmt(float(plan.stocks.loc[p].sum())))
     console.print(t)
+    if plan.status is SolverStatus.APPROXIMATE:
+        a = plan.solver["accuracy"]
+        console.print(f"[yellow]approximate plan, not optimal: relative dual infeasibility {a['dual']:.1e}, gap {a['gap']:.1e}[/]")
     problems = plan.verify(economy)
     console.print("stock-flow identities hold in every period" if not problems else f"[red]{problems}[/]")
     if out is not None:

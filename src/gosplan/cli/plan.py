@@ -161,7 +161,14 @@ def plan_command(
         if plan.diagnosis is not None:
             console.print(plan.diagnosis.message(), highlight=False)
         raise typer.Exit(1)
-    if plan.status is not SolverStatus.OPTIMAL:
+    if plan.status is SolverStatus.APPROXIMATE:
+        a = plan.solver["accuracy"]
+        console.print(
+            f"[yellow]approximate plan, not optimal: relative primal infeasibility {a['primal']:.1e}, "
+            f"dual infeasibility {a['dual']:.1e}, gap {a['gap']:.1e}; use an exact method (--method auto) "
+            "or tighten --tol[/]"
+        )
+    elif plan.status is not SolverStatus.OPTIMAL:
         console.print(f"[yellow]the solver stopped before optimality ({plan.status}); numbers are not final[/]")
 
     b = plan.binding.head(top)

@@ -922,7 +922,10 @@ def plan_dynamic(
         relative gap to PDLP's dual bound, recomputed from the arrays, are within
         ``accuracy`` and ``plan.verify`` passes; such a plan is never called
         optimal. A fast path for large plans that the exact structured method
-        does not take (alternative techniques).
+        does not take (alternative techniques). With another objective a PDLP or
+        no-crossover answer that falls short of an exact solve's accuracy (see
+        :func:`gosplan.planning.solver.solve_lp`) is likewise ``APPROXIMATE``, kept
+        only when ``plan.verify`` passes; ``plan.solver["accuracy"]`` holds its figures.
 
     Returns
     -------

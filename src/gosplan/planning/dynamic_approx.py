@@ -24,53 +24,17 @@ this module owns the two steps that make it usable as a plan:
 
 from __future__ import annotations
 
-import math
 from typing import Any
 
 import numpy as np
 import scipy.sparse as sp
 
+from gosplan.planning.solver import EXACT_TOL, relative_accuracy
+
 #: relative primal infeasibility an approximate plan may keep (that of an exact simplex solve)
-PRIMAL_TOL = 1e-7
+PRIMAL_TOL = EXACT_TOL
 
 __all__ = ["PRIMAL_TOL", "polish_periods", "relative_accuracy", "repair_max_consumption", "solve_approximate"]
-
-
-def relative_accuracy(lp: Any, x: np.ndarray, row_duals: np.ndarray, col_duals: np.ndarray) -> dict[str, float]:
-    """Relative primal/dual infeasibility and gap of a primal-dual pair.
-
-    Primal: the largest bound violation of a row or column divided by
-    ``1 + |bound| + sum_j |a_ij x_j|`` (the size of the row's terms). Dual: the
-    largest entry of ``|c - A'y - z|`` divided by ``1 + |c_j| + sum_i |a_ij y_i|``,
-    and duals of the wrong sign for an infinite bound, relative to the same.
-    Gap: ``|c'x - dual objective| / max(1, |c'x|, |dual objective|)`` (stricter
-    than PDLP's ``1 + |p| + |d|`` denominator). These follow the relative criteria
-    of PDLP (Applegate et al. 2021, sec. 5), recomputed here from the arrays so
-    that the solver's own report is not trusted.
-    """
-    from gosplan.planning.solver import dual_objective
-
-    A = lp.A
-    absA = abs(A)
-    ax = A @ x
-    rscale = 1.0 + absA @ np.abs(x)
-    p = 0.0
-    for val, lo, hi, sc in ((ax, lp.row_lower, lp.row_upper, rscale), (x, lp.col_lower, lp.col_upper, 1.0 + np.abs(x))):
-        lo_v = np.where(np.isfinite(lo), np.maximum(lo - val, 0.0) / (sc + np.abs(np.where(np.isfinite(lo), lo, 0.0))), 0.0)
-        hi_v = np.where(np.isfinite(hi), np.maximum(val - hi, 0.0) / (sc + np.abs(np.where(np.isfinite(hi), hi, 0.0))), 0.0)
-        p = max(p, float(lo_v.max(initial=0.0)), float(hi_v.max(initial=0.0)))
-    sign = 1.0 if lp.sense == "min" else -1.0
-    y, z = row_duals, col_duals
-    cscale = 1.0 + np.abs(lp.c) + absA.T @ np.abs(y)
-    d = float((np.abs(lp.c - A.T @ y - z) / cscale).max(initial=0.0))
-    for dual, lo, hi, sc in ((y, lp.row_lower, lp.row_upper, 1.0 + np.abs(y)), (z, lp.col_lower, lp.col_upper, cscale)):
-        s = sign * dual
-        d = max(d, float((np.where(np.isinf(lo), np.maximum(s, 0.0), 0.0) / sc).max(initial=0.0)))
-        d = max(d, float((np.where(np.isinf(hi), np.maximum(-s, 0.0), 0.0) / sc).max(initial=0.0)))
-    pobj = float(lp.c @ x + lp.offset)
-    dobj = dual_objective(lp, y, z)
-    gap = abs(pobj - dobj) / max(1.0, abs(pobj), abs(dobj)) if math.isfinite(dobj) else math.inf
-    return {"primal": p, "dual": d, "gap": gap, "objective": pobj, "dual_objective": dobj}
 
 
 def repair_max_consumption(lp: Any, layout: Any, spec: Any, economy: Any, x: np.ndarray) -> np.ndarray | None:
@@ -254,7 +218,7 @@ def solve_approximate(lp: Any, layout: Any, spec: Any, economy: Any, options: An
         return res
     if not (np.isfinite(res.x).all() and np.isfinite(res.row_duals).all() and np.isfinite(res.col_duals).all()):
         return dataclasses.replace(res, status=SolverStatus.NOT_SOLVED)
-    raw = relative_accuracy(lp, res.x, res.row_duals, res.col_duals)
+    raw = res.info.get("accuracy") or relative_accuracy(lp, res.x, res.row_duals, res.col_duals)
     x = repair_max_consumption(lp, layout, spec, economy, res.x)
     stage = "pdlp"
     if x is not None:

@@ -17,7 +17,7 @@ solution is refined against the exact Newton matrix, applied through the rows.
 
 The point is lifted back to the full LP and called optimal only when its relative
 primal and dual infeasibility and duality gap, recomputed from the raw LP arrays
-by :func:`gosplan.planning.dynamic_approx.relative_accuracy`, are within the
+by :func:`gosplan.planning.solver.relative_accuracy`, are within the
 tolerance (:data:`ACCURACY`); otherwise, or where the method does not apply, the
 caller falls back to HiGHS.
 """
@@ -500,14 +500,13 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
 
     Returns ``(LPResult, "")``: status ``OPTIMAL`` when the lifted point's
     relative primal and dual infeasibility and gap, recomputed from the arrays of
-    ``lp`` by :func:`~gosplan.planning.dynamic_approx.relative_accuracy`, are
+    ``lp`` by :func:`~gosplan.planning.solver.relative_accuracy`, are
     within :data:`ACCURACY` (``info["accuracy"]`` holds them); ``TIME_LIMIT`` or
     ``INTERRUPTED`` when stopped; ``NOT_SOLVED`` when the iteration stalled or
     the certificate failed (``info["failure"]`` says why; the caller falls back
     to HiGHS). ``(None, reason)`` when the method does not apply.
     """
-    from gosplan.planning.dynamic_approx import relative_accuracy
-    from gosplan.planning.solver import LPResult, SolverStatus, dual_infeasibility, primal_infeasibility
+    from gosplan.planning.solver import LPResult, SolverStatus, dual_infeasibility, primal_infeasibility, relative_accuracy
 
     t0 = time.perf_counter()
     reason = why_not(lp, layout, spec)

@@ -59,6 +59,11 @@ def optimal_plan(
     Returns
     -------
     Plan; check ``plan.status`` (``SolverStatus.OPTIMAL``) and ``plan.verify``.
+    With ``method="pdlp"`` or an interior point without crossover the plan is
+    ``SolverStatus.APPROXIMATE`` (never ``ok``, and a lexicographic objective
+    stops at that stage) unless its accuracy, recomputed from the arrays and kept
+    in ``plan.solver["accuracy"]``, is that of an exact solve (see
+    :func:`gosplan.planning.solver.solve_lp`).
     """
     t_build = time.perf_counter()
     obj = parse_objective(objective)

@@ -37,12 +37,18 @@ Method = Literal[
 ]
 
 
+#: relative primal and dual infeasibility and gap that OPTIMAL stands for where it is
+#: certified from the arrays: the feasibility tolerance of an exact solve at the default ``tol``
+EXACT_TOL = 1e-7
+
+
 class SolverStatus(StrEnum):
     """How a solve ended. Compare a plan's status to these members, never to strings."""
 
     OPTIMAL = "optimal"
-    #: a feasible point within a stated relative gap of the optimum, certified from
-    #: the arrays (first-order solutions); never ``ok``: callers opt in to it
+    #: a first-order or interior point whose relative infeasibility and gap, certified
+    #: from the arrays (``info["accuracy"]``), miss what OPTIMAL stands for; never
+    #: ``ok``: callers opt in to it
     APPROXIMATE = "approximate"
     INFEASIBLE = "infeasible"
     UNBOUNDED = "unbounded"
@@ -117,7 +123,10 @@ class SolverOptions:
     ``"primal_simplex"``, ``"ipm"`` (interior point with crossover to a vertex unless
     ``crossover=False``), ``"ipm_no_crossover"``, or ``"pdlp"`` (first-order
     primal-dual hybrid gradient, for very large plans; reaches ``tol`` in a
-    relative sense only), or ``"substitution"`` (the factorisation-free method of
+    relative sense only, so its answer, like that of an interior point without
+    crossover, is called optimal only when certified from the arrays to
+    ``min(tol, EXACT_TOL)``, else ``APPROXIMATE``), or ``"substitution"`` (the
+    factorisation-free method of
     :mod:`gosplan.planning.substitution` for plans it applies to; ``"auto"`` uses it
     for large ones and falls back to HiGHS), or ``"structured_ipm"`` (the exact
     interior-point method of :mod:`gosplan.planning.dynamic_ipm` for multi-period
@@ -332,6 +341,41 @@ def dual_infeasibility(lp: LinearProgram, row_duals: np.ndarray, col_duals: np.n
     return v
 
 
+def relative_accuracy(lp: LinearProgram, x: np.ndarray, row_duals: np.ndarray, col_duals: np.ndarray) -> dict[str, float]:
+    """Relative primal/dual infeasibility and gap of a primal-dual pair.
+
+    Primal: the largest bound violation of a row or column divided by
+    ``1 + |bound| + sum_j |a_ij x_j|`` (the size of the row's terms). Dual: the
+    largest entry of ``|c - A'y - z|`` divided by ``1 + |c_j| + sum_i |a_ij y_i|``,
+    and duals of the wrong sign for an infinite bound, relative to the same.
+    Gap: ``|c'x - dual objective| / max(1, |c'x|, |dual objective|)`` (stricter
+    than PDLP's ``1 + |p| + |d|`` denominator). These follow the relative criteria
+    of PDLP (Applegate et al. 2021, sec. 5), recomputed here from the arrays so
+    that the solver's own report is not trusted.
+    """
+    A = lp.A
+    absA = abs(A)
+    ax = A @ x
+    rscale = 1.0 + absA @ np.abs(x)
+    p = 0.0
+    for val, lo, hi, sc in ((ax, lp.row_lower, lp.row_upper, rscale), (x, lp.col_lower, lp.col_upper, 1.0 + np.abs(x))):
+        lo_v = np.where(np.isfinite(lo), np.maximum(lo - val, 0.0) / (sc + np.abs(np.where(np.isfinite(lo), lo, 0.0))), 0.0)
+        hi_v = np.where(np.isfinite(hi), np.maximum(val - hi, 0.0) / (sc + np.abs(np.where(np.isfinite(hi), hi, 0.0))), 0.0)
+        p = max(p, float(lo_v.max(initial=0.0)), float(hi_v.max(initial=0.0)))
+    sign = 1.0 if lp.sense == "min" else -1.0
+    y, z = row_duals, col_duals
+    cscale = 1.0 + np.abs(lp.c) + absA.T @ np.abs(y)
+    d = float((np.abs(lp.c - A.T @ y - z) / cscale).max(initial=0.0))
+    for dual, lo, hi, sc in ((y, lp.row_lower, lp.row_upper, 1.0 + np.abs(y)), (z, lp.col_lower, lp.col_upper, cscale)):
+        s = sign * dual
+        d = max(d, float((np.where(np.isinf(lo), np.maximum(s, 0.0), 0.0) / sc).max(initial=0.0)))
+        d = max(d, float((np.where(np.isinf(hi), np.maximum(-s, 0.0), 0.0) / sc).max(initial=0.0)))
+    pobj = float(lp.c @ x + lp.offset)
+    dobj = dual_objective(lp, y, z)
+    gap = abs(pobj - dobj) / max(1.0, abs(pobj), abs(dobj)) if math.isfinite(dobj) else math.inf
+    return {"primal": p, "dual": d, "gap": gap, "objective": pobj, "dual_objective": dobj}
+
+
 def solve_lp(
     lp: LinearProgram,
     options: SolverOptions = SolverOptions(),
@@ -354,6 +398,9 @@ def solve_lp(
     Returns
     -------
     LPResult, with duals in HiGHS's sign convention (see the module docstring).
+    A PDLP or no-crossover answer that HiGHS calls optimal keeps ``OPTIMAL`` only
+    when :func:`relative_accuracy` certifies it to ``min(options.tol, EXACT_TOL)``,
+    else it is ``APPROXIMATE``; ``info["accuracy"]`` holds the figures either way.
     """
     hp = _highs()
     h = hp.Highs()
@@ -426,6 +473,24 @@ def solve_lp(
     else:
         dobj, dinf = math.nan, math.nan
     gap = abs(obj - dobj) / max(1.0, abs(obj)) if math.isfinite(obj) and math.isfinite(dobj) else math.nan
+    solver_status = h.modelStatusToString(ms)
+    certified: dict[str, Any] = {}
+    at_vertex = method != "pdlp" and method != "ipm_no_crossover" and options.crossover
+    if st is SolverStatus.OPTIMAL and not at_vertex and name != "kModelEmpty":
+        # PDLP stops on norms relative to the whole program and IPM without crossover on
+        # its own scaled measures, neither at a vertex: the pair is certified from the
+        # arrays to min(tol, EXACT_TOL), since a loose tol is asked for to stop such a
+        # method sooner, not to make a worse point optimal (an exact solve at a loose
+        # tol still lands on a vertex, good to rounding)
+        acc = relative_accuracy(lp, x, y, z)
+        bound = min(float(options.tol), EXACT_TOL)
+        certified["accuracy"] = acc
+        if not (acc["primal"] <= bound and acc["dual"] <= bound and acc["gap"] <= bound):
+            st = SolverStatus.APPROXIMATE
+            solver_status += (
+                f"; certified only to relative primal {acc['primal']:.1e}, dual {acc['dual']:.1e}, "
+                f"gap {acc['gap']:.1e} (optimal: {bound:.0e})"
+            )
     iterations = int(info.simplex_iteration_count) + int(info.ipm_iteration_count) + int(info.pdlp_iteration_count)
     return LPResult(
         status=st,
@@ -441,7 +506,7 @@ def solve_lp(
         method=method,
         primal_infeasibility=pinf,
         dual_infeasibility=dinf,
-        solver_status=h.modelStatusToString(ms),
+        solver_status=solver_status,
         info={
             "simplex_iterations": int(info.simplex_iteration_count),
             "ipm_iterations": int(info.ipm_iteration_count),
@@ -450,6 +515,7 @@ def solve_lp(
             "highs_max_primal_infeasibility": float(info.max_primal_infeasibility),
             "highs_max_dual_infeasibility": float(info.max_dual_infeasibility),
             "highs_version": f"{h.versionMajor()}.{h.versionMinor()}.{h.versionPatch()}",
+            **certified,
         },
     )
 
