@@ -40,6 +40,11 @@
 #define GOSPLAN_X86 1
 #endif
 
+#if defined(__GNUC__) && !defined(__clang__)
+// the SIMD values below never cross a call that is not inlined, so the ABI note is moot
+#pragma GCC diagnostic ignored "-Wpsabi"
+#endif
+
 namespace {
 
 // Entries ahead whose rows of X are prefetched, for blocks of 4 and more columns (one
@@ -55,16 +60,35 @@ constexpr int64_t STREAM = 2048;
 
 // ---- the kernels (inlined into each instruction-set variant) --------------------------------
 
-// acc[c] = sum_p a[p] X[ind[p] ld + c] for c < W over one row's entries [s, e). The rows
-// of X that entries AHEAD further on will read are prefetched: they lie scattered over a
-// window wider than the L1 cache, and the first touch of each is a miss to memory that
-// the hardware prefetcher cannot predict.
+// W values of type V as one SIMD value (the GCC/Clang vector extension; one zmm register
+// for 8 float64 in the AVX-512 build, two ymm in the AVX2 one); a plain V for W = 1.
+template <int W, typename V>
+struct Lanes {
+    typedef V type __attribute__((vector_size(W * sizeof(V))));
+    static type load(const V* p) {
+        type v;
+        __builtin_memcpy(&v, p, sizeof(v));
+        return v;
+    }
+    static void store(V* p, const type& v) { __builtin_memcpy(p, &v, sizeof(v)); }
+};
+template <typename V>
+struct Lanes<1, V> {
+    typedef V type;
+    static type load(const V* p) { return *p; }
+    static void store(V* p, const type& v) { *p = v; }
+};
+
+// sum_p a[p] X[ind[p] ld + (0..W-1)] over one row's entries [s, e), in four partial sums.
+// For W >= 4 the rows of X that entries AHEAD further on will read are prefetched: they
+// lie scattered over a window wider than the L1 cache, and the first touch of each is a
+// miss that the hardware prefetcher cannot predict.
 template <int W, int S, typename V, typename I>
-GOSPLAN_INLINE void row_dot(const V* __restrict a, const I* __restrict ind, int64_t s, int64_t e, int64_t last,
-                            const V* __restrict X, int64_t ld_, V* acc) {
+GOSPLAN_INLINE typename Lanes<W, V>::type row_dot(const V* __restrict a, const I* __restrict ind, int64_t s,
+                                                  int64_t e, int64_t last, const V* __restrict X, int64_t ld_) {
     const int64_t ld = S ? S : ld_;  // S: the row length when known at compile time (one block)
-    V p0[W], p1[W], p2[W], p3[W];
-    for (int c = 0; c < W; ++c) p0[c] = p1[c] = p2[c] = p3[c] = 0;
+    typedef Lanes<W, V> L;
+    typename L::type p0 = {}, p1 = {}, p2 = {}, p3 = {};
     int64_t k = s;
     for (; k + 4 <= e; k += 4) {
         if (W >= 4) {
@@ -74,22 +98,13 @@ GOSPLAN_INLINE void row_dot(const V* __restrict a, const I* __restrict ind, int6
             __builtin_prefetch(X + int64_t(ind[f + 2 < last ? f + 2 : last]) * ld);
             __builtin_prefetch(X + int64_t(ind[f + 3 < last ? f + 3 : last]) * ld);
         }
-        const V* x0 = X + int64_t(ind[k]) * ld;
-        const V* x1 = X + int64_t(ind[k + 1]) * ld;
-        const V* x2 = X + int64_t(ind[k + 2]) * ld;
-        const V* x3 = X + int64_t(ind[k + 3]) * ld;
-        for (int c = 0; c < W; ++c) {
-            p0[c] += a[k] * x0[c];
-            p1[c] += a[k + 1] * x1[c];
-            p2[c] += a[k + 2] * x2[c];
-            p3[c] += a[k + 3] * x3[c];
-        }
+        p0 += a[k] * L::load(X + int64_t(ind[k]) * ld);
+        p1 += a[k + 1] * L::load(X + int64_t(ind[k + 1]) * ld);
+        p2 += a[k + 2] * L::load(X + int64_t(ind[k + 2]) * ld);
+        p3 += a[k + 3] * L::load(X + int64_t(ind[k + 3]) * ld);
     }
-    for (; k < e; ++k) {
-        const V* x0 = X + int64_t(ind[k]) * ld;
-        for (int c = 0; c < W; ++c) p0[c] += a[k] * x0[c];
-    }
-    for (int c = 0; c < W; ++c) acc[c] = (p0[c] + p1[c]) + (p2[c] + p3[c]);
+    for (; k < e; ++k) p0 += a[k] * L::load(X + int64_t(ind[k]) * ld);
+    return (p0 + p1) + (p2 + p3);
 }
 
 // Prefetch into L2 the cache lines of a and ind up to STREAM entries past e, from entry
@@ -104,29 +119,33 @@ GOSPLAN_INLINE void stream_ahead(const V* a, const I* ind, int64_t& next, int64_
     }
 }
 
-// Rows [r0, r1), columns [c0, c0 + W): r = D - X + A X, out = X + r (times inv), sumsq += r^2.
-// S is ld when it is known at compile time (one block of W columns), else 0.
+// Rows [r0, r1), columns [c0, c0 + W): r = D - X + A X, out = X + r (times inv), sumsq += r^2
+// (accumulated in float64). S is ld when it is known at compile time (one block of W
+// columns), else 0. Each row's W columns stay one SIMD value from the sum to the store.
 template <int W, int S, typename V, typename I>
 GOSPLAN_INLINE void step_rows(const I* ptr, const I* ind, const V* a, const V* X, const V* D, V* out, const V* inv,
                               int64_t r0, int64_t r1, int64_t ld_, int64_t c0, double* sumsq) {
+    typedef Lanes<W, V> L;
+    typedef Lanes<W, double> L64;
     const int64_t ld = S ? S : ld_;
     const int64_t last = int64_t(ptr[r1]) - 1;
-    double ss[W];
-    V s[W];
-    for (int c = 0; c < W; ++c) ss[c] = 0;
+    typename L64::type ss = {};
     int64_t next = int64_t(ptr[r0]);  // the first entry whose cache lines of a and ind are not yet prefetched
     for (int64_t i = r0; i < r1; ++i) {
         stream_ahead(a, ind, next, int64_t(ptr[i + 1]), last);
-        row_dot<W, S>(a, ind, int64_t(ptr[i]), int64_t(ptr[i + 1]), last, X + c0, ld, s);
+        const typename L::type s = row_dot<W, S>(a, ind, int64_t(ptr[i]), int64_t(ptr[i + 1]), last, X + c0, ld);
         const int64_t o = i * ld + c0;
-        const V w = inv ? inv[i] : V(1);
-        for (int c = 0; c < W; ++c) {
-            const V r = D[o + c] - X[o + c] + s[c];
-            out[o + c] = X[o + c] + (inv ? r * w : r);
-            ss[c] += double(r) * double(r);
-        }
+        const typename L::type x = L::load(X + o);
+        const typename L::type r = L::load(D + o) - x + s;
+        L::store(out + o, x + (inv ? r * inv[i] : r));
+        typename L64::type r64;
+        if constexpr (W == 1) r64 = double(r);
+        else r64 = __builtin_convertvector(r, typename L64::type);
+        ss += r64 * r64;
     }
-    for (int c = 0; c < W; ++c) sumsq[c0 + c] += ss[c];
+    double sv[W];
+    L64::store(sv, ss);
+    for (int c = 0; c < W; ++c) sumsq[c0 + c] += sv[c];
 }
 
 // Y[j, :] += a_ij X[i, :] for the rows i in [r0, r1): a part of Y += A^T X. X is read
