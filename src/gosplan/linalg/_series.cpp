@@ -148,22 +148,36 @@ GOSPLAN_INLINE void step_rows(const I* ptr, const I* ind, const V* a, const V* X
     for (int c = 0; c < W; ++c) sumsq[c0 + c] += sv[c];
 }
 
-// Y[j, :] += a_ij X[i, :] for the rows i in [r0, r1): a part of Y += A^T X. X is read
-// row after row, so it needs no padding: W is the row length, known at compile time for
-// 1 to 8 columns, else 0 and ld is read at run time.
+// Y[j, :] += a_ij X[i, :] for the rows i in [r0, r1): a part of Y += A^T X. Rows of X
+// and Y are ld long. For ld = 1, 2, 4 or a multiple of 8 (W = 1, 2, 4, 8), each row of Y is
+// updated as SIMD values of W columns (W = 1 for one column), as the padded blocks of
+// the callers allow; otherwise (W = 0) column by column.
 template <int W, typename V, typename I>
 GOSPLAN_INLINE void scatter_rows(const I* ptr, const I* ind, const V* a, const V* X, V* Y, int64_t r0, int64_t r1,
-                                 int64_t ld_) {
-    const int64_t ld = W ? W : ld_;
+                                 int64_t ld) {
+    typedef Lanes<W ? W : 1, V> L;
+    const int64_t last = int64_t(ptr[r1]) - 1;
+    int64_t next = int64_t(ptr[r0]);
     for (int64_t i = r0; i < r1; ++i) {
+        stream_ahead(a, ind, next, int64_t(ptr[i + 1]), last);
         const V* xi = X + i * ld;
         bool any = false;
         for (int64_t c = 0; c < ld; ++c) any |= xi[c] != 0;
         if (!any) continue;
-        for (int64_t p = ptr[i], e = ptr[i + 1]; p < e; ++p) {
-            V* y = Y + int64_t(ind[p]) * ld;
-            const V ap = a[p];
-            for (int64_t c = 0; c < ld; ++c) y[c] += ap * xi[c];
+        const int64_t s = int64_t(ptr[i]), e = int64_t(ptr[i + 1]);
+        if (W == 0) {
+            for (int64_t p = s; p < e; ++p) {
+                V* y = Y + int64_t(ind[p]) * ld;
+                for (int64_t c = 0; c < ld; ++c) y[c] += a[p] * xi[c];
+            }
+            continue;
+        }
+        for (int64_t c0 = 0; c0 < ld; c0 += W ? W : 1) {
+            const typename L::type x = L::load(xi + c0);
+            for (int64_t p = s; p < e; ++p) {
+                V* y = Y + int64_t(ind[p]) * ld + c0;
+                L::store(y, L::load(y) + a[p] * x);
+            }
         }
     }
 }
@@ -199,14 +213,11 @@ GOSPLAN_INLINE void step(const I* ptr, const I* ind, const V* a, const V* X, con
 template <typename V, typename I>
 GOSPLAN_INLINE void scatter(const I* ptr, const I* ind, const V* a, const V* X, V* Y, int64_t r0, int64_t r1,
                             int64_t ld) {
-    switch (ld) {
-#define GOSPLAN_CASE(W) \
-    case W: scatter_rows<W>(ptr, ind, a, X, Y, r0, r1, ld); break;
-        GOSPLAN_CASE(1) GOSPLAN_CASE(2) GOSPLAN_CASE(3) GOSPLAN_CASE(4)
-        GOSPLAN_CASE(5) GOSPLAN_CASE(6) GOSPLAN_CASE(7) GOSPLAN_CASE(8)
-#undef GOSPLAN_CASE
-        default: scatter_rows<0>(ptr, ind, a, X, Y, r0, r1, ld);
-    }
+    if (ld % 8 == 0) scatter_rows<8>(ptr, ind, a, X, Y, r0, r1, ld);
+    else if (ld == 4) scatter_rows<4>(ptr, ind, a, X, Y, r0, r1, ld);
+    else if (ld == 2) scatter_rows<2>(ptr, ind, a, X, Y, r0, r1, ld);
+    else if (ld == 1) scatter_rows<1>(ptr, ind, a, X, Y, r0, r1, ld);
+    else scatter_rows<0>(ptr, ind, a, X, Y, r0, r1, ld);
 }
 
 // s = sum of the buffers (then cleared for the next step), r = D - X + s, out = X + r (times inv).
