@@ -159,6 +159,34 @@ def test_kernels_refuse_bad_arrays_instead_of_reading_past_them():
         _series.combine([np.zeros((10, 2)), np.zeros((10, 3))], X, D, np.zeros((10, 2)), None, 0, 10, 2)
 
 
+@kernels
+def test_one_solver_reuses_its_blocks_without_mixing_up_solves():
+    """Solves of different widths and orientations, one after the other on one solver, give
+    what fresh solvers give; results are the caller's own arrays, and the kept blocks stay
+    within the matrix's memory."""
+    n = 2_000
+    A = random_economy(n, 0.004, 45, colsum=0.8)
+    rng = np.random.default_rng(46)
+    rhs = [(rng.uniform(0, 1, (n, 7)), False), (rng.uniform(0, 1, (n, 3)), True), (rng.uniform(0, 1, n), False),
+           (rng.uniform(0, 1, (n, 7)), True), (rng.uniform(0, 1, (n, 2)), False)]
+    solver = SeriesSolver(A, tol=1e-11, threads=2)
+    results = []
+    for D, transpose in rhs:
+        r = solver.solve(D, transpose=transpose)
+        fresh = SeriesSolver(A, tol=1e-11, threads=2).solve(D, transpose=transpose)
+        np.testing.assert_array_equal(r.x, fresh.x)
+        assert r.iterations == fresh.iterations
+        assert r.x.base is None or not any(np.shares_memory(r.x, b) for b in solver.workspace.spare)
+        results.append(r.x)
+    kept = sum(b.nbytes for b in solver.workspace.spare)
+    matrix = A.data.nbytes + A.indices.nbytes + A.indptr.nbytes
+    assert 0 < kept <= matrix
+    before = [x.copy() for x in results]
+    solver.solve(rhs[0][0])  # a later solve must not write into earlier results
+    for x, b in zip(results, before):
+        np.testing.assert_array_equal(x, b)
+
+
 def test_corrupt_column_ids_are_refused_by_name():
     A = random_economy(50, 0.2, 42)
     A.indices[3] = 57  # past the 50 columns, set behind SciPy's checks
