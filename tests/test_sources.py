@@ -259,3 +259,21 @@ def test_excel_too_large_is_refused(tmp_path, monkeypatch):
     with pytest.raises(SourceError, match="exceed Excel's 10 rows; write CSV or Parquet instead"):
         write_economy(datasets.load("uk_2010"), tmp_path / "uk.xlsx")
     assert not (tmp_path / "uk.xlsx").exists()
+
+
+def test_write_table_replaces_a_file_whole_or_not_at_all(tmp_path):
+    from gosplan.sources.tables import write_table
+
+    good = pd.DataFrame({"product": ["grain", "steel"], "output": [1.5, 2.0]})
+    path = write_table(good, tmp_path / "sub" / "table.parquet", index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), good)
+    write_table(good.set_index("product"), tmp_path / "table.csv")
+    assert pd.read_csv(tmp_path / "table.csv").columns.tolist() == ["product", "output"]
+    # a column Parquet cannot hold (numbers and text mixed) fails the write: the old file stays
+    bad = pd.DataFrame({"product": ["grain", "steel"], "output": [1.5, "two"]})
+    with pytest.raises(SourceError, match=r"table\.parquet: the table cannot be written as parquet"):
+        write_table(bad, path, index=False)
+    pd.testing.assert_frame_equal(pd.read_parquet(path), good)
+    assert sorted(p.name for p in path.parent.iterdir()) == ["table.parquet"]
+    with pytest.raises(SourceError, match=r"table\.xlsx: write \.parquet or \.csv"):
+        write_table(good, tmp_path / "table.xlsx")

@@ -25,6 +25,7 @@ import pandas as pd
 
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, SourceError
+from gosplan.sources.tables import write_table
 
 __all__ = ["DemoResult", "DemoSetup", "comparison_chart", "demo_scenarios", "load_parameters", "run", "ussr_1923_economy", "ussr_1923_setup"]
 
@@ -334,26 +335,18 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     table = comp.table()
     table["scissors_vs_1913"] = table["scissors_index"] * setup.scissors_1913
     files = []
-    files.append(_write(table, out / "table.csv"))
-    files.append(_write(table, out / "table.parquet"))
+    files.append(write_table(table, out / "table.csv", index=False))
+    files.append(write_table(table, out / "table.parquet", index=False))
     sc = comp.scissors.copy()
-    files.append(_write(sc.reset_index(), out / "scissors.csv"))
+    files.append(write_table(sc.reset_index(), out / "scissors.csv", index=False))
     files.append(comparison_chart(comp, out / "chart.png"))
     report = _report(comp, setup)
     (out / "report.md").write_text(report, encoding="utf-8")
     files.append(out / "report.md")
-    files.append(_write(setup.parameters, out / "parameters_used.csv"))
+    files.append(write_table(setup.parameters, out / "parameters_used.csv", index=False))
     if progress is not None:
         progress("done", steps, steps)
     return DemoResult(out_dir=out, table=table, scissors=sc, report=report, files=files, comparison=comp, setup=setup)
-
-
-def _write(df: pd.DataFrame, path: Path) -> Path:
-    if path.suffix == ".parquet":
-        df.to_parquet(path, index=False)
-    else:
-        df.to_csv(path, index=False)
-    return path
 
 
 def comparison_chart(comp, path: Path, up_label: str = "manufactures", down_label: str = "farm goods") -> Path:

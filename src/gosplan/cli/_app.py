@@ -16,16 +16,3 @@ def console():
     from rich.console import Console
 
     return Console()
-
-
-def write_table(frame, path) -> None:
-    """Write a labelled table as Parquet or CSV, by the file's suffix."""
-    from gosplan.errors import SourceError
-
-    suffix = path.suffix.lower()
-    if suffix == ".parquet":
-        frame.to_parquet(path)
-    elif suffix == ".csv":
-        frame.to_csv(path)
-    else:
-        raise SourceError(f"{path}: write .parquet or .csv (the suffix decides the format)")

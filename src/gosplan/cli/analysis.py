@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from gosplan.cli._app import app, write_table
+from gosplan.cli._app import app
 from gosplan.cli._app import console as _console
 
 
@@ -89,6 +89,7 @@ def analyze(
     t.add_row("[bold]total[/]", *[f"{result[c].sum():,.6g}" for c in gross], "")
     console.print(t)
     if out is not None:
+        from gosplan.sources.tables import write_table
         write_table(result, out)
         console.print(f"wrote {len(result):,} rows x {len(result.columns)} columns to {out}")
 
@@ -133,4 +134,5 @@ def scissors(
         plt.close(fig)
         console.print(f"wrote the chart to {plot}")
     if out is not None:
+        from gosplan.sources.tables import write_table
         write_table(frame, out)

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from gosplan.cli._app import app, write_table
+from gosplan.cli._app import app
 
 
 @app.command()
@@ -85,5 +85,6 @@ def budget(
                 f"[red]differs from the city:[/] only gosplan {sorted(mine - city)}, only the city {sorted(city - mine)}"
             )
     if out is not None:
+        from gosplan.sources.tables import write_table
         write_table(t, out)
         console.print(f"wrote {out}")

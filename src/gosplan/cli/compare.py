@@ -26,15 +26,6 @@ def _fmt(x: float, digits: int = 4) -> str:
     return f"{x:,.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
-def _write_frame(df: Any, path: Path) -> Path:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    if path.suffix == ".parquet":
-        df.to_parquet(path, index=False)
-    else:
-        df.to_csv(path, index=False)
-    return path
-
-
 def _scenario(spec: str, economy: Any, default_baseline: Any, default_plan: Any):
     """A Scenario from a built-in name or a JSON file."""
     from gosplan.errors import SchemaError, SourceError
@@ -185,12 +176,13 @@ def compare_command(
     console.print(ot)
     if out is not None:
         from gosplan.demo import comparison_chart
+        from gosplan.sources.tables import write_table
 
         out.mkdir(parents=True, exist_ok=True)
         written = [
-            _write_frame(tab, out / "table.parquet"),
-            _write_frame(tab, out / "table.csv"),
-            _write_frame(comp.scissors.reset_index(), out / "scissors.csv"),
+            write_table(tab, out / "table.parquet", index=False),
+            write_table(tab, out / "table.csv", index=False),
+            write_table(comp.scissors.reset_index(), out / "scissors.csv", index=False),
             comparison_chart(comp, out / "chart.png"),
         ]
         console.print("wrote " + ", ".join(str(p) for p in written))
@@ -236,8 +228,9 @@ def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, op
     problems = plan.verify(economy)
     console.print("stock-flow identities hold in every period" if not problems else f"[red]{problems}[/]")
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
+        from gosplan.sources.tables import write_table
+
         for name, frame in plan.to_frames().items():
-            frame.reset_index().to_parquet(out / f"{name}.parquet", index=False)
+            write_table(frame.reset_index(), out / f"{name}.parquet", index=False)
         console.print(f"wrote {len(plan.to_frames())} Parquet tables to {out}")
     return 0 if not problems else 1

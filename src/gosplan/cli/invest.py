@@ -125,9 +125,9 @@ def invest_command(
             if line.startswith(("  least change", "  changing", "suggestion")):
                 console.print(line, highlight=False)
     if out is not None:
+        from gosplan.sources.tables import write_table
+
         df = r.requirements
-        if out.suffix == ".parquet":
-            df.astype({"period": str}).to_parquet(out)
-        else:
-            df.to_csv(out, index=False)
+        # periods mix numbers and labels: Parquet needs one type per column
+        write_table(df.astype({"period": str}) if out.suffix == ".parquet" else df, out, index=False)
         console.print(f"wrote {out}")

@@ -360,6 +360,34 @@ def write_economy(economy: Economy, path: str | os.PathLike, format: str | None 
     return path
 
 
+def write_table(frame: pd.DataFrame, path: str | os.PathLike, index: bool = True) -> Path:
+    """Write one labelled table as Parquet or CSV, by the file's suffix.
+
+    Written next to its destination and moved into place, so an existing file is
+    replaced whole or not at all; missing parent folders are made.
+    """
+    path = Path(path)
+    suffix = path.suffix.lower()
+    if suffix not in (".parquet", ".csv"):
+        raise SourceError(f"{path}: write .parquet or .csv (the suffix decides the format)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, name = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    os.close(fd)
+    tmp = Path(name)
+    try:
+        try:
+            if suffix == ".parquet":
+                frame.to_parquet(tmp, index=index)
+            else:
+                frame.to_csv(tmp, index=index)
+        except (TypeError, ValueError) as e:  # pyarrow's type errors subclass these
+            raise SourceError(f"{path}: the table cannot be written as {suffix[1:]} ({e}); nothing was changed") from e
+        _replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return path
+
+
 def _check_excel_text(df: pd.DataFrame, path: Path, sheet: str) -> None:
     """Excel cannot hold control characters: name the cell instead of failing deep in openpyxl."""
     for col in df.columns:
