@@ -270,3 +270,27 @@ def test_cli_analyze_writes_results(tmp_path):
     bad.write_text("product,quantity\nsteel,1\n")
     result = CliRunner().invoke(app, ["analyze", "uk_2010", "--demand", str(bad)])
     assert result.exit_code != 0 and "'steel'" in str(result.exception)
+
+
+@pytest.mark.parametrize("method", ["neumann", "gmres", "dense-gmres", "dense"])
+def test_analyze_reports_each_solve_and_its_iterations(method):
+    """The progress hook behind ``gosplan analyze``'s bar: every stage starts, and an
+    iterative method reports residuals that end at its tolerance (UK 2010, ONS)."""
+    from gosplan.cli.analysis import STAGES, _residual_share, analyze_table
+
+    e = datasets.load("uk_2010")
+    seen: list[tuple] = []
+    table, used = analyze_table(e, method=method, progress=lambda *a: seen.append(a))
+    assert [s for s, k, _, _ in seen if k is None] == list(STAGES)
+    ticks = [(s, k, res, tol) for s, k, res, tol in seen if k is not None]
+    if method == "dense":
+        assert ticks == []  # a direct solve has no iterations
+        return
+    for stage in STAGES:
+        mine = [t for t in ticks if t[0] == stage]
+        assert mine, stage
+        res, tol = mine[-1][2], mine[-1][3]
+        assert res <= tol and _residual_share(mine[0][2], res, tol) == 1.0
+    expected = analysis.gross_output(e, method="dense")
+    got = table[[c for c in table.columns if c.startswith("gross_output:")]].to_numpy()
+    np.testing.assert_allclose(got.ravel(), expected.to_numpy().ravel(), rtol=1e-8)

@@ -38,25 +38,50 @@ def read_demand(economy, demand: str | None):
     return cats[0] if len(cats) == 1 else cats
 
 
-def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[str] | None = None):
-    """The results table of ``gosplan analyze``: per product, demand, gross output and multipliers."""
+#: the solves of ``gosplan analyze``, in order
+STAGES = ("gross output", "output multipliers", "factor multipliers")
+
+
+def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[str] | None = None, progress=None):
+    """The results table of ``gosplan analyze``: per product, demand, gross output and multipliers.
+
+    ``progress(stage, iteration, residual, tol)``, if given, is called as each solve of
+    :data:`STAGES` starts (``iteration`` None) and at each iteration of an iterative method.
+    """
     import pandas as pd
 
     from gosplan import analysis
 
+    def stage(name: str) -> None:
+        if progress is not None:
+            progress(name, None, None, None)
+            solver.progress = lambda k, res, tol: progress(name, k, res, tol)
+
     solver = analysis.prepare(economy, method)
     D = analysis.demand_matrix(economy, demand)
+    stage(STAGES[0])
     X = analysis.gross_output(economy, D, solver=solver)
     out = pd.DataFrame(index=economy.product_ids)
     for c in D.columns:
         out[f"demand:{c}"] = D[c]
         out[f"gross_output:{c}"] = X[c]
+    stage(STAGES[1])
     out["output_multiplier"] = analysis.output_multipliers(economy, solver=solver)
     if len(economy.factor_ids):
+        stage(STAGES[2])
         M = analysis.factor_multipliers(economy, factors, solver=solver)
         for f in M.index:
             out[f"multiplier:{f}"] = M.loc[f]
     return out, solver.method
+
+
+def _residual_share(first: float, res: float, tol: float) -> float:
+    """How far an iteration has gone from its first residual to ``tol``, on a log scale (0..1)."""
+    import math
+
+    if res <= tol or first <= tol:
+        return 1.0
+    return min(max(math.log(first / res) / math.log(first / tol), 0.0), 1.0)
 
 
 @app.command()
@@ -70,6 +95,7 @@ def analyze(
     top: int = typer.Option(10, help="products shown in the table"),
 ) -> None:
     """Gross output for a final demand, with output and factor multipliers per product."""
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
     from gosplan.sources import read_economy
@@ -77,8 +103,22 @@ def analyze(
     console = _console()
     with console.status("reading the economy"):
         economy = read_economy(table)
-    with console.status(f"solving (I - A) x = d for {len(economy.product_ids):,} products"):
-        result, used = analyze_table(economy, read_demand(economy, demand), method=method, factors=factor)
+    columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[residual]}"), TimeElapsedColumn())
+    with Progress(*columns, console=console) as bar:
+        task = bar.add_task(f"solving for {len(economy.product_ids):,} products", total=len(STAGES), residual="")
+        done, first = [-1], {}
+
+        def progress(stage: str, k, res, tol) -> None:
+            if k is None:  # a solve starts
+                done[0] += 1
+                bar.update(task, description=stage, completed=done[0], residual="")
+                return
+            share = _residual_share(first.setdefault(stage, res), res, tol)
+            bar.update(task, completed=done[0] + share, residual=f"residual {res:.1e} (to {tol:.0e})")
+
+        result, used = analyze_table(economy, read_demand(economy, demand), method=method, factors=factor,
+                                     progress=progress)
+        bar.update(task, description="solved", completed=len(STAGES))
     gross = [c for c in result.columns if c.startswith("gross_output:")]
     t = Table(title=f"{economy.name or table}: gross output for the demand ({used}), top {top}")
     t.add_column("product")

@@ -13,6 +13,7 @@ sparse matrices; ``gpu.py``: CuPy).  The dense inverse is formed only by
 from __future__ import annotations
 
 import enum
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Protocol
 
@@ -77,10 +78,16 @@ class SolveResult:
 
 
 class Factorization(Protocol):
-    """A prepared ``I - A``: solve for many right-hand sides, either orientation."""
+    """A prepared ``I - A``: solve for many right-hand sides, either orientation.
+
+    ``progress``, when set to a callable, is called by the iterative backends as
+    ``progress(iteration, residual, tol)`` each time they measure the residual, so that
+    a long solve can be shown (``gosplan analyze`` draws a bar from it).
+    """
 
     method: Method
     n: int
+    progress: Callable[[int, float, float], None] | None
 
     def solve(self, D, *, transpose: bool = False) -> SolveResult: ...
 

@@ -22,6 +22,8 @@ from gosplan.linalg import Method, SolveResult, relative_residual
 class DenseLU:
     """``I - A`` factored by LU with partial pivoting (LAPACK getrf)."""
 
+    progress = None  # see linalg.Factorization: a direct solve has no iterations to show
+
     def __init__(self, A, *, single: bool = False, tol: float | None = None, maxiter: int | None = None):
         import scipy.linalg
         import scipy.sparse as sp

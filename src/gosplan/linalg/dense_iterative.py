@@ -109,6 +109,8 @@ class DenseIterative:
         ``maxiter`` set to about the cost of that factorization).
     """
 
+    progress = None  # see linalg.Factorization
+
     def __init__(self, A, *, method=Method.DENSE_GMRES, tol=None, maxiter=None, restart=None,
                  allow_float32=False, threads=None, fallback=False):
         import scipy.sparse as sp
@@ -206,6 +208,8 @@ class DenseIterative:
             np.subtract(DT, Y, out=Y)  # the residual of X
             res = float(np.max(_row_norms(Y) / dnorm))
             self._finite(np.array([res]), k)
+            if self.progress is not None:
+                self.progress(k, res, self.tol)
             if res <= self.tol:
                 return XT, res, k
             history.append(res)
@@ -236,6 +240,8 @@ class DenseIterative:
             rel = rnorm / dnorm
             self._finite(rel, total)
             res = float(rel.max())
+            if self.progress is not None:
+                self.progress(total, res, self.tol)
             if res <= self.tol:
                 return XT, res, total
             if res >= 0.999 * last:

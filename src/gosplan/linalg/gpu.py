@@ -28,6 +28,7 @@ class CupySolver:
     """Dense LU on the device for dense or small tables; Neumann series for sparse ones."""
 
     method = Method.CUPY
+    progress = None  # see linalg.Factorization
 
     def __init__(self, A, *, tol: float | None = None, maxiter: int | None = None):
         import scipy.sparse as sp
@@ -78,6 +79,8 @@ class CupySolver:
         for k in range(self.maxiter + 1):
             R = Dg + At @ X - X  # the Neumann increment is the residual of X
             res = float(cp.max(cp.linalg.norm(R.reshape(self.n, -1), axis=0) / den))
+            if self.progress is not None:
+                self.progress(k, res, self.tol)
             if res <= self.tol:
                 return SolveResult(cp.asnumpy(X), res, k, Method.CUPY, transpose)
             X += R

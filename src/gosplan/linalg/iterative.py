@@ -275,6 +275,8 @@ class _FusedSteps:
 class SeriesSolver:
     """Neumann (``x <- d + A x``) or Jacobi (``x <- x + (d - (I - A) x) / (1 - a_ii)``)."""
 
+    progress = None  # see linalg.Factorization
+
     def __init__(self, A, *, jacobi=False, tol=None, maxiter=None, allow_float32=False, threads=None,
                  fused: bool | None = None):
         self.method = Method.JACOBI if jacobi else Method.NEUMANN
@@ -334,6 +336,8 @@ class SeriesSolver:
             res = float(np.max(steps.residual_norms() / dnorm))
             if not np.isfinite(res):
                 raise ConvergenceError(f"{self.method} iteration overflowed at step {k}: A is not productive")
+            if self.progress is not None:
+                self.progress(k, res, self.tol)
             if res <= self.tol:
                 return SolveResult(steps.solution(), res, k, self.method, transpose)
             history.append(res)
@@ -357,6 +361,8 @@ class SeriesSolver:
 
 class KrylovSolver:
     """GMRES or BiCGSTAB on ``I - A`` with an ILU or Jacobi preconditioner."""
+
+    progress = None  # see linalg.Factorization; fed the preconditioned residual, per column
 
     def __init__(self, A, *, method=Method.GMRES, tol=None, maxiter=None, preconditioner=None):
         import scipy.sparse as sp
@@ -411,8 +417,10 @@ class KrylovSolver:
         for j in range(D2.shape[1]):
             count = [0]
 
-            def tick(_arg, count=count):
+            def tick(arg, count=count):
                 count[0] += 1
+                if self.progress is not None and np.isscalar(arg):
+                    self.progress(count[0], float(arg), self.tol)
 
             if not D2[:, j].any():
                 X[:, j] = 0.0
