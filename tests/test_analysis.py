@@ -294,3 +294,19 @@ def test_analyze_reports_each_solve_and_its_iterations(method):
     expected = analysis.gross_output(e, method="dense")
     got = table[[c for c in table.columns if c.startswith("gross_output:")]].to_numpy()
     np.testing.assert_allclose(got.ravel(), expected.to_numpy().ravel(), rtol=1e-8)
+
+
+@pytest.mark.parametrize("method", ["dense", "neumann"])
+def test_multipliers_in_one_solve_equal_the_separate_ones(method):
+    """Output and factor multipliers stacked into one transposed solve (UK 2010, ONS; and a
+    chosen factor subset) equal the separate functions."""
+    e = datasets.load("uk_2010")
+    out, M = analysis.multipliers(e, method=method)
+    np.testing.assert_allclose(out, analysis.output_multipliers(e, method="dense"), rtol=1e-9)
+    pd.testing.assert_index_equal(M.index, pd.Index(list(e.factor_ids), name="factor"))
+    np.testing.assert_allclose(M, analysis.factor_multipliers(e, method="dense"), rtol=1e-9, atol=1e-12)
+    some = list(e.factor_ids[:1])
+    _, M1 = analysis.multipliers(e, some, method=method)
+    np.testing.assert_allclose(M1, M.loc[some], rtol=1e-9, atol=1e-12)
+    with pytest.raises(UnknownIdError, match="steel"):
+        analysis.multipliers(e, ["steel"])

@@ -33,6 +33,7 @@ __all__ = [
     "gross_output",
     "output_multipliers",
     "factor_multipliers",
+    "multipliers",
     "value_added_multipliers",
     "type_one_multipliers",
     "labour_values",
@@ -188,6 +189,27 @@ def output_multipliers(economy, *, method: str = "auto", solver=None, **options)
     n = len(economy.product_ids)
     res = _solver(economy, solver, method, options, 1).solve(np.ones(n), transpose=True)
     return pd.Series(np.asarray(res.x, dtype=np.float64), index=economy.product_ids, name="output_multiplier")
+
+
+def multipliers(economy, factors=None, *, method: str = "auto", solver=None,
+                **options) -> tuple[pd.Series, pd.DataFrame]:
+    """:func:`output_multipliers` and :func:`factor_multipliers` (for ``factors``,
+    default all) from one transposed solve: an iterative method then passes over
+    ``A`` once per iteration for all of them, not once per call.
+
+    Returns
+    -------
+    (Series over products, DataFrame factors x products)
+    """
+    rows = _factor_rows(economy, factors, "multipliers")
+    n = len(economy.product_ids)
+    R = np.ones((1 + len(rows), n))
+    if rows:
+        R[1:] = economy.B[[economy.factor_ids.get_loc(f) for f in rows]].toarray()
+    res = _solver(economy, solver, method, options, R.shape[0]).solve(R.T, transpose=True)
+    M = np.asarray(res.x, dtype=np.float64).reshape(n, -1).T
+    return (pd.Series(M[0], index=economy.product_ids, name="output_multiplier"),
+            pd.DataFrame(M[1:], index=pd.Index(rows, name="factor"), columns=economy.product_ids))
 
 
 def value_added_multipliers(economy, value_added=None, *, method: str = "auto", solver=None, **options) -> pd.Series:

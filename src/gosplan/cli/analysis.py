@@ -39,7 +39,7 @@ def read_demand(economy, demand: str | None):
 
 
 #: the solves of ``gosplan analyze``, in order
-STAGES = ("gross output", "output multipliers", "factor multipliers")
+STAGES = ("gross output", "multipliers")
 
 
 def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[str] | None = None, progress=None):
@@ -66,12 +66,9 @@ def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[s
         out[f"demand:{c}"] = D[c]
         out[f"gross_output:{c}"] = X[c]
     stage(STAGES[1])
-    out["output_multiplier"] = analysis.output_multipliers(economy, solver=solver)
-    if len(economy.factor_ids):
-        stage(STAGES[2])
-        M = analysis.factor_multipliers(economy, factors, solver=solver)
-        for f in M.index:
-            out[f"multiplier:{f}"] = M.loc[f]
+    out["output_multiplier"], M = analysis.multipliers(economy, factors, solver=solver)
+    for f in M.index:
+        out[f"multiplier:{f}"] = M.loc[f]
     return out, solver.method
 
 
