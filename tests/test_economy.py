@@ -244,3 +244,24 @@ def test_from_coefficients_needs_labels():
         Economy.from_coefficients(np.eye(2) * 0.1)
     e = Economy.from_coefficients(sp.csr_array(np.eye(2) * 0.1), products=["a", "b"])
     assert e.A.nnz == 2
+
+
+@settings(max_examples=30, deadline=None)
+@given(P=st.integers(1, 12), seed=st.integers(0, 2**31 - 1))
+def test_property_coefficients_follow_the_product_each_activity_makes(P, seed):
+    """A and B per unit of output in product order, whatever order the activities come in
+    and whatever they make per unit of level: against the textbook product with the
+    inverse diagonal (Miller & Blair 2009, eq. 2.4), and in canonical form."""
+    rng = np.random.default_rng(seed)
+    order = rng.permutation(P)  # product p is made by activity order[p]
+    scale = rng.uniform(0.5, 3, P)
+    make = sp.csr_array((scale, (np.arange(P), order)), shape=(P, P))
+    use = sp.random_array((P, P), density=0.5, rng=seed, format="csr") * (0.5 / P)
+    fu = sp.random_array((2, P), density=0.7, rng=seed + 1, format="csr")
+    e = Economy(products=pd.DataFrame(index=[f"p{i}" for i in range(P)]),
+                activities=pd.DataFrame(index=[f"a{j}" for j in range(P)]),
+                factors=pd.DataFrame(index=["labour", "land"]), use=use, make=make, factor_use=fu)
+    inv = np.diag(1.0 / scale)
+    np.testing.assert_allclose(e.A.toarray(), use.toarray()[:, order] @ inv, rtol=1e-14, atol=0)
+    np.testing.assert_allclose(e.B.toarray(), fu.toarray()[:, order] @ inv, rtol=1e-14, atol=0)
+    assert e.A.has_canonical_format and not e.A.data.flags.writeable
