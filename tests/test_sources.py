@@ -169,6 +169,27 @@ def test_unknown_product_named_with_file_and_row(csv_economy):
         read_economy(csv_economy)
 
 
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_empty_or_unknown_id_among_repeated_ones_names_its_row(tmp_path, miller_blair, fmt):
+    """Ids are looked up once per distinct id: the row named must still be the first bad one."""
+    path = write_economy(miller_blair, tmp_path / f"mb.{fmt}", format=fmt)
+    f = path / f"use.{fmt}"
+    df = pd.read_csv(f, dtype=str, keep_default_na=False) if fmt == "csv" else pd.read_parquet(f)
+    big = pd.concat([df] * 50, ignore_index=True)
+    big.loc[len(df) * 50 - 3, "activity"] = None  # the only bad cell, near the end
+
+    def write(frame):
+        frame.to_csv(f, index=False) if fmt == "csv" else frame.to_parquet(f, index=False)
+
+    write(big)
+    with pytest.raises(UnknownIdError, match=rf"use\.{fmt} row {len(df) * 50 - 1}: unknown activity"):
+        read_economy(path)
+    big.loc[len(df) * 50 - 3, "activity"] = "mill"
+    write(big)
+    with pytest.raises(UnknownIdError, match=rf"use\.{fmt} row {len(df) * 50 - 1}: unknown activity 'mill'"):
+        read_economy(path)
+
+
 def test_negative_value_named_with_file_and_row(csv_economy):
     def neg(df):
         df.loc[2, "value"] = "-0.2"
