@@ -200,3 +200,21 @@ def test_the_scipy_path_remains_when_asked_for():
     r = SeriesSolver(A, fused=False).solve(D, transpose=True)
     assert r.residual <= 1e-10
     np.testing.assert_allclose(r.x, reference(A, D, True), rtol=1e-8)
+
+
+@kernels
+def test_a_matrix_mapped_from_disk_is_read_in_place(tmp_path):
+    """CSR arrays opened with numpy's mmap_mode are solved without a copy into memory:
+    the way to a matrix larger than memory (the series reads it once per iteration)."""
+    A = random_economy(3_000, 0.003, 47, colsum=0.8)
+    for name in ("indptr", "indices", "data"):
+        np.save(tmp_path / f"{name}.npy", getattr(A, name))
+    mapped = sp.csr_array(A.shape)
+    mapped.indptr, mapped.indices, mapped.data = (np.load(tmp_path / f"{name}.npy", mmap_mode="r")
+                                                  for name in ("indptr", "indices", "data"))
+    mapped.has_canonical_format = True
+    solver = SeriesSolver(mapped, tol=1e-11)
+    assert isinstance(solver.A.data, np.memmap) and isinstance(solver.A.indices, np.memmap)
+    D = np.random.default_rng(48).uniform(0, 1, (3_000, 2))
+    for transpose in (False, True):
+        np.testing.assert_allclose(solver.solve(D, transpose=transpose).x, reference(A, D, transpose), rtol=1e-9)

@@ -17,6 +17,10 @@ Where the compiled kernels of ``_series.cpp`` are built (a C++ compiler at
 install time), a series step is one pass: the product, the residual, its norm
 and the next iterate together, with the right-hand sides as one row-major
 block; otherwise the step is SciPy's product plus vector passes.
+
+A matrix larger than memory can be solved from disk: save its CSR arrays with
+``numpy.save`` and open them with ``numpy.load(..., mmap_mode="r")``; the series
+solvers read them in place, so each iteration streams the matrix from the file.
 """
 
 from __future__ import annotations
