@@ -176,3 +176,141 @@ def test_auto_takes_it_for_large_plans():
     assert plan.status is SolverStatus.OPTIMAL and plan.solver["method"] == "structured_ipm"
     assert plan.solver["accuracy"]["gap"] <= ACCURACY
     assert plan.verify(eco) == []
+
+
+# -- impossible plans: given up early, before HiGHS names the clash ------------------------------
+
+
+def _lp(eco, T, d, kw):
+    spec = dynamic_spec(eco, T, **kw)
+    lp, layout = build_dynamic_lp(eco, spec, MaxConsumption(basket=d, discount=0.03))
+    return spec, lp, layout
+
+
+def _floor_levels(lp, layout, t):
+    """Levels that meet period t's floors and nothing else, ``N^{-1} floor_t``, solved
+    from the LP's own balance rows (independent of the reduction)."""
+    import scipy.sparse.linalg as spla
+
+    P, J = layout.P, layout.J
+    bal, xs = layout.rows("balance"), layout.cols("x")
+    r0, c0 = bal.start + t * P, xs.start + t * J
+    N = lp.A.tocsr()[r0 : r0 + P][:, c0 : c0 + J].tocsc()
+    return spla.spsolve(N, lp.row_lower[r0 : r0 + P])
+
+
+def _growing(n: int, T: int, growth: float, seed: int = 0):
+    """Final demand growing by ``growth`` a period and labour by ``growth + 0.1``: the
+    floors alone fit every period's labour and initial capacity, the investment
+    that the growing floors need does not once growth passes about 0.155 (n = 100,
+    T = 10, seed 0): a plan impossible only through its investment."""
+    eco, d, kw = _case(n, T, seed)
+    per = pd.RangeIndex(1, T + 1, name="period")
+    fd = pd.DataFrame([0.5 * d.to_numpy() * (1 + growth) ** t for t in range(T)], index=per, columns=d.index)
+    return eco, d, kw | {"final_demand": fd, "factor_growth": growth + 0.1}
+
+
+def test_impossible_large_plan_given_up_before_iterating_and_named(monkeypatch):
+    """n = 100 x T = 10 ("auto" takes the structured method): labour in period 6 cut
+    to a tenth. The structured method gives up before its first iteration, on the
+    one factor row that the floors alone break (checked against the floors' own
+    labour need), and HiGHS's IIS names that row."""
+    from gosplan.planning import dynamic_ipm
+    from gosplan.planning.dynamic import STRUCTURED_FROM
+
+    n, T = 100, 10
+    assert n * T >= STRUCTURED_FROM
+    eco, d, kw = _case(n, T, seed=0)
+    per = pd.RangeIndex(1, T + 1, name="period")
+    supply = pd.DataFrame([eco.factors["available"].to_numpy() * 1.02**t for t in range(T)], index=per, columns=eco.factor_ids)
+    supply.iloc[5] *= 0.1
+    kw = {k: v for k, v in kw.items() if k != "factor_growth"} | {"factor_supply": supply}
+    seen = []
+    solve = dynamic_ipm.solve_structured
+
+    def spy(*args, **kwargs):
+        res, reason = solve(*args, **kwargs)
+        seen.append(res)
+        return res, reason
+
+    monkeypatch.setattr(dynamic_ipm, "solve_structured", spy)
+    with pytest.raises(InfeasibleDynamicPlanError) as info:
+        plan_dynamic(eco, T, MaxConsumption(basket=d, discount=0.03), **kw)
+    assert "supply of factor 'labour' in period 6" in info.value.constraints
+    [res] = seen
+    assert res.status is SolverStatus.NOT_SOLVED and res.iterations == 0
+    clash = res.info["infeasible"]
+    assert clash["test"] == "row" and "infeasible" in res.info["failure"]
+    _, lp, layout = _lp(eco, T, d, kw)
+    row = layout.rows("factor").start + 5 * layout.F
+    assert clash["rows"] == [row] and clash["cols"] == []
+    x0 = _floor_levels(lp, layout, 5)
+    xs = layout.cols("x")
+    use = lp.A.tocsr()[row : row + 1][:, xs.start + 5 * layout.J : xs.start + 6 * layout.J] @ x0
+    assert use.item() > 2 * lp.row_upper[row]
+
+
+def test_floors_beyond_initial_capacity_found_before_iterating():
+    """Floors three times the feasible ones: the first period, before any investment
+    arrives, needs more than the initial capacity. The reported capacity rows of
+    that period are exactly those whose floor-only level exceeds the initial
+    capacity (by more than the certificate could hide), no iteration is spent, and
+    HiGHS confirms the plan impossible."""
+    n, T = 100, 10
+    eco, d, kw = _case(n, T, seed=0)
+    kw = kw | {"final_demand": 1.5 * d}
+    spec, lp, layout = _lp(eco, T, d, kw)
+    res, reason = solve_structured(lp, layout, spec, SolverOptions())
+    assert reason == "" and res.status is SolverStatus.NOT_SOLVED and res.iterations == 0
+    clash = res.info["infeasible"]
+    assert clash["test"] == "row"
+    cap, Jc = layout.rows("capacity"), layout.Jc
+    reported = {r - cap.start for r in clash["rows"] if cap.start <= r < cap.start + Jc}
+    x0 = _floor_levels(lp, layout, 0)[layout.cap_idx]
+    ks = layout.cols("k")
+    k0 = lp.col_lower[ks.start : ks.start + Jc]
+    expected = set(np.flatnonzero((x0 - k0) / (1 + x0 + k0) > 10 * ACCURACY).tolist())
+    assert expected and reported == expected
+    with pytest.raises(InfeasibleDynamicPlanError):
+        plan_dynamic(eco, T, MaxConsumption(basket=d, discount=0.03), **kw, diagnose=False)
+
+
+def test_impossible_investment_stopped_by_a_farkas_certificate():
+    """Floors that fit every period's labour and initial capacity but need more
+    investment than labour allows: no single row shows it, the prices of the
+    iterates do. The iteration stops within 15 iterations (it stalled after 21
+    before), its prices proving every plan larger than the factor supply allows;
+    HiGHS agrees the plan is impossible."""
+    from gosplan.planning.dynamic_ipm import _size_bound
+    from gosplan.planning.dynamic_reduction import reduce_plan
+
+    n, T = 100, 10
+    eco, d, kw = _growing(n, T, 0.2)
+    spec, lp, layout = _lp(eco, T, d, kw)
+    res, _ = solve_structured(lp, layout, spec, SolverOptions())
+    assert res.status is SolverStatus.NOT_SOLVED
+    cert = res.info["infeasible"]
+    assert cert["test"] == "farkas" and "Farkas" in res.info["failure"]
+    assert res.iterations <= 15 and cert["iteration"] == res.iterations - 1
+    assert cert["radius"] > cert["size_bound"] == pytest.approx(_size_bound(reduce_plan(lp, layout, spec)[0]), rel=1e-5)
+    assert solve_lp(lp, SolverOptions()).status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED)
+
+
+def test_tight_feasible_plan_is_not_given_up():
+    """Just below the growth the investment can carry (0.154 against the impossible
+    0.156): the structured method still certifies the optimum, which is the
+    simplex's, and its investment and consumption lie within the bound the
+    infeasibility test compares against."""
+    from gosplan.planning.dynamic_ipm import _size_bound
+    from gosplan.planning.dynamic_reduction import reduce_plan
+
+    n, T = 100, 10
+    eco, d, kw = _growing(n, T, 0.154)
+    spec, lp, layout = _lp(eco, T, d, kw)
+    res, _ = solve_structured(lp, layout, spec, SolverOptions())
+    assert res.status is SolverStatus.OPTIMAL and "infeasible" not in res.info
+    exact = solve_lp(lp, SolverOptions())
+    assert exact.status is SolverStatus.OPTIMAL
+    assert res.objective == pytest.approx(exact.objective, rel=1e-7)
+    size = res.x[layout.cols("z")].sum() + res.x[layout.cols("u")].sum()
+    assert 0 < size <= _size_bound(reduce_plan(lp, layout, spec)[0])

@@ -20,6 +20,13 @@ primal and dual infeasibility and duality gap, recomputed from the raw LP arrays
 by :func:`gosplan.planning.solver.relative_accuracy`, are within the
 tolerance (:data:`ACCURACY`); otherwise, or where the method does not apply, the
 caller falls back to HiGHS.
+
+An impossible plan is given up early, so that HiGHS (and its irreducible
+infeasible subset, which names the clash) starts sooner: before iterating when
+one row of the reduced program cannot be met even by the floors alone
+(:func:`_row_clash`), else as soon as the prices of the iterates diverge along a
+Farkas ray (:func:`_farkas_radius`); ``info["infeasible"]`` says which test
+fired.
 """
 
 from __future__ import annotations
@@ -287,6 +294,21 @@ class _Point:
     yw: np.ndarray
 
 
+#: the iteration gives up on an infeasible program when its prices prove that every
+#: plan would need more investment and consumption than the factor supply allows
+#: (:func:`_size_bound`), or at least this many times those of the current iterate
+#: and the initial capacity together (see :func:`_farkas_radius`)
+FARKAS_RADIUS = 1e6
+
+#: the infeasibility the prices must prove is of the program with every row relaxed
+#: by this share of its largest right-hand side (100 times the certificate's
+#: tolerance): a plan infeasible only within the tolerance is never given up
+_FARKAS_SLACK = 1e-6
+
+#: the pre-check gives up before iterating when a row's smallest possible relative
+#: violation exceeds this many times the certificate's tolerance (see :func:`_row_clash`)
+_CLASH_MARGIN = 10.0
+
 #: centrality correctors per iteration, and the share of the step to the boundary taken
 _CORRECTORS = 2
 _STEP = 0.9995
@@ -323,12 +345,195 @@ def _start(red: Reduced) -> _Point:
     )
 
 
+def _row_clash(lp: Any, layout: Any, red: Reduced, tol: float) -> dict[str, Any] | None:
+    """Rows that the floors alone already break by more than any lifted point could
+    hide, or None: the single-row infeasibility test of LP presolve (Brearley,
+    Mitra and Williams 1975, *Math. Programming* 8; Andersen and Andersen 1995,
+    *Math. Programming* 71, sec. 3: a row whose least activity over the bounds of
+    its variables exceeds its upper bound), exact for this structure.
+
+    The rows tested: factor rows, capacity rows of a period that no investment
+    reaches yet (capacity fixed at ``kappa``), upper bounds on levels. A lifted
+    point has levels ``x = N^{-1} (floor + K z + u basket) >= X0 = N^{-1} floor``
+    (``N^{-1}``, capital, basket >= 0; ``z, u >= 0``) and factor use ``F x >= F X0``,
+    so each such row's activity ``a`` is least at ``X0``, and so is its relative
+    violation ``(a - b) / (1 + a + b)`` as
+    :func:`~gosplan.planning.solver.relative_accuracy` measures it (increasing in
+    ``a``). Where that least violation exceeds ``_CLASH_MARGIN`` times ``tol``, no
+    lifted point can be certified and no plan meets the row: the plan is
+    impossible, and iterating is wasted.
+    """
+    T, Jc = red.T, red.Jc
+    found: list[tuple[float, str, int, str]] = []  # (violation, kind, LP index, text)
+
+    def add(kind: str, a: np.ndarray, b: np.ndarray, where: np.ndarray, index: Any, text: Any) -> None:
+        with np.errstate(invalid="ignore"):
+            rel = np.where(where, (a - b) / (1.0 + np.abs(a) + np.abs(b)), 0.0)
+        for t, i in zip(*np.nonzero(rel > _CLASH_MARGIN * tol)):
+            found.append((float(rel[t, i]), kind, int(index(t, i)), text(t, i, a[t, i], b[t, i])))
+
+    # capacity rows of the capital activities: x_t - k_t <= 0, k_t = kappa_t while
+    # no investment has arrived (Lam[t, :, j] = 0); X0 = kappa - hx
+    kap = red.kappa[:T]
+    cap, acts = layout.rows("capacity"), layout.cap_idx
+    fixed = ~red.Lam[:T].any(axis=1)  # (T, Jc)
+    add("capacity", kap - red.hx[:, :Jc], kap, fixed, lambda t, i: cap.start + t * Jc + i,
+        lambda t, i, a, b: f"the capacity of activity {acts[i]} in period {t + 1} of {T} (level {a:.6g} > capacity {b:.6g})")
+    # upper bounds on levels: x_t <= xu, X0 = xu - hx
+    if red.nx > Jc:
+        xs = layout.cols("x")
+        J = layout.J
+        ba = red.bound_acts
+        xu = np.asarray(lp.col_upper[xs]).reshape(T, J)[:, ba]
+        hb = red.hx[:, Jc:]
+        fin = np.isfinite(hb)
+        xu0 = np.where(fin, xu, 0.0)
+        add("level bound", xu0 - np.where(fin, hb, 0.0), xu0, fin, lambda t, i: xs.start + t * J + ba[i],
+            lambda t, i, a, b: f"the upper bound on the level of activity {ba[i]} in period {t + 1} of {T} ({a:.6g} > {b:.6g})")
+    # factor rows: F x_t <= s_t, F X0 = s - hf
+    if red.F:
+        fac = layout.rows("factor")
+        F = red.F
+        fin = np.isfinite(red.hf)
+        s_ = np.where(fin, np.asarray(lp.row_upper[fac]).reshape(T, F), 0.0)
+        add("factor", s_ - np.where(fin, red.hf, 0.0), s_, fin, lambda t, i: fac.start + t * F + i,
+            lambda t, i, a, b: f"factor {i} in period {t + 1} of {T} (use {a:.6g} > supply {b:.6g})")
+    if not found:
+        return None
+    found.sort(key=lambda f: -f[0])
+    shown = "; ".join(f[3] for f in found[:3]) + (f"; ... ({len(found)} in all)" if len(found) > 3 else "")
+    return {
+        "test": "row",
+        "reason": f"the floors alone need more than the plan allows: {shown}",
+        "rows": sorted(f[2] for f in found if f[1] != "level bound"),
+        "cols": sorted(f[2] for f in found if f[1] == "level bound"),
+        "worst_violation": found[0][0],
+    }
+
+
+def _size_bound(red: Reduced, slack: float = 0.0) -> float:
+    """An upper bound on ``sum(z) + sum(u)`` over every feasible point of the reduced
+    program with its rows relaxed by ``slack``, from its factor rows (``inf`` where
+    they bound not every variable).
+
+    A factor row of period t, ``FG w_t + FGu_t u <= hf_t`` with ``w_t = Kr z_t``, has
+    non-negative coefficients (``F``, ``N^{-1}``, capital and basket are), so the
+    variables it uses, with ``m`` their least coefficient, sum to at most
+    ``(hf_t + slack) / m``. Per period the row with the least such quotient that
+    uses every free ``z_t`` is taken; consumption levels no chosen row uses get
+    their own.
+    """
+    if not red.F:
+        return math.inf
+    c = (red.Kr.T @ red.FG.T).T  # (F, Jc): factor use of a unit of each activity's investment
+    hf = np.where(np.isfinite(red.hf), np.maximum(red.hf + slack, 0.0), math.inf)
+    total = 0.0
+    covered = np.zeros(red.nu, dtype=bool)
+    for t in range(red.T):
+        zf = red.zfree[t]
+        best: tuple[float, np.ndarray | None] = (math.inf, None)
+        for f in range(red.F):
+            cz, cu = c[f, zf], red.FGu[t, f]
+            if not math.isfinite(hf[t, f]) or (cz <= 0).any():
+                continue
+            m = min(float(cz.min(initial=math.inf)), float(cu[cu > 0].min(initial=math.inf)))
+            q = hf[t, f] / m if math.isfinite(m) else 0.0
+            if best[1] is None or q < best[0]:
+                best = (q, cu > 0)
+        if best[1] is None:
+            if zf.any():
+                return math.inf
+            continue
+        total += float(best[0])
+        covered |= best[1]
+    for n in np.flatnonzero(~covered):
+        a = red.FGu[:, :, n]
+        use = (a > 0) & np.isfinite(hf)
+        if not use.any():
+            return math.inf
+        total += float(np.min(hf[use] / a[use]))
+    return total
+
+
+def _abs_reduced(red: Reduced) -> Reduced:
+    """The reduced program with every coefficient by its absolute value, laid out so
+    that :meth:`Reduced.rows_t` of non-negative multipliers (and the ``yw`` of
+    :func:`_farkas_radius`) sums absolute terms: the rounding scale of ``A' y``."""
+    return dataclasses.replace(
+        red, Lam=-np.abs(red.Lam), Gx=np.abs(red.Gx), Gux=np.abs(red.Gux), FG=np.abs(red.FG), FGu=np.abs(red.FGu),
+        la=np.abs(red.la), lu=np.abs(red.lu), Cz=abs(red.Cz), Cu=np.abs(red.Cu), Kr=abs(red.Kr),
+    )
+
+
+def _farkas_radius(
+    red: Reduced, p: _Point, hx: np.ndarray, hf: np.ndarray, mx: np.ndarray, mf: np.ndarray, slack: float, at_least: float,
+    cache: dict[str, Any],
+) -> float:
+    """A bound from the iterate's row prices on how large a plan must be: every
+    ``(z, u)`` feasible for the rows relaxed by ``slack`` has ``sum(z) + sum(u) >=``
+    the value returned, when it is at least ``at_least`` (else 0: no bound worth
+    reporting).
+
+    For prices ``y >= 0`` of the ``<=`` rows ``A v <= h``, and the prices of the
+    w-rows chosen so that ``w`` drops out (``w = Kr z``), every ``v = (z, u) >= 0``
+    with ``A v <= h + slack`` has ``c . v = y' A v <= y' h + slack sum(y)`` with
+    ``c`` the reduced coefficients. If that right-hand side, ``-margin``, is
+    negative and ``c >= -eps``, then ``-eps |v|_1 <= -margin``, so ``|v|_1 >=
+    margin / eps``; with ``eps = 0`` this is Farkas's lemma, ``y`` a certificate
+    that the (relaxed) program is infeasible. On an infeasible program the prices of an
+    infeasible-interior-point method grow without bound along such a ray and the
+    bound grows with them (Todd 2003, "Detecting infeasibility in
+    infeasible-interior-point methods for optimization", *Foundations of
+    Computational Mathematics*, LMS Lecture Notes 312; Wright 1997, ch. 9); on a
+    feasible one it never exceeds the size of the smallest plan. Before it is
+    reported, ``eps`` and ``y' h`` take an allowance for the rounding of their sums
+    (1e-12 of the sums of the terms' absolute values: ``cache`` keeps the program
+    with absolute coefficients, built on first need so that a feasible plan's
+    iteration allocates nothing it keeps).
+    """
+    lx = np.where(mx, p.lx, 0.0)
+    lf = np.where(mf, p.lf, 0.0)
+    hy = float((hx * lx).sum() + (hf * lf).sum() + red.hl @ p.ll + red.hc @ p.lc)
+    if not hy < 0:
+        return 0.0
+    zf = red.zfree
+
+    def coefficients(r: Reduced) -> tuple[np.ndarray, np.ndarray]:
+        # A'y on (z, u), the w-rows' prices cancelling the w part
+        gz, _, gu = r.rows_t(lx, lf, p.ll, p.lc, -(lx @ r.Gx + lf @ r.FG))
+        return gz[zf], gu
+
+    cz, cu = coefficients(red)
+    eps = max(float(np.maximum(-cz, 0.0).max(initial=0.0)), float(np.maximum(-cu, 0.0).max(initial=0.0)))
+    if not (math.isfinite(eps) and -hy >= at_least * eps):
+        return 0.0
+    if "abs" not in cache:
+        cache["abs"] = _abs_reduced(red)
+    sz, su = coefficients(cache["abs"])
+    eps = max(
+        float((np.maximum(-cz, 0.0) + 1e-12 * sz).max(initial=0.0)),
+        float((np.maximum(-cu, 0.0) + 1e-12 * su).max(initial=0.0)),
+    )
+    hy_abs = float((np.abs(hx) * lx).sum() + (np.abs(hf) * lf).sum() + np.abs(red.hl) @ p.ll + np.abs(red.hc) @ p.lc)
+    margin = -hy - slack * float(lx.sum() + lf.sum() + p.ll.sum() + p.lc.sum()) - 1e-12 * hy_abs
+    if not (math.isfinite(eps) and math.isfinite(margin) and margin > 0):
+        return 0.0
+    radius = margin / eps if eps > 0 else math.inf
+    return radius if radius >= at_least else 0.0
+
+
 def _ipm(
     red: Reduced, p: _Point, tol: float, max_iter: int, deadline: float, log: list[dict[str, Any]], progress: Any = None
 ) -> str:
     """Mehrotra's predictor-corrector from ``p`` (updated in place) until the
     relative primal and dual residuals and gap are below ``tol``. Returns ``""``
-    then, else why it stopped: ``"time_limit"``, ``"interrupted"``, ``"stalled"``
+    then, else why it stopped: ``"time_limit"``, ``"interrupted"``,
+    ``"infeasible"`` (the row prices prove that every plan, even with the rows
+    relaxed by ``_FARKAS_SLACK`` of the largest right-hand side, would be larger
+    than the factor supply allows, :func:`_size_bound`, or more than
+    :data:`FARKAS_RADIUS` times larger than the current iterate and the initial
+    capacity, see :func:`_farkas_radius`; the bounds are in the last log entry,
+    ``"farkas_radius"`` and ``"size_bound"``), ``"stalled"``
     (no progress in 20 iterations, an infeasible or unbounded plan, or in 3 within
     100 times the tolerance, rounding),
     ``"iteration_limit"`` or ``"numerical"``; ``p`` is then the best iterate seen
@@ -343,6 +548,10 @@ def _ipm(
     scale_h = 1.0 + max(np.abs(hx).max(initial=0.0), np.abs(hf).max(initial=0.0), np.abs(red.hl).max(initial=0.0), np.abs(red.hc).max(initial=0.0))
     scale_c = 1.0 + max(np.abs(red.cz).max(initial=0.0), np.abs(red.cw).max(initial=0.0), np.abs(red.cu).max(initial=0.0))
     kkt = _KKT(red)
+    size0 = 1.0 + float(np.abs(red.kappa[0]).sum())
+    slack = _FARKAS_SLACK * scale_h
+    bound = _size_bound(red, slack) * (1.0 + 1e-6)
+    farkas_cache: dict[str, Any] = {}
     t0 = time.perf_counter()
     best, best_it = math.inf, 0
     kept: list[Any] = [math.inf, None]  # the best iterate: its merit and a copy
@@ -385,6 +594,15 @@ def _ipm(
             return stop("interrupted")
         if time.perf_counter() > deadline:
             return stop("time_limit")
+        # an infeasible program: the prices diverge along a Farkas ray (Todd 2003;
+        # Wright 1997, ch. 9); give up once they prove every plan, even with the
+        # rows relaxed by _FARKAS_SLACK, larger than the factor supply allows
+        # (exact), or far larger than this iterate and the economy's initial capacity
+        need = min(bound, FARKAS_RADIUS * (size0 + float(p.z[zf].sum() + p.u.sum())))
+        radius = _farkas_radius(red, p, hx, hf, mx, mf, slack, need, farkas_cache)
+        if radius > 0:
+            log[-1].update(farkas_radius=radius, size_bound=bound)
+            return stop("infeasible")
         if merit < 0.5 * best:
             best, best_it = merit, it
         elif it - best_it >= 20 or (best <= 100 * tol and it - best_it >= 3):
@@ -504,7 +722,11 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     within :data:`ACCURACY` (``info["accuracy"]`` holds them); ``TIME_LIMIT`` or
     ``INTERRUPTED`` when stopped; ``NOT_SOLVED`` when the iteration stalled or
     the certificate failed (``info["failure"]`` says why; the caller falls back
-    to HiGHS). ``(None, reason)`` when the method does not apply.
+    to HiGHS), and when the plan was found impossible: ``info["infeasible"]``
+    then holds the test, ``"row"`` (rows the floors alone break, found before
+    iterating: their LP ``rows`` and ``cols``, :func:`_row_clash`) or ``"farkas"``
+    (the ``iteration`` and the ``radius`` of :func:`_farkas_radius`), and HiGHS
+    confirms and names the clash. ``(None, reason)`` when the method does not apply.
     """
     from gosplan.planning.solver import LPResult, SolverStatus, dual_infeasibility, primal_infeasibility, relative_accuracy
 
@@ -520,6 +742,12 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     log: list[dict[str, Any]] = []
     point = _start(red)
     tol = min(options.tol, ACCURACY)
+    # a row the floors alone break: the plan is impossible, HiGHS names the clash
+    clash = _row_clash(lp, layout, red, tol)
+    stop = ""
+    if clash is not None:
+        stop = "infeasible"
+        info["infeasible"] = clash
     for tighten in (0.1, 0.01, 0.001):
         # iterate to a tenth of the tolerance, lift, certify; tighten if the lifted
         # point misses the certificate (the reduced residuals are not the full
@@ -527,8 +755,9 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
         # One BLAS thread: the products are many and small (blocks of T x T per
         # activity, R columns), and OpenBLAS's threads cost more than they give
         # (n = 1,000 x T = 10 on 2 cores: 10.8 s with one thread, 14.2 s with two).
-        with threadpool_limits(1, user_api="blas"):
-            stop = _ipm(red, point, tol * tighten, 200, t0 + limit, log, progress)
+        if clash is None:
+            with threadpool_limits(1, user_api="blas"):
+                stop = _ipm(red, point, tol * tighten, 200, t0 + limit, log, progress)
         with np.errstate(all="ignore"):  # the best iterate of a diverging run may overflow: then it fails
             x, y, z = lift(lp, layout, red, factors, point)
             acc = relative_accuracy(lp, x, y, z)
@@ -540,6 +769,16 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     if not ok:
         status = {"time_limit": SolverStatus.TIME_LIMIT, "interrupted": SolverStatus.INTERRUPTED}.get(stop, SolverStatus.NOT_SOLVED)
         info["failure"] = f"the interior-point iteration stopped: {stop}" if stop else "the lifted point missed the certificate"
+        if stop == "infeasible" and clash is not None:
+            info["failure"] = f"the plan is infeasible before iterating: {clash['reason']}"
+        elif stop == "infeasible":
+            radius, bound = log[-1]["farkas_radius"], log[-1]["size_bound"]
+            info["infeasible"] = {"test": "farkas", "iteration": len(log) - 1, "radius": radius, "size_bound": bound}
+            info["failure"] = (
+                "the interior-point iteration stopped: infeasible (its prices approach a Farkas certificate: "
+                f"every plan would need investment and consumption of at least {radius:.3g} in all"
+                + (f", the factor supply allows at most {bound:.3g})" if radius > bound else ")")
+            )
     ax = lp.A @ x
     info["accuracy"] = acc
     res = LPResult(
