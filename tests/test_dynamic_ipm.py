@@ -314,3 +314,29 @@ def test_tight_feasible_plan_is_not_given_up():
     assert res.objective == pytest.approx(exact.objective, rel=1e-7)
     size = res.x[layout.cols("z")].sum() + res.x[layout.cols("u")].sum()
     assert 0 < size <= _size_bound(reduce_plan(lp, layout, spec)[0])
+
+
+def test_impossible_plan_is_named_where_highs_cannot_compute_its_iis(monkeypatch):
+    """Floors 1.5 times the feasible ones at n = 100 x T = 10: HiGHS 1.13's IIS fails on
+    this program, which made plan_dynamic raise a SchemaError. The plan is impossible,
+    so it is reported as such, with the capacity rows the structured method found the
+    floors alone break."""
+    import gosplan.planning.dynamic as dynamic
+
+    n, T = 100, 10
+    eco, d, kw = _case(n, T, seed=0)
+    kw = kw | {"final_demand": 1.5 * d}
+    spec, lp, layout = _lp(eco, T, d, kw)
+    res, _ = solve_structured(lp, layout, spec, SolverOptions())
+    expected = res.info["infeasible"]["rows"]
+
+    def failing_iis(*a, **k):  # what HiGHS does here, made certain on any machine
+        raise SchemaError("HiGHS could not compute an irreducible infeasible subset of this program")
+
+    monkeypatch.setattr("gosplan.planning.solver.irreducible_infeasible_subset", failing_iis)
+    with pytest.raises(InfeasibleDynamicPlanError) as err:
+        plan_dynamic(eco, T, MaxConsumption(basket=d, discount=0.03), **kw)
+    names = err.value.constraints
+    assert expected and len(names) == len(expected)
+    assert names == [dynamic._row_name(int(i), layout, eco, spec.periods, MaxConsumption(basket=d, discount=0.03))
+                     for i in expected]

@@ -957,25 +957,34 @@ def plan_dynamic(
     )
     lp, layout = build_dynamic_lp(economy, spec, objective)
     options = options or SolverOptions()
+    clash = None  # what the structured method found of an impossible plan
     if options.method == "pdlp" and isinstance(objective, MaxConsumption):
         from gosplan.planning.dynamic_approx import solve_approximate
 
         res = solve_approximate(lp, layout, spec, economy, options, accuracy, progress)
     else:
-        res, fallback = _try_structured(lp, layout, spec, options, progress)
+        res, fallback, clash = _try_structured(lp, layout, spec, options, progress)
         if res is None:
             res = solve_lp(lp, options, progress)
             if fallback:
                 res.info["structured_failure"] = fallback
     if res.status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED):
         names: list[str] = []
+        unnamed = ""
         if diagnose:
-            rows, cols = irreducible_infeasible_subset(lp, options)
+            try:
+                rows, cols = irreducible_infeasible_subset(lp, options)
+            except SchemaError:
+                # HiGHS's IIS fails on some large programs (highspy 1.13, n = 100 x T = 10 with
+                # floors beyond the initial capacity): name the rows the structured method
+                # found the floors alone break, if it found any
+                rows, cols = (clash["rows"], clash["cols"]) if clash and clash.get("test") == "row" else ((), ())
+                unnamed = "" if len(rows) + len(cols) else " (HiGHS could not name the clashing constraints)"
             names = [_row_name(int(i), layout, economy, spec.periods, objective) for i in rows]
             names += [_col_name(int(j), layout, economy, spec.periods) for j in cols]
         shown = "; ".join(names[:12]) + (f"; ... ({len(names)} in all)" if len(names) > 12 else "")
         raise InfeasibleDynamicPlanError(
-            "the multi-period plan is impossible: no path meets every constraint"
+            "the multi-period plan is impossible: no path meets every constraint" + unnamed
             + (f". These constraints clash: {shown}" if names else "")
             + ". Lower the targets or floors, lengthen the horizon, or allow more factors or initial capacity",
             names,
@@ -1004,13 +1013,14 @@ def plan_dynamic(
 STRUCTURED_FROM = 1_000
 
 
-def _try_structured(lp: Any, layout: _Layout, spec: DynamicSpec, options: Any, progress: Any) -> tuple[Any, str]:
+def _try_structured(lp: Any, layout: _Layout, spec: DynamicSpec, options: Any, progress: Any) -> tuple[Any, str, Any]:
     """The structured interior-point method's result, or None and why it gave way to
-    HiGHS (see :mod:`gosplan.planning.dynamic_ipm`)."""
+    HiGHS (see :mod:`gosplan.planning.dynamic_ipm`); third, what it found of an
+    impossible plan (its ``info["infeasible"]``), or None."""
     if options.method not in ("auto", "structured_ipm"):
-        return None, ""
+        return None, "", None
     if options.method == "auto" and layout.J * layout.T < STRUCTURED_FROM:
-        return None, ""
+        return None, "", None
     from gosplan.planning.dynamic_ipm import solve_structured
     from gosplan.planning.solver import SolverStatus
 
@@ -1018,10 +1028,10 @@ def _try_structured(lp: Any, layout: _Layout, spec: DynamicSpec, options: Any, p
     if res is None:
         if options.method == "structured_ipm":
             raise SchemaError(f"method 'structured_ipm' does not apply to this plan: {reason}; use method 'auto'")
-        return None, ""
+        return None, "", None
     if res.status in (SolverStatus.OPTIMAL, SolverStatus.TIME_LIMIT, SolverStatus.INTERRUPTED):
-        return res, ""
-    return None, res.info.get("failure", str(res.status))  # HiGHS decides
+        return res, "", None
+    return None, res.info.get("failure", str(res.status)), res.info.get("infeasible")  # HiGHS decides
 
 
 def _manifest(economy: Economy, spec: DynamicSpec, objective: Objective, options: Any) -> dict[str, Any]:
