@@ -149,7 +149,6 @@ def ussr_1923_setup(table: pd.DataFrame | None = None, where: str = "parameters.
         raise SchemaError(f"{where}: base-year final demand x - A x is not positive; check the model_a_* rows")
 
     acts = ["agr", "ind_a", "ind_b", "ind_a_new", "ind_b_new"]
-    old = [0, 1, 2]
     new_of = [1, 2]  # the modern techniques are industrial
     use = np.hstack([A, mm * A[:, new_of]])
     make = np.hstack([np.eye(3), np.eye(3)[:, new_of]])

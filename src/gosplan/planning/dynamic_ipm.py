@@ -539,7 +539,7 @@ def _ipm(
     ``"iteration_limit"`` or ``"numerical"``; ``p`` is then the best iterate seen
     (least of the largest relative residual and gap): near the optimum rounding
     can make the last iterates worse, and the best one may still be certified."""
-    T, Jc, R, nu = red.T, red.Jc, red.R, red.nu
+    nu = red.nu
     mx, mf = np.isfinite(red.hx), np.isfinite(red.hf)
     hx, hf = np.where(mx, red.hx, 0.0), np.where(mf, red.hf, 0.0)
     zf = red.zfree
