@@ -162,6 +162,11 @@ def _factor_rows(economy, factors, where: str) -> list[str]:
     return factors
 
 
+def _factor_coefficients(economy, rows: list[str]):
+    """The rows of ``B`` for the named factors, in that order (sparse)."""
+    return economy.B[[economy.factor_ids.get_loc(f) for f in rows]]
+
+
 def factor_multipliers(economy, factors=None, *, method: str = "auto", solver=None, **options) -> pd.DataFrame:
     """Total (direct + indirect) factor use per unit of final demand: ``M = B (I - A)^{-1}``.
 
@@ -174,7 +179,7 @@ def factor_multipliers(economy, factors=None, *, method: str = "auto", solver=No
     DataFrame factors x products.
     """
     rows = _factor_rows(economy, factors, "factor_multipliers")
-    B = economy.B[[economy.factor_ids.get_loc(f) for f in rows]].toarray()
+    B = _factor_coefficients(economy, rows).toarray()
     res = _solver(economy, solver, method, options, B.shape[0]).solve(B.T, transpose=True)
     return pd.DataFrame(np.asarray(res.x, dtype=np.float64).T.reshape(len(rows), -1),
                         index=pd.Index(rows, name="factor"), columns=economy.product_ids)
@@ -205,7 +210,7 @@ def multipliers(economy, factors=None, *, method: str = "auto", solver=None,
     n = len(economy.product_ids)
     R = np.ones((1 + len(rows), n))
     if rows:
-        R[1:] = economy.B[[economy.factor_ids.get_loc(f) for f in rows]].toarray()
+        R[1:] = _factor_coefficients(economy, rows).toarray()
     res = _solver(economy, solver, method, options, R.shape[0]).solve(R.T, transpose=True)
     M = np.asarray(res.x, dtype=np.float64).reshape(n, -1).T
     return (pd.Series(M[0], index=economy.product_ids, name="output_multiplier"),
@@ -233,7 +238,7 @@ def type_one_multipliers(economy, factors=None, *, method: str = "auto", solver=
     as 0, the convention of ONS's published tables.
     """
     M = factor_multipliers(economy, factors, method=method, solver=solver, **options)
-    direct = economy.B[[economy.factor_ids.get_loc(f) for f in M.index]].toarray()
+    direct = _factor_coefficients(economy, list(M.index)).toarray()
     ratio = np.divide(M.to_numpy(), direct, out=np.zeros_like(direct), where=direct != 0)
     return pd.DataFrame(ratio, index=M.index, columns=M.columns)
 
@@ -296,7 +301,7 @@ def footprints(economy, factors=None, demand=None, *, method: str = "auto", solv
     Yc = Y.T.groupby(np.asarray(_consumer_of(Y.columns)), sort=False).sum().T.reindex(columns=consumers)
     res = _solver(economy, solver, method, options, Yc.shape[1]).solve(Yc.to_numpy())
     X = np.asarray(res.x, dtype=np.float64).reshape(len(Yc), -1)
-    B = economy.B[[economy.factor_ids.get_loc(f) for f in rows]]
+    B = _factor_coefficients(economy, rows)
     origin = economy.products["region"].to_numpy()
     origins = pd.unique(origin)
     codes = pd.Index(origins).get_indexer(origin)
