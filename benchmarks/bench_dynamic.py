@@ -154,7 +154,8 @@ class PeakRSS:
 def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "random", method: str = "structured_ipm",
             build_only: bool = False, tol: float = 1e-7, accuracy: float = 1e-3, peer_time_limit: float = 120.0) -> dict:
     from gosplan.planning.dynamic import MaxConsumption, _read_back, build_dynamic_lp, dynamic_spec
-    from gosplan.planning.dynamic_approx import relative_accuracy, solve_approximate
+    from gosplan.planning.dynamic_approx import solve_approximate
+    from gosplan.planning.solver import relative_accuracy
     from gosplan.planning.dynamic_ipm import solve_structured
     from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
 

@@ -372,7 +372,7 @@ def test_pdlp_refuses_an_accuracy_it_cannot_certify():
 
 
 def test_relative_accuracy_of_an_exact_solution_is_tiny():
-    from gosplan.planning.dynamic_approx import relative_accuracy
+    from gosplan.planning.solver import relative_accuracy
     from gosplan.planning.solver import SolverOptions, solve_lp
 
     eco = two_sector(modern=False)

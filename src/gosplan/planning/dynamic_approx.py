@@ -34,7 +34,7 @@ from gosplan.planning.solver import EXACT_TOL, relative_accuracy
 #: relative primal infeasibility an approximate plan may keep (that of an exact simplex solve)
 PRIMAL_TOL = EXACT_TOL
 
-__all__ = ["PRIMAL_TOL", "polish_periods", "relative_accuracy", "repair_max_consumption", "solve_approximate"]
+__all__ = ["PRIMAL_TOL", "polish_periods", "repair_max_consumption", "solve_approximate"]
 
 
 def repair_max_consumption(lp: Any, layout: Any, spec: Any, economy: Any, x: np.ndarray) -> np.ndarray | None:
