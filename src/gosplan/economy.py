@@ -319,10 +319,13 @@ class Economy:
         touch of the new values), and the result keeps ``m``'s canonical form.
         """
         order = self._require_square("the input-output view")
-        product_of = np.empty_like(order)
-        product_of[order] = np.arange(len(order))  # activity -> the product it makes
         identity = bool((order == np.arange(len(order))).all())
-        cols = m.indices if identity else product_of[m.indices].astype(m.indices.dtype)
+        if identity:
+            cols = m.indices
+        else:
+            product_of = np.empty_like(order)
+            product_of[order] = np.arange(len(order))  # activity -> the product it makes
+            cols = product_of[m.indices].astype(m.indices.dtype)
         data = np.empty_like(m.data, dtype=np.float64)
         step = 1 << 20  # in chunks: whole-size temporaries cost more than the arithmetic
         for s in range(0, len(data), step):

@@ -165,18 +165,18 @@ GOSPLAN_INLINE void scatter_rows(const I* ptr, const I* ind, const V* a, const V
         for (int64_t c = 0; c < ld; ++c) any |= xi[c] != 0;
         if (!any) continue;
         const int64_t s = int64_t(ptr[i]), e = int64_t(ptr[i + 1]);
-        if (W == 0) {
+        if constexpr (W == 0) {
             for (int64_t p = s; p < e; ++p) {
                 V* y = Y + int64_t(ind[p]) * ld;
                 for (int64_t c = 0; c < ld; ++c) y[c] += a[p] * xi[c];
             }
-            continue;
-        }
-        for (int64_t c0 = 0; c0 < ld; c0 += W ? W : 1) {
-            const typename L::type x = L::load(xi + c0);
-            for (int64_t p = s; p < e; ++p) {
-                V* y = Y + int64_t(ind[p]) * ld + c0;
-                L::store(y, L::load(y) + a[p] * x);
+        } else {
+            for (int64_t c0 = 0; c0 < ld; c0 += W) {
+                const typename L::type x = L::load(xi + c0);
+                for (int64_t p = s; p < e; ++p) {
+                    V* y = Y + int64_t(ind[p]) * ld + c0;
+                    L::store(y, L::load(y) + a[p] * x);
+                }
             }
         }
     }
