@@ -160,6 +160,22 @@ def test_kernels_refuse_bad_arrays_instead_of_reading_past_them():
 
 
 @kernels
+def test_read_probe_sums_exactly_the_range_it_is_given():
+    """The benchmarks' bandwidth probe: every element of [start, stop) once, SIMD body and tail."""
+    from gosplan.linalg import _series
+
+    a = np.random.default_rng(47).integers(-1000, 1000, 1_003).astype(np.float64)  # exact sums
+    for lo, hi in [(0, 1_003), (0, 0), (5, 77), (1, 65), (64, 1_000), (1_002, 1_003)]:
+        assert _series.read(a, lo, hi) == a[lo:hi].sum()
+    with pytest.raises(TypeError, match="float64"):
+        _series.read(a.astype(np.float32), 0, 10)
+    with pytest.raises(ValueError, match="out of bounds"):
+        _series.read(a, 0, 1_004)
+    with pytest.raises(ValueError, match="out of bounds"):
+        _series.read(a, 10, 5)
+
+
+@kernels
 def test_one_solver_reuses_its_blocks_without_mixing_up_solves():
     """Solves of different widths and orientations, one after the other on one solver, give
     what fresh solvers give; results are the caller's own arrays, and the kept blocks stay

@@ -240,6 +240,22 @@ GOSPLAN_INLINE void combine(V* const* parts, int nparts, const V* X, const V* D,
     }
 }
 
+// The sum of a[r0..r1) (float64), in 8 SIMD partial sums: a pass that only reads, for the benchmarks'
+// bandwidth probe (NumPy's sum runs at about half the read bandwidth of the development VM).
+GOSPLAN_INLINE double read_sum(const double* a, int64_t r0, int64_t r1) {
+    typedef Lanes<8, double> L;
+    L::type p[8] = {};
+    int64_t i = r0;
+    for (; i + 64 <= r1; i += 64)
+        for (int q = 0; q < 8; ++q) p[q] += L::load(a + i + 8 * q);
+    double s = 0;
+    for (; i < r1; ++i) s += a[i];
+    double v[8];
+    L::store(v, ((p[0] + p[1]) + (p[2] + p[3])) + ((p[4] + p[5]) + (p[6] + p[7])));
+    for (int c = 0; c < 8; ++c) s += v[c];
+    return s;
+}
+
 // ---- one entry point per instruction set ------------------------------------------------------
 
 struct Args {
@@ -258,7 +274,9 @@ GOSPLAN_INLINE void run_typed(int op, const Args& g) {
     const I* ind = static_cast<const I*>(g.ind);
     const V* a = static_cast<const V*>(g.a);
     const V* X = static_cast<const V*>(g.X);
-    if (op == 0)
+    if (op == 3)
+        *g.sumsq = read_sum(static_cast<const double*>(g.a), g.r0, g.r1);
+    else if (op == 0)
         step<V, I>(ptr, ind, a, X, static_cast<const V*>(g.D), static_cast<V*>(g.out), static_cast<const V*>(g.inv),
                    g.r0, g.r1, g.ld, g.sumsq);
     else if (op == 1)
@@ -485,7 +503,29 @@ PyObject* py_combine(PyObject*, PyObject* args) {
     return run(2, g, &sums);
 }
 
+const char* READ_DOC =
+    "read(a, start, stop) -> float\n\n"
+    "The sum of a[start:stop] for a float64 array, read once with SIMD loads and the GIL\n"
+    "released: a pass that only reads memory, as a bandwidth probe.";
+
+PyObject* py_read(PyObject*, PyObject* args) {
+    PyObject* oa;
+    Py_ssize_t r0, r1;
+    if (!PyArg_ParseTuple(args, "Onn", &oa, &r0, &r1)) return nullptr;
+    Buffers bs;
+    Py_buffer* a = bs.get(oa, false, "a");
+    if (!a) return nullptr;
+    if (kind_of(*a) != 'd') return fail(PyExc_TypeError, "a must be float64"), nullptr;
+    if (r0 < 0 || r1 < r0 || r1 > items(a)) return fail(PyExc_ValueError, "range out of bounds"), nullptr;
+    double sum = 0;
+    Args g{};
+    g.a = a->buf, g.r0 = r0, g.r1 = r1, g.sumsq = &sum;
+    run(3, g, nullptr);
+    return PyFloat_FromDouble(sum);
+}
+
 PyMethodDef METHODS[] = {
+    {"read", py_read, METH_VARARGS, READ_DOC},
     {"step", py_step, METH_VARARGS, STEP_DOC},
     {"scatter", py_scatter, METH_VARARGS, SCATTER_DOC},
     {"combine", py_combine, METH_VARARGS, COMBINE_DOC},
