@@ -16,3 +16,9 @@ def console():
     from rich.console import Console
 
     return Console()
+
+
+def approximate_warning(accuracy: dict, hint: str = "") -> str:
+    """The line a command prints under an approximate plan: how far from optimal it was certified."""
+    return (f"[yellow]approximate plan, not optimal: relative primal infeasibility {accuracy['primal']:.1e}, "
+            f"dual infeasibility {accuracy['dual']:.1e}, gap {accuracy['gap']:.1e}{hint}[/]")

@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import app, approximate_warning
 
 
 def _fmt(x: float, digits: int = 4) -> str:
@@ -223,8 +223,7 @@ def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, op
                   _fmt(float(plan.investment.loc[p].sum())), _fmt(float(plan.stocks.loc[p].sum())))
     console.print(t)
     if plan.status is SolverStatus.APPROXIMATE:
-        a = plan.solver["accuracy"]
-        console.print(f"[yellow]approximate plan, not optimal: relative dual infeasibility {a['dual']:.1e}, gap {a['gap']:.1e}[/]")
+        console.print(approximate_warning(plan.solver["accuracy"]))
     problems = plan.verify(economy)
     console.print("stock-flow identities hold in every period" if not problems else f"[red]{problems}[/]")
     if out is not None:

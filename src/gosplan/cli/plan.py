@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import app, approximate_warning
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, float]:
@@ -162,12 +162,7 @@ def plan_command(
             console.print(plan.diagnosis.message(), highlight=False)
         raise typer.Exit(1)
     if plan.status is SolverStatus.APPROXIMATE:
-        a = plan.solver["accuracy"]
-        console.print(
-            f"[yellow]approximate plan, not optimal: relative primal infeasibility {a['primal']:.1e}, "
-            f"dual infeasibility {a['dual']:.1e}, gap {a['gap']:.1e}; use an exact method (--method auto) "
-            "or tighten --tol[/]"
-        )
+        console.print(approximate_warning(plan.solver["accuracy"], "; use an exact method (--method auto) or tighten --tol"))
     elif plan.status is not SolverStatus.OPTIMAL:
         console.print(f"[yellow]the solver stopped before optimality ({plan.status}); numbers are not final[/]")
 
