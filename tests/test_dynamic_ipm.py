@@ -151,6 +151,20 @@ def test_impossible_plan_still_names_the_clash():
     assert any("balance of product" in c for c in info.value.constraints)
 
 
+def test_impossible_plan_whose_clash_highs_cannot_name_is_still_reported(monkeypatch):
+    """The same small plan with HiGHS's IIS failing: the plan is reported impossible, and
+    the message says the clash could not be named instead of raising HiGHS's error."""
+
+    def failing_iis(*a, **k):
+        raise SchemaError("HiGHS could not compute an irreducible infeasible subset of this program")
+
+    monkeypatch.setattr("gosplan.planning.solver.irreducible_infeasible_subset", failing_iis)
+    eco, d, kw = _case(30, 4, seed=1)
+    with pytest.raises(InfeasibleDynamicPlanError, match="could not name the clashing constraints") as info:
+        plan_dynamic(eco, 4, MaxConsumption(basket=d), **(kw | {"final_demand": 3.0 * d}), options=STRUCTURED)
+    assert info.value.constraints == []
+
+
 def test_refuses_plans_it_does_not_apply_to():
     """Alternative techniques (three activities, two products) or fixed investment
     shares: asked for by name, the method says why not; "auto" hands them to HiGHS."""
@@ -315,11 +329,11 @@ def test_tight_feasible_plan_is_not_given_up():
     assert 0 < size <= _size_bound(reduce_plan(lp, layout, spec)[0])
 
 
-def test_impossible_plan_is_named_where_highs_cannot_compute_its_iis(monkeypatch):
-    """Floors 1.5 times the feasible ones at n = 100 x T = 10: HiGHS 1.13's IIS fails on
-    this program, which made plan_dynamic raise a SchemaError. The plan is impossible,
-    so it is reported as such, with the capacity rows the structured method found the
-    floors alone break."""
+def test_impossible_large_plan_named_without_waiting_for_highs_iis(monkeypatch):
+    """Floors 1.5 times the feasible ones at n = 100 x T = 10: HiGHS 1.13's IIS of this
+    program took 3.8 s and then failed (99 s at n = 300), which once made plan_dynamic
+    raise a SchemaError. The structured method's row test has already found the
+    capacity rows the floors alone break: those are named, and the IIS is not asked for."""
     import gosplan.planning.dynamic as dynamic
 
     n, T = 100, 10
@@ -328,14 +342,13 @@ def test_impossible_plan_is_named_where_highs_cannot_compute_its_iis(monkeypatch
     spec, lp, layout = _lp(eco, T, d, kw)
     res, _ = solve_structured(lp, layout, spec, SolverOptions())
     expected = res.info["infeasible"]["rows"]
-
-    def failing_iis(*a, **k):  # what HiGHS does here, made certain on any machine
-        raise SchemaError("HiGHS could not compute an irreducible infeasible subset of this program")
-
-    monkeypatch.setattr("gosplan.planning.solver.irreducible_infeasible_subset", failing_iis)
+    asked = []
+    monkeypatch.setattr("gosplan.planning.solver.irreducible_infeasible_subset", lambda *a, **k: asked.append(1))
     with pytest.raises(InfeasibleDynamicPlanError) as err:
         plan_dynamic(eco, T, MaxConsumption(basket=d, discount=0.03), **kw)
+    assert not asked
     names = err.value.constraints
     assert expected and len(names) == len(expected)
     assert names == [dynamic._row_name(int(i), layout, eco, spec.periods, MaxConsumption(basket=d, discount=0.03))
                      for i in expected]
+    assert "floors alone break these constraints" in str(err.value)
