@@ -309,6 +309,27 @@ def test_impossible_investment_stopped_by_a_farkas_certificate():
     assert solve_lp(lp, SolverOptions()).status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED)
 
 
+def test_large_plan_proved_impossible_is_reported_without_highs(monkeypatch):
+    """n = 100 x T = 10, growth 0.2: the Farkas test proves every plan larger than the
+    factor supply allows, so plan_dynamic reports it at once, with both figures, instead
+    of asking HiGHS (34 s at n = 300, and its IIS fails); HiGHS, asked directly, agrees.
+    At growth 0.154 the same path still returns the optimal plan."""
+    import gosplan.planning.solver as solver
+
+    n, T = 100, 10
+    eco, d, kw = _growing(n, T, 0.2)
+    asked = []
+    real = solver.solve_lp
+    monkeypatch.setattr(solver, "solve_lp", lambda *a, **k: asked.append(1) or real(*a, **k))
+    with pytest.raises(InfeasibleDynamicPlanError, match="Farkas") as err:
+        plan_dynamic(eco, T, MaxConsumption(basket=d, discount=0.03), **kw)
+    assert not asked and err.value.constraints == []
+    _, lp, _ = _lp(eco, T, d, kw)
+    assert real(lp, SolverOptions()).status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED)
+    eco, d, kw = _growing(n, T, 0.154)
+    assert plan_dynamic(eco, T, MaxConsumption(basket=d, discount=0.03), **kw).status is SolverStatus.OPTIMAL
+
+
 def test_tight_feasible_plan_is_not_given_up():
     """Just below the growth the investment can carry (0.154 against the impossible
     0.156): the structured method still certifies the optimum, which is the
