@@ -21,12 +21,13 @@ by :func:`gosplan.planning.solver.relative_accuracy`, are within the
 tolerance (:data:`ACCURACY`); otherwise, or where the method does not apply, the
 caller falls back to HiGHS.
 
-An impossible plan is given up early, so that HiGHS (and its irreducible
-infeasible subset, which names the clash) starts sooner: before iterating when
-one row of the reduced program cannot be met even by the floors alone
-(:func:`_row_clash`), else as soon as the prices of the iterates diverge along a
-Farkas ray (:func:`_farkas_radius`); ``info["infeasible"]`` says which test
-fired.
+An impossible plan is given up early: before iterating when one row of the
+reduced program cannot be met even by the floors alone (:func:`_row_clash`),
+else as soon as the prices of the iterates diverge along a Farkas ray
+(:func:`_farkas_radius`); ``info["infeasible"]`` says which test fired. For a
+large plan :func:`gosplan.planning.dynamic.plan_dynamic` reports it from these
+tests (the rows, or the Farkas bound against the factor supply); a smaller one
+goes to HiGHS, whose irreducible infeasible subset names the clash.
 """
 
 from __future__ import annotations
@@ -725,8 +726,8 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     to HiGHS), and when the plan was found impossible: ``info["infeasible"]``
     then holds the test, ``"row"`` (rows the floors alone break, found before
     iterating: their LP ``rows`` and ``cols``, :func:`_row_clash`) or ``"farkas"``
-    (the ``iteration`` and the ``radius`` of :func:`_farkas_radius`), and HiGHS
-    confirms and names the clash. ``(None, reason)`` when the method does not apply.
+    (the ``iteration`` and the ``radius`` of :func:`_farkas_radius`, and the
+    ``size_bound`` of :func:`_size_bound`). ``(None, reason)`` when the method does not apply.
     """
     from gosplan.planning.solver import LPResult, SolverStatus, dual_infeasibility, primal_infeasibility, relative_accuracy
 
