@@ -190,6 +190,32 @@ def test_an_empty_or_unknown_id_among_repeated_ones_names_its_row(tmp_path, mill
         read_economy(path)
 
 
+def test_parquet_ids_from_many_dictionaries_read_back_exactly(tmp_path):
+    """Parquet ids are read as dictionaries, one per row group and shared by its batches:
+    a table cut into row groups of 3 rows (many dictionaries, each id in several) reads
+    back as the economy written, and an id missing from a whole row group (its
+    dictionary empty) is named by its row."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    e = datasets.load("usa_2014")
+    path = write_economy(e, tmp_path / "usa", format="parquet")
+    for name in ("use", "make", "factor_use"):
+        f = path / f"{name}.parquet"
+        pq.write_table(pq.read_table(f), f, row_group_size=3)
+    assert pq.ParquetFile(path / "use.parquet").metadata.num_row_groups > 10
+    assert_economy_equal(read_economy(path), e)
+    f = path / "use.parquet"
+    t = pq.read_table(f)
+    n = t.num_rows
+    ids = t.column("activity").to_pylist()
+    ids[n - 3 : n] = [None] * 3  # the whole last row group
+    pq.write_table(t.set_column(t.schema.get_field_index("activity"), "activity", pa.array(ids, pa.string())), f,
+                   row_group_size=3)
+    with pytest.raises(UnknownIdError, match=rf"use\.parquet row {n - 1}: unknown activity"):
+        read_economy(path)
+
+
 def test_negative_value_named_with_file_and_row(csv_economy):
     def neg(df):
         df.loc[2, "value"] = "-0.2"
@@ -214,6 +240,29 @@ def test_duplicate_id_named(csv_economy):
     _edit(csv_economy, "products", lambda df: pd.concat([df, df.iloc[[0]]]))
     with pytest.raises(SchemaError, match=r"products\.csv row 4: duplicate id 's1'"):
         read_economy(csv_economy)
+
+
+@settings(max_examples=60, deadline=None)
+@given(cells=st.lists(st.tuples(st.integers(0, 5), st.integers(0, 4), st.floats(0.1, 9.0)), max_size=25),
+       in_order=st.booleans())
+def test_property_matrix_of_a_table_in_any_order(cells, in_order):
+    """The matrix of a table's cells, taken as CSR when the table is in row order: the
+    same as SciPy's conversion in every case, a cell given twice summed (and seen as
+    fewer entries than rows)."""
+    import scipy.sparse as sp
+
+    from gosplan.sources.tables import _csr
+
+    if in_order:
+        cells = sorted(cells, key=lambda c: (c[0], c[1]))
+    i = np.array([c[0] for c in cells], dtype=np.int64)
+    j = np.array([c[1] for c in cells], dtype=np.int64)
+    v = np.array([c[2] for c in cells])
+    m = _csr(v, i, j, (6, 5))
+    ref = sp.csr_array((v, (i, j)), shape=(6, 5))
+    np.testing.assert_array_equal(m.toarray(), ref.toarray())
+    assert m.has_canonical_format
+    assert (m.nnz < len(v)) == (len(set(zip(i.tolist(), j.tolist()))) < len(v))
 
 
 def test_duplicate_cell_named(csv_economy):
