@@ -241,7 +241,8 @@ GOSPLAN_INLINE void combine(V* const* parts, int nparts, const V* X, const V* D,
 }
 
 // The sum of a[r0..r1) (float64), in 8 SIMD partial sums: a pass that only reads, for the benchmarks'
-// bandwidth probe (NumPy's sum runs at about half the read bandwidth of the development VM).
+// bandwidth probe (NumPy's sum can read below what the memory gives: on the development VM it
+// read 30-35 GB/s on two cores in minutes when a SIMD pass read 47-56).
 GOSPLAN_INLINE double read_sum(const double* a, int64_t r0, int64_t r1) {
     typedef Lanes<8, double> L;
     L::type p[8] = {};

@@ -255,7 +255,8 @@ def _jsonable(obj: Any) -> Any:
 
 
 def _read_parquet(f: Path) -> pd.DataFrame:
-    """A Parquet table, its text id columns (product, activity, factor) as pandas categoricals.
+    """A table that refers to ids (a matrix, levels, final demand) from Parquet, its text id
+    columns (product, activity, factor) as pandas categoricals.
 
     A matrix table repeats every id many times, and Parquet stores such a column as
     dictionary pages: read as dictionaries, the ids are never expanded into a string
@@ -318,8 +319,8 @@ def _read_folder(path: Path, suffix: str) -> dict[str, Any]:
                 # ids and units stay text; values are parsed exactly (round_trip)
                 dtype = {c: str for c in ("id", "unit", "region", "name", "product", "activity", "factor")}
                 tables[name] = pd.read_csv(f, dtype=dtype, keep_default_na=False, na_values=[""])
-            else:
-                tables[name] = _read_parquet(f)
+            else:  # a label table's own columns keep their types, whatever their names
+                tables[name] = pd.read_parquet(f) if name in LABEL_TABLES else _read_parquet(f)
         except (ValueError, OSError) as exc:
             raise SourceError(f"{f}: cannot be read as {suffix[1:]}: {exc}") from exc
         for col in ("unit", "region", "name"):
