@@ -284,7 +284,6 @@ def pav(
     else:
         chosen, score = _pav_ilp(a, w, k)
     votes = w @ a if len(w) else np.zeros(len(cands))
-    h = _harmonic(k)
     counts = a[:, list(chosen)].sum(axis=1) if len(w) else np.zeros(0, dtype=np.int64)
     # what the committee would lose without a member (its marginal PAV contribution), and
     # what a non-member would add; at an optimum no addition exceeds the least contribution

@@ -356,7 +356,7 @@ def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
     """
     from gosplan.planning.solver import LinearProgram
 
-    T, P, F, Jc = layout.T, layout.P, layout.F, layout.Jc
+    P, F, Jc = layout.P, layout.F, layout.Jc
     n = len(needs.ids)
     m, nb = lp.A.shape
     b0, f0 = layout.row_blocks["balance"][0], layout.row_blocks["factor"][0]

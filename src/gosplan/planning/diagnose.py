@@ -135,7 +135,7 @@ def least_change(
     plan possible (the elastic LP of the module docstring). ``None`` when no
     change of the allowed kinds can."""
     e, t = model.economy, model.targets
-    P, F, J = len(e.products), len(e.factors), len(e.activities)
+    J = len(e.activities)
     base = model.A[:, model.cols["levels"]]
     n_rows = model.rows.get("trade", model.rows["factor"]).stop
     base = sp.csc_array(base[:n_rows])

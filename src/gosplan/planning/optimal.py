@@ -172,7 +172,6 @@ def _read_back(
     z = x[model.cols["levels"]]
     r = res.col_duals[model.cols["levels"]]
     bal, fac = model.rows["balance"], model.rows["factor"]
-    P, F, J = len(e.products), len(e.factors), len(e.activities)
 
     def binding(slack: np.ndarray, bound: np.ndarray) -> np.ndarray:
         with np.errstate(invalid="ignore"):
