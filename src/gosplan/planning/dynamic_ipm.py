@@ -726,8 +726,9 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     to HiGHS), and when the plan was found impossible: ``info["infeasible"]``
     then holds the test, ``"row"`` (rows the floors alone break, found before
     iterating: their LP ``rows`` and ``cols``, :func:`_row_clash`) or ``"farkas"``
-    (the ``iteration`` and the ``radius`` of :func:`_farkas_radius`, and the
-    ``size_bound`` of :func:`_size_bound`). ``(None, reason)`` when the method does not apply.
+    (the ``iteration`` and the ``radius`` of :func:`_farkas_radius`, the
+    ``size_bound`` of :func:`_size_bound`, and whether the radius exceeds it:
+    ``proved``). ``(None, reason)`` when the method does not apply.
     """
     from gosplan.planning.solver import LPResult, SolverStatus, dual_infeasibility, primal_infeasibility, relative_accuracy
 
@@ -774,7 +775,11 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
             info["failure"] = f"the plan is infeasible before iterating: {clash['reason']}"
         elif stop == "infeasible":
             radius, bound = log[-1]["farkas_radius"], log[-1]["size_bound"]
-            info["infeasible"] = {"test": "farkas", "iteration": len(log) - 1, "radius": radius, "size_bound": bound}
+            # a proof when every plan must be larger than the factor supply allows; else the
+            # iteration stopped on FARKAS_RADIUS, its own judgement
+            proved = math.isfinite(bound) and radius > bound * (1 + 1e-9)
+            info["infeasible"] = {"test": "farkas", "iteration": len(log) - 1, "radius": radius, "size_bound": bound,
+                                  "proved": proved}
             info["failure"] = (
                 "the interior-point iteration stopped: infeasible (its prices approach a Farkas certificate: "
                 f"every plan would need investment and consumption of at least {radius:.3g} in all"
