@@ -459,6 +459,7 @@ def _write_parquet(df: pd.DataFrame, f: Path) -> None:
     plain = pa.Table.from_pandas(df.drop(columns=cats), preserve_index=False)
     words = pa.dictionary(pa.int32(), pa.string())
     schema = pa.schema([pa.field(c, words) if c in cats else plain.schema.field(c) for c in df.columns])
+    ids = {c: np.asarray(df[c].array.categories, dtype=object) for c in cats}
     with pq.ParquetWriter(f, schema, store_schema=False) as writer:
         for a in range(0, max(len(df), 1), ROW_GROUP):
             b = min(a + ROW_GROUP, len(df))
@@ -472,7 +473,7 @@ def _write_parquet(df: pd.DataFrame, f: Path) -> None:
                 local, used = pd.factorize(codes[~empty])
                 indices = np.zeros(b - a, dtype=np.int32)
                 indices[~empty] = local
-                dictionary = pa.array(np.asarray(df[c].array.categories, dtype=object)[used], pa.string())
+                dictionary = pa.array(ids[c][used], pa.string())
                 columns.append(pa.DictionaryArray.from_arrays(pa.array(indices, mask=empty), dictionary))
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
 
