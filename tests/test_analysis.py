@@ -12,11 +12,12 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gosplan import analysis, datasets
+from gosplan.sources import read_economy
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
-from conftest import SHARED_DATA
 
-ONS_PUBLISHED = SHARED_DATA / "ons_uk_2010" / "published_results_2010.json"
+from conftest import RAW_DATA
+
 
 
 def max_rel(got, ref, floor=1e-12):
@@ -86,11 +87,11 @@ def test_ons_uk_2010_published_multipliers():
 
     Output multipliers, employment-cost effects and Type I multipliers and GVA
     effects for 127 products, as published (carried by rOpenGov/iotables, see
-    shared/data/ons_uk_2010/README.md). Max relative difference observed 7e-15;
+    data/ons_uk_2010/README.md). Max relative difference observed 7e-15;
     asserted below 1e-9 (the README's suggested tolerance).
     """
-    pub = json.loads(ONS_PUBLISHED.read_text())["published_outputs"]
-    e = datasets.load("uk_2010")
+    pub = json.loads(datasets.resolve("uk_2010_published", "results").read_text())["published_outputs"]
+    e = read_economy("uk_2010")
     solver = analysis.prepare(e)
     assert max_rel(analysis.output_multipliers(e, solver=solver), pub["output_multiplier"]) < 1e-9
     comp = analysis.factor_multipliers(e, "compensation", solver=solver).loc["compensation"]
@@ -101,7 +102,7 @@ def test_ons_uk_2010_published_multipliers():
     gva = analysis.value_added_multipliers(
         e, ["compensation", "operating_surplus", "taxes_on_production"], solver=solver)
     assert max_rel(gva, pub["gva_effects"]) < 1e-9
-    L = np.asarray(json.loads(ONS_PUBLISHED.read_text())["published_outputs"]["leontief_inverse"])
+    L = np.asarray(json.loads(datasets.resolve("uk_2010_published", "results").read_text())["published_outputs"]["leontief_inverse"])
     x = analysis.gross_output(e, pd.Series(1.0, index=["01"]))
     assert max_rel(x, L[:, 0]) < 1e-9
     # the explicit inverse, on request, is ONS's published Leontief inverse
@@ -109,9 +110,9 @@ def test_ons_uk_2010_published_multipliers():
 
 
 def _wiod_pymrio():
-    """pymrio's IOSystem built straight from the shared WIOD 7-region CSV files."""
+    """pymrio's IOSystem built straight from the raw WIOD 7-region CSV files in data/."""
     pymrio = pytest.importorskip("pymrio")
-    folder = SHARED_DATA / "wiod2013_mrio_2011"
+    folder = RAW_DATA / "wiod2013_mrio_2011"
     z = pd.read_csv(folder / "wiot2011_7regions_intermediate.csv").set_index(["region", "sector"])
     z.columns = pd.MultiIndex.from_tuples([tuple(c.split("|")) for c in z.columns], names=["region", "sector"])
     y = pd.read_csv(folder / "wiot2011_7regions_final_demand.csv").set_index(["region", "sector"])
@@ -129,14 +130,14 @@ def _wiod_pymrio():
 
 
 def test_matches_pymrio_on_wiod_2011_mrio():
-    """WIOD 2013 release, 2011, 7 regions x 35 sectors (shared/data/wiod2013_mrio_2011).
+    """WIOD 2013 release, 2011, 7 regions x 35 sectors (data/wiod2013_mrio_2011).
 
     Gross output for the table's final demand, value-added multipliers and the
     consumption/production/import/export accounts of value added per region.
     Max relative difference observed: 2e-15; asserted below 1e-9.
     """
     io = _wiod_pymrio()
-    e = datasets.load("wiod_2011_7regions")
+    e = read_economy("wiod_2011_7regions")
     solver = analysis.prepare(e)
     f = "value_added_and_adjustments"
     x = analysis.gross_output(e, solver=solver)
@@ -156,7 +157,7 @@ def test_labour_values_by_kind():
     Total labour embodied in final demand equals the labour performed,
     ``lambda . y = l . x`` (the table balances on rows, x = (I - A)^{-1} y).
     """
-    e = datasets.load("usa_2014")
+    e = read_economy("usa_2014")
     kinds = analysis.labour_factors(e)
     assert "hours" in kinds
     lam = analysis.labour_values(e)
@@ -262,7 +263,7 @@ def test_cli_analyze_writes_results(tmp_path):
     result = CliRunner().invoke(app, ["analyze", "uk_2010", "--demand", str(demand), "--out", str(out)])
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(out)
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     expected = analysis.gross_output(e, pd.Series({"01": 100.0, "24-1-3": 50.0}))
     np.testing.assert_allclose(table["gross_output:demand"], expected, rtol=1e-12)
     assert "multiplier:compensation" in table.columns
@@ -278,7 +279,7 @@ def test_analyze_reports_each_solve_and_its_iterations(method):
     iterative method reports residuals that end at its tolerance (UK 2010, ONS)."""
     from gosplan.cli.analysis import STAGES, _residual_share, analyze_table
 
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     seen: list[tuple] = []
     table, used = analyze_table(e, method=method, progress=lambda *a: seen.append(a))
     assert [s for s, k, _, _ in seen if k is None] == list(STAGES)
@@ -300,7 +301,7 @@ def test_analyze_reports_each_solve_and_its_iterations(method):
 def test_multipliers_in_one_solve_equal_the_separate_ones(method):
     """Output and factor multipliers stacked into one transposed solve (UK 2010, ONS; and a
     chosen factor subset) equal the separate functions."""
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     out, M = analysis.multipliers(e, method=method)
     np.testing.assert_allclose(out, analysis.output_multipliers(e, method="dense"), rtol=1e-9)
     pd.testing.assert_index_equal(M.index, pd.Index(list(e.factor_ids), name="factor"))

@@ -67,7 +67,7 @@ def test_round_trip_exact(tmp_path_factory, target, economy):
 
 
 def test_round_trip_shipped_table_all_formats(tmp_path):
-    uk = datasets.load("uk_2010")
+    uk = read_economy("uk_2010")
     for target in ("uk.csv", "uk", "uk.xlsx"):
         write_economy(uk, tmp_path / target, format="csv" if target.endswith(".csv") else None)
         assert_economy_equal(read_economy(tmp_path / target), uk, check_meta=True)
@@ -91,13 +91,13 @@ def test_pymrio_round_trip_exact_and_totals():
     assert_economy_equal(back, e)
 
 
-def test_ons_table_matches_published_results(shared_data):
+def test_ons_table_matches_published_results(raw_data):
     """ONS (2014) UK IOAT 2010: our A and output multipliers equal the published ones.
 
-    Published values carried in shared/data/ons_uk_2010/published_results_2010.json.
+    Published values shipped as the dataset uk_2010_published (data/ons_uk_2010/published_results_2010.json).
     """
-    uk = datasets.load("uk_2010")
-    pub = json.loads((shared_data / "ons_uk_2010" / "published_results_2010.json").read_text())
+    uk = read_economy("uk_2010")
+    pub = json.loads(datasets.resolve("uk_2010_published", "results").read_text())
     assert list(uk.product_ids) == pub["products"]
     out = pub["published_outputs"]
     A = uk.A.toarray()
@@ -105,17 +105,17 @@ def test_ons_table_matches_published_results(shared_data):
         np.testing.assert_allclose(np.diag(A), out["A_diagonal"], atol=1e-15)
     mult = np.linalg.solve((np.eye(len(A)) - A).T, np.ones(len(A)))  # column sums of L, by a solve
     np.testing.assert_allclose(mult, out["output_multiplier"], rtol=1e-12)
-    src = pd.read_csv(shared_data / "ons_uk_2010" / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", index_col=0)
+    src = pd.read_csv(raw_data / "ons_uk_2010" / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", index_col=0)
     assert uk.x.sum() == pytest.approx(src.loc["Total output", uk.product_ids].astype(float).sum(), rel=1e-12)
     comp = (uk.factor_use @ uk.levels.to_numpy())[uk.factor_ids.get_loc("compensation")]
     assert comp == pytest.approx(src.loc["Compensation of employees", uk.product_ids].astype(float).sum(), rel=1e-12)
     assert uk.products.loc["01", "name"].startswith("Products of agriculture")
 
 
-def test_shipped_usa_table_matches_sea(shared_data):
+def test_shipped_usa_table_matches_sea(raw_data):
     """WIOD NIOT 2014 gross output equals the SEA GO column (WIOD's own consistency, rel. 3e-8)."""
-    us = datasets.load("usa_2014")
-    sea = pd.read_csv(shared_data / "wiod2016_usa_niot" / "usa_sea_2000_2014.csv")
+    us = read_economy("usa_2014")
+    sea = pd.read_csv(raw_data / "wiod2016_usa_niot" / "usa_sea_2000_2014.csv")
     sea = sea[sea["year"] == 2014].set_index("code")
     np.testing.assert_allclose(us.x.to_numpy(), sea.loc[us.product_ids, "GO"].to_numpy(), rtol=1e-6)
     hours = (us.factor_use @ us.levels.to_numpy())[us.factor_ids.get_loc("hours")]
@@ -123,20 +123,20 @@ def test_shipped_usa_table_matches_sea(shared_data):
     assert us.check_productive() < 1
 
 
-def test_shipped_tables_rebuild_from_source(shared_data):
+def test_shipped_tables_rebuild_from_source(raw_data):
     """The shipped folders equal what the readers make of the published files today."""
-    ons = shared_data / "ons_uk_2010"
+    ons = raw_data / "ons_uk_2010"
     uk = read_ons_iot(ons / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", ons / "uk_2010_labels.csv")
-    assert_economy_equal(uk, datasets.load("uk_2010"))
-    w = read_wiod2013_mrio(shared_data / "wiod2013_mrio_2011", sectors=shared_data / "wiod2013_mrio_2011" / "wiod2013_sectors.csv", rtol=5e-4)
-    assert_economy_equal(w, datasets.load("wiod_2011_7regions"))
+    assert_economy_equal(uk, read_economy("uk_2010"))
+    w = read_wiod2013_mrio(raw_data / "wiod2013_mrio_2011", sectors=raw_data / "wiod2013_mrio_2011" / "wiod2013_sectors.csv", rtol=5e-4)
+    assert_economy_equal(w, read_economy("wiod_2011_7regions"))
 
 
-def test_full_wiod_2013_loads_with_stated_rounding(shared_data):
+def test_full_wiod_2013_loads_with_stated_rounding(raw_data):
     """The full 41-region table is integer-rounded (row gaps up to 108, README): strict load fails, stated one loads."""
     from gosplan.errors import BalanceError
 
-    folder = shared_data / "wiod2013_mrio_2011"
+    folder = raw_data / "wiod2013_mrio_2011"
     with pytest.raises(BalanceError, match="do not balance"):
         read_wiod2013_mrio(folder, prefix="wiot2011")
     w = read_wiod2013_mrio(folder, prefix="wiot2011", rtol=1e-6, atol=120)
@@ -144,9 +144,9 @@ def test_full_wiod_2013_loads_with_stated_rounding(shared_data):
     assert w.use.nnz <= 413_525
 
 
-def test_wiod_niot_unknown_year(shared_data):
+def test_wiod_niot_unknown_year(raw_data):
     with pytest.raises(SourceError, match=r"no rows for year 1999; the file holds \[2000, .*2014\]"):
-        read_wiod_niot(shared_data / "wiod2016_usa_niot" / "USA_NIOT_nov16.xlsx", 1999)
+        read_wiod_niot(raw_data / "wiod2016_usa_niot" / "USA_NIOT_nov16.xlsx", 1999)
 
 
 # -- bad files ---------------------------------------------------------------------------
@@ -198,7 +198,7 @@ def test_parquet_ids_from_many_dictionaries_read_back_exactly(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    e = datasets.load("usa_2014")
+    e = read_economy("usa_2014")
     path = write_economy(e, tmp_path / "usa", format="parquet")
     for name in ("use", "make", "factor_use"):
         f = path / f"{name}.parquet"
@@ -225,7 +225,7 @@ def test_parquet_written_in_row_groups_with_their_own_dictionaries(tmp_path, mon
     from gosplan.sources import tables
 
     monkeypatch.setattr(tables, "ROW_GROUP", 4)
-    e = datasets.load("usa_2014")
+    e = read_economy("usa_2014")
     path = write_economy(e, tmp_path / "usa", format="parquet")
     assert pq.ParquetFile(path / "use.parquet").metadata.num_row_groups > 10
     assert_economy_equal(read_economy(path), e)
@@ -339,7 +339,7 @@ def test_failed_write_keeps_old_economy(tmp_path, miller_blair, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", flaky)
     with pytest.raises(OSError, match="disk full"):
-        write_economy(datasets.load("uk_2010"), target)
+        write_economy(read_economy("uk_2010"), target)
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["mb"]  # no temporary left behind
@@ -351,7 +351,7 @@ def test_excel_too_large_is_refused(tmp_path, monkeypatch):
 
     monkeypatch.setattr(t, "_EXCEL_MAX_ROWS", 10)
     with pytest.raises(SourceError, match="exceed Excel's 10 rows; write CSV or Parquet instead"):
-        write_economy(datasets.load("uk_2010"), tmp_path / "uk.xlsx")
+        write_economy(read_economy("uk_2010"), tmp_path / "uk.xlsx")
     assert not (tmp_path / "uk.xlsx").exists()
 
 

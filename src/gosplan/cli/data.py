@@ -120,10 +120,11 @@ def demo(
 
     from gosplan import datasets
     from gosplan import demo as ussr
+    from gosplan.sources import read_economy
 
     console = _console()
     console.rule("gosplan demo, part 1: a real input-output table")
-    economy = datasets.load("uk_2010")
+    economy = read_economy("uk_2010")
     console.print(f"{economy!r}: {datasets.DATASETS['uk_2010']}")
     print_summary(economy, console)
 

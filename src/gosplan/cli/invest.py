@@ -57,7 +57,7 @@ def _fmt(x: float) -> str:
 
 @app.command("invest")
 def invest_command(
-    election: Path = typer.Argument(..., help="A Pabulib .pb file; its project table may carry the investment columns."),
+    election: str = typer.Argument(..., help="A Pabulib .pb file or a shipped election (assen_2024, ...); its project table may carry the investment columns."),
     economy: str = typer.Option("ussr_1923", "--economy", "-e", help="ussr_1923 (the shipped example) or an economy path/dataset."),
     mapping: Path | None = typer.Option(None, "--mapping", "-m", help="CSV/Parquet: project, activity, capacity, first_period, start, duration, labour, factor."),
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
