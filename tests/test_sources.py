@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -13,11 +15,9 @@ from hypothesis import strategies as st
 from gosplan import Economy, datasets
 from gosplan.errors import SchemaError, SourceError, UnknownIdError
 from gosplan.sources import read_economy, write_economy
+from gosplan.sources.tables import write_table
 from gosplan.sources.published import read_ons_iot, read_wiod2013_mrio, read_wiod_niot
 from gosplan.testing import assert_economy_equal
-
-pymrio = pytest.importorskip("pymrio")
-
 
 @st.composite
 def economies(draw):
@@ -74,6 +74,7 @@ def test_round_trip_shipped_table_all_formats(tmp_path):
 
 
 def test_pymrio_round_trip_exact_and_totals():
+    pymrio = pytest.importorskip("pymrio", reason="the pymrio bridge needs the mrio extra: pip install 'gosplan[mrio]'")
     io = pymrio.load_test().calc_all()
     e = Economy.__module__ and __import__("gosplan.sources.pymrio_bridge", fromlist=["x"]).from_pymrio(io)
     from gosplan.sources.pymrio_bridge import from_pymrio, to_pymrio
@@ -371,3 +372,19 @@ def test_write_table_replaces_a_file_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["table.parquet"]
     with pytest.raises(SourceError, match=r"table\.xlsx: write \.parquet or \.csv"):
         write_table(good, tmp_path / "table.xlsx")
+
+
+def test_written_files_and_folders_get_the_umask_permissions(tmp_path, miller_blair):
+    """Tables and economies are written through temporary files (0600, 0700): what lands has the
+    permissions any other file would get under the umask (0644 and 0755 under 022)."""
+    old = os.umask(0o022)
+    try:
+        table = write_table(pd.DataFrame({"x": [1.0]}), tmp_path / "t.csv")
+        folder = write_economy(miller_blair, tmp_path / "e", format="csv")
+        book = write_economy(miller_blair, tmp_path / "e.xlsx")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(table.stat().st_mode) == 0o644
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "use.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE(book.stat().st_mode) == 0o644

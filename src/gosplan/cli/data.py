@@ -106,7 +106,7 @@ def convert(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("gosplan-demo"), "--out", help="Folder the demo writes its results to."),
+    out: Path = typer.Option(Path("gosplan-demo"), "--out", "-o", help="Folder the demo writes its results to."),
 ) -> None:
     """Run the main job end to end: a real table checked, then five years of industrialisation planned.
 

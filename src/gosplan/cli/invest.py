@@ -67,7 +67,7 @@ def invest_command(
     cost_in_labour: float | None = typer.Option(None, "--cost-in-labour", help="Units of --labour-factor per unit of cost (costs in hours)."),
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the per-project, per-year needs (.csv or .parquet)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the per-project, per-year needs (.csv or .parquet)."),
 ) -> None:
     """Impose a budget round's funded projects on a multi-year plan: needs per year, clash, suggestion."""
     from rich.console import Console

@@ -80,10 +80,12 @@ def _fmt(x: float) -> str:
 def plan_command(
     economy: str = typer.Argument(..., help="Economy: a path in gosplan's format or a shipped dataset name."),
     targets: Path | None = typer.Option(
-        None, "--targets", "-t", help="CSV of targets: product[,region],floor,basket,public,weight,group."
+        None, "--targets", "-t",
+        help="CSV of targets, one row per product: columns product, region (optional), floor, basket, public, "
+             "weight, group (see the README's 'Targets file').",
     ),
     objective: str = typer.Option(
-        "labour", "--objective", "-o",
+        "labour", "--objective",
         help="labour | factor:<id> | basket | harmony | value | floors, or stages joined by ',' (floors,basket).",
     ),
     final_demand: float | None = typer.Option(
@@ -97,9 +99,9 @@ def plan_command(
     ),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds."),
     tol: float = typer.Option(1e-7, "--tol", help="Feasibility and optimality tolerance."),
-    threads: int | None = typer.Option(None, "--threads"),
+    threads: int | None = typer.Option(None, "--threads", help="Solver threads (default: HiGHS's choice)."),
     periods: int = typer.Option(1, "--periods", help="Number of periods (>1: a multi-year plan)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the plan (.parquet or .csv) and its manifest."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan (.parquet or .csv) and its manifest."),
     top: int = typer.Option(10, "--top", help="How many binding constraints and valuations to show."),
 ) -> None:
     """Compute the best plan the economy can carry out, and explain it."""
