@@ -359,6 +359,9 @@ def lift(lp: Any, layout: Any, red: Reduced, factors: Any, p: Any) -> tuple[np.n
     k1 = slice(ks.start + Jc, ks.stop)
     Aacc = sp.csc_array(A[acc][:, k1])
     rest = cmin[k1] - A[:, k1].T @ y
-    y[acc] = spla.spsolve_triangular(sp.csr_array(Aacc.T), rest, lower=False)
+    U = sp.csr_array(Aacc.T)
+    # SciPy before 1.17 hands the triangle to SuperLU, which takes 32-bit indices only
+    U.indices, U.indptr = U.indices.astype(np.int32), U.indptr.astype(np.int32)
+    y[acc] = spla.spsolve_triangular(U, rest, lower=False)
     zcol = cmin - A.T @ y
     return x, sign * y, sign * zcol
