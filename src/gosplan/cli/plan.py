@@ -101,6 +101,7 @@ def plan_command(
     periods: int = typer.Option(1, "--periods", help="Number of periods (>1: a multi-year plan)."),
     out: Path | None = typer.Option(None, "--out", help="Write the plan (.parquet or .csv) and its manifest."),
     top: int = typer.Option(10, "--top", help="How many binding constraints and valuations to show."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show the solver's banner and log (HiGHS)."),
 ) -> None:
     """Compute the best plan the economy can carry out, and explain it."""
     from rich.console import Console
@@ -119,7 +120,7 @@ def plan_command(
         tg = Targets.final_demand(econ, scale=final_demand)
     else:
         raise SchemaError("give --targets FILE.csv, or --final-demand SCALE to plan for the economy's own final demand")
-    options = SolverOptions(method=method, time_limit=time_limit, tol=tol, threads=threads)  # type: ignore[arg-type]
+    options = SolverOptions(method=method, time_limit=time_limit, tol=tol, threads=threads, log=verbose)  # type: ignore[arg-type]
     if periods < 1:
         raise SchemaError(f"--periods must be at least 1, not {periods}")
     if periods > 1:
