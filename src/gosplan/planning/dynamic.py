@@ -49,8 +49,6 @@ __all__ = [
     "ReachTargets",
     "Terminal",
     "build_dynamic_lp",
-    "cli_plan",
-    "dynamic_objective",
     "dynamic_spec",
     "plan_dynamic",
 ]
@@ -1188,39 +1186,3 @@ def _read_back(economy: Economy, spec: DynamicSpec, objective: Objective, lp, la
             "nnz": int(lp.A.nnz),
         },
     )
-
-
-def dynamic_objective(economy: Economy, objective: str, targets: Any = None, discount: float = 0.0) -> Objective:
-    """A multi-period objective from the one-period objective names of the CLI.
-
-    ``basket`` -> :class:`MaxConsumption` of the targets' basket in every period;
-    ``labour`` or ``factor:<id>`` -> :class:`ReachTargets` at least (discounted)
-    use of that factor; ``terminal`` -> :class:`MaxTerminalStocks`.
-    """
-    from gosplan.planning.objectives import _factor_weights
-
-    name = objective.strip().lower()
-    if name == "basket":
-        basket = None
-        if targets is not None:
-            r = targets.resolve(economy)
-            if not r.has_basket:
-                raise SchemaError("objective 'basket' needs a basket in the targets (a 'basket' column)")
-            basket = pd.Series(r.basket, index=economy.product_ids)
-        return MaxConsumption(basket=basket, discount=discount)
-    if name == "labour" or name.startswith("factor:"):
-        w = _factor_weights(economy, None if name == "labour" else objective.split(":", 1)[1])
-        return ReachTargets(cost=pd.Series(w, index=economy.factor_ids), discount=discount)
-    if name == "terminal":
-        return MaxTerminalStocks()
-    raise SchemaError(
-        f"objective {objective!r} has no multi-period form; use basket, labour, factor:<id> or terminal"
-    )
-
-
-def cli_plan(**kwargs: Any) -> int:
-    """``gosplan plan --periods T``: the command line's hook (see :mod:`gosplan.cli.plan`);
-    the printing lives in :mod:`gosplan.cli.compare`."""
-    from gosplan.cli.compare import plan_periods
-
-    return plan_periods(**kwargs)
