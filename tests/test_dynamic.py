@@ -391,7 +391,7 @@ def test_relative_accuracy_of_an_exact_solution_is_tiny():
 def test_repair_makes_any_nearby_point_feasible(seed, noise, T):
     """Perturb the optimal path (relative noise on every column); the repair returns
     a point that meets every row and bound of the LP to rounding."""
-    from gosplan.planning.dynamic_approx import repair_max_consumption
+    from gosplan.planning.dynamic.methods.approx import repair_max_consumption
     from gosplan.planning.solver import SolverOptions, primal_infeasibility, solve_lp
 
     eco, obj, kw = _approx_case(30, T, seed=seed % 7)

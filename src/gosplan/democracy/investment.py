@@ -948,7 +948,7 @@ def plan_funded(
         InfeasibleDynamicPlanError,
         MaxConsumption,
         ReachTargets,
-        _read_back,
+        read_back,
         build_dynamic_lp,
         dynamic_spec,
     )
@@ -1003,7 +1003,7 @@ def plan_funded(
         # the row y_q >= 1 is at its lower bound; HiGHS's dual of a maximisation is <= 0 there
         dual = res.row_duals[plp.m_projects :] * (1.0 if sub.sense == "min" else -1.0)
         costs = pd.Series(dual, index=pd.Index(ids, name="project"), name="shadow_cost")[keep]
-        return _adjusted(_read_back(economy, spec, objective, sub, lay, res), needs, keep), costs
+        return _adjusted(read_back(economy, spec, objective, sub, lay, res), needs, keep), costs
 
     if _is_feasible(_subset(fplp, every), options):
         plan, costs = solve_with(every)

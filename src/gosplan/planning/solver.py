@@ -132,7 +132,7 @@ class SolverOptions:
     factorisation-free method of
     :mod:`gosplan.planning.substitution` for plans it applies to; ``"auto"`` uses it
     for large ones and falls back to HiGHS), or ``"structured_ipm"`` (the exact
-    interior-point method of :mod:`gosplan.planning.dynamic_ipm` for multi-period
+    interior-point method of :mod:`gosplan.planning.dynamic.methods.ipm` for multi-period
     plans of Leontief economies; ``"auto"`` uses it for large ones and falls back
     to HiGHS). ``tol`` is used as primal and dual feasibility tolerance
     and as the optimality tolerance of IPM and PDLP.
@@ -279,7 +279,7 @@ def _configure(h: Any, options: SolverOptions) -> str:
         "ipm": "ipm",
         "ipm_no_crossover": "ipm",
         "pdlp": "pdlp",
-        # the structured methods live in planning.substitution and planning.dynamic_ipm;
+        # the structured methods live in planning.substitution and planning.dynamic.methods.ipm;
         # HiGHS chooses when they fall back
         "substitution": "choose",
         "structured_ipm": "choose",

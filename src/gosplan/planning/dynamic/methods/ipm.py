@@ -4,7 +4,7 @@ Simplex and HiGHS's interior point (IPX) are slow on large multi-period plans:
 every basis and every normal-equations matrix holds ``make - use`` of every period,
 which fills in (n = 1,000 products x T = 10 periods: no simplex answer in 45
 minutes of CPU; IPX 15 iterations in 5 minutes). For a Leontief economy the plan
-is first reduced to a program in investment (:mod:`gosplan.planning.dynamic_reduction`):
+is first reduced to a program in investment (:mod:`gosplan.planning.dynamic.methods.reduction`):
 investment ``z`` local to each activity, and per period the ``R`` totals of capital
 goods ``w_t`` and the consumption level ``u``, global. A primal-dual interior-point
 method (Mehrotra's predictor-corrector: Mehrotra 1992, *SIAM J. Optim.* 2(4);
@@ -42,8 +42,8 @@ import numpy as np
 import scipy.linalg as sla
 from threadpoolctl import threadpool_limits
 
-from gosplan.planning.dynamic_reduction import Reduced, global_size, lift, reduce_plan
-from gosplan.planning.dynamic_reduction import why_not as _not_leontief
+from gosplan.planning.dynamic.methods.reduction import Reduced, global_size, lift, reduce_plan
+from gosplan.planning.dynamic.methods.reduction import why_not as _not_leontief
 
 __all__ = ["ACCURACY", "MAX_GLOBAL", "solve_structured", "why_not"]
 
