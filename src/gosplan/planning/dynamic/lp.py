@@ -4,7 +4,9 @@ terms, and how to add columns and rows to the program without knowing its order.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -18,9 +20,24 @@ from gosplan.planning.dynamic.spec import DynamicSpec, MaxConsumption, MaxTermin
 # -- the block LP -------------------------------------------------------------------------
 
 
+#: entries per period of each per-period block (rows and columns)
+_WIDTH = {"balance": "P", "factor": "F", "capacity": "Jc", "accumulation": "Jc", "share": "Jc",
+          "x": "J", "z": "Jc", "k": "Jc"}
+
+
 @dataclass(frozen=True, eq=False)
 class Layout:
-    """Where each block of columns and rows sits in the LP."""
+    """Where each named block of columns and rows sits in the program.
+
+    Column blocks: ``x`` levels (T x J), ``z`` new capacity (T x Jc), ``k`` capacity
+    ((T + 1) x Jc), ``u`` consumption levels, ``I`` total investment. Row blocks:
+    ``balance`` (T x P), ``factor`` (T x F), ``capacity`` (T x Jc), ``accumulation``
+    (T x Jc), ``share``, ``investment_total``, ``investment_rate``, ``terminal``,
+    ``target_capacity``, ``target_stock``; all period-major. Blocks a caller adds with
+    :meth:`add_columns` and :meth:`add_rows` follow. Code outside the build finds a row
+    or column here (:meth:`row`, :meth:`col`, :meth:`row_block`), never by counting,
+    so a change of order in the build cannot silently move it.
+    """
 
     T: int
     P: int
@@ -33,6 +50,13 @@ class Layout:
     col_blocks: dict[str, tuple[int, int]]
     row_blocks: dict[str, tuple[int, int]]
 
+    @property
+    def shape(self) -> tuple[int, int]:
+        """Rows and columns of the program this layout describes."""
+        m = max((b for _, b in self.row_blocks.values()), default=0)
+        n = max((b for _, b in self.col_blocks.values()), default=0)
+        return m, n
+
     def cols(self, name: str) -> slice:
         a, b = self.col_blocks[name]
         return slice(a, b)
@@ -40,6 +64,74 @@ class Layout:
     def rows(self, name: str) -> slice:
         a, b = self.row_blocks[name]
         return slice(a, b)
+
+    def _at(self, blocks: dict[str, tuple[int, int]], name: str, t: Any, k: Any) -> Any:
+        width = getattr(self, _WIDTH[name]) if name in _WIDTH else 1
+        return blocks[name][0] + np.asarray(t) * width + np.asarray(k)
+
+    def row(self, name: str, t: Any, k: Any = 0) -> Any:
+        """Index of the row of block ``name`` for period ``t`` and entry ``k`` (product,
+        factor or capital-using activity by position); arrays broadcast."""
+        return self._at(self.row_blocks, name, t, k)
+
+    def col(self, name: str, t: Any, k: Any = 0) -> Any:
+        """Index of the column of block ``name`` for period ``t`` and entry ``k``."""
+        return self._at(self.col_blocks, name, t, k)
+
+    @staticmethod
+    def _find(blocks: dict[str, tuple[int, int]], i: int) -> tuple[str, int]:
+        for name, (a, b) in blocks.items():
+            if a <= i < b:
+                return name, i - a
+        return "", i
+
+    def row_block(self, i: int) -> tuple[str, int]:
+        """The block of row ``i`` and its position within it (``("", i)`` if none)."""
+        return self._find(self.row_blocks, i)
+
+    def col_block(self, j: int) -> tuple[str, int]:
+        """The block of column ``j`` and its position within it (``("", j)`` if none)."""
+        return self._find(self.col_blocks, j)
+
+    def add_columns(self, lp: Any, name: str, A: Any, c: Any = None, lower: Any = None, upper: Any = None) -> tuple[Any, Layout]:
+        """The program with a block of columns ``name`` appended after all others.
+
+        ``A``: the new columns' entries in the program's rows (m x n); ``c`` their cost
+        (default 0), ``lower`` and ``upper`` their bounds (default ``0`` and ``inf``).
+        Returns the new program and its layout."""
+        m, nb = lp.A.shape
+        A = sp.csc_array(A)
+        n = A.shape[1]
+        if A.shape[0] != m:
+            raise SchemaError(f"add_columns {name!r}: {A.shape[0]} rows, the program has {m}")
+        if name in self.col_blocks:
+            raise SchemaError(f"add_columns: the program already has a column block {name!r}")
+        new = dataclasses.replace(
+            lp,
+            A=sp.hstack([lp.A, A], format="csc"),
+            c=np.concatenate([lp.c, np.zeros(n) if c is None else np.asarray(c, dtype=float)]),
+            col_lower=np.concatenate([lp.col_lower, np.zeros(n) if lower is None else np.asarray(lower, dtype=float)]),
+            col_upper=np.concatenate([lp.col_upper, np.full(n, np.inf) if upper is None else np.asarray(upper, dtype=float)]),
+        )
+        return new, dataclasses.replace(self, col_blocks={**self.col_blocks, name: (nb, nb + n)})
+
+    def add_rows(self, lp: Any, name: str, A: Any, lower: Any, upper: Any) -> tuple[Any, Layout]:
+        """The program with a block of rows ``name`` (``lower <= A x <= upper``, A over
+        all the program's columns) appended after all others."""
+        m, n = lp.A.shape
+        A = sp.csc_array(A)
+        if A.shape[1] != n:
+            raise SchemaError(f"add_rows {name!r}: {A.shape[1]} columns, the program has {n}")
+        if name in self.row_blocks:
+            raise SchemaError(f"add_rows: the program already has a row block {name!r}")
+        k = A.shape[0]
+        new = dataclasses.replace(
+            lp,
+            A=sp.vstack([lp.A, A], format="csc"),
+            row_lower=np.concatenate([lp.row_lower, np.broadcast_to(np.asarray(lower, dtype=float), (k,))]),
+            row_upper=np.concatenate([lp.row_upper, np.broadcast_to(np.asarray(upper, dtype=float), (k,))]),
+        )
+        return new, dataclasses.replace(self, row_blocks={**self.row_blocks, name: (m, m + k)})
 
 
 def _zeros(m: int, n: int) -> sp.csr_array:
