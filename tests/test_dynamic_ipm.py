@@ -21,7 +21,8 @@ from gosplan.planning.dynamic import (
     dynamic_spec,
     plan_dynamic,
 )
-from gosplan.planning.dynamic.methods.ipm import ACCURACY, solve_structured, why_not
+from gosplan.planning.dynamic.methods.ipm import ACCURACY, solve_structured
+from gosplan.planning.dynamic.methods.reduction import why_not
 from gosplan.planning.solver import SolverOptions, SolverStatus, relative_accuracy, solve_lp
 
 from test_dynamic import _synthetic, two_sector

@@ -20,7 +20,7 @@ import pandas as pd
 from gosplan.economy import Economy
 from gosplan.planning.model import PlanModel, build_model, describe_shape
 from gosplan.planning.objectives import Lexicographic, parse_objective, stage_bound
-from gosplan.planning.plan import BINDING_RTOL, Plan, _sha, economy_digest, targets_digest, versions
+from gosplan.planning.plan import BINDING_RTOL, Plan, digest, economy_digest, targets_digest, versions
 from gosplan.planning.solver import LPResult, SolverOptions, SolverStatus, solve_lp
 from gosplan.planning.targets import Targets
 
@@ -119,7 +119,7 @@ def optimal_plan(
             lo, hi = stage_bound(res.objective, sense, rel_tol)
             extra.append((c, lo, hi))
     assert res is not None
-    plan = _read_back(model, res, sense, obj, options, build_seconds, stage_info, trade_limits, limits, capacities)
+    plan = read_back(model, res, sense, obj, options, build_seconds, stage_info, trade_limits, limits, capacities)
     if diagnose and res.status in _INFEASIBLE:
         from gosplan.planning.diagnose import diagnose as _diagnose
 
@@ -152,7 +152,7 @@ def _try_substitution(
     return res, ""
 
 
-def _read_back(
+def read_back(
     model: PlanModel,
     res: LPResult,
     sense: str,
@@ -261,8 +261,8 @@ def _read_back(
         "economy": economy_digest(e),
         "targets": targets_digest(model.targets),
         "overrides": {
-            "limits": _sha(model.limits),
-            "capacities": _sha(model.capacities),
+            "limits": digest(model.limits),
+            "capacities": digest(model.capacities),
             "given": {
                 "limits": None if limits is None else {str(k): float(v) for k, v in dict(limits).items()},
                 "capacities": None if capacities is None else {str(k): float(v) for k, v in dict(capacities).items()},

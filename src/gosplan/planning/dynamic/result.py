@@ -189,24 +189,24 @@ def manifest(economy: Economy, spec: DynamicSpec, objective: Objective, options:
     reproduce and check the plan."""
     from datetime import datetime, timezone
 
-    from gosplan.planning.plan import _sha, economy_digest, versions
+    from gosplan.planning.plan import digest, economy_digest, versions
 
     arrays = {
-        name: _sha(getattr(spec, name))
+        name: digest(getattr(spec, name))
         for name in ("final_demand", "factor_supply", "depreciation", "lag", "initial_capacity", "start", "investment_weights")
     }
-    arrays["investment_shares"] = _sha(spec.investment_shares) if spec.investment_shares is not None else None
-    arrays["investment_rate"] = _sha(spec.investment_rate) if spec.investment_rate is not None else None
+    arrays["investment_shares"] = digest(spec.investment_shares) if spec.investment_shares is not None else None
+    arrays["investment_rate"] = digest(spec.investment_rate) if spec.investment_rate is not None else None
     return {
         "economy": economy_digest(economy),
-        "capital": _sha(economy.capital) if economy.capital is not None else None,
+        "capital": digest(economy.capital) if economy.capital is not None else None,
         "periods": [str(p) for p in spec.periods],
         "spec": arrays,
         "terminal": {"kind": spec.terminal.kind, "growth": spec.terminal.growth},
         "objective": {
             "kind": type(objective).__name__,
             **{
-                f.name: (_sha(v) if isinstance(v, (pd.Series, pd.DataFrame)) else v)
+                f.name: (digest(v) if isinstance(v, (pd.Series, pd.DataFrame)) else v)
                 for f in dataclasses.fields(objective)
                 for v in [getattr(objective, f.name)]
             },
