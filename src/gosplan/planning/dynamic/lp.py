@@ -159,6 +159,18 @@ def consumption_levels(objective: Objective, economy: Economy, spec: DynamicSpec
     return basket, T
 
 
+def _capital_selection(ids: pd.Index, economy: Economy, cap_idx: np.ndarray, what: str, hint: str) -> sp.csr_array:
+    """Rows picking the capital-using activities ``ids`` out of the capacity columns;
+    names an unknown activity or one that ties up no capital."""
+    pos = economy.activity_ids.get_indexer(ids)
+    if (pos < 0).any():
+        raise UnknownIdError(f"{what}: unknown activit(ies) {list(ids[pos < 0])}")
+    loc = pd.Index(cap_idx).get_indexer(pos)
+    if (loc < 0).any():
+        raise SchemaError(f"{what}: activit(ies) {list(ids[loc < 0])} tie up no capital{hint}")
+    return sp.csr_array((np.ones(len(loc)), (np.arange(len(loc)), loc)), shape=(len(loc), len(cap_idx)))
+
+
 def build_dynamic_lp(economy: Economy, spec: DynamicSpec, objective: Objective):
     """The block LP of a multi-period plan and its layout.
 
@@ -274,17 +286,9 @@ def build_dynamic_lp(economy: Economy, spec: DynamicSpec, objective: Objective):
         if isinstance(objective, ReachTargets):
             if objective.capacity is not None:
                 tc = pd.Series(objective.capacity, dtype=float)
-                pos_ = economy.activity_ids.get_indexer(tc.index)
-                if (pos_ < 0).any():
-                    raise UnknownIdError(f"capacity target: unknown activit(ies) {list(tc.index[pos_ < 0])}")
-                loc = pd.Index(cap_idx).get_indexer(pos_)
-                if (loc < 0).any():
-                    raise SchemaError(
-                        f"capacity target: activit(ies) {list(tc.index[loc < 0])} tie up no capital, "
-                        "so they have no capacity to build; target their output instead"
-                    )
-                sel = sp.csr_array((np.ones(len(loc)), (np.arange(len(loc)), loc)), shape=(len(loc), Jc))
-                rows.append(("target_capacity", row(k=sp.csr_array(sel @ before)), tc.to_numpy(), np.full(len(loc), np.inf)))
+                sel = _capital_selection(tc.index, economy, cap_idx, "capacity target",
+                                         ", so they have no capacity to build; target their output instead")
+                rows.append(("target_capacity", row(k=sp.csr_array(sel @ before)), tc.to_numpy(), np.full(sel.shape[0], np.inf)))
             if objective.stocks is not None:
                 ts = pd.Series(objective.stocks, dtype=float)
                 pos_ = economy.product_ids.get_indexer(ts.index)
@@ -295,19 +299,13 @@ def build_dynamic_lp(economy: Economy, spec: DynamicSpec, objective: Objective):
                 )
         if isinstance(objective, MaxTerminalStocks) and objective.proportions is not None:
             pr = pd.Series(objective.proportions, dtype=float)
-            pos_ = economy.activity_ids.get_indexer(pr.index)
-            if (pos_ < 0).any():
-                raise UnknownIdError(f"proportions: unknown activit(ies) {list(pr.index[pos_ < 0])}")
-            loc = pd.Index(cap_idx).get_indexer(pos_)
-            if (loc < 0).any():
-                raise SchemaError(f"proportions: activit(ies) {list(pr.index[loc < 0])} tie up no capital")
-            sel = sp.csr_array((np.ones(len(loc)), (np.arange(len(loc)), loc)), shape=(len(loc), Jc))
+            sel = _capital_selection(pr.index, economy, cap_idx, "proportions", "")
             rows.append(
                 (
                     "terminal_proportions",
                     row(k=sp.csr_array(sel @ last), u=sp.csr_array(-pr.to_numpy().reshape(-1, 1))),
-                    np.zeros(len(loc)),
-                    np.full(len(loc), np.inf),
+                    np.zeros(sel.shape[0]),
+                    np.full(sel.shape[0], np.inf),
                 )
             )
     elif isinstance(objective, ReachTargets) and (objective.capacity is not None or objective.stocks is not None):

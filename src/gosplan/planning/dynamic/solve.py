@@ -4,10 +4,9 @@ structured interior point for large Leontief plans, PDLP with repair, HiGHS)."""
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Sequence
 from typing import Any
 
-import pandas as pd
 
 from gosplan.economy import Economy
 from gosplan.errors import GosplanError, SchemaError
@@ -19,7 +18,6 @@ from gosplan.planning.dynamic.spec import (
     InfeasibleDynamicPlanError,
     MaxConsumption,
     Objective,
-    Terminal,
     dynamic_spec,
 )
 
@@ -28,21 +26,11 @@ def plan_dynamic(
     periods: int | Sequence[Any],
     objective: Objective | None = None,
     *,
-    final_demand: pd.Series | pd.DataFrame | None = None,
-    factor_supply: pd.DataFrame | None = None,
-    factor_growth: float | pd.Series | Mapping[str, float] = 0.0,
-    depreciation: float | pd.Series | Mapping[str, float] = 0.0,
-    lag: int | pd.Series | Mapping[str, int] = 1,
-    initial_capacity: pd.Series | Mapping[str, float] | None = None,
-    new_techniques: Mapping[str, Any] | None = None,
-    investment_shares: pd.Series | pd.DataFrame | Mapping[str, float] | None = None,
-    investment_weights: pd.Series | Mapping[str, float] | None = None,
-    investment_rate: float | pd.Series | None = None,
-    terminal: Terminal | str = "stocks",
     options: Any = None,
     progress: Callable[[dict[str, Any]], Any] | None = None,
     diagnose: bool = True,
     accuracy: float = 1e-3,
+    **settings: Any,
 ) -> DynamicPlan:
     """The best multi-period plan of an economy over ``periods``.
 
@@ -113,21 +101,7 @@ def plan_dynamic(
     from gosplan.planning.solver import EXACT_TOL, SolverOptions, SolverStatus, irreducible_infeasible_subset, solve_lp
 
     objective = MaxConsumption() if objective is None else objective
-    spec = dynamic_spec(
-        economy,
-        periods,
-        final_demand=final_demand,
-        factor_supply=factor_supply,
-        factor_growth=factor_growth,
-        depreciation=depreciation,
-        lag=lag,
-        initial_capacity=initial_capacity,
-        new_techniques=new_techniques,
-        investment_shares=investment_shares,
-        investment_weights=investment_weights,
-        investment_rate=investment_rate,
-        terminal=terminal,
-    )
+    spec = dynamic_spec(economy, periods, **settings)
     lp, layout = build_dynamic_lp(economy, spec, objective)
     options = options or SolverOptions()
     clash = None  # what the structured method found of an impossible plan
