@@ -14,6 +14,12 @@ rise and minimises the weighted sum of *relative* changes,
 solved once with only the targets elastic and once with only the limits elastic,
 so a planner sees both ways out: cut these targets by so much, or find so much
 more of these factors and capacities.
+
+The one engine for every plan: :func:`elastic_change` (any program, any bounds allowed
+to move), :func:`is_feasible`, and the IIS of the solver seam
+(:func:`gosplan.planning.solver.iis_detail`), read back here for one-period plans
+(:func:`diagnose`), in :func:`dynamic_clash` for multi-period ones and in
+:mod:`gosplan.planning.dynamic.projects` for funded projects.
 """
 
 from __future__ import annotations
@@ -277,6 +283,27 @@ def least_change(
         # capacities become rows z_j - k_j <= cap_j so that they, too, can stretch
         stretches.append(Stretch(labels("capacity", e.activity_ids[capped]), model.capacities[capped], cols=capped))
     return elastic_change(base, stretches, options)
+
+
+def dynamic_clash(lp: LinearProgram, layout: Any, economy: Economy, spec: Any, objective: Any,
+                  options: SolverOptions, found: tuple[Any, Any] | None = None) -> tuple[list[str], str]:
+    """The clashing constraints of an impossible multi-period plan, in words
+    (:func:`gosplan.planning.dynamic.lp.row_name`), and a note when none could be named.
+
+    ``found``: rows and columns already known to clash (the structured method's row test
+    of the floors alone); otherwise HiGHS's irreducible infeasible subset, which fails
+    on some large programs."""
+    from gosplan.planning import solver
+    from gosplan.planning.dynamic.lp import col_name, row_name
+
+    if found is None:
+        try:
+            found = solver.irreducible_infeasible_subset(lp, options)
+        except SchemaError:
+            return [], " (HiGHS could not name the clashing constraints)"
+    rows, cols = found
+    names = [row_name(int(i), layout, economy, spec.periods, objective) for i in rows]
+    return names + [col_name(int(j), layout, economy, spec.periods) for j in cols], ""
 
 
 def diagnose(

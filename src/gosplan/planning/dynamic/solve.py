@@ -11,7 +11,7 @@ from typing import Any
 from gosplan.economy import Economy
 from gosplan.errors import GosplanError, SchemaError
 
-from gosplan.planning.dynamic.lp import Layout, build_dynamic_lp, col_name, row_name
+from gosplan.planning.dynamic.lp import Layout, build_dynamic_lp
 from gosplan.planning.dynamic.result import DynamicPlan, manifest, read_back
 from gosplan.planning.dynamic.spec import (
     DynamicSpec,
@@ -43,6 +43,9 @@ def plan_dynamic(
     periods : T, or the period labels (e.g. years).
     objective : :class:`MaxConsumption` (default), :class:`ReachTargets` or
         :class:`MaxTerminalStocks`.
+    **settings : the plan's data, keywords checked and normalised by
+        :func:`~gosplan.planning.dynamic.spec.dynamic_spec` (an unknown one is a
+        ``TypeError``):
     final_demand : consumption floors (product Series, or period x product).
     factor_supply, factor_growth : factor supply per period (period x factor), or
         the ``available`` column grown at these rates per period.
@@ -98,7 +101,7 @@ def plan_dynamic(
         least investment and consumption any plan would need against what the
         factor supply allows, and no ``constraints``.
     """
-    from gosplan.planning.solver import EXACT_TOL, SolverOptions, SolverStatus, irreducible_infeasible_subset, solve_lp
+    from gosplan.planning.solver import EXACT_TOL, SolverOptions, SolverStatus, solve_lp
 
     objective = MaxConsumption() if objective is None else objective
     spec = dynamic_spec(economy, periods, **settings)
@@ -127,16 +130,10 @@ def plan_dynamic(
         floors_alone = (clash is not None and clash.get("test") == "row"
                         and layout.J * layout.T >= STRUCTURED_FROM)
         if diagnose:
-            if floors_alone:
-                rows, cols = clash["rows"], clash["cols"]
-            else:
-                try:
-                    rows, cols = irreducible_infeasible_subset(lp, options)
-                except SchemaError:  # HiGHS's IIS fails on some large programs
-                    rows, cols = (), ()
-                    unnamed = " (HiGHS could not name the clashing constraints)"
-            names = [row_name(int(i), layout, economy, spec.periods, objective) for i in rows]
-            names += [col_name(int(j), layout, economy, spec.periods) for j in cols]
+            from gosplan.planning.diagnose import dynamic_clash
+
+            names, unnamed = dynamic_clash(lp, layout, economy, spec, objective, options,
+                                           (clash["rows"], clash["cols"]) if floors_alone else None)
         shown = "; ".join(names[:12]) + (f"; ... ({len(names)} in all)" if len(names) > 12 else "")
         clashing = "The final demand floors alone break these constraints" if floors_alone else "These constraints clash"
         raise InfeasibleDynamicPlanError(
