@@ -713,6 +713,7 @@ def from_flows(
 
 
 def check_balance(got: np.ndarray, x: np.ndarray, ids: pd.Index, rtol: float, atol: float, kind: str, what: str) -> None:
+    """Raise :class:`BalanceError` naming the row or column whose ``what`` misses its total ``x`` most."""
     gap = np.abs(got - x)
     bad = gap > rtol * np.abs(x) + atol
     if bad.any():

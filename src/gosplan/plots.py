@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's ``pyplot`` on the Agg backend (unless one was chosen): the one
+    place charts get it, so that no display is needed."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -50,7 +52,7 @@ def scissors_chart(frame: pd.DataFrame, *, up_label: str = "manufactured goods",
         of a point joined across the gap.
     path : where to save the figure (PNG, SVG, PDF by suffix).
     """
-    plt = _pyplot()
+    plt = pyplot()
     base = None
     if len(frame) and frame["up"].iloc[0] == frame["down"].iloc[0]:
         base = (frame.index[0], float(frame["up"].iloc[0]), float(frame["ratio"].iloc[0]))
@@ -88,3 +90,41 @@ def scissors_chart(frame: pd.DataFrame, *, up_label: str = "manufactured goods",
     bottom.grid(alpha=0.3)
     fig.autofmt_xdate()
     return _save(fig, path)
+
+
+def comparison_chart(comp, path, up_label: str = "manufactures", down_label: str = "farm goods",
+                     unit: str = "gross output"):
+    """Two panels of a :class:`gosplan.planning.scenarios.Comparison`: gross output paths
+    per product and scenario, and the two price lines (``up`` and ``down`` group price
+    indices) per scenario; saved as PNG at ``path``, which is returned. ``unit`` labels
+    the output axis."""
+    plt = pyplot()
+    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
+    names = list(comp.plans)
+    dashes = ["--", "-", ":", "-."]
+    styles = {n: dashes[i % len(dashes)] for i, n in enumerate(names)}
+    products = list(next(iter(comp.plans.values())).outputs.columns)
+    cycle = ["tab:green", "tab:red", "tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:grey"]
+    colours = {p: cycle[i % len(cycle)] for i, p in enumerate(products)}
+    for name, plan in comp.plans.items():
+        for prod in plan.outputs.columns:
+            ax1.plot(range(len(plan.periods)), plan.outputs[prod], styles.get(name, "-"), color=colours.get(prod),
+                     marker="o" if name == names[0] else None, markersize=3, label=f"{prod} ({name})")
+    periods = list(next(iter(comp.plans.values())).periods)
+    ax1.set_xticks(range(len(periods)), periods, rotation=30)
+    ax1.set_ylabel(unit)
+    ax1.set_title("Output paths")
+    ax1.legend(fontsize=7)
+    for name in comp.plans:
+        ax2.plot(range(len(periods)), comp.price_lines[(name, "up")], styles.get(name, "-"), color="tab:red",
+                 marker="o" if name == names[0] else None, markersize=3, label=f"{up_label} ({name})")
+        ax2.plot(range(len(periods)), comp.price_lines[(name, "down")], styles.get(name, "-"), color="tab:green",
+                 label=f"{down_label} ({name})")
+    ax2.set_xticks(range(len(periods)), periods, rotation=30)
+    ax2.set_ylabel(f"price index ({periods[0]} = 1)")
+    ax2.set_title("The two price lines (Leontief prices)")
+    ax2.legend(fontsize=7)
+    fig.tight_layout()
+    fig.savefig(Path(path), dpi=130)
+    plt.close(fig)
+    return Path(path)

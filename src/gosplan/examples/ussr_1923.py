@@ -25,14 +25,16 @@ import pandas as pd
 
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, SourceError
+from gosplan.plots import comparison_chart
 from gosplan.sources.tables import write_table
 
-__all__ = ["DemoResult", "DemoSetup", "comparison_chart", "demo_scenarios", "load_parameters", "run", "ussr_1923_economy", "ussr_1923_setup"]
+__all__ = ["DemoResult", "DemoSetup", "demo_scenarios", "load_parameters", "run", "ussr_1923_economy", "ussr_1923_setup"]
 
 PARAMETER_COLUMNS = ["parameter", "value", "unit", "year", "status", "source_id", "source_locator", "note"]
 PERIODS = ["1924/25", "1925/26", "1926/27", "1927/28", "1928/29"]
 SECTORS = ["agr", "ind_a", "ind_b"]
 INDUSTRY = ["ind_a", "ind_b"]
+OUTPUT_UNIT = "gross output, million pre-war roubles"
 
 
 def _default_path() -> Path:
@@ -338,7 +340,7 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     files.append(write_table(table, out / "table.parquet", index=False))
     sc = comp.scissors.copy()
     files.append(write_table(sc.reset_index(), out / "scissors.csv", index=False))
-    files.append(comparison_chart(comp, out / "chart.png"))
+    files.append(comparison_chart(comp, out / "chart.png", unit=OUTPUT_UNIT))
     report = _report(comp, setup)
     (out / "report.md").write_text(report, encoding="utf-8")
     files.append(out / "report.md")
@@ -346,43 +348,6 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     if progress is not None:
         progress("done", steps, steps)
     return DemoResult(out_dir=out, table=table, scissors=sc, report=report, files=files, comparison=comp, setup=setup)
-
-
-def comparison_chart(comp, path: Path, up_label: str = "manufactures", down_label: str = "farm goods") -> Path:
-    """Two panels: gross output paths per product and scenario, and the two price
-    lines (``up`` and ``down`` group price indices) per scenario; saved as PNG."""
-    from gosplan.plots import _pyplot
-
-    plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    names = list(comp.plans)
-    dashes = ["--", "-", ":", "-."]
-    styles = {n: dashes[i % len(dashes)] for i, n in enumerate(names)}
-    products = list(next(iter(comp.plans.values())).outputs.columns)
-    cycle = ["tab:green", "tab:red", "tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:grey"]
-    colours = {p: cycle[i % len(cycle)] for i, p in enumerate(products)}
-    for name, plan in comp.plans.items():
-        for prod in plan.outputs.columns:
-            ax1.plot(range(len(plan.periods)), plan.outputs[prod], styles.get(name, "-"), color=colours.get(prod),
-                     marker="o" if name == names[0] else None, markersize=3, label=f"{prod} ({name})")
-    periods = list(next(iter(comp.plans.values())).periods)
-    ax1.set_xticks(range(len(periods)), periods, rotation=30)
-    ax1.set_ylabel("gross output, million pre-war roubles")
-    ax1.set_title("Output paths")
-    ax1.legend(fontsize=7)
-    for name in comp.plans:
-        ax2.plot(range(len(periods)), comp.price_lines[(name, "up")], styles.get(name, "-"), color="tab:red",
-                 marker="o" if name == names[0] else None, markersize=3, label=f"{up_label} ({name})")
-        ax2.plot(range(len(periods)), comp.price_lines[(name, "down")], styles.get(name, "-"), color="tab:green",
-                 label=f"{down_label} ({name})")
-    ax2.set_xticks(range(len(periods)), periods, rotation=30)
-    ax2.set_ylabel(f"price index ({periods[0]} = 1)")
-    ax2.set_title("The two price lines (Leontief prices)")
-    ax2.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
 
 
 def _unit_costs_at_base_prices(setup: DemoSetup) -> pd.DataFrame:
