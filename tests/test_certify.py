@@ -7,12 +7,18 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-
-from gosplan.planning import SolverOptions, SolverStatus, Targets, build_model, optimal_plan, solve_lp
-from gosplan.planning.solver import EXACT_TOL, relative_accuracy
-
-from test_dynamic import two_sector
 from test_planning import leontief
+
+from gosplan.planning import (
+    SolverOptions,
+    SolverStatus,
+    Targets,
+    build_model,
+    optimal_plan,
+    solve_lp,
+)
+from gosplan.planning.solver import EXACT_TOL, relative_accuracy
+from gosplan.testing import two_sector
 
 
 def _worst(acc):

@@ -21,27 +21,7 @@ from gosplan.planning.dynamic import (
     dynamic_spec,
     plan_dynamic,
 )
-
-
-def two_sector(modern: bool = True) -> Economy:
-    """Agriculture and industry; industry has an old technique and (optionally) a
-    modern one that needs less labour per unit but more machines. Made-up numbers
-    for the mechanics of the model, not for any real economy."""
-    acts = ["farm", "ind_old"] + (["ind_new"] if modern else [])
-    use = [[0.10, 0.20] + ([0.20] if modern else []), [0.10, 0.20] + ([0.25] if modern else [])]
-    make = [[1.0, 0.0] + ([0.0] if modern else []), [0.0, 1.0] + ([1.0] if modern else [])]
-    lab = [[0.6, 0.5] + ([0.2] if modern else [])]
-    cap = [[0.0, 0.0] + ([0.0] if modern else []), [1.0, 2.0] + ([3.0] if modern else [])]
-    return Economy(
-        products=["grain", "goods"],
-        activities=pd.DataFrame({"capacity": [100.0, 60.0] + ([np.inf] if modern else [])}, index=acts),
-        factors=pd.DataFrame({"available": [70.0]}, index=["labour"]),
-        use=np.array(use),
-        make=np.array(make),
-        factor_use=np.array(lab),
-        capital=np.array(cap),
-        name="two-sector test economy",
-    )
+from gosplan.testing import two_sector
 
 
 @pytest.fixture(scope="module")
@@ -372,8 +352,7 @@ def test_pdlp_refuses_an_accuracy_it_cannot_certify():
 
 
 def test_relative_accuracy_of_an_exact_solution_is_tiny():
-    from gosplan.planning.solver import relative_accuracy
-    from gosplan.planning.solver import SolverOptions, solve_lp
+    from gosplan.planning.solver import SolverOptions, relative_accuracy, solve_lp
 
     eco = two_sector(modern=False)
     spec = dynamic_spec(eco, 4, final_demand=pd.Series({"grain": 20.0, "goods": 5.0}), depreciation=0.05)

@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_dynamic import _synthetic
 
 from gosplan.errors import SchemaError
 from gosplan.planning.dynamic import (
@@ -23,9 +24,13 @@ from gosplan.planning.dynamic import (
 )
 from gosplan.planning.dynamic.methods.ipm import ACCURACY, solve_structured
 from gosplan.planning.dynamic.methods.reduction import why_not
-from gosplan.planning.solver import SolverOptions, SolverStatus, relative_accuracy, solve_lp
-
-from test_dynamic import _synthetic, two_sector
+from gosplan.planning.solver import (
+    SolverOptions,
+    SolverStatus,
+    relative_accuracy,
+    solve_lp,
+)
+from gosplan.testing import two_sector
 
 STRUCTURED = SolverOptions(method="structured_ipm")
 EXACT = SolverOptions(method="dual_simplex", tol=1e-9)
@@ -229,8 +234,8 @@ def test_impossible_large_plan_given_up_before_iterating_and_named(monkeypatch):
     to a tenth. The structured method gives up before its first iteration, on the
     one factor row that the floors alone break (checked against the floors' own
     labour need), and HiGHS's IIS names that row."""
-    from gosplan.planning.dynamic.methods import ipm as dynamic_ipm
     from gosplan.planning.dynamic import STRUCTURED_FROM
+    from gosplan.planning.dynamic.methods import ipm as dynamic_ipm
 
     n, T = 100, 10
     assert n * T >= STRUCTURED_FROM
