@@ -118,8 +118,12 @@ def compare_command(
     if len(scenarios) < 1:
         raise SchemaError("name at least one scenario")
     kwargs: dict[str, Any] = {}
+    consumer_goods = None
+    setup = None
     if economy == "ussr_1923":
-        from gosplan.demo import INDUSTRY, demo_scenarios, ussr_1923_setup
+        from gosplan.demo import CONSUMER_GOODS, INDUSTRY, demo_scenarios, ussr_1923_setup
+
+        consumer_goods = CONSUMER_GOODS
 
         setup = ussr_1923_setup()
         econ = setup.economy
@@ -158,8 +162,9 @@ def compare_command(
     for period, row in comp.scissors.iterrows():
         t.add_row(str(period), *[f"{v:.4f}" for v in row])
     console.print(t)
-    s = comp.summary()
-    st = Table(title="Scenarios")
+    s = comp.summary(consumption=consumer_goods)
+    st = Table(title="Scenarios" + (f" (consumption: {', '.join(consumer_goods)}; final use: every product)"
+                                    if consumer_goods else ""))
     for col in ("scenario", *s.columns):
         st.add_column(col, justify="left" if col == "scenario" else "right")
     for name, row in s.iterrows():
@@ -183,7 +188,7 @@ def compare_command(
             write_table(tab, out / "table.parquet", index=False),
             write_table(tab, out / "table.csv", index=False),
             write_table(comp.scissors.reset_index(), out / "scissors.csv", index=False),
-            comparison_chart(comp, out / "chart.png"),
+            comparison_chart(comp, out / "chart.png", economy=econ, setup=setup),
         ]
         console.print("wrote " + ", ".join(str(p) for p in written))
 
