@@ -232,7 +232,7 @@ ASSEN_CAPACITY = {"9": "ind_b_new", "11": "ind_b_new", "8": "ind_b_new", "10": "
 
 
 def _assen(shared_data, scale: float):
-    from gosplan.demo import ussr_1923_setup
+    from gosplan.examples.ussr_1923 import ussr_1923_setup
     from gosplan.democracy.pabulib import read_pabulib
     from gosplan.planning.dynamic import MaxConsumption
 

@@ -141,7 +141,7 @@ def test_scenario_errors():
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from gosplan.demo import run
+    from gosplan.examples.ussr_1923 import run
 
     out = tmp_path_factory.mktemp("demo")
     return run(out)
@@ -186,7 +186,7 @@ def test_demo_writes_its_files_and_says_why(demo):
 
 
 def test_demo_prints_nothing(tmp_path, capsys):
-    from gosplan.demo import run
+    from gosplan.examples.ussr_1923 import run
 
     steps = []
     run(tmp_path / "d", progress=lambda s, k, n: steps.append(k))

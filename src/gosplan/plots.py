@@ -13,7 +13,9 @@ from pathlib import Path
 import pandas as pd
 
 
-def _pyplot():
+def pyplot():
+    """matplotlib's ``pyplot`` on the Agg backend (unless one was chosen): the one
+    place charts get it, so that no display is needed."""
     import matplotlib
 
     matplotlib.use("Agg", force=False)
@@ -50,7 +52,7 @@ def scissors_chart(frame: pd.DataFrame, *, up_label: str = "manufactured goods",
         of a point joined across the gap.
     path : where to save the figure (PNG, SVG, PDF by suffix).
     """
-    plt = _pyplot()
+    plt = pyplot()
     base = None
     if len(frame) and frame["up"].iloc[0] == frame["down"].iloc[0]:
         base = (frame.index[0], float(frame["up"].iloc[0]), float(frame["ratio"].iloc[0]))
@@ -132,7 +134,7 @@ def scenario_chart(comp, *, names=None, unit: str = "", products=None,
     """
     import numpy as np
 
-    plt = _pyplot()
+    plt = pyplot()
     names = dict(names or {})
     scen = list(comp.plans)
     first = comp.plans[scen[0]]
@@ -221,3 +223,17 @@ def scenario_chart(comp, *, names=None, unit: str = "", products=None,
         fig.text(0.5, 0.005, note, ha="center", va="bottom", fontsize=8.5, color="darkred", wrap=True)
     fig.tight_layout(rect=(0, 0.05 if note else 0, 1, 0.93 if title else 0.96))
     return _save(fig, path)
+
+
+def comparison_chart(comp, path, up_label: str = "manufactures", down_label: str = "farm goods",
+                     unit: str = "gross output", *, names=None, products=None, ratio_scale: float | None = None,
+                     ratio_scale_label: str = "", title: str | None = None, note: str | None = None):
+    """:func:`scenario_chart` of a :class:`gosplan.planning.scenarios.Comparison`, saved
+    at ``path`` (PNG, SVG or PDF by suffix), which is returned. ``unit`` labels the
+    output and investment axes ("gross output, million roubles" or just the unit)."""
+    unit = unit.removeprefix("gross output").lstrip(", ")
+    fig = scenario_chart(comp, names=names, unit=unit, products=products, up_label=up_label, down_label=down_label,
+                         ratio_scale=ratio_scale, ratio_scale_label=ratio_scale_label, title=title, note=note)
+    fig.savefig(Path(path), dpi=110)
+    pyplot().close(fig)
+    return Path(path)

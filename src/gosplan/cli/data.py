@@ -111,7 +111,7 @@ def demo(
     """Run the main job end to end: a real table checked, then five years of industrialisation planned.
 
     Part 1 loads and checks the shipped ONS UK 2010 table. Part 2 plans the USSR of
-    1924/25 (gosplan.demo): a NEP-like baseline against the optimal industrialisation
+    1924/25 (gosplan.examples.ussr_1923): a NEP-like baseline against the optimal industrialisation
     plan, with the scissors index per year, and writes tables, a chart and a report to OUT.
     """
     from rich.markdown import Markdown
@@ -119,7 +119,7 @@ def demo(
     from rich.table import Table
 
     from gosplan import datasets
-    from gosplan import demo as ussr
+    from gosplan.examples import ussr_1923 as ussr
 
     console = _console()
     console.rule("gosplan demo, part 1: a real input-output table")

@@ -35,7 +35,7 @@ def _economy(name: str, periods: int, depreciation: float, growth: float) -> tup
     from gosplan.errors import SchemaError
 
     if name == "ussr_1923":
-        from gosplan.demo import ussr_1923_setup
+        from gosplan.examples.ussr_1923 import ussr_1923_setup
         from gosplan.planning.dynamic import MaxConsumption
 
         s = ussr_1923_setup()

@@ -21,6 +21,9 @@ gain). The model code turns these into valuations with the natural sign.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -194,6 +197,47 @@ def _highs():
     return highspy
 
 
+_BANNER = threading.Lock()
+_banner_done = False
+
+
+def _new_highs(log: bool = False) -> Any:
+    """A silent ``highspy.Highs``; ``log=True`` keeps HiGHS's banner and log.
+
+    HiGHS 1.16 prints its banner from C++ when the first ``Highs`` of a process is
+    made, before any option can be set; unless the log is asked for, that first
+    construction runs with the process's standard output sent to ``os.devnull``
+    (once: later ones print nothing)."""
+    global _banner_done
+    hp = _highs()
+    if log or _banner_done:
+        h = hp.Highs()
+    else:
+        with _BANNER:
+            if _banner_done:
+                h = hp.Highs()
+            else:
+                sys.stdout.flush()
+                try:
+                    saved = os.dup(1)
+                except OSError:  # no file descriptor 1 to silence
+                    saved = None
+                if saved is None:
+                    h = hp.Highs()
+                else:
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    try:
+                        os.dup2(devnull, 1)
+                        h = hp.Highs()
+                    finally:
+                        os.dup2(saved, 1)
+                        os.close(saved)
+                        os.close(devnull)
+                _banner_done = True
+    h.setOptionValue("output_flag", bool(log))
+    return h
+
+
 def _to_highs_lp(lp: LinearProgram):
     hp = _highs()
     m, n = lp.shape
@@ -267,6 +311,13 @@ def _configure(h: Any, options: SolverOptions) -> str:
     setopt("dual_feasibility_tolerance", tol)
     setopt("ipm_optimality_tolerance", min(tol, 1e-8) if crossover else tol)
     setopt("pdlp_optimality_tolerance", tol)
+    # HiGHS >= 1.11 re-checks a claimed optimum against these (default 1e-7) and
+    # demotes it to "Unknown" when they fail: under 1.16 a PDLP answer at tol = 1e-5
+    # became not_solved. The same tol applies; solve_lp certifies the answer itself
+    # to min(tol, EXACT_TOL). Older HiGHS lacks the options (and the check): its
+    # refusal is ignored.
+    for name in ("primal_residual_tolerance", "dual_residual_tolerance", "optimality_tolerance"):
+        h.setOptionValue(name, tol)
     for name, value in options.extra:
         setopt(name, value)
     return method
@@ -403,8 +454,7 @@ def solve_lp(
     else it is ``APPROXIMATE``; ``info["accuracy"]`` holds the figures either way.
     """
     hp = _highs()
-    h = hp.Highs()
-    h.silent()
+    h = _new_highs(options.log)
     method = _configure(h, options)
     status = h.passModel(_to_highs_lp(lp))
     if status == hp.HighsStatus.kError:
@@ -537,8 +587,7 @@ _SIDES = {2: "lower", 3: "upper", 4: "boxed", 1: "free", 0: "none", -1: "dropped
 def iis_detail(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> IIS:
     """:func:`irreducible_infeasible_subset` with the bound side of every member."""
     hp = _highs()
-    h = hp.Highs()
-    h.silent()
+    h = _new_highs(options.log)
     _configure(h, options)
     h.setOptionValue("iis_strategy", int(hp.IisStrategy.kIisStrategyIrreducible))
     h.passModel(_to_highs_lp(lp))

@@ -25,15 +25,17 @@ import pandas as pd
 
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, SourceError
+from gosplan.plots import comparison_chart
 from gosplan.sources.tables import write_table
 
-__all__ = ["DemoResult", "DemoSetup", "comparison_chart", "demo_scenarios", "load_parameters", "parameter_counts", "run",
+__all__ = ["DemoResult", "DemoSetup", "chart_options", "demo_scenarios", "load_parameters", "parameter_counts", "run",
            "terminal_growth", "ussr_1923_economy", "ussr_1923_setup"]
 
 PARAMETER_COLUMNS = ["parameter", "value", "unit", "year", "status", "source_id", "source_locator", "note"]
 PERIODS = ["1924/25", "1925/26", "1926/27", "1927/28", "1928/29"]
 SECTORS = ["agr", "ind_a", "ind_b"]
 INDUSTRY = ["ind_a", "ind_b"]
+OUTPUT_UNIT = "gross output, million pre-war roubles"
 #: what households consume (the basket); heavy industry's final use is investment
 #: outside the three sectors (transport, housing), not consumption
 CONSUMER_GOODS = ["agr", "ind_b"]
@@ -370,7 +372,7 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     files.append(write_table(table, out / "table.parquet", index=False))
     sc = comp.scissors.copy()
     files.append(write_table(sc.reset_index(), out / "scissors.csv", index=False))
-    files.append(comparison_chart(comp, out / "chart.png", setup=setup))
+    files.append(comparison_chart(comp, out / "chart.png", unit=OUTPUT_UNIT, **chart_options(setup)))
     # the same plan handing on only its starting stock: what the terminal condition changes
     myopic = compare(eco, [demo_scenarios(setup, terminal="stocks")[1]], setup.periods, up=INDUSTRY, down=["agr"],
                      unit_cost=setup.unit_cost, index_weights=eco.x.reindex(eco.product_ids), **setup.common)
@@ -383,37 +385,22 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     return DemoResult(out_dir=out, table=table, scissors=sc, report=report, files=files, comparison=comp, setup=setup)
 
 
-def comparison_chart(comp, path: Path, up_label: str = "manufactures", down_label: str = "farm goods", *,
-                     economy: Economy | None = None, setup: DemoSetup | None = None) -> Path:
-    """The comparison drawn by :func:`gosplan.plots.scenario_chart`: output per sector
-    (by name, one panel each), investment, the two price indices and the scissors
-    index; with the demo's ``setup`` the index is drawn against 1913 and the chart
-    says which inputs are illustrative. Saved as PNG (or SVG by suffix)."""
-    from gosplan.plots import _pyplot, scenario_chart
-
-    eco = economy if economy is not None else (setup.economy if setup is not None else None)
-    names, unit = {}, ""
-    if eco is not None:
-        names = {p: _short_name(str(n)) for p, n in eco.products["name"].items()} if "name" in eco.products else {}
-        units = eco.products["unit"].unique() if "unit" in eco.products else []
-        unit = str(units[0]) if len(units) == 1 else ""
-    kwargs: dict[str, Any] = {}
-    if setup is not None:
-        counts = parameter_counts(setup.parameters)
-        kwargs.update(
-            ratio_scale=setup.scissors_1913, ratio_scale_label="1913 = 1",
-            title="USSR 1924/25, five years: NEP-like baseline against the industrialisation plan (illustrative)",
-            products=SECTORS,
-            note=(f"ILLUSTRATIVE MODEL, not statistics. Parameters this run read: {counts['illustrative']} illustrative "
-                  f"(input coefficients, capital, lags, modern techniques), {counts['derived']} derived, "
-                  f"{counts['sourced']} sourced. "
-                  f"Scissors level in 1924/25: about {setup.scissors_1913:g} against 1913 (derived). "
-                  "Sources: datasets/ussr_1923/PROVENANCE.md"),
-        )
-    fig = scenario_chart(comp, names=names, unit=unit, up_label=up_label, down_label=down_label, **kwargs)
-    fig.savefig(path, dpi=110)
-    _pyplot().close(fig)
-    return Path(path)
+def chart_options(setup: DemoSetup) -> dict[str, Any]:
+    """Keywords of :func:`gosplan.plots.comparison_chart` for this example: sectors by
+    name in the model's order, the scissors index against 1913, and a note of how
+    many inputs are illustrative."""
+    counts = parameter_counts(setup.parameters)
+    return {
+        "names": {p: _short_name(str(n)) for p, n in setup.economy.products["name"].items()},
+        "products": SECTORS,
+        "ratio_scale": setup.scissors_1913,
+        "ratio_scale_label": "1913 = 1",
+        "title": "USSR 1924/25, five years: NEP-like baseline against the industrialisation plan (illustrative)",
+        "note": (f"ILLUSTRATIVE MODEL, not statistics. Parameters this run read: {counts['illustrative']} illustrative "
+                 f"(input coefficients, capital, lags, modern techniques), {counts['derived']} derived, "
+                 f"{counts['sourced']} sourced. Scissors level in 1924/25: about {setup.scissors_1913:g} against 1913 "
+                 "(derived). Sources: datasets/ussr_1923/PROVENANCE.md"),
+    }
 
 
 def _short_name(name: str) -> str:
