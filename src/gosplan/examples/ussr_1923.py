@@ -28,7 +28,7 @@ from gosplan.errors import SchemaError, SourceError
 from gosplan.plots import comparison_chart
 from gosplan.sources.tables import write_table
 
-__all__ = ["DemoResult", "DemoSetup", "chart_options", "demo_scenarios", "load_parameters", "parameter_counts", "run",
+__all__ = ["DemoResult", "DemoSetup", "chart_options", "demo_scenarios", "html_report", "load_parameters", "parameter_counts", "run",
            "terminal_growth", "ussr_1923_economy", "ussr_1923_setup"]
 
 PARAMETER_COLUMNS = ["parameter", "value", "unit", "year", "status", "source_id", "source_locator", "note"]
@@ -332,8 +332,9 @@ def demo_scenarios(setup: DemoSetup, *, terminal: Any = None) -> list:
 
 def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = None) -> DemoResult:
     """Run the baseline and the industrialisation plan over five years and write
-    ``table.csv``, ``table.parquet``, ``scissors.csv``, ``chart.png`` and
-    ``report.md`` into ``out_dir`` (created if needed). Prints nothing.
+    ``table.csv``, ``table.parquet``, ``scissors.csv``, ``chart.png``, ``report.md``,
+    ``parameters_used.csv`` and ``report.html`` into ``out_dir`` (created if needed).
+    Prints nothing.
 
     ``progress(step, k, n)`` is called before each step.
     """
@@ -380,6 +381,7 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     (out / "report.md").write_text(report, encoding="utf-8")
     files.append(out / "report.md")
     files.append(write_table(setup.parameters, out / "parameters_used.csv", index=False))
+    files.append(html_report(comp, setup, report).write(out / "report.html"))
     if progress is not None:
         progress("done", steps, steps)
     return DemoResult(out_dir=out, table=table, scissors=sc, report=report, files=files, comparison=comp, setup=setup)
@@ -401,6 +403,22 @@ def chart_options(setup: DemoSetup) -> dict[str, Any]:
                  f"{counts['sourced']} sourced. Scissors level in 1924/25: about {setup.scissors_1913:g} against 1913 "
                  "(derived). Sources: datasets/ussr_1923/PROVENANCE.md"),
     }
+
+
+def html_report(comp, setup: DemoSetup, explanation: str):
+    """The demo's self-contained HTML report (:func:`gosplan.report.comparison_report`):
+    the chart, the explanation of :func:`run`'s ``report.md``, the per-year tables and
+    every parameter read, with its source and status."""
+    from gosplan.report import comparison_report
+
+    return comparison_report(
+        comp, setup.economy, parameters=setup.parameters, consumption=CONSUMER_GOODS, explanation=explanation,
+        chart_options=chart_options(setup), title="Industrialisation and the scissors: USSR 1924/25, five years",
+        warnings=["A historical illustration, not a statistic: "
+                  f"{parameter_counts(setup.parameters)['illustrative']} of the parameters this run read are "
+                  "illustrative (not sourced); see Inputs and sources."],
+        sources=["Parameters: gosplan/datasets/ussr_1923/parameters.csv; sources and method: PROVENANCE.md beside it."],
+    )
 
 
 def _short_name(name: str) -> str:
