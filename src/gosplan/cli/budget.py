@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import REPORT_HELP, app, write_report
 
 
 @app.command()
@@ -16,6 +16,7 @@ def budget(
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the per-project table (.csv or .parquet)."),
     compare: bool = typer.Option(False, "--compare", help="Also say whether the outcome matches the file's 'selected' column."),
+    report: Optional[Path] = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Fund projects by a budget rule and explain every decision."""
     from rich.console import Console
@@ -88,3 +89,7 @@ def budget(
         from gosplan.sources.tables import write_table
         write_table(t, out)
         console.print(f"wrote {out}")
+    if report is not None:
+        from gosplan.report import budget_report
+
+        write_report(console, budget_report(e, outcome), report)

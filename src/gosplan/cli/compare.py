@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import REPORT_HELP, app, write_report
 from gosplan.cli._app import fmt_amount as _fmt
 
 
@@ -102,6 +102,7 @@ def compare_command(
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
     out: Path | None = typer.Option(None, "--out", help="Folder for table.parquet, table.csv, scissors.csv, chart.png."),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Run several multi-year plans on one economy and compare outputs, investment and the price scissors."""
     from rich.console import Console
@@ -117,6 +118,7 @@ def compare_command(
     kwargs: dict[str, Any] = {}
     consumer_goods = None
     chart_opts: dict[str, Any] = {}
+    parameters = None
     if economy == "ussr_1923":
         from gosplan.examples.ussr_1923 import CONSUMER_GOODS, INDUSTRY, OUTPUT_UNIT, chart_options, demo_scenarios, ussr_1923_setup
 
@@ -132,6 +134,7 @@ def compare_command(
         kwargs["unit_cost"] = setup.unit_cost
         unit = OUTPUT_UNIT
         chart_opts = chart_options(setup)
+        parameters = setup.parameters
         if not isinstance(per, list):
             raise SchemaError(f"--periods: the ussr_1923 example has at most {len(setup.periods)} years")
     else:
@@ -193,3 +196,8 @@ def compare_command(
             comparison_chart(comp, out / "chart.png", unit=unit, **chart_opts),
         ]
         console.print("wrote " + ", ".join(str(p) for p in written))
+    if report is not None:
+        from gosplan.report import comparison_report
+
+        write_report(console, comparison_report(comp, econ, consumption=consumer_goods, chart_options=chart_opts,
+                                                parameters=parameters), report)

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import REPORT_HELP, app, write_report
 
 
 def _read_mapping(path: Path) -> Any:
@@ -68,6 +68,7 @@ def invest_command(
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
     out: Path | None = typer.Option(None, "--out", help="Write the per-project, per-year needs (.csv or .parquet)."),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Impose a budget round's funded projects on a multi-year plan: needs per year, clash, suggestion."""
     from rich.console import Console
@@ -131,3 +132,7 @@ def invest_command(
         # periods mix numbers and labels: Parquet needs one type per column
         write_table(df.astype({"period": str}) if out.suffix == ".parquet" else df, out, index=False)
         console.print(f"wrote {out}")
+    if report is not None:
+        from gosplan.report import investment_report
+
+        write_report(console, investment_report(e, outcome, r, econ), report)

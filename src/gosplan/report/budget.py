@@ -161,3 +161,43 @@ def budget_report(election, outcome, *, title: str | None = None, max_rows: int 
         facts=facts, sections=sections, sources=srcs,
         inputs=Table("The election's facts (Pabulib META)", [("key", ""), ("value", "")], info, numeric=[False, False]),
     )
+
+
+def investment_report(election, outcome, investment, economy, *, title: str | None = None) -> Report:
+    """The report of a budget round imposed on a multi-year plan
+    (:func:`gosplan.democracy.investment.plan_budget_round`): the budget outcome, what
+    the funded projects need per year, whether the plan carries them (else the clash
+    and the suggestion), and the plan's paths by year."""
+    from gosplan.report.multiyear import multiyear_report
+
+    rep = budget_report(election, outcome, title=title or f"Budget round and plan: {election.meta.get('description', '')}")
+    from gosplan.report.plan import labels, units
+
+    r = investment
+    pname = labels(economy.products, economy.product_ids)
+    punit = units(economy.products, economy.product_ids)
+    funit = units(economy.factors, economy.factor_ids)
+    cols = [(pname.get(p, str(p)), punit.get(p, "")) for p in r.goods.columns] + [
+        (f"{f} (direct labour)", funit.get(f, "")) for f in r.labour.columns]
+    rows = [[str(t)] + [fmt(float(v)) for v in r.goods.loc[t]] + [fmt(float(v)) for v in r.labour.loc[t]] for t in r.goods.index]
+    paras = [("The plan carries every funded project together with the consumption floors." if r.feasible else
+              "The plan cannot carry every funded project: see the clash and the suggestion below.")]
+    items: list = [Table("What the funded projects need per year", [("period", "")] + cols, rows)]
+    if not r.feasible and r.clash is not None:
+        rows = [["project", str(p), "", ""] for p in r.clash.projects]
+        rows += [[str(x.kind), pname.get(x.id, str(x.id)) if x.kind == "floor" else str(x.id), str(x.period),
+                  fmt(float(x.limit))] for x in r.clash.limits.itertuples()]
+        items.append(Table("The clash: projects and limits that cannot hold together",
+                           [("kind", ""), ("id", ""), ("period", ""), ("limit", "")], rows, numeric=[False, False, False, True]))
+        if r.suggestion is not None:
+            paras.append(f"Suggestion, in the rule's order: keep {', '.join(map(str, r.suggestion))}.")
+    rep.sections.insert(1, Section("The funded projects in the plan", paras, items))
+    plan = r.plan if r.plan is not None else getattr(r, "suggested_plan", None)
+    if plan is not None:
+        mr = multiyear_report(plan, economy)
+        for s in mr.sections:
+            s.title = f"Plan: {s.title.lower()}"
+        rep.sections += mr.sections
+        rep.manifest = mr.manifest
+    rep.kind = "budget round in a multi-year plan"
+    return rep

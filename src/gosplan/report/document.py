@@ -15,11 +15,10 @@ import io
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Fact", "Figure", "Report", "Section", "Table", "fmt", "markdown", "svg"]
+__all__ = ["Fact", "Figure", "Report", "Section", "Table", "fmt", "markdown", "svg", "thousands"]
 
 #: rows a table shows before it is cut (the rest are counted, not drawn)
 MAX_ROWS = 30

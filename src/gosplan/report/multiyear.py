@@ -79,18 +79,20 @@ def _line_chart(frames: Mapping[str, pd.DataFrame | pd.Series], columns: Sequenc
 
 def _by_year_table(caption: str, frames: Mapping[str, pd.DataFrame], columns: Sequence[str], names: Mapping[str, str],
                    unit: str, total: bool = True) -> Table:
-    cols = [("year", ""), ("scenario", "")] + [(names.get(c, str(c)), unit) for c in columns]
+    several = len(frames) > 1  # a scenario column only where there is more than one
+    cols = [("year", "")] + ([("scenario", "")] if several else []) + [(names.get(c, str(c)), unit) for c in columns]
     if total:
         cols.append(("all products", unit))
     rows = []
     first = next(iter(frames.values()))
     for t in first.index:
         for scen, fr in frames.items():
-            row = [str(t), scen] + [fmt(float(fr.loc[t, c])) for c in columns]
+            row = [str(t)] + ([scen] if several else []) + [fmt(float(fr.loc[t, c])) for c in columns]
             if total:
                 row.append(fmt(float(fr.loc[t].sum())))
             rows.append(row)
-    return Table(caption, cols, rows, numeric=[False, False] + [True] * (len(cols) - 2))
+    lead = 2 if several else 1
+    return Table(caption, cols, rows, numeric=[False] * lead + [True] * (len(cols) - lead))
 
 
 def multiyear_report(plans, economy, *, title: str | None = None, comparison=None, parameters: pd.DataFrame | None = None,
@@ -116,8 +118,12 @@ def multiyear_report(plans, economy, *, title: str | None = None, comparison=Non
     first = plans[scen[0]]
     periods = [str(p) for p in first.periods]
     top = list(first.outputs.mean().sort_values(ascending=False).index[:TOP_PRODUCTS])
-    short = {p: (str(eco.products["name"].get(p, p)) if "name" in eco.products else str(p)) for p in top}
-    short = {p: (n if len(n) <= 48 else n[:45] + "…") for p, n in short.items()}
+    def short_name(p) -> str:
+        n = str(eco.products["name"].get(p, p)) if "name" in eco.products else str(p)
+        n = n if n.strip() else str(p)
+        return n if len(n) <= 48 else n[:45] + "…"
+
+    short = {p: short_name(p) for p in eco.product_ids}
     many = len(eco.product_ids) > TOP_PRODUCTS
     cons_cols = list(consumption) if consumption is not None else None
 
@@ -175,11 +181,15 @@ def multiyear_report(plans, economy, *, title: str | None = None, comparison=Non
                       f"capital goods, {unit}" if unit else "capital goods", "Investment: capital goods delivered for new capacity")
     items = [Figure(svg(fig), "Total investment by year (capital goods delivered for capacity started that year).")]
     if inv_cols:
-        items.append(_by_year_table("Investment by capital good and year", inv, inv_cols, short | {c: names_full[c] for c in inv_cols if c not in short}, unit))
+        items.append(_by_year_table("Investment by capital good and year", inv, inv_cols, short, unit))
     last = {s_: float(tot[s_].iloc[-1]) for s_ in scen}
     paras = ["Investment is the capital goods the plan delivers to start new capacity; capacity started in a year is "
              "usable after its gestation lag."]
-    ends = [s_ for s_ in scen if last[s_] < 0.2 * max(float(tot[s_].max()), 1e-12)]
+    ends = [s_ for s_ in scen if float(tot[s_].max()) > 0 and last[s_] < 0.2 * float(tot[s_].max())]
+    if all(float(tot[s_].abs().max()) == 0 for s_ in scen):
+        paras = ["The plan invests nothing: " + ("the economy has no capital coefficients, so capacity is given."
+                                                if eco.capital is None else "no new capacity pays within the horizon.")]
+        items = []
     if ends:
         paras.append(f"In {', '.join(ends)} investment falls to {', '.join(fmt(last[s_]) for s_ in ends)} in the last year: "
                      "capacity started then adds nothing within the horizon, so a plan that values nothing after it stops "
@@ -191,7 +201,7 @@ def multiyear_report(plans, economy, *, title: str | None = None, comparison=Non
     stk = {s_: plans[s_].stocks for s_ in scen}
     stk_cols = [c for c in first.stocks.columns if any(float(stk[s_][c].abs().sum()) > 0 for s_ in scen)][:TOP_PRODUCTS]
     if stk_cols:
-        fig = _line_chart(stk, stk_cols, {c: short.get(c, names_full[c]) for c in stk_cols},
+        fig = _line_chart(stk, stk_cols, short,
                           f"capital stock, {unit}" if unit else "capital stock", "Capital stocks held, by capital good")
         def handed_on(p) -> pd.Series:
             tc = p.terminal_capacity
@@ -203,23 +213,24 @@ def multiyear_report(plans, economy, *, title: str | None = None, comparison=Non
             "Capital stocks by year",
             ["Capital goods tied up in the capacity usable each year (summed over the activities that hold them)."],
             [Figure(svg(fig), "Capital stocks by year."),
-             _by_year_table("Capital stocks by year", stk, stk_cols, {c: short.get(c, names_full[c]) for c in stk_cols}, unit, total=False),
+             _by_year_table("Capital stocks by year", stk, stk_cols, short, unit, total=False),
              Table("Capital handed on after the last year", [("scenario", "")]
-                   + [(short.get(c, names_full[c]), unit) for c in stk_cols], term)],
+                   + [(short[c], unit) for c in stk_cols], term)],
         ))
 
     # consumption
     cf = {s_: cons(plans[s_]) for s_ in scen}
-    c_cols = [c for c in cf[scen[0]].columns if any(float(cf[s_][c].abs().sum()) > 0 for s_ in scen)][:TOP_PRODUCTS]
+    c_cols = list(cf[scen[0]].abs().mean().sort_values(ascending=False).index[:TOP_PRODUCTS])
+    c_cols = [c for c in c_cols if any(float(cf[s_][c].abs().sum()) > 0 for s_ in scen)]
     if c_cols:
-        fig = _line_chart(cf, c_cols, {c: short.get(c, names_full[c]) for c in c_cols},
+        fig = _line_chart(cf, c_cols, short,
                           f"consumption, {unit}" if unit else "consumption", "Household consumption by product")
         paras = ["Consumption is the floors plus what the objective adds." + (
             f" Counted here: {', '.join(names_full[c] for c in cons_cols)}; other final use (e.g. investment outside "
             "the model's sectors) is left out." if cons_cols is not None else "")]
         sections.append(Section("Consumption by year", paras, [
             Figure(svg(fig), "Consumption by year."),
-            _by_year_table("Consumption by year", cf, c_cols, {c: short.get(c, names_full[c]) for c in c_cols}, unit)]))
+            _by_year_table("Consumption by year", cf, c_cols, short, unit)]))
 
     # prices
     if comparison is not None:
