@@ -12,6 +12,7 @@ a table shows its first ``max_rows`` rows and says how many it leaves out.
 from __future__ import annotations
 
 import io
+import itertools
 import math
 import re
 from dataclasses import dataclass, field
@@ -22,6 +23,7 @@ __all__ = ["Fact", "Figure", "Report", "Section", "Table", "fmt", "markdown", "s
 
 #: rows a table shows before it is cut (the rest are counted, not drawn)
 MAX_ROWS = 30
+_FIGURES = itertools.count(1)
 
 
 def fmt(x: Any, digits: int = 4) -> str:
@@ -185,6 +187,12 @@ def svg(fig) -> str:
     pyplot().close(fig)
     text = buf.getvalue()
     text = text[text.index("<svg"):]  # drop the XML declaration and DOCTYPE: inline SVG takes neither
+    # matplotlib numbers its ids per figure (figure_1, clip paths...): several charts inline in one page
+    # would share them and clip each other, so each figure's ids get a prefix of their own
+    pre = f"c{next(_FIGURES)}-"
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{pre}\1"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{pre}\1)", text)
+    text = re.sub(r'href="#([^"]+)"', rf'href="#{pre}\1"', text)
     # scale with the page: keep the viewBox, let CSS set the size
     # its natural width as the largest it is drawn, narrower on a narrow page
     text = re.sub(r'<svg([^>]*?) width="([^"]*)" height="[^"]*"', r'<svg\1 class="chart" style="max-width: \2"', text, count=1)

@@ -214,7 +214,7 @@ def multiyear_report(plans, economy, *, title: str | None = None, comparison=Non
             ["Capital goods tied up in the capacity usable each year (summed over the activities that hold them)."],
             [Figure(svg(fig), "Capital stocks by year."),
              _by_year_table("Capital stocks by year", stk, stk_cols, short, unit, total=False),
-             Table("Capital handed on after the last year", [("scenario", "")]
+             Table("Capital handed on after the last year", [("scenario" if len(scen) > 1 else "plan", "")]
                    + [(short[c], unit) for c in stk_cols], term)],
         ))
 
