@@ -210,30 +210,38 @@ def test_cli_writes_reports(tmp_path):
 
 
 def synthetic(n: int, seed: int = 0):
-    """An economy of n products (one technique each, 8 inputs, labour and a scarce
-    energy supply, a tenth of the activities with a capacity) and its floors."""
+    """An economy of n products (one technique each, 8 inputs along a supply chain,
+    labour and an energy supply, a tenth of the activities with a capacity, some of
+    which bind) and its floors."""
     from gosplan import Economy
     from gosplan.planning import Targets
 
     rng = np.random.default_rng(seed)
     k = 8
-    rows = rng.integers(0, n, size=(n, k))
+    # each product uses the k products after it (a supply chain, no cycles): solved in seconds at n = 10^4
+    rows = np.minimum(np.arange(n)[:, None] + np.arange(1, k + 1)[None, :], n - 1)
     vals = rng.uniform(0, 1, size=(n, k))
     vals *= (rng.uniform(0.3, 0.6, n) / vals.sum(1))[:, None]
     use = sp.csr_array((vals.ravel(), (rows.ravel(), np.repeat(np.arange(n), k))), shape=(n, n))
     ids = [f"p{i:05d}" for i in range(n)]
+    floors = rng.uniform(0.5, 1.5, n)
+    x = floors.copy()  # the levels the floors need: Neumann series, column sums of A <= 0.6
+    for _ in range(80):
+        x = floors + use @ x
+    energy = rng.uniform(0.1, 0.5, n)
     cap = np.full(n, np.inf)
     capped = rng.uniform(size=n) < 0.1
-    cap[capped] = rng.uniform(2, 6, int(capped.sum()))
+    cap[capped] = x[capped] * rng.uniform(1.0, 1.5, int(capped.sum()))  # some capacities bind, none too tight
     eco = Economy(
         products=pd.DataFrame({"name": [f"product {i}" for i in range(n)], "unit": "tonnes"}, index=ids),
         activities=pd.DataFrame({"name": [f"making product {i}" for i in range(n)], "capacity": cap}, index=ids),
-        factors=pd.DataFrame({"unit": ["hours", "MWh"], "available": [np.inf, 0.6 * n]}, index=["labour", "energy"]),
+        factors=pd.DataFrame({"unit": ["hours", "MWh"], "available": [np.inf, 1.05 * float(energy @ x)]},
+                             index=["labour", "energy"]),
         use=use, make=sp.identity(n, format="csr"),
-        factor_use=sp.csr_array(np.vstack([rng.uniform(0.5, 1.5, n), rng.uniform(0.1, 0.5, n)])),
+        factor_use=sp.csr_array(np.vstack([rng.uniform(0.5, 1.5, n), energy])),
         name=f"synthetic, {n:,} products",
     )
-    return eco, Targets(floors=pd.Series(rng.uniform(0.5, 1.5, n), index=ids))
+    return eco, Targets(floors=pd.Series(floors, index=ids))
 
 
 @pytest.mark.slow
