@@ -102,7 +102,7 @@ def analyze(
     with console.status("reading the economy"):
         economy = read_economy(table)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[residual]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"solving for {len(economy.product_ids):,} products", total=len(STAGES), residual="")
         done, first = [-1], {}
 

@@ -20,7 +20,7 @@ def budget(
 ) -> None:
     """Fund projects by a budget rule and explain every decision."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from gosplan.democracy.budgeting import Rule, allocate
@@ -39,7 +39,7 @@ def budget(
     if r is Rule.EQUAL_SHARES:
         with Progress(
             TextColumn("[bold]Equal Shares, add1[/]"), BarColumn(), TextColumn("{task.description}"),
-            TimeElapsedColumn(), console=console, transient=True,
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
         ) as bar:
             task = bar.add_task("", total=e.budget)
 
@@ -49,7 +49,9 @@ def budget(
             options["progress"] = progress
             outcome = allocate(e, r, **options)
     else:
-        outcome = allocate(e, r)
+        with Progress(SpinnerColumn(), TextColumn(f"[bold]{r.value}[/]"), TimeElapsedColumn(), console=console,
+                      transient=True, disable=not console.is_terminal):
+            outcome = allocate(e, r)
     t = outcome.projects
     cur = e.meta.get("currency", "")
     table = Table(title=f"{e.meta.get('description', election.name)}: {r.value}", show_lines=False)

@@ -106,7 +106,7 @@ def compare_command(
 ) -> None:
     """Run several multi-year plans on one economy and compare outputs, investment and the price scissors."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from gosplan.errors import SchemaError
@@ -152,7 +152,8 @@ def compare_command(
     scs = [_scenario(s, econ, base, plan) for s in scenarios]
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         task = bar.add_task("planning", total=len(scs))
 
         def progress(name: str, k: int, n: int) -> None:

@@ -115,7 +115,7 @@ def demo(
     plan, with the scissors index per year, and writes tables, a chart and a report to OUT.
     """
     from rich.markdown import Markdown
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from gosplan import datasets
@@ -128,7 +128,8 @@ def demo(
     print_summary(economy, console)
 
     console.rule("gosplan demo, part 2: industrialisation and the scissors, USSR 1924/25")
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("starting", total=4)
         result = ussr.run(out, progress=lambda step, k, n: bar.update(task, description=step, completed=k, total=n))
     table = result.table

@@ -85,7 +85,8 @@ def invest_command(
     e = read_pabulib(election)
     m = _read_mapping(mapping) if mapping is not None else None
     econ, per, common, objective = _economy(economy, periods, depreciation, growth)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         bar.add_task(f"{rule}, then the {periods}-year plan with the funded projects", total=None)
         outcome, r = plan_budget_round(
             e, econ, per, m, rule, objective, money_goods=_pairs(money_goods, "money-goods") or None,

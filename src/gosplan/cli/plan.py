@@ -92,7 +92,7 @@ def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, op
     floors = pd.Series(r.required, index=economy.product_ids)
     obj = dynamic_objective(economy, objective, targets)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+                  transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"planning {periods} periods", total=None)
 
         def progress(d: dict) -> None:
@@ -190,7 +190,7 @@ def plan_command(
                                       options=options, console=console, out=out, report=report))
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+                  transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"planning {econ.name or economy}", total=None)
 
         def progress(d: dict) -> None:
