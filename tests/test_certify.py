@@ -184,3 +184,21 @@ def test_the_solver_prints_nothing_unless_asked(tmp_path):
     assert quiet.stdout == "" and quiet.stderr == ""
     loud = subprocess.run([sys.executable, "-c", code, "log"], capture_output=True, text=True, env=env, check=True)
     assert "HiGHS" in loud.stdout
+
+
+def test_integrality_makes_a_mixed_integer_program():
+    """max x + y s.t. 2x + 2y <= 3: 1.5 as an LP, 1 with both integer; a wrong-sized
+    integrality is refused with the sizes named."""
+    import scipy.sparse as sp
+
+    from gosplan.errors import SchemaError
+    from gosplan.planning.solver import LinearProgram
+
+    kw = dict(c=np.ones(2), A=sp.csc_array(np.array([[2.0, 2.0]])), row_lower=np.array([-np.inf]),
+              row_upper=np.array([3.0]), col_lower=np.zeros(2), col_upper=np.full(2, 5.0), sense="max")
+    assert solve_lp(LinearProgram(**kw)).objective == pytest.approx(1.5)
+    mip = solve_lp(LinearProgram(**kw, integrality=np.array([True, True])))
+    assert mip.status is SolverStatus.OPTIMAL and mip.objective == pytest.approx(1.0)
+    assert np.allclose(mip.x, np.round(mip.x))
+    with pytest.raises(SchemaError, match="integrality: 3 entries, the matrix needs 2"):
+        LinearProgram(**kw, integrality=np.ones(3, dtype=bool))

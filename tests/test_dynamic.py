@@ -391,7 +391,7 @@ def test_relative_accuracy_of_an_exact_solution_is_tiny():
 def test_repair_makes_any_nearby_point_feasible(seed, noise, T):
     """Perturb the optimal path (relative noise on every column); the repair returns
     a point that meets every row and bound of the LP to rounding."""
-    from gosplan.planning.dynamic_approx import repair_max_consumption
+    from gosplan.planning.dynamic.methods.approx import repair_max_consumption
     from gosplan.planning.solver import SolverOptions, primal_infeasibility, solve_lp
 
     eco, obj, kw = _approx_case(30, T, seed=seed % 7)
@@ -405,3 +405,32 @@ def test_repair_makes_any_nearby_point_feasible(seed, noise, T):
     ax = lp.A @ y
     assert primal_infeasibility(lp, y, ax) <= 1e-9 * max(1.0, np.abs(ax).max())
     assert lp.c @ y <= r.objective * (1 + 1e-9)
+
+
+def test_layout_finds_rows_and_columns_by_name(eco):
+    """The public Layout: the balance row of product p in period t holds (make - use) of
+    the levels of period t; a block added by add_columns / add_rows is found by its name
+    and the program's existing rows and columns keep their places."""
+    import scipy.sparse as sp
+
+    from gosplan.errors import SchemaError
+
+    spec = dynamic_spec(eco, 3, new_techniques={"ind_new": 1})
+    lp, layout = build_dynamic_lp(eco, spec, MaxConsumption())
+    A = sp.csr_array(lp.A)
+    t, p = 1, 1  # goods in period 2
+    row = int(layout.row("balance", t, p))
+    assert layout.row_block(row) == ("balance", t * layout.P + p)
+    x = [int(layout.col("x", t, j)) for j in range(layout.J)]
+    assert np.allclose(A[[row]][:, x].toarray().ravel(), (eco.make - eco.use).toarray()[p])
+    m, n = lp.shape
+    extra = sp.csc_array((np.ones(1), ([row], [0])), shape=(m, 1))
+    lp2, lay2 = layout.add_columns(lp, "extra", extra, c=[0.0], upper=[2.0])
+    assert lay2.cols("extra") == slice(n, n + 1) and lay2.col_block(n) == ("extra", 0)
+    assert lp2.col_upper[n] == 2.0 and lay2.row("balance", t, p) == row
+    lp3, lay3 = lay2.add_rows(lp2, "cap_extra", sp.csc_array((np.ones(1), ([0], [n])), shape=(1, n + 1)), 0.0, 1.0)
+    assert lay3.rows("cap_extra") == slice(m, m + 1) and lay3.shape == lp3.shape == (m + 1, n + 1)
+    with pytest.raises(SchemaError, match="already has a column block 'extra'"):
+        lay2.add_columns(lp2, "extra", extra)
+    with pytest.raises(SchemaError, match="add_rows 'bad': 1 columns, the program has"):
+        layout.add_rows(lp, "bad", sp.csc_array((1, 1)), 0.0, 1.0)

@@ -74,7 +74,9 @@ class LinearProgram:
     ``col_lower <= x <= col_upper`` (infinite bounds as ``±inf``).
 
     Plain arrays only; ``A`` is any ``scipy.sparse`` array (kept CSC inside,
-    which HiGHS reads without a copy of its own).
+    which HiGHS reads without a copy of its own). ``integrality``: optional booleans,
+    True where a column must take an integer value (a mixed-integer program, solved by
+    HiGHS's branch and bound; its result has no duals).
     """
 
     c: np.ndarray
@@ -85,6 +87,7 @@ class LinearProgram:
     col_upper: np.ndarray
     sense: Literal["min", "max"] = "min"
     offset: float = 0.0
+    integrality: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -109,6 +112,11 @@ class LinearProgram:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise SchemaError(f"LinearProgram: {what} {i} has lower bound {lo[i]!r} above upper bound {hi[i]!r}")
+        if self.integrality is not None:
+            z = np.asarray(self.integrality, dtype=bool).reshape(-1)
+            if z.shape != (n,):
+                raise SchemaError(f"LinearProgram.integrality: {z.shape[0]} entries, the matrix needs {n}")
+            set_(self, "integrality", z if z.any() else None)
         set_(self, "A", A)
         set_(self, "offset", float(self.offset))
 
@@ -132,7 +140,7 @@ class SolverOptions:
     factorisation-free method of
     :mod:`gosplan.planning.substitution` for plans it applies to; ``"auto"`` uses it
     for large ones and falls back to HiGHS), or ``"structured_ipm"`` (the exact
-    interior-point method of :mod:`gosplan.planning.dynamic_ipm` for multi-period
+    interior-point method of :mod:`gosplan.planning.dynamic.methods.ipm` for multi-period
     plans of Leontief economies; ``"auto"`` uses it for large ones and falls back
     to HiGHS). ``tol`` is used as primal and dual feasibility tolerance
     and as the optimality tolerance of IPM and PDLP.
@@ -260,6 +268,8 @@ def _to_highs_lp(lp: LinearProgram):
     mat.index_ = A.indices.astype(np.int32, copy=False)
     mat.value_ = A.data
     h.a_matrix_ = mat
+    if lp.integrality is not None:
+        h.integrality_ = [hp.HighsVarType.kInteger if z else hp.HighsVarType.kContinuous for z in lp.integrality]
     return h
 
 
@@ -279,7 +289,7 @@ def _configure(h: Any, options: SolverOptions) -> str:
         "ipm": "ipm",
         "ipm_no_crossover": "ipm",
         "pdlp": "pdlp",
-        # the structured methods live in planning.substitution and planning.dynamic_ipm;
+        # the structured methods live in planning.substitution and planning.dynamic.methods.ipm;
         # HiGHS chooses when they fall back
         "substitution": "choose",
         "structured_ipm": "choose",

@@ -117,9 +117,10 @@ class Reduced:
         return gz, gw, gu
 
 
-def why_not(lp: Any, layout: Any, spec: Any) -> str | None:
-    """Why the plan has no reduced form (None when it may have; :func:`reduce_plan`
-    checks the coefficients)."""
+def why_not(lp: Any, layout: Any, spec: Any, max_size: int | None = None) -> str | None:
+    """Why the plan has no reduced form, or (with ``max_size``) one whose dense global
+    system (:func:`global_size`) is small enough; None when it may have one
+    (:func:`reduce_plan` checks the coefficients)."""
     if layout.n_inv or spec.investment_rate is not None:
         return "fixed investment shares or rates"
     if layout.P != layout.J:
@@ -130,6 +131,10 @@ def why_not(lp: Any, layout: Any, spec: Any) -> str | None:
     extra = [name for name, (a, b) in layout.row_blocks.items() if b > a and name not in allowed]
     if extra:
         return f"rows of kind {extra[0]!r}"
+    if max_size is not None:
+        size = global_size(lp, layout)
+        if size > max_size:
+            return f"its dense global system ({size:,} unknowns) is larger than {max_size:,}"
     return None
 
 
