@@ -30,10 +30,15 @@ TOP_PRODUCTS = 6
 
 def parameters_table(parameters: pd.DataFrame, caption: str = "Parameters this run read, with their source and status") -> Table:
     """A table of parameters with columns parameter, value, unit, status and, where
-    present, year, source_id and source_locator."""
-    cols = [c for c in ("parameter", "value", "unit", "year", "status", "source_id", "source_locator") if c in parameters]
-    rows = [[fmt(v) if c == "value" else ("" if pd.isna(v) else str(v)) for c, v in zip(cols, r)]
-            for r in parameters[cols].itertuples(index=False)]
+    present, year and source_id (the locator within the source stays in the file)."""
+    cols = [c for c in ("parameter", "value", "unit", "year", "status", "source_id") if c in parameters]
+    def cell(c, v) -> str:
+        if c == "value":
+            return fmt(v)
+        text = "" if pd.isna(v) else str(v)
+        return text.replace("+", " + ") if c == "source_id" else text  # several sources: room to wrap
+
+    rows = [[cell(c, v) for c, v in zip(cols, r)] for r in parameters[cols].itertuples(index=False)]
     return Table(caption, [(c.replace("_", " "), "") for c in cols], rows, numeric=[c == "value" for c in cols])
 
 
@@ -239,8 +244,9 @@ def multiyear_report(plans, economy, *, title: str | None = None, comparison=Non
             for s_ in scen:
                 rows.append([str(t), s_, fmt(float(comparison.price_lines.loc[t, (s_, "up")])),
                              fmt(float(comparison.price_lines.loc[t, (s_, "down")])), fmt(float(comparison.scissors.loc[t, s_]))])
-        up = ", ".join(short.get(p, str(p)) for p in comparison.up)
-        down = ", ".join(short.get(p, str(p)) for p in comparison.down)
+        group_names = {**short, **dict((chart_options or {}).get("names", {}))}  # the chart's short names
+        up = ", ".join(group_names.get(p, str(p)) for p in comparison.up)
+        down = ", ".join(group_names.get(p, str(p)) for p in comparison.down)
         sections.append(Section(
             "Prices and the scissors",
             [f"Leontief prices of each year at the techniques the plan runs then; group price indices (Laspeyres, "
