@@ -61,7 +61,7 @@ def _line_chart(frames: Mapping[str, pd.DataFrame | pd.Series], columns: Sequenc
         ax = axes.flat[i]
         for k, (scen, fr) in enumerate(frames.items()):
             ys = fr[col] if isinstance(fr, pd.DataFrame) else fr
-            st = scenario_style(k)
+            st = scenario_style(k if len(frames) > 1 else 1)  # a plan alone is drawn as a plan, not as a baseline
             xs = np.arange(len(ys))
             ax.plot(xs, ys.to_numpy(dtype=float), ls=st["ls"], color=st["color"], marker=st["marker"],
                     mfc=st.get("mfc", st["color"]), ms=4, lw=1.6, label=scen)
@@ -139,7 +139,8 @@ def multiyear_report(plans, economy, *, title: str | None = None, comparison=Non
              Fact("scenarios" if len(scen) > 1 else "plan", ", ".join(scen))]
     for s_ in scen:
         p = plans[s_]
-        facts.append(Fact(f"household consumption, {s_}", fmt(float(cons(p).to_numpy().sum())),
+        facts.append(Fact(f"{'household consumption' if cons_cols is not None else 'consumption, all products'}, {s_}",
+                          fmt(float(cons(p).to_numpy().sum())),
                           f"{unit}, summed over the years" if unit else "summed over the years"))
         facts.append(Fact(f"investment, {s_}", fmt(float(p.total_investment.sum())),
                           f"{unit}, summed over the years" if unit else "summed over the years"))
