@@ -197,6 +197,10 @@ def test_cli_writes_reports(tmp_path):
         "plan": ["plan", "uk_2010", "--final-demand", "1", "--objective", "factor:compensation"],
         "compare": ["compare", "baseline", "industrialisation"],
         "budget": ["budget", str(DATA / "pabulib" / "Poland_Czestochowa_2024_Mirow.pb")],
+        "analyze": ["analyze", "uk_2010"],
+        "periods": ["plan", "uk_2010", "--final-demand", "1", "--objective", "factor:compensation", "--periods", "3"],
+        "invest": ["invest", str(DATA / "pabulib" / "Netherlands_Assen_2024.pb"), "--money-goods", "ind_b=0.001",
+                   "--labour-factor", "industrial_labour", "--cost-in-labour", "0.000001"],
     }
     for name, args in cases.items():
         path = tmp_path / f"{name}.html"
