@@ -90,6 +90,7 @@ def analyze(
     method: str = typer.Option("auto", help="solver: auto, dense, dense32, dense-gmres, dense-neumann, neumann, jacobi, gmres, bicgstab, cupy"),
     factor: Optional[list[str]] = typer.Option(None, "--factor", "-f", help="factor multipliers to report (repeatable; default all)"),
     top: int = typer.Option(10, help="products shown in the table"),
+    report: Optional[Path] = typer.Option(None, "--report", help="write a self-contained HTML report to this file"),
 ) -> None:
     """Gross output for a final demand, with output and factor multipliers per product."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
@@ -101,7 +102,7 @@ def analyze(
     with console.status("reading the economy"):
         economy = read_economy(table)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[residual]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"solving for {len(economy.product_ids):,} products", total=len(STAGES), residual="")
         done, first = [-1], {}
 
@@ -129,6 +130,20 @@ def analyze(
         from gosplan.sources.tables import write_table
         write_table(result, out)
         console.print(f"wrote {len(result):,} rows x {len(result.columns)} columns to {out}")
+    if report is not None:
+        from gosplan.cli._app import write_report
+        from gosplan.report import analysis_report
+
+        write_report(console, analysis_report(economy, result, method=used, footprints=_footprints(economy, factor)), report)
+
+
+def _footprints(economy, factors):
+    """Footprints by region for the report, where the economy has more than one region."""
+    from gosplan import analysis
+
+    if "region" not in economy.products or economy.products["region"].nunique() < 2 or economy.final_demand is None:
+        return None
+    return analysis.footprints(economy, factors)
 
 
 @app.command()

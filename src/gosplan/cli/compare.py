@@ -19,7 +19,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import REPORT_HELP, app, write_report
 from gosplan.cli._app import fmt_amount as _fmt
 
 
@@ -102,10 +102,11 @@ def compare_command(
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for table.parquet, table.csv, scissors.csv, chart.png."),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Run several multi-year plans on one economy and compare outputs, investment and the price scissors."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from gosplan.errors import SchemaError
@@ -115,8 +116,13 @@ def compare_command(
     if len(scenarios) < 1:
         raise SchemaError("name at least one scenario")
     kwargs: dict[str, Any] = {}
+    consumer_goods = None
+    chart_opts: dict[str, Any] = {}
+    parameters = None
     if economy == "ussr_1923":
-        from gosplan.examples.ussr_1923 import INDUSTRY, OUTPUT_UNIT, demo_scenarios, ussr_1923_setup
+        from gosplan.examples.ussr_1923 import CONSUMER_GOODS, INDUSTRY, OUTPUT_UNIT, chart_options, demo_scenarios, ussr_1923_setup
+
+        consumer_goods = CONSUMER_GOODS
 
         setup = ussr_1923_setup()
         econ = setup.economy
@@ -127,6 +133,8 @@ def compare_command(
         downs = ["agr"] if down is None else down.split(",")
         kwargs["unit_cost"] = setup.unit_cost
         unit = OUTPUT_UNIT
+        chart_opts = chart_options(setup)
+        parameters = setup.parameters
         if not isinstance(per, list):
             raise SchemaError(f"--periods: the ussr_1923 example has at most {len(setup.periods)} years")
     else:
@@ -139,10 +147,13 @@ def compare_command(
             raise SchemaError("give --up and --down (product ids, comma-separated) for the scissors of this economy")
         ups, downs = up.split(","), down.split(",")
         unit = "gross output"
+        if "name" in econ.products:
+            chart_opts = {"names": dict(econ.products["name"].astype(str))}
     scs = [_scenario(s, econ, base, plan) for s in scenarios]
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         task = bar.add_task("planning", total=len(scs))
 
         def progress(name: str, k: int, n: int) -> None:
@@ -157,8 +168,9 @@ def compare_command(
     for period, row in comp.scissors.iterrows():
         t.add_row(str(period), *[f"{v:.4f}" for v in row])
     console.print(t)
-    s = comp.summary()
-    st = Table(title="Scenarios")
+    s = comp.summary(consumption=consumer_goods)
+    st = Table(title="Scenarios" + (f" (consumption: {', '.join(consumer_goods)}; final use: every product)"
+                                    if consumer_goods else ""))
     for col in ("scenario", *s.columns):
         st.add_column(col, justify="left" if col == "scenario" else "right")
     for name, row in s.iterrows():
@@ -182,6 +194,11 @@ def compare_command(
             write_table(tab, out / "table.parquet", index=False),
             write_table(tab, out / "table.csv", index=False),
             write_table(comp.scissors.reset_index(), out / "scissors.csv", index=False),
-            comparison_chart(comp, out / "chart.png", unit=unit),
+            comparison_chart(comp, out / "chart.png", unit=unit, **chart_opts),
         ]
         console.print("wrote " + ", ".join(str(p) for p in written))
+    if report is not None:
+        from gosplan.report import comparison_report
+
+        write_report(console, comparison_report(comp, econ, consumption=consumer_goods, chart_options=chart_opts,
+                                                parameters=parameters), report)

@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app, approximate_warning, fmt_amount
+from gosplan.cli._app import REPORT_HELP, app, approximate_warning, fmt_amount, write_report
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, float]:
@@ -104,7 +104,8 @@ def _unit(econ, pid) -> str:
     return str(econ.products.at[pid, "unit"]) if pid in econ.products.index else ""
 
 
-def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, options: Any, console: Any, out: Path | None) -> int:
+def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, options: Any, console: Any, out: Path | None,
+                 report: Path | None = None) -> int:
     """``gosplan plan --periods T``: floors and basket of the targets in every period,
     capacity from the economy's capacities or base-year levels; prints the path."""
     import pandas as pd
@@ -118,7 +119,7 @@ def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, op
     floors = pd.Series(r.required, index=economy.product_ids)
     obj = dynamic_objective(economy, objective, targets)
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+                  transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"planning {periods} periods", total=None)
 
         def progress(d: dict) -> None:
@@ -148,6 +149,10 @@ def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, op
         for name, frame in plan.to_frames().items():
             write_table(frame.reset_index(), out / f"{name}.parquet", index=False)
         console.print(f"wrote {len(plan.to_frames())} Parquet tables to {out}")
+    if report is not None:
+        from gosplan.report import multiyear_report
+
+        write_report(console, multiyear_report(plan, economy), report)
     return 0 if not problems else 1
 
 
@@ -187,6 +192,7 @@ def plan_command(
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan (.parquet or .csv) and its manifest."),
     top: int = typer.Option(10, "--top", help="How many binding constraints and valuations to show."),
     verbose: bool = typer.Option(False, "--verbose", help="Show the solver's banner and log (HiGHS)."),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Compute the best plan the economy can carry out, and explain it."""
     from rich.console import Console
@@ -210,10 +216,10 @@ def plan_command(
         raise SchemaError(f"--periods must be at least 1, not {periods}")
     if periods > 1:
         raise typer.Exit(plan_periods(economy=econ, targets=tg, objective=objective, periods=periods,
-                                      options=options, console=console, out=out))
+                                      options=options, console=console, out=out, report=report))
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+                  transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"planning {econ.name or economy}", total=None)
 
         def progress(d: dict) -> None:
@@ -274,5 +280,9 @@ def plan_command(
     if out is not None:
         path = plan.write(out, econ)
         console.print(f"wrote {path} and {path}.manifest.json")
+    if report is not None:
+        from gosplan.report import plan_report
+
+        write_report(console, plan_report(plan, econ), report)
     if plan.status is not SolverStatus.OPTIMAL:
         raise typer.Exit(1)
