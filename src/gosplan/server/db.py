@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from gosplan.democracy.rounds import RoundStatus
 from gosplan.errors import GosplanError
 
 DEFAULT_SQLITE = "gosplan.sqlite"
@@ -82,6 +83,10 @@ class Token(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: A page session's token ends here (a login of the pages makes one; logout revokes it).
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The token a session was opened with: revoking it ends its sessions too.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
 
 
 class Round(Base):
@@ -89,9 +94,9 @@ class Round(Base):
 
     __tablename__ = "rounds"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # plan | budget | election | imported
+    kind: Mapped[str] = mapped_column(String(20))  # a RoundKind
     title: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed | published
+    status: Mapped[str] = mapped_column(String(20), default=RoundStatus.OPEN)
     rule: Mapped[str] = mapped_column(String(40))
     council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"), nullable=True)
     #: Rule parameters, economy name, budget, ballot kind, seats ... (canonical JSON).
@@ -191,6 +196,22 @@ class UsedKey(Base):
     key: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     __table_args__ = (UniqueConstraint("principal", "key"),)
+
+
+class Head(Base):
+    """A round's ledger head (entry count and last hash) as published, signed with the server's key.
+
+    Written at every change of a round's state; members keep the signed text, and
+    ``gosplan ledger verify --head FILE`` checks a later export against it.
+    """
+
+    __tablename__ = "heads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    entries: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    #: The signed head exactly as published (canonical JSON).
+    signed: Mapped[str] = mapped_column(Text)
 
 
 def normalise_url(url: str | None) -> str:
@@ -311,3 +332,4 @@ class Store:
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()
+
