@@ -54,7 +54,8 @@ def _serve(url: str, log: Path) -> tuple[subprocess.Popen, str]:
     import httpx
 
     port = _port()
-    env = dict(os.environ, PYTHONPATH=str(ROOT / "src"), GOSPLAN_ADMIN_TOKEN=uuid.uuid4().hex)
+    env = dict(os.environ, PYTHONPATH=os.pathsep.join(filter(None, [str(ROOT / "src"), os.environ.get("PYTHONPATH")])),
+               GOSPLAN_ADMIN_TOKEN=uuid.uuid4().hex)
     cmd = [sys.executable, "-c", "import sys; from gosplan.cli import main; sys.argv[0] = 'gosplan'; main()",
            "serve", "--host", "127.0.0.1", "--port", str(port), "--database-url", url]
     proc = subprocess.Popen(cmd, env=env, stdout=open(log, "ab"), stderr=subprocess.STDOUT)
@@ -145,6 +146,7 @@ def run(n: int, backend: str, url: str, max_connections: int, time_limit: float,
         lat, refused, failed, wall = asyncio.run(_storm(base, seed, max_connections, time_limit))
         votes = httpx.get(f"{base}/rounds/{seed['round']}/votes", timeout=60).json()
         export = httpx.get(f"{base}/rounds/{seed['round']}/ledger", timeout=60).content
+        group = httpx.get(f"{base}/health", timeout=60).json().get("group_commit") or {}
     finally:
         proc.terminate()
         proc.wait(30)
@@ -157,6 +159,7 @@ def run(n: int, backend: str, url: str, max_connections: int, time_limit: float,
         "p99_ms": float(np.percentile(lat_ms, 99)) if len(lat_ms) else float("nan"),
         "max_ms": float(lat_ms.max()) if len(lat_ms) else float("nan"),
         "ledger_ok": report.ok, "ledger_entries": report.entries,
+        "acts_per_commit": group["acts"] / group["commits"] if group.get("commits") else None,
     }
     out["stored_equals_acknowledged"] = out["stored"] == out["acknowledged"]
     return out
@@ -187,7 +190,9 @@ def main() -> None:
                       f"{r['refused']} refused, {r['failed']} failed in {r['wall_s']:.2f} s -> "
                       f"{r['throughput']:.0f} votes/s, p50 {r['p50_ms']:.0f} ms, p99 {r['p99_ms']:.0f} ms, "
                       f"max {r['max_ms']:.0f} ms; ledger {'verifies' if r['ledger_ok'] else 'DOES NOT VERIFY'} "
-                      f"({r['ledger_entries']} entries); set-up {r['setup_s']:.1f} s", flush=True)
+                      f"({r['ledger_entries']} entries); set-up {r['setup_s']:.1f} s"
+                      + (f"; {r['acts_per_commit']:.1f} writes per fsync (group commit)" if r["acts_per_commit"] else ""),
+                      flush=True)
     bad = [r for r in rows if not (r["stored_equals_acknowledged"] and r["ledger_ok"])]
     if bad:
         raise SystemExit(f"FAILED: stored != acknowledged or ledger broken in {len(bad)} run(s)")

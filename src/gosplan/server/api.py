@@ -151,7 +151,9 @@ router = APIRouter()
 @router.get("/health", tags=["service"])
 def health(svc: Svc):
     """Up, its database, and the round id of the registry (the ledger of councils, members and tokens)."""
-    return {"ok": True, "database": svc.store.engine.dialect.name, "registry_round": svc.registry_id}
+    st = svc.store
+    return {"ok": True, "database": st.engine.dialect.name, "registry_round": svc.registry_id,
+            "group_commit": {"on": st.group, "commits": st.commits, "acts": st.committed_acts}}
 
 
 @router.get("/me", tags=["service"])
