@@ -201,7 +201,9 @@ class Service:
             return
         if len(key) > 200 or not key.strip():
             raise Invalid("Idempotency-Key must be 1 to 200 characters")
-        # no look-up first: the unique key refuses a replay when the act flushes (see _write)
+        exists = s.scalars(select(UsedKey.id).where(UsedKey.principal == p.key, UsedKey.key == key)).first()
+        if exists is not None:
+            raise Conflict(f"replayed request: Idempotency-Key {key!r} was already used by this token; nothing stored")
         s.add(UsedKey(principal=p.key, key=key))
 
     def _round(self, s: Session, round_id: int, lock: bool = True) -> Round:
@@ -593,14 +595,11 @@ class Service:
 
     def _store_vote(self, s: Session, r: Round, p: Principal, voter: str, content: dict) -> dict:
         kind = {RoundKind.PLAN: "vote", RoundKind.BUDGET: "budget_ballot", RoundKind.ELECTION: "election_ballot"}[r.kind]
+        if s.scalars(select(Vote.id).where(Vote.round_id == r.id, Vote.voter == voter)).first():
+            raise Conflict(f"{voter.replace(':', ' ')} has voted in round {r.id} already; one vote each")
         v = Vote(round_id=r.id, voter=voter, content=domain.canonical(content))
         s.add(v)
-        try:
-            s.flush()  # the unique (round, voter) refuses a second vote; no look-up first
-        except IntegrityError as exc:
-            if "used_keys" in str(exc.orig):
-                raise
-            raise Conflict(f"{voter.replace(':', ' ')} has voted in round {r.id} already; one vote each") from None
+        s.flush()
         self._log(s, r, kind, {"vote": v.id, "voter": voter, **content}, p)
         return {"id": v.id, "round_id": r.id, "voter": voter, **content}
 
