@@ -37,8 +37,8 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 
 def main() -> None:
     import httpx
-
     from bench_server_load import _serve
+
     from gosplan.democracy.ledger import check_signed_head, verify_export
     from gosplan.server.demo import seed_plan_round
 

@@ -25,7 +25,15 @@ pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 pytest.importorskip("cryptography")
 
-from _server_harness import ADMIN, Client, Server, backends, fresh_database, products, seat_delegates  # noqa: E402
+from _server_harness import (  # noqa: E402
+    ADMIN,
+    Client,
+    Server,
+    backends,
+    fresh_database,
+    products,
+    seat_delegates,
+)
 
 MAX_BODY = 64 * 1024
 

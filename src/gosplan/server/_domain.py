@@ -13,7 +13,6 @@ from typing import Any
 
 from gosplan.democracy.ledger import GENESIS  # noqa: F401  (the chain's first prev_hash)
 
-
 # -- ledger (gosplan.democracy.ledger) -------------------------------------------
 
 
@@ -75,7 +74,12 @@ def ledger_import(data: bytes) -> tuple[dict, list[str], dict]:
     """Parse and verify an export: ``(header, entry texts, report)``; the report says if it verifies."""
     import dataclasses
 
-    from gosplan.democracy.ledger import LedgerError, canonical_json, read_export, verify_export
+    from gosplan.democracy.ledger import (
+        LedgerError,
+        canonical_json,
+        read_export,
+        verify_export,
+    )
 
     report = dataclasses.asdict(verify_export(data))
     if not report["ok"]:

@@ -27,6 +27,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.server.db import Mandate, Token
 
+
 class Role(enum.StrEnum):
     ADMIN = "admin"
     PLANNER = "planner"

@@ -20,14 +20,22 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
-from gosplan.democracy.ledger import canonical_hash
-
 from gosplan.democracy import rounds
+from gosplan.democracy.ledger import canonical_hash
 from gosplan.democracy.rounds import RoundKind, RoundStatus
 from gosplan.errors import GosplanError, SchemaError
 from gosplan.server import _domain as domain
-from gosplan.server.auth import MIN_ADMIN_TOKEN, SESSION_HOURS, Bearer, FailedAuth, Principal, Role, hash_token, new_token, resolve
-from gosplan.server.heads import Signer, default_key_path
+from gosplan.server.auth import (
+    MIN_ADMIN_TOKEN,
+    SESSION_HOURS,
+    Bearer,
+    FailedAuth,
+    Principal,
+    Role,
+    hash_token,
+    new_token,
+    resolve,
+)
 from gosplan.server.db import (
     Candidate,
     Council,
@@ -45,6 +53,7 @@ from gosplan.server.db import (
     Vote,
     utcnow,
 )
+from gosplan.server.heads import Signer, default_key_path
 
 
 class Refusal(GosplanError):
@@ -109,7 +118,7 @@ class Service:
         self.signer = signer if signer is not None else Signer(default_key_path(store.url))
         import os
 
-        self.failed_auth = FailedAuth(int(os.environ.get("GOSPLAN_AUTH_FAILURES", 20)))
+        self.failed_auth = FailedAuth(int(os.environ.get("GOSPLAN_AUTH_FAILURES", "20")))
         self._principals: dict[str, Principal] = {}
         self.registry_id = self._ensure_registry()
 
