@@ -285,8 +285,8 @@ MAX_BATCH = 256
 class Store:
     """The engine, its session factory and the one way to write.
 
-    On SQLite, writes are *group-committed* (``group=True``, the default for a durable
-    store): each act runs in a savepoint of a transaction shared with the acts that arrive
+    Writes are *group-committed* (``group=True``, the default for a durable store, on SQLite
+    and PostgreSQL alike): each act runs in a savepoint of a transaction shared with the acts that arrive
     while the previous batch is being committed; one thread commits the batch (one fsync
     for all of them) and only then are its acts acknowledged. A refused act rolls back its
     savepoint and stores nothing; if the commit fails, every act of the batch fails and none
@@ -303,10 +303,10 @@ class Store:
         self._outer: Session | None = None
         # SQLite has one writer at a time; queueing the writers of this process on a lock
         # spares them SQLite's busy handler, which sleeps in growing steps while it waits.
-        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
         if group is None:
             group = durable and os.environ.get("GOSPLAN_GROUP_COMMIT", "1") != "0"
-        self.group = bool(group) and self.is_sqlite
+        self.group = bool(group)
+        self._write_lock = threading.Lock() if self.is_sqlite or self.group else contextlib.nullcontext()
         self._batch: _Batch | None = None
         #: group commits made and the acts they carried (``GET /health`` shows them)
         self.commits = self.committed_acts = 0
