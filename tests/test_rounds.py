@@ -110,3 +110,15 @@ def test_rule_registries_are_read_from_the_rule_modules():
     assert {r.replace("-", "_") for r in rounds.BASKET_RULES + rounds.VOTING_RULES} >= set(RULES)
     assert set(rounds.BUDGET_RULES) == {r.value for r in Rule}
     assert rounds.RoundStatus.OPEN == "open" and rounds.RoundKind.BUDGET == "budget"
+
+
+def test_a_plan_the_solver_refuses_is_recorded_as_failed_not_raised():
+    """Defect 7 of issue 18: a basket of 1.7e308 made HiGHS refuse the linear program and the
+    round stayed closed for ever. The API bounds quantities now (MAX_QUANTITY); behind it, a
+    plan that cannot be computed is an outcome (status ``failed``, a diagnosis, a manifest that
+    a replay reproduces) that the round can publish."""
+    product = rounds.product_ids(rounds.DEFAULT_ECONOMY)[0]
+    plan = rounds.solve_plan(rounds.DEFAULT_ECONOMY, {product: 1.7e308})
+    assert plan["status"] == "failed" and "could not be computed" in plan["diagnosis"]
+    assert plan["manifest"]["failed"] is True
+    assert rounds.solve_plan(rounds.DEFAULT_ECONOMY, {product: 1.7e308})["manifest"] == plan["manifest"]
