@@ -34,4 +34,8 @@ def serve(
 
     application = create_app(database_url, rotate_admin_token=rotate_admin_token)
     typer.echo(f"gosplan: serving on http://{host}:{port}/ui (API docs: /docs)", err=True)
-    uvicorn.run(application, host=host, port=port, log_level="warning")
+    # A client that reuses an idle connection just as the server closes it gets a reset
+    # (httpx's ReadError): uvicorn closes idle connections after 5 s, exactly when httpx's
+    # pool expires them. Keeping them longer than common clients do leaves the closing to
+    # the client.
+    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_keep_alive=65, backlog=4096)
