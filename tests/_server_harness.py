@@ -48,8 +48,10 @@ def fresh_database(backend: str, tmp: Path) -> str:
 class Server:
     """``gosplan serve`` in a subprocess; ``kill()`` sends SIGKILL, ``start()`` starts it again."""
 
-    def __init__(self, database_url: str, log: Path, port: int | None = None, max_body: int | None = None):
+    def __init__(self, database_url: str, log: Path, port: int | None = None, max_body: int | None = None,
+                 env: dict | None = None):
         self.database_url = database_url
+        self.env = dict(env or {})
         self.port = port or free_port()
         self.url = f"http://127.0.0.1:{self.port}"
         self.log = log
@@ -57,8 +59,11 @@ class Server:
         self.proc: subprocess.Popen | None = None
 
     def start(self, timeout: float = 60.0) -> "Server":
-        env = dict(os.environ, PYTHONPATH=str(ROOT / "src") + os.pathsep + os.environ.get("PYTHONPATH", ""),
-                   GOSPLAN_ADMIN_TOKEN=ADMIN)
+        # GOSPLAN_TEST_SRC runs the tests against another checkout's sources (e.g. to see a
+        # test fail on the code before a fix)
+        src = os.environ.get("GOSPLAN_TEST_SRC") or str(ROOT / "src")
+        env = dict(os.environ, PYTHONPATH=src + os.pathsep + os.environ.get("PYTHONPATH", ""),
+                   GOSPLAN_ADMIN_TOKEN=ADMIN, **self.env)
         if self.max_body:
             env["GOSPLAN_MAX_BODY"] = str(self.max_body)
         cmd = [sys.executable, "-c", "import sys; from gosplan.cli import main; sys.argv[0] = 'gosplan'; main()",

@@ -365,3 +365,41 @@ def test_cli_show_reads_at_80_columns(tmp_path, exported):
     for e in entries:
         assert f"#{e.seq}" in shown.output and e.kind in shown.output and e.actor in shown.output
         assert canonical_json(e.payload).decode() in text
+
+
+def test_published_heads_catch_a_truncated_or_forked_ledger():
+    """A chain cut short at its end, or rewritten and rehashed from some entry on, is a valid
+    chain; only a head published earlier (``pinned``) tells: fewer entries than the head, or
+    another hash at the head's position."""
+    led = build()
+    entries = list(led.entries)
+    head = (len(entries), entries[-1].hash)
+    early = (3, entries[2].hash)
+    assert verify(entries, pinned=[head, early]).ok
+    short = verify(entries[:-1], pinned=[head])
+    assert not short.ok and short.field == "head" and "truncated" in short.message
+    forked = Ledger(entries[:4], clock=lambda: "2026-05-01T09:00:00Z")
+    forked.append("vote", "council:9", {"choice": "forged"})
+    rep = verify(forked.entries, pinned=[early])
+    assert rep.ok  # the fork is after the early head
+    rep = verify(forked.entries, pinned=[(5, entries[4].hash)])
+    assert not rep.ok and "forked" in rep.message and rep.index == 4
+
+
+def test_cli_verify_head(cli, tmp_path, exported):
+    path = tmp_path / "round.jsonl"
+    path.write_bytes(exported)
+    header = json.loads(exported.splitlines()[0])
+    ok = cli(["ledger", "verify", str(path), "--head", f"{header['entries']}:{header['head']}"])
+    assert ok.exit_code == 0 and "1 published head(s) match" in ok.output, ok.output
+    short = tmp_path / "short.jsonl"
+    lines = exported.splitlines()[:-1]
+    from gosplan.democracy.ledger import export_entries, read_export
+
+    _, entries = read_export(exported)
+    short.write_bytes(export_entries(entries[:-1], round_id="r1"))
+    bad = cli(["ledger", "verify", str(short), "--head", f"{header['entries']}:{header['head']}"])
+    assert bad.exit_code == 1 and "truncated" in bad.output, bad.output
+    assert lines
+    plain = cli(["ledger", "verify", str(path), "--no-replay"])
+    assert "no outcome was recomputed" in plain.output and "no published head given" in plain.output

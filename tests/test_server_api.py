@@ -414,13 +414,24 @@ def test_pages_refuse_replayed_and_malformed_forms(live, world):
     m = world["members"][b][0]
     r = c.ok("/rounds", {"kind": "budget", "title": "forms", "rule": "greedy", "budget": 10.0, "ballot": "ordinal",
                          "projects": [{"key": "7", "cost": 4.0}, {"key": "8", "cost": 9.0}]}, planner)
-    with httpx.Client(base_url=server.url, cookies={"gosplan_token": m["token"]}) as page:
+    from gosplan.server.auth import form_tag
+
+    with httpx.Client(base_url=server.url) as page:
+        assert page.post("/ui/login", data={"token": m["token"]}).status_code == 303
+        session = page.cookies["gosplan_token"]
+        assert session != m["token"]  # the cookie holds a session token, not the member's token
+
+        def tagged() -> str:
+            n = uuid.uuid4().hex
+            return f"{n}.{form_tag(session, n)}"
+
         assert "submit-ballot" in page.get(f"/ui/rounds/{r['id']}").text
         url = f"/ui/rounds/{r['id']}/ballot"
-        bad = page.post(url, data={"nonce": uuid.uuid4().hex, "rank:7": "first"})
+        bad = page.post(url, data={"nonce": tagged(), "rank:7": "first"})
         assert bad.status_code == 422 and "not a whole number" in bad.text
-        assert page.post(url, data={"rank:7": "2", "rank:8": "1"}).status_code == 422  # no nonce
-        nonce = uuid.uuid4().hex
+        assert page.post(url, data={"rank:7": "2", "rank:8": "1"}).status_code == 403  # no nonce: not this session's form
+        assert page.post(url, data={"nonce": uuid.uuid4().hex, "rank:7": "2", "rank:8": "1"}).status_code == 403
+        nonce = tagged()
         assert page.post(url, data={"nonce": nonce, "rank:7": "2", "rank:8": "1"}).status_code == 303
         again = page.post(url, data={"nonce": nonce, "rank:7": "1"})
         assert again.status_code == 409 and "replayed" in again.text
@@ -455,18 +466,24 @@ def test_concurrent_replays_store_one_vote(live, world):
     assert c.get(f"/rounds/{r['id']}/ledger/verify").json()["ok"] is True
 
 
-def test_first_start_prints_an_administrator_token_once(tmp_path, monkeypatch, capsys):
-    """Without GOSPLAN_ADMIN_TOKEN the first start makes an administrator token and prints it
-    once; the database keeps only its hash; a restart prints nothing."""
-    from gosplan.server.app import create_app
+def test_first_start_writes_an_administrator_token_never_logged(tmp_path, monkeypatch, capsys):
+    """Without GOSPLAN_ADMIN_TOKEN the first start makes an administrator token and writes it to a
+    file only its owner reads, never to stderr (the service's log); the database keeps only its
+    hash; a restart makes none. ``--rotate-admin-token`` revokes it and writes a new one."""
+    import stat
+
+    from gosplan.server.app import admin_token_path, create_app
     from gosplan.server.auth import Bearer
+    from gosplan.server.services import Unauthorized
 
     monkeypatch.delenv("GOSPLAN_ADMIN_TOKEN", raising=False)
     db = tmp_path / "first.sqlite"
     app = create_app(str(db))
     err = capsys.readouterr().err
-    assert "administrator token" in err
-    token = err.strip().rsplit(" ", 1)[1]
+    path = admin_token_path(app.state.service.store.url)
+    token = path.read_text().strip()
+    assert str(path) in err and token not in err
+    assert stat.S_IMODE(path.stat().st_mode) == 0o600
     svc = app.state.service
     assert svc.authorize(Bearer(token), "admin").role == "admin"
     svc.store.dispose()
@@ -479,6 +496,29 @@ def test_first_start_prints_an_administrator_token_once(tmp_path, monkeypatch, c
     app2 = create_app(str(db))
     assert capsys.readouterr().err == ""
     app2.state.service.store.dispose()
+    app3 = create_app(str(db), rotate_admin_token=True)
+    err = capsys.readouterr().err
+    new = path.read_text().strip()
+    assert new != token and new not in err and "rotated" in err
+    with pytest.raises(Unauthorized):
+        app3.state.service.authorize(Bearer(token), "admin")
+    assert app3.state.service.authorize(Bearer(new), "admin").role == "admin"
+    app3.state.service.store.dispose()
+
+
+def test_short_or_revoked_admin_token_is_refused(tmp_path, monkeypatch):
+    from gosplan.errors import GosplanError
+    from gosplan.server.app import create_app
+
+    monkeypatch.delenv("GOSPLAN_ADMIN_TOKEN", raising=False)
+    db = str(tmp_path / "short.sqlite")
+    with pytest.raises(GosplanError, match="at least 32"):
+        create_app(db, admin_token="x")
+    first = "a" * 40
+    create_app(db, admin_token=first).state.service.store.dispose()
+    create_app(db, admin_token="b" * 40).state.service.store.dispose()  # rotation through the environment
+    with pytest.raises(GosplanError, match="revoked"):
+        create_app(db, admin_token=first)
 
 
 def test_ci_tests_the_postgresql_backend():

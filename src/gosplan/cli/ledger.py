@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib
+import re
 from pathlib import Path
 from typing import Optional
 
@@ -27,7 +28,9 @@ def _read(source: str) -> bytes:
 
 
 def _hooks(specs: list[str]) -> dict:
-    """``KIND=module:function`` options, on top of the hooks other modules registered."""
+    """``KIND=module:function`` options, on top of the hooks other modules registered
+    (:mod:`gosplan.democracy.rounds` registers the replay of every round's outcome)."""
+    import gosplan.democracy.rounds  # noqa: F401  (registers plan, budget, election and recall replays)
     from gosplan.democracy.ledger import REPLAYS
     from gosplan.errors import SchemaError
 
@@ -44,25 +47,65 @@ def _hooks(specs: list[str]) -> dict:
     return hooks
 
 
+_HEX64 = re.compile(r"^[0-9a-f]{64}$")
+
+
+def _heads(specs: list[str], key: str | None) -> tuple[list[tuple[int, str]], str | None]:
+    """``--head`` options: ``COUNT:HASH``, a bare ``HASH`` (the last entry's), or a signed head
+    file or URL (``GET /rounds/ID/head``) whose signature is checked."""
+    from gosplan.errors import SchemaError
+
+    pinned, last = [], None
+    for spec in specs:
+        count, sep, digest = spec.partition(":")
+        if sep and count.isdigit() and _HEX64.match(digest):
+            pinned.append((int(count), digest))
+        elif _HEX64.match(spec):
+            last = spec
+        else:
+            from gosplan.democracy.ledger import check_signed_head
+
+            try:
+                pinned.append(check_signed_head(_read(spec), key))
+            except Exception as exc:  # noqa: BLE001 (any failure to read or check is the user's answer)
+                raise SchemaError(f"--head {spec}: {exc}") from None
+    return pinned, last
+
+
 @ledger_app.command("verify")
 def verify_command(
     source: str = typer.Argument(..., help="An exported ledger (.jsonl) or an http(s) URL such as "
                                            "http://host/rounds/ID/ledger."),
     replay: list[str] = typer.Option([], "--replay", help="KIND=module:function that recomputes the "
-                                     "recorded result of entries of KIND (repeatable)."),
+                                     "recorded result of entries of KIND (repeatable); plan, budget, "
+                                     "election and recall outcomes are recomputed without it."),
     no_replay: bool = typer.Option(False, "--no-replay", help="Check the chain only; recompute nothing."),
-    head: Optional[str] = typer.Option(None, "--head", help="The published head hash the chain must end at."),
+    head: list[str] = typer.Option([], "--head", help="A published head the ledger must contain: COUNT:HASH, "
+                                   "a signed head file or URL (GET /rounds/ID/head), or the last HASH "
+                                   "(repeatable). Detects a ledger cut short or rewritten."),
+    key: Optional[str] = typer.Option(None, "--key", help="The server's public key (hex, GET /key) that "
+                                      "signed heads must carry."),
 ) -> None:
-    """Check the hash chain (and recompute recorded results); report the first entry that does not match."""
+    """Check the hash chain, recompute every recorded outcome, and check published heads;
+    report the first entry that does not match."""
     from rich.console import Console
 
     from gosplan.democracy.ledger import verify_export
 
     console = Console()
     hooks = {} if no_replay else _hooks(replay)
-    report = verify_export(_read(source), replay=hooks, expected_head=head)
+    pinned, last = _heads(head, key)
+    report = verify_export(_read(source), replay=hooks, expected_head=last, pinned=pinned)
     if report.ok:
-        console.print(f"[bold green]OK[/] {report.message}", highlight=False)
+        notes = []
+        if not report.replayed:
+            notes.append("no outcome was recomputed" + (" (--no-replay)" if no_replay else
+                                                         " (the ledger records none)"))
+        if pinned or last:
+            notes.append(f"{len(pinned) + (last is not None)} published head(s) match")
+        else:
+            notes.append("no published head given (--head): a ledger cut short at its end would verify too")
+        console.print(f"[bold green]OK[/] {report.message}; " + "; ".join(notes), highlight=False)
         return
     where = f"entry {report.index}" if report.index is not None else "header"
     if report.line is not None:

@@ -483,6 +483,12 @@ class VerifyReport:
 
 ReplayFn = Callable[[Entry, Sequence[Entry]], Any]
 
+
+class NotReplayable(Exception):
+    """Raised by a replay hook for an entry it does not know how to recompute (a chain written
+    by another tool, whose inputs are not recorded in the form the hook reads): the entry is
+    then not counted as replayed, and not as a failure either."""
+
 REPLAY_FIELD = {"plan_computed": "manifest"}
 """Payload member a replay hook's result is compared with, by kind (default ``"result"``)."""
 
@@ -508,14 +514,17 @@ def _bad(entries, i, field, expected, found, message, line_offset) -> VerifyRepo
 
 def verify(entries: Sequence[Entry | Mapping], *, replay: Mapping[str, ReplayFn] | None = None,
            genesis: str = GENESIS, expected_head: str | None = None, expected_count: int | None = None,
-           _line_offset: int | None = None) -> VerifyReport:
+           pinned: Iterable[tuple[int, str]] = (), _line_offset: int | None = None) -> VerifyReport:
     """Check a chain and report the first entry that does not match.
 
     For each entry ``i`` in order: ``seq == i``; ``prev_hash`` equals the previous entry's
     ``hash`` (``genesis`` for the first); ``hash`` equals the SHA-256 of the canonical JSON of
     its content (module docstring); and, where ``replay`` has a hook for its kind, the hook's
     recomputation equals the recorded value. Then, if given, the last hash must be
-    ``expected_head`` and the length ``expected_count`` (catches a dropped tail).
+    ``expected_head`` and the length ``expected_count`` (catches a dropped tail), and for
+    each published head ``(count, hash)`` in ``pinned`` the chain must hold at least
+    ``count`` entries (else it was cut short) and entry ``count - 1`` must have that hash
+    (else it was rewritten after the head was published: a fork).
 
     Parameters
     ----------
@@ -561,6 +570,10 @@ def verify(entries: Sequence[Entry | Mapping], *, replay: Mapping[str, ReplayFn]
             recorded = canonical_hash(e.payload[field], f"entry {i} payload[{field!r}]")
             try:
                 value = hook(e, tuple(checked))
+            except NotReplayable:
+                checked.append(e)
+                prev = e.hash
+                continue
             except Exception as exc:  # a failing recomputation is a finding, not a crash
                 return _bad(entries, i, "replay", recorded, None,
                             f"entry {i} ({e.kind}): replay failed: {type(exc).__name__}: {exc}", _line_offset)
@@ -573,9 +586,21 @@ def verify(entries: Sequence[Entry | Mapping], *, replay: Mapping[str, ReplayFn]
         checked.append(e)
         prev = e.hash
     n = len(checked)
+    for count, digest in pinned:
+        count = int(count)
+        if count > n:
+            return _bad(entries, n, "head", f"{count}:{digest}", f"{n}:{prev}",
+                        f"the ledger holds {n} entries, fewer than the {count} of a published head: "
+                        "entries were removed from its end (truncated)", _line_offset)
+        at = genesis if count == 0 else checked[count - 1].hash
+        if at != digest:
+            return _bad(entries, count - 1, "head", digest, at,
+                        f"entry {count - 1} has another hash than the published head {count}:{digest[:16]}…: "
+                        "the ledger was rewritten after that head was published (forked)", _line_offset)
     if expected_count is not None and expected_count != n:
         return _bad(entries, n, "entries", expected_count, n,
-                    f"the header announces {expected_count} entries, the file holds {n}", _line_offset)
+                    f"the ledger holds {n} entries where its header or its round's record announces "
+                    f"{expected_count} (entries removed or added)", _line_offset)
     if expected_head is not None and expected_head != prev:
         return _bad(entries, n, "head", expected_head, prev,
                     "the last hash is not the published head (entries dropped or added at the end)", _line_offset)
@@ -584,7 +609,7 @@ def verify(entries: Sequence[Entry | Mapping], *, replay: Mapping[str, ReplayFn]
 
 
 def verify_export(source: bytes | str | os.PathLike, *, replay: Mapping[str, ReplayFn] | None = None,
-                  expected_head: str | None = None) -> VerifyReport:
+                  expected_head: str | None = None, pinned: Iterable[tuple[int, str]] = ()) -> VerifyReport:
     """Verify an exported file (bytes or path): parse strictly, then :func:`verify` with its header.
 
     A line that cannot be read is reported with ``field="parse"`` and its ``line``; the
@@ -598,7 +623,7 @@ def verify_export(source: bytes | str | os.PathLike, *, replay: Mapping[str, Rep
         index = exc.line - 2 if exc.line and exc.line >= 2 else None
         return VerifyReport(False, 0, None, index, "parse", None, None, exc.line, str(exc))
     report = verify(entries, replay=replay, genesis=header["genesis"], expected_count=header["entries"],
-                    expected_head=expected_head, _line_offset=2)
+                    expected_head=expected_head, pinned=pinned, _line_offset=2)
     if report.ok and header["head"] != report.head:
         return VerifyReport(False, report.entries, None, report.entries, "head", header["head"], report.head,
                             None, "the header's head is not the last entry's hash")
@@ -625,8 +650,48 @@ def fetch(url: str, timeout: float = 30.0, limit: int = 256 * 2**20) -> bytes:
     return data
 
 
+
+# --- published heads --------------------------------------------------------------------------
+
+HEAD_FORMAT = "gosplan-head"
+HEAD_VERSION = 1
+
+
+def check_signed_head(head: dict | str | bytes, public_key: str | None = None) -> tuple[int, str]:
+    """Check a head a server published and signed (Ed25519): ``(entries, hash)``, for :func:`verify`'s ``pinned``.
+
+    The signed bytes are the canonical JSON of every member but ``signature`` (hex), and the
+    key is the member ``public_key`` (hex); give ``public_key`` to insist on the server's
+    published key.
+
+    Raises :class:`GosplanError` saying what does not match.
+    """
+    from gosplan.errors import GosplanError, require
+
+    require("cryptography", "server")
+    from cryptography.exceptions import InvalidSignature
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+    if isinstance(head, (str, bytes)):
+        try:
+            head = json.loads(head)
+        except json.JSONDecodeError as exc:
+            raise GosplanError(f"the signed head is not JSON ({exc.msg})") from None
+    if not isinstance(head, dict) or head.get("format") != HEAD_FORMAT:
+        raise GosplanError(f"not a {HEAD_FORMAT} file")
+    body = {k: v for k, v in head.items() if k != "signature"}
+    if public_key is not None and body.get("public_key") != public_key:
+        raise GosplanError(f"the head is signed by key {str(body.get('public_key'))[:16]}…, not by the expected "
+                           f"key {public_key[:16]}…")
+    try:
+        Ed25519PublicKey.from_public_bytes(bytes.fromhex(body["public_key"])).verify(
+            bytes.fromhex(head["signature"]), canonical_json(body))
+    except (InvalidSignature, KeyError, ValueError, TypeError):
+        raise GosplanError("the head's signature does not verify: it was altered or not signed by that key") from None
+    return int(body["entries"]), str(body["head"])
+
 __all__ = [
-    "GENESIS", "KINDS", "Kind", "Entry", "Ledger", "LedgerError", "VerifyReport", "REPLAYS", "REPLAY_FIELD",
+    "GENESIS", "KINDS", "Kind", "Entry", "Ledger", "LedgerError", "NotReplayable", "VerifyReport", "REPLAYS", "REPLAY_FIELD",
     "canonical_json", "canonical_hash", "make_entry", "export_entries", "read_export", "register_kind",
-    "register_replay", "utc_now", "verify", "verify_export", "fetch",
+    "register_replay", "utc_now", "verify", "verify_export", "fetch", "check_signed_head", "HEAD_FORMAT",
 ]

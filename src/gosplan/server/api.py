@@ -11,14 +11,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, Depends, Header, Request
+from fastapi import APIRouter, Depends, Header, Path, Query, Request
 from fastapi.responses import PlainTextResponse, Response
 from pydantic import BaseModel, ConfigDict, Field
 
+from gosplan.democracy.rounds import DEFAULT_QUORUM, MAX_QUANTITY, RoundStatus
 from gosplan.server.auth import Bearer, bearer
 from gosplan.server.services import Conflict, Invalid, Service
 
-Quantity = Annotated[float, Field(ge=0, allow_inf_nan=False)]
+#: Ids are 32-bit on every database the service runs on (PostgreSQL's integer).
+MAX_ID = 2**31 - 1
+Id = Annotated[int, Field(ge=1, le=MAX_ID)]
+PathId = Annotated[int, Path(ge=1, le=MAX_ID)]
+QueryId = Annotated[int | None, Query(ge=1, le=MAX_ID)]
+Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 Name = Annotated[str, Field(min_length=1, max_length=200)]
 Nonce = Annotated[str | None, Field(default=None, min_length=1, max_length=200)]
 
@@ -49,7 +55,7 @@ class PlannerIn(_In):
 class ProjectIn(_In):
     key: Annotated[str, Field(min_length=1, max_length=100)]
     name: Annotated[str, Field(max_length=300)] = ""
-    cost: Annotated[float, Field(gt=0, allow_inf_nan=False)]
+    cost: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)]
     category: Annotated[str, Field(max_length=100)] = ""
     district: Annotated[str, Field(max_length=100)] = ""
 
@@ -60,20 +66,22 @@ class RoundIn(_In):
     rule: Annotated[str, Field(min_length=1, max_length=40)]
     economy: str | None = None
     objective: Annotated[str, Field(max_length=200)] | None = None
-    council_id: int | None = None
-    budget: Annotated[float, Field(gt=0, allow_inf_nan=False)] | None = None
+    council_id: Id | None = None
+    budget: Annotated[float, Field(gt=0, le=1e15, allow_inf_nan=False)] | None = None
     ballot: Literal["approval", "cumulative", "ordinal"] = "approval"
     min_length: Annotated[int, Field(ge=0)] | None = None
     max_length: Annotated[int, Field(ge=1)] | None = None
     max_sum_points: Annotated[int, Field(ge=1)] | None = None
     projects: Annotated[list[ProjectIn], Field(max_length=2000)] | None = None
-    candidates: Annotated[list[int], Field(max_length=1000)] | None = None
+    candidates: Annotated[list[Id], Field(max_length=1000)] | None = None
     seats: Annotated[int, Field(ge=1, le=100)] | None = None
+    #: share of the council's members whose ballots an election needs (default 0.5)
+    quorum: Annotated[float, Field(gt=0, le=1, allow_inf_nan=False)] = DEFAULT_QUORUM
     nonce: Nonce = None
 
 
 class ProposalIn(_In):
-    council_id: int
+    council_id: Id
     basket: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
     priorities: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
     limits: Annotated[dict[str, Quantity], Field(max_length=100)] = {}
@@ -81,18 +89,18 @@ class ProposalIn(_In):
 
 
 class VoteIn(_In):
-    council_id: int
-    approve: Annotated[list[int], Field(max_length=10_000)] | None = None
-    ranking: Annotated[list[int], Field(max_length=10_000)] | None = None
+    council_id: Id
+    approve: Annotated[list[Id], Field(max_length=10_000)] | None = None
+    ranking: Annotated[list[Id], Field(max_length=10_000)] | None = None
     nonce: Nonce = None
 
 
 class BallotIn(_In):
     """A member's ballot: project ids (budget rounds) or candidates' member ids (elections)."""
 
-    approve: Annotated[list[str | int], Field(max_length=10_000)] | None = None
-    ranking: Annotated[list[str | int], Field(max_length=10_000)] | None = None
-    points: Annotated[dict[str, Annotated[int, Field(ge=0)]], Field(max_length=10_000)] | None = None
+    approve: Annotated[list[Annotated[str, Field(max_length=100)] | Id], Field(max_length=10_000)] | None = None
+    ranking: Annotated[list[Annotated[str, Field(max_length=100)] | Id], Field(max_length=10_000)] | None = None
+    points: Annotated[dict[str, Annotated[int, Field(ge=0, le=10**9)]], Field(max_length=10_000)] | None = None
     nonce: Nonce = None
 
 
@@ -105,9 +113,13 @@ async def _service(request: Request) -> Service:
 
 
 async def principal(request: Request, authorization: Annotated[str | None, Header()] = None) -> Bearer | None:
-    """The caller's token: ``Authorization: Bearer``, or the pages' session cookie (checked by the service)."""
-    text = bearer(authorization) or request.cookies.get("gosplan_token")
-    return Bearer(text) if text else None
+    """The caller's token: ``Authorization: Bearer`` only (checked by the service).
+
+    The pages' session cookie is not accepted here: a browser sends a cookie with requests
+    other sites make, a header it never does, so the API cannot be driven by cross-site forgery.
+    """
+    text = bearer(authorization)
+    return Bearer(text, request.client.host if request.client else "") if text else None
 
 
 def _key(idempotency_key: str | None, body: BaseModel | None) -> str:
@@ -139,7 +151,9 @@ router = APIRouter()
 @router.get("/health", tags=["service"])
 def health(svc: Svc):
     """Up, its database, and the round id of the registry (the ledger of councils, members and tokens)."""
-    return {"ok": True, "database": svc.store.engine.dialect.name, "registry_round": svc.registry_id}
+    st = svc.store
+    return {"ok": True, "database": st.engine.dialect.name, "registry_round": svc.registry_id,
+            "group_commit": {"on": st.group, "commits": st.commits, "acts": st.committed_acts}}
 
 
 @router.get("/me", tags=["service"])
@@ -162,13 +176,13 @@ def councils(svc: Svc):
 
 
 @router.post("/councils/{council_id}/members", status_code=201, tags=["administrator"])
-def create_member(council_id: int, body: MemberIn, who: Who, svc: Svc, key: IdemKey = None):
+def create_member(council_id: PathId, body: MemberIn, who: Who, svc: Svc, key: IdemKey = None):
     """Register a member; the response carries the member's token, shown this once."""
     return svc.create_member(who, council_id, body.name, _key(key, body))
 
 
 @router.get("/councils/{council_id}/members", tags=["public"])
-def members(council_id: int, svc: Svc):
+def members(council_id: PathId, svc: Svc):
     return svc.members(council_id)
 
 
@@ -193,7 +207,7 @@ def open_round(body: RoundIn, who: Who, svc: Svc, key: IdemKey = None):
 
 
 @router.post("/rounds/pabulib", status_code=201, tags=["planner"])
-async def open_budget_from_pabulib(request: Request, who: Who, rule: str = "equal-shares", council_id: int | None = None,
+async def open_budget_from_pabulib(request: Request, who: Who, rule: str = "equal-shares", council_id: QueryId = None,
                                    title: str | None = None, key: IdemKey = None):
     """Open a budget round with the budget, ballot kind, limits and projects of a Pabulib ``.pb``
     file sent as the body; members then vote in the service (the file's votes are not taken over)."""
@@ -217,7 +231,7 @@ async def open_budget_from_pabulib(request: Request, who: Who, rule: str = "equa
 
 
 @router.get("/rounds/{round_id}/pabulib", tags=["public"], response_class=PlainTextResponse)
-def budget_pabulib(round_id: int, svc: Svc) -> Response:
+def budget_pabulib(round_id: PathId, svc: Svc) -> Response:
     """A budget round and its ballots as a Pabulib file: rerun the rule with ``gosplan budget FILE.pb``."""
     return Response(svc.budget_pabulib(round_id), media_type="text/plain; charset=utf-8",
                     headers={"Content-Disposition": f'attachment; filename="round-{round_id}.pb"'})
@@ -234,63 +248,63 @@ async def import_round(request: Request, who: Who, key: IdemKey = None):
 
 
 @router.get("/rounds/{round_id}", tags=["public"])
-def round_(round_id: int, svc: Svc):
+def round_(round_id: PathId, svc: Svc):
     return svc.round(round_id)
 
 
 @router.post("/rounds/{round_id}/close", tags=["planner"])
-def close(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+def close(round_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
     return svc.close_round(who, round_id, _key(key, body))
 
 
 @router.post("/rounds/{round_id}/compute", tags=["planner"])
-def compute(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+def compute(round_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
     """Aggregate the proposals by the round's rule into targets and compute the plan."""
     return svc.compute_plan(who, round_id, _key(key, body))
 
 
 @router.post("/rounds/{round_id}/publish", tags=["planner"])
-def publish(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+def publish(round_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
     return svc.publish(who, round_id, _key(key, body))
 
 
 @router.get("/rounds/{round_id}/result", tags=["public"])
-def result(round_id: int, svc: Svc):
+def result(round_id: PathId, svc: Svc):
     r = svc.round(round_id)
-    if r["status"] != "published":
+    if r["status"] != RoundStatus.PUBLISHED:
         raise Conflict(f"round {round_id} is {r['status']}; its result is not published yet")
     return r["result"]
 
 
 @router.post("/rounds/{round_id}/proposals", status_code=201, tags=["delegate"])
-def propose(round_id: int, body: ProposalIn, who: Who, svc: Svc, key: IdemKey = None):
+def propose(round_id: PathId, body: ProposalIn, who: Who, svc: Svc, key: IdemKey = None):
     return svc.propose(who, round_id, _dump(body), _key(key, body))
 
 
 @router.post("/rounds/{round_id}/votes", status_code=201, tags=["delegate"])
-def vote(round_id: int, body: VoteIn, who: Who, svc: Svc, key: IdemKey = None):
+def vote(round_id: PathId, body: VoteIn, who: Who, svc: Svc, key: IdemKey = None):
     return svc.vote(who, round_id, _dump(body), _key(key, body))
 
 
 @router.get("/rounds/{round_id}/votes", tags=["public"])
-def votes(round_id: int, svc: Svc):
+def votes(round_id: PathId, svc: Svc):
     svc.round(round_id)
     return svc.votes(round_id)
 
 
 @router.post("/rounds/{round_id}/ballots", status_code=201, tags=["member"])
-def ballot(round_id: int, body: BallotIn, who: Who, svc: Svc, key: IdemKey = None):
+def ballot(round_id: PathId, body: BallotIn, who: Who, svc: Svc, key: IdemKey = None):
     return svc.ballot(who, round_id, _dump(body), _key(key, body))
 
 
 @router.post("/rounds/{round_id}/candidates", status_code=201, tags=["member"])
-def nominate(round_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+def nominate(round_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
     """A member stands as a candidate in an open election of its council."""
     return svc.nominate(who, round_id, _key(key, body))
 
 
 @router.get("/rounds/{round_id}/ledger", tags=["public"], response_class=PlainTextResponse)
-def ledger(round_id: int, svc: Svc) -> Response:
+def ledger(round_id: PathId, svc: Svc) -> Response:
     """The round's ledger as one file: JSON Lines, a header then one entry per line, oldest first.
 
     ``gosplan ledger verify URL`` checks it.
@@ -300,19 +314,52 @@ def ledger(round_id: int, svc: Svc) -> Response:
 
 
 @router.get("/rounds/{round_id}/ledger/verify", tags=["public"])
-def verify(round_id: int, svc: Svc):
-    return svc.verify(round_id)
+def verify(round_id: PathId, svc: Svc, replay: bool = True):
+    """Check the stored chain, its recorded head and every head published for it, and
+    (``replay``, the default) recompute every outcome from the entries."""
+    return svc.verify(round_id, replay=replay)
+
+
+@router.get("/rounds/{round_id}/head", tags=["public"])
+def head(round_id: PathId, svc: Svc):
+    """The round's latest published head (entries, hash), signed with the server's Ed25519 key:
+    keep it, and check a later export with ``gosplan ledger verify EXPORT --head FILE``."""
+    return svc.head(round_id)
+
+
+@router.get("/rounds/{round_id}/heads", tags=["public"])
+def heads(round_id: PathId, svc: Svc):
+    """Every head published for the round, oldest first."""
+    return svc.heads(round_id)
+
+
+@router.get("/key", tags=["public"])
+def key(svc: Svc):
+    """The server's public key (Ed25519, hex) that signs published heads."""
+    return {"algorithm": "Ed25519", "public_key": svc.signer.public_key}
 
 
 @router.get("/mandates", tags=["public"])
-def mandates(svc: Svc, council_id: int | None = None):
+def mandates(svc: Svc, council_id: QueryId = None):
     return svc.mandates(council_id)
 
 
 @router.post("/mandates/{mandate_id}/petition", status_code=201, tags=["member"])
-def petition(mandate_id: int, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+def petition(mandate_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
     """Sign the recall petition against a delegate; at the council's threshold the mandate ends."""
     return svc.sign_recall(who, mandate_id, _key(key, body))
+
+
+@router.post("/me/revoke", tags=["service"])
+def revoke_me(who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+    """Revoke the token this request carries (and the page sessions opened with it)."""
+    return svc.revoke(who, None, _key(key, body))
+
+
+@router.post("/tokens/{token_id}/revoke", tags=["administrator"])
+def revoke_token(token_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+    """An administrator revokes any token by its id (the ledger's ``token`` numbers)."""
+    return svc.revoke(who, token_id, _key(key, body))
 
 
 @router.post("/me/delegate-token", status_code=201, tags=["member"])

@@ -17,6 +17,8 @@ from gosplan.errors import require
 DEFAULT_MAX_BODY = 1 << 20
 #: Worker threads for request handlers (``$GOSPLAN_THREADS``).
 DEFAULT_THREADS = 4
+#: Worker threads when SQLite writes are group-committed.
+GROUP_THREADS = 32
 
 
 class BodyLimit:
@@ -75,7 +77,92 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-def create_app(database_url: str | None = None, *, admin_token: str | None = None, max_body: int | None = None):
+class Guard:
+    """ASGI middleware: refuse cross-origin writes and add the pages' security headers.
+
+    A POST (PUT, PATCH, DELETE) whose ``Origin`` (or, without one, ``Referer``) names
+    another origin than the request's own ``Host`` is refused with 403 before any handler
+    runs: a page elsewhere, even on the same site, cannot make a logged-in browser act.
+    Every response carries ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``
+    and ``Referrer-Policy: same-origin``; the pages (``/ui``) also a Content-Security-Policy
+    that allows no script at all.
+    """
+
+    CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
+           "frame-ancestors 'none'; base-uri 'none'")
+
+    def __init__(self, app):  # noqa: ANN001
+        self.app = app
+
+    async def __call__(self, scope, receive, send):  # noqa: ANN001
+        if scope["type"] != "http":
+            return await self.app(scope, receive, send)
+        headers = dict(scope.get("headers") or [])
+        if scope["method"] not in ("GET", "HEAD", "OPTIONS"):
+            source = headers.get(b"origin") or headers.get(b"referer")
+            if source is not None and not self._same_origin(source.decode("latin-1"), scope, headers):
+                return await BodyLimit._refuse(send, 403, "cross-origin request refused: the Origin (or Referer) "
+                                                          f"{source.decode('latin-1')[:100]!r} is not this service")
+        page = scope["path"].startswith("/ui")
+
+        async def send_with_headers(message):
+            if message["type"] == "http.response.start":
+                extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
+                         (b"referrer-policy", b"same-origin")]
+                if page:
+                    extra += [(b"content-security-policy", self.CSP.encode()), (b"cache-control", b"no-store")]
+                message = {**message, "headers": list(message.get("headers") or []) + extra}
+            await send(message)
+
+        return await self.app(scope, receive, send_with_headers)
+
+    @staticmethod
+    def _same_origin(source: str, scope, headers) -> bool:  # noqa: ANN001
+        from urllib.parse import urlsplit
+
+        if source == "null":
+            return False
+        parts = urlsplit(source)
+        host = headers.get(b"host", b"").decode("latin-1")
+        scheme = scope.get("scheme", "http")
+        return parts.scheme == scheme and parts.netloc.lower() == host.lower()
+
+
+def _finite(obj):  # noqa: ANN001, ANN202
+    """``obj`` with non-finite floats as text, so that an error about them can be sent as JSON."""
+    import math
+
+    if isinstance(obj, float) and not math.isfinite(obj):
+        return repr(obj)
+    if isinstance(obj, dict):
+        return {str(k): _finite(v) for k, v in obj.items()}
+    if isinstance(obj, (list, tuple)):
+        return [_finite(v) for v in obj]
+    return obj
+
+
+def admin_token_path(database_url: str):  # noqa: ANN201
+    """Where a token the service makes for its administrator is written (mode 0600):
+    ``$GOSPLAN_ADMIN_TOKEN_FILE``, else beside the key that signs the heads."""
+    from pathlib import Path
+
+    from gosplan.server.heads import default_key_path
+
+    env = os.environ.get("GOSPLAN_ADMIN_TOKEN_FILE")
+    return Path(env) if env else default_key_path(database_url).with_suffix(".admin-token")
+
+
+def _write_secret(path, text: str) -> None:  # noqa: ANN001
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(path.name + ".tmp")
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(text + "\n")
+    os.replace(tmp, path)
+
+
+def create_app(database_url: str | None = None, *, admin_token: str | None = None, max_body: int | None = None,
+               rotate_admin_token: bool = False):
     """The gosplan service over the database at ``database_url``.
 
     Parameters
@@ -84,36 +171,50 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
         A SQLite file path or URL, or a ``postgresql://`` URL; default
         ``$GOSPLAN_DATABASE_URL``, else ``gosplan.sqlite`` in the working directory.
     admin_token
-        A token to accept as administrator (default ``$GOSPLAN_ADMIN_TOKEN``). When no
-        administrator exists and none is given, one is made and printed once on stderr.
+        A token to accept as administrator (default ``$GOSPLAN_ADMIN_TOKEN``; at least 32
+        characters); any other administrator token is revoked. When no administrator exists
+        and none is given, one is made and written to :func:`admin_token_path` (mode 0600),
+        never to the logs.
+    rotate_admin_token
+        Revoke every administrator token and write a new one to :func:`admin_token_path`.
     max_body
         The largest request body in bytes (default ``$GOSPLAN_MAX_BODY`` or 1 MiB).
     """
     require("fastapi", "server")
     require("sqlalchemy", "server")
     from fastapi import FastAPI, Request
+    from fastapi.encoders import jsonable_encoder
     from fastapi.responses import JSONResponse
     from fastapi.staticfiles import StaticFiles
 
     from gosplan.errors import GosplanError
     from gosplan.server import api, pages
-    from gosplan.server.auth import new_token
     from gosplan.server.db import Store
     from gosplan.server.services import Refusal, Service
 
     store = Store(database_url)
     service = Service(store)
     admin_token = admin_token or os.environ.get("GOSPLAN_ADMIN_TOKEN")
-    if admin_token:
+    if rotate_admin_token:
+        if admin_token:
+            raise GosplanError("--rotate-admin-token makes a new administrator token: unset GOSPLAN_ADMIN_TOKEN")
+        path = admin_token_path(store.url)
+        _write_secret(path, service.rotate_admin())
+        print(f"gosplan: administrator token rotated; every earlier one is revoked; the new one is in {path}",
+              file=sys.stderr, flush=True)
+    elif admin_token:
         service.bootstrap_admin(admin_token)
     elif not service.has_admin():
-        text, _ = new_token()
-        service.bootstrap_admin(text)
-        print(f"gosplan: administrator token (shown once, store it): {text}", file=sys.stderr, flush=True)
+        path = admin_token_path(store.url)
+        _write_secret(path, service.rotate_admin())
+        print(f"gosplan: administrator token written to {path} (mode 0600); it is never logged",
+              file=sys.stderr, flush=True)
 
     import contextlib
 
-    threads = int(os.environ.get("GOSPLAN_THREADS", DEFAULT_THREADS))
+    # A group-committed write waits (idle, not holding the GIL) for its batch's fsync in its
+    # worker thread; more threads let more acts join one batch.
+    threads = int(os.environ.get("GOSPLAN_THREADS", GROUP_THREADS if store.group else DEFAULT_THREADS))
 
     @contextlib.asynccontextmanager
     async def lifespan(_app):
@@ -138,6 +239,13 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
     async def _refusal(request: Request, exc: Refusal):
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
 
+    from fastapi.exceptions import RequestValidationError
+
+    @app.exception_handler(RequestValidationError)
+    async def _invalid(request: Request, exc: RequestValidationError):
+        # the errors echo the input, which may hold NaN or infinities that JSON cannot carry
+        return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
+
     @app.exception_handler(GosplanError)
     async def _domain(request: Request, exc: GosplanError):
         return JSONResponse({"detail": str(exc)}, status_code=422)
@@ -153,5 +261,6 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
     app.mount("/static", StaticFiles(directory=os.path.join(os.path.dirname(__file__), "static")), name="static")
     limit = max_body or int(os.environ.get("GOSPLAN_MAX_BODY", DEFAULT_MAX_BODY))
     app.add_middleware(BodyLimit, limit=limit)
+    app.add_middleware(Guard)
 
     return app

@@ -12,17 +12,37 @@ once.
 
 from __future__ import annotations
 
+import collections
 import dataclasses
+import datetime as dt
+import enum
 import hashlib
 import hmac
 import secrets
+import threading
+import time
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from gosplan.server.db import Mandate, Token
 
-ROLES = ("admin", "planner", "delegate", "member")
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    PLANNER = "planner"
+    DELEGATE = "delegate"
+    MEMBER = "member"
+
+
+ROLES = tuple(r.value for r in Role)
+
+#: Shortest administrator token accepted from the environment: 32 characters (at least
+#: 128 bits if random); the tokens the service makes are 43 (256 bits).
+MIN_ADMIN_TOKEN = 32
+
+#: How long a page session (a login) lasts.
+SESSION_HOURS = 12
 
 
 def new_token() -> tuple[str, str]:
@@ -58,6 +78,8 @@ class Bearer:
     thread, so a request costs one trip to a worker thread, not one per dependency."""
 
     text: str
+    #: The client's address, for the limit on failed presentations.
+    address: str = ""
 
     def __repr__(self) -> str:  # never print a token
         return "Bearer(...)"
@@ -72,6 +94,8 @@ def resolve(session: Session, text: str | None) -> Principal | None:
     # the lookup is by hash; compare again in constant time so a partial match leaks nothing
     if row is None or not hmac.compare_digest(row.token_hash, digest) or not row.active:
         return None
+    if row.expires_at is not None and row.expires_at <= dt.datetime.now(dt.UTC).replace(tzinfo=None):
+        return None
     if row.role == "delegate":
         mandate = session.get(Mandate, row.mandate_id) if row.mandate_id else None
         if mandate is None or not mandate.active:
@@ -84,3 +108,48 @@ def bearer(header: str | None) -> str | None:
         return None
     scheme, _, value = header.partition(" ")
     return value.strip() if scheme.lower() == "bearer" and value.strip() else None
+
+
+def form_tag(session_token: str, nonce: str) -> str:
+    """The tag that binds a form's nonce to the session that rendered it (CSRF).
+
+    Only the holder of the session's token can compute it: a page elsewhere cannot make a
+    form this session will accept.
+    """
+    key = hashlib.sha256(b"gosplan-form:" + session_token.encode()).digest()
+    return hmac.new(key, nonce.encode(), hashlib.sha256).hexdigest()[:32]
+
+
+class FailedAuth:
+    """Failed token presentations per client address, in a sliding window: guessing is refused.
+
+    After ``limit`` failures within ``window`` seconds an address gets 429 until the window
+    has passed; ``$GOSPLAN_AUTH_FAILURES`` sets the limit (default 20 per 60 s).
+    """
+
+    def __init__(self, limit: int = 20, window: float = 60.0, max_addresses: int = 100_000):
+        self.limit, self.window, self.max_addresses = limit, window, max_addresses
+        self._fails: dict[str, collections.deque] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, address: str, now: float) -> collections.deque:
+        q = self._fails.get(address)
+        if q is None:
+            if len(self._fails) >= self.max_addresses:
+                self._fails.clear()  # bounded memory; an attacker gains one window at most
+            q = self._fails[address] = collections.deque()
+        while q and q[0] <= now - self.window:
+            q.popleft()
+        return q
+
+    def blocked(self, address: str) -> float:
+        """Seconds until ``address`` may try again (0 when it may)."""
+        now = time.monotonic()
+        with self._lock:
+            q = self._recent(address, now)
+            return q[0] + self.window - now if len(q) >= self.limit else 0.0
+
+    def failed(self, address: str) -> None:
+        now = time.monotonic()
+        with self._lock:
+            self._recent(address, now).append(now)

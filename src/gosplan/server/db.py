@@ -33,6 +33,7 @@ from sqlalchemy import (
 from sqlalchemy.engine import Engine
 from sqlalchemy.orm import DeclarativeBase, Mapped, Session, mapped_column, sessionmaker
 
+from gosplan.democracy.rounds import RoundStatus
 from gosplan.errors import GosplanError
 
 DEFAULT_SQLITE = "gosplan.sqlite"
@@ -82,6 +83,10 @@ class Token(Base):
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     created_at: Mapped[dt.datetime] = mapped_column(DateTime, default=utcnow)
     revoked_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: A page session's token ends here (a login of the pages makes one; logout revokes it).
+    expires_at: Mapped[dt.datetime | None] = mapped_column(DateTime, nullable=True)
+    #: The token a session was opened with: revoking it ends its sessions too.
+    parent_id: Mapped[int | None] = mapped_column(ForeignKey("tokens.id"), nullable=True)
 
 
 class Round(Base):
@@ -89,9 +94,9 @@ class Round(Base):
 
     __tablename__ = "rounds"
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    kind: Mapped[str] = mapped_column(String(20))  # plan | budget | election | imported
+    kind: Mapped[str] = mapped_column(String(20))  # a RoundKind
     title: Mapped[str] = mapped_column(String(300))
-    status: Mapped[str] = mapped_column(String(20), default="open")  # open | closed | published
+    status: Mapped[str] = mapped_column(String(20), default=RoundStatus.OPEN)
     rule: Mapped[str] = mapped_column(String(40))
     council_id: Mapped[int | None] = mapped_column(ForeignKey("councils.id"), nullable=True)
     #: Rule parameters, economy name, budget, ballot kind, seats ... (canonical JSON).
@@ -193,6 +198,22 @@ class UsedKey(Base):
     __table_args__ = (UniqueConstraint("principal", "key"),)
 
 
+class Head(Base):
+    """A round's ledger head (entry count and last hash) as published, signed with the server's key.
+
+    Written at every change of a round's state; members keep the signed text, and
+    ``gosplan ledger verify --head FILE`` checks a later export against it.
+    """
+
+    __tablename__ = "heads"
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    round_id: Mapped[int] = mapped_column(ForeignKey("rounds.id"), index=True)
+    entries: Mapped[int] = mapped_column(Integer)
+    hash: Mapped[str] = mapped_column(String(64))
+    #: The signed head exactly as published (canonical JSON).
+    signed: Mapped[str] = mapped_column(Text)
+
+
 def normalise_url(url: str | None) -> str:
     """The SQLAlchemy URL: a file path or ``sqlite:///`` URL, or a PostgreSQL URL (psycopg 3)."""
     url = url or os.environ.get("GOSPLAN_DATABASE_URL") or DEFAULT_SQLITE
@@ -242,10 +263,37 @@ def make_engine(url: str | None, *, writer: bool = True, durable: bool = True) -
     return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
 
 
-class Store:
-    """The engine, its session factory and the one way to write."""
+class _Batch:
+    """Acts sharing one transaction of a group commit, and the event of its commit."""
 
-    def __init__(self, url: str | None = None, *, durable: bool = True):
+    def __init__(self, session: Session):
+        self.session = session
+        self.transaction = session.begin()
+        self.members = 0
+        self.done = threading.Event()
+        self.error: BaseException | None = None
+
+
+class StorageFailure(GosplanError):
+    """The database did not commit a write: it is not stored and was not acknowledged."""
+
+
+#: Most acts in one group commit (bounds the latency an act waits for its batch's fsync).
+MAX_BATCH = 256
+
+
+class Store:
+    """The engine, its session factory and the one way to write.
+
+    Writes are *group-committed* (``group=True``, the default for a durable store, on SQLite
+    and PostgreSQL alike): each act runs in a savepoint of a transaction shared with the acts that arrive
+    while the previous batch is being committed; one thread commits the batch (one fsync
+    for all of them) and only then are its acts acknowledged. A refused act rolls back its
+    savepoint and stores nothing; if the commit fails, every act of the batch fails and none
+    was acknowledged. ``$GOSPLAN_GROUP_COMMIT=0`` turns it off (one commit per act).
+    """
+
+    def __init__(self, url: str | None = None, *, durable: bool = True, group: bool | None = None):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, durable=durable)
         Base.metadata.create_all(self.engine)
@@ -255,7 +303,18 @@ class Store:
         self._outer: Session | None = None
         # SQLite has one writer at a time; queueing the writers of this process on a lock
         # spares them SQLite's busy handler, which sleeps in growing steps while it waits.
-        self._write_lock = threading.Lock() if self.is_sqlite else contextlib.nullcontext()
+        if group is None:
+            group = durable and os.environ.get("GOSPLAN_GROUP_COMMIT", "1") != "0"
+        self.group = bool(group)
+        self._write_lock = threading.Lock() if self.is_sqlite or self.group else contextlib.nullcontext()
+        self._batch: _Batch | None = None
+        #: group commits made and the acts they carried (``GET /health`` shows them)
+        self.commits = self.committed_acts = 0
+        if self.group:
+            self._cond = threading.Condition(self._write_lock)
+            self._committer = threading.Thread(target=self._commit_loop, name="gosplan-group-commit", daemon=True)
+            self._closing = False
+            self._committer.start()
 
     @property
     def is_sqlite(self) -> bool:
@@ -271,8 +330,55 @@ class Store:
             with self._outer.begin_nested():
                 yield self._outer
             return
+        if self.group:
+            yield from self._group_write()
+            return
         with self._write_lock, self.sessions() as session, session.begin():
             yield session
+
+    def _group_write(self) -> Iterator[Session]:
+        with self._cond:
+            while self._batch is not None and self._batch.members >= MAX_BATCH:
+                self._cond.wait()
+            if self._batch is None:
+                self._batch = _Batch(self.sessions())
+            b = self._batch
+            savepoint = b.session.begin_nested()
+            try:
+                yield b.session
+            except BaseException:
+                savepoint.rollback()  # also after a failed flush, which leaves it inactive
+                raise
+            savepoint.commit()
+            b.members += 1
+            self._cond.notify_all()
+        b.done.wait()
+        if b.error is not None:
+            raise StorageFailure(f"the database did not commit this write ({b.error}); nothing was stored, "
+                                 "send it again") from b.error
+
+    def _commit_loop(self) -> None:
+        while True:
+            with self._cond:
+                while not self._closing and (self._batch is None or self._batch.members == 0):
+                    self._cond.wait()
+                b, self._batch = self._batch, None
+                if b is None:
+                    return  # closing, nothing pending
+                try:
+                    b.transaction.commit()
+                    self.commits += 1
+                    self.committed_acts += b.members
+                except BaseException as exc:  # noqa: BLE001 (reported to every act of the batch)
+                    b.error = exc
+                    try:
+                        b.transaction.rollback()
+                    except Exception:  # noqa: BLE001
+                        pass
+                finally:
+                    b.session.close()
+                self._cond.notify_all()
+            b.done.set()
 
     @contextlib.contextmanager
     def read(self) -> Iterator[Session]:
@@ -308,6 +414,12 @@ class Store:
         return session.scalars(stmt).first()
 
     def dispose(self) -> None:
+        if self.group:
+            with self._cond:
+                self._closing = True
+                self._cond.notify_all()
+            self._committer.join(30)
         self.engine.dispose()
         if self.reader is not self.engine:
             self.reader.dispose()
+

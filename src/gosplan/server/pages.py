@@ -3,13 +3,19 @@
 Every page is a view over :mod:`services`: a delegate proposes and votes, a planner
 opens, closes, computes and publishes rounds, a member votes on projects and
 delegates and signs recall petitions, and everyone sees published results with
-their charts. The session is the user's token in an HTTP-only, same-site cookie;
-every form carries a fresh nonce, so a resubmitted form is refused (409) like a
-replayed API request. Success redirects (303) to the page that shows the change.
+their charts. Logging in with a token opens a session: a new token of the same
+role, expiring after :data:`~gosplan.server.auth.SESSION_HOURS` hours, in an
+HTTP-only, ``SameSite=Strict`` cookie; logging out revokes it. Every form carries a
+fresh nonce tagged with the session (:func:`~gosplan.server.auth.form_tag`), so a
+form made elsewhere is refused (403) and a resubmitted one is refused (409) like a
+replayed API request; cross-origin posts are refused before they get here
+(:class:`~gosplan.server.app.Guard`). Success redirects (303) to the page that
+shows the change.
 """
 
 from __future__ import annotations
 
+import hmac
 import os
 import uuid
 
@@ -17,8 +23,8 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
-from gosplan.server.auth import resolve
-from gosplan.server.services import Invalid, Refusal, Service
+from gosplan.server.auth import Bearer, form_tag, resolve
+from gosplan.server.services import Forbidden, Invalid, Refusal, Service
 
 router = APIRouter(prefix="/ui", include_in_schema=False)
 COOKIE = "gosplan_token"
@@ -46,8 +52,27 @@ def _who(request: Request):
 
 def _render(request: Request, name: str, status: int = 200, **ctx) -> Response:
     ctx.setdefault("who", _who(request))
-    ctx["nonce"] = lambda: uuid.uuid4().hex
+    session = request.cookies.get(COOKIE)
+    ctx["nonce"] = lambda: _new_nonce(session)
     return _templates().TemplateResponse(request, name, ctx, status_code=status)
+
+
+def _new_nonce(session: str | None) -> str:
+    n = uuid.uuid4().hex
+    return f"{n}.{form_tag(session, n)}" if session else n
+
+
+def _nonce(request: Request, form) -> str:  # noqa: ANN001
+    """The form's nonce, if the session that posts it is the one it was issued to (CSRF)."""
+    raw = str(form.get("nonce") or "")
+    session = request.cookies.get(COOKIE)
+    if not session:
+        return raw  # no session: the act is refused for want of a token
+    n, _, tag = raw.rpartition(".")
+    if not n or not hmac.compare_digest(tag, form_tag(session, n)):
+        raise Forbidden("this form was not issued to your session (a page elsewhere may be trying to act for "
+                        "you); reload the page and submit it again")
+    return raw
 
 
 def _error(request: Request, exc: Refusal) -> Response:
@@ -84,17 +109,33 @@ async def login_form(request: Request):
 async def login(request: Request):
     form = await request.form()
     text = str(form.get("token") or "").strip()
-    with _svc(request).store.read() as s:
-        who = resolve(s, text)
-    if who is None:
-        return _render(request, "login.html", status=401, message="this token is unknown or revoked")
+    address = request.client.host if request.client else ""
+    try:
+        session, _ = await run_in_threadpool(_svc(request).open_session, text, address)
+    except Refusal as exc:
+        return _render(request, "login.html", status=exc.status, message=str(exc), who=None)
     resp = RedirectResponse("/ui", status_code=303)
-    resp.set_cookie(COOKIE, text, httponly=True, samesite="strict")
+    _set_session(resp, session)
     return resp
 
 
+def _set_session(resp: Response, session: str) -> None:
+    from gosplan.server.auth import SESSION_HOURS
+
+    resp.set_cookie(COOKIE, session, httponly=True, samesite="strict", max_age=SESSION_HOURS * 3600)
+
+
 @router.post("/logout")
-async def logout():
+async def logout(request: Request):
+    """End the session: its token is revoked, not only the cookie deleted."""
+    form = await request.form()
+    session = request.cookies.get(COOKIE)
+    if session:
+        nonce = _nonce(request, form)
+        try:
+            await run_in_threadpool(_svc(request).revoke, Bearer(session), None, nonce)
+        except Refusal:
+            pass  # an expired or revoked session: nothing left to end
     resp = RedirectResponse("/ui", status_code=303)
     resp.delete_cookie(COOKIE)
     return resp
@@ -148,7 +189,7 @@ async def propose(request: Request, round_id: int):
                 "basket": basket}
     except Refusal as exc:
         return _error(request, exc)
-    return await _act(request, _svc(request).propose, who, round_id, data, str(form.get("nonce") or ""),
+    return await _act(request, _svc(request).propose, who, round_id, data, _nonce(request, form),
                       to=f"/ui/rounds/{round_id}")
 
 
@@ -179,7 +220,7 @@ async def vote(request: Request, round_id: int):
             data["approve"] = [_whole(v, "proposal") for v in form.getlist("approve")]
     except Refusal as exc:
         return _error(request, exc)
-    return await _act(request, _svc(request).vote, who, round_id, data, str(form.get("nonce") or ""),
+    return await _act(request, _svc(request).vote, who, round_id, data, _nonce(request, form),
                       to=f"/ui/rounds/{round_id}")
 
 
@@ -197,7 +238,7 @@ async def ballot(request: Request, round_id: int):
             data["approve"] = [str(v) for v in form.getlist("approve")]
     except Refusal as exc:
         return _error(request, exc)
-    return await _act(request, _svc(request).ballot, _who(request), round_id, data, str(form.get("nonce") or ""),
+    return await _act(request, _svc(request).ballot, _who(request), round_id, data, _nonce(request, form),
                       to=f"/ui/rounds/{round_id}")
 
 
@@ -208,14 +249,14 @@ async def planner_act(request: Request, round_id: int, act: str):
     fn = {"close": svc.close_round, "compute": svc.compute_plan, "publish": svc.publish, "nominate": svc.nominate}.get(act)
     if fn is None:
         return _error(request, Refusal(f"no such action {act!r}", status=404))
-    return await _act(request, fn, _who(request), round_id, str(form.get("nonce") or ""), to=f"/ui/rounds/{round_id}")
+    return await _act(request, fn, _who(request), round_id, _nonce(request, form), to=f"/ui/rounds/{round_id}")
 
 
 @router.post("/mandates/{mandate_id}/petition")
 async def petition(request: Request, mandate_id: int):
     form = await request.form()
     back = str(form.get("back") or "/ui")
-    return await _act(request, _svc(request).sign_recall, _who(request), mandate_id, str(form.get("nonce") or ""),
+    return await _act(request, _svc(request).sign_recall, _who(request), mandate_id, _nonce(request, form),
                       to=back if back.startswith("/ui") else "/ui")
 
 
@@ -224,11 +265,12 @@ async def delegate_token(request: Request):
     """Issue the elected member's delegate token and switch this session to it."""
     form = await request.form()
     try:
-        out = await run_in_threadpool(_svc(request).delegate_token, _who(request), str(form.get("nonce") or ""))
+        out = await run_in_threadpool(_svc(request).delegate_token, _who(request), _nonce(request, form))
     except Refusal as exc:
         return _error(request, exc)
+    session, _ = await run_in_threadpool(_svc(request).open_session, out["token"])
     resp = _render(request, "token.html", token=out["token"], who=None, mandate=out["mandate_id"])
-    resp.set_cookie(COOKIE, out["token"], httponly=True, samesite="strict")
+    _set_session(resp, session)
     return resp
 
 
@@ -268,7 +310,7 @@ async def open_round(request: Request):
     except (Refusal, ValueError) as exc:
         return _error(request, exc if isinstance(exc, Refusal) else Invalid(str(exc)))
     try:
-        out = await run_in_threadpool(_svc(request).open_round, _who(request), data, str(form.get("nonce") or ""))
+        out = await run_in_threadpool(_svc(request).open_round, _who(request), data, _nonce(request, form))
     except Refusal as exc:
         return _error(request, exc)
     return RedirectResponse(f"/ui/rounds/{out['id']}", status_code=303)
