@@ -16,6 +16,14 @@ def budget(
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
     out: Optional[Path] = typer.Option(None, "--out", help="Write the per-project table (.csv or .parquet)."),
     compare: bool = typer.Option(False, "--compare", help="Also say whether the outcome matches the file's 'selected' column."),
+    completion: str = typer.Option(
+        "meta", "--completion",
+        help="Equal Shares: add1 | add1-comparison | comparison | none; default: the file's META rule.",
+    ),
+    add1_stop: Optional[str] = typer.Option(
+        None, "--add1-stop",
+        help="Equal Shares: first-exhaustive | last-within-budget; default: by the completion.",
+    ),
 ) -> None:
     """Fund projects by a budget rule and explain every decision."""
     from rich.console import Console
@@ -36,8 +44,10 @@ def budget(
         raise SchemaError(f"--rule {rule!r}: use one of {', '.join(x.value for x in Rule)}") from None
     options = {}
     if r is Rule.EQUAL_SHARES:
+        options["completion"] = completion
+        options["add1_stop"] = add1_stop
         with Progress(
-            TextColumn("[bold]Equal Shares, add1[/]"), BarColumn(), TextColumn("{task.description}"),
+            TextColumn("[bold]Equal Shares[/]"), BarColumn(), TextColumn("{task.description}"),
             TimeElapsedColumn(), console=console, transient=True,
         ) as bar:
             task = bar.add_task("", total=e.budget)
