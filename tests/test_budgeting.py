@@ -19,7 +19,16 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from gosplan.democracy.budgeting import Add1Stop, Completion, Outcome, Rule, allocate, equal_shares, greedy, phragmen
+from gosplan.democracy.budgeting import (
+    Add1Stop,
+    Completion,
+    Outcome,
+    Rule,
+    allocate,
+    equal_shares,
+    greedy,
+    phragmen,
+)
 from gosplan.democracy.pabulib import Election, read_pabulib
 from gosplan.errors import SchemaError
 

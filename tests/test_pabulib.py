@@ -1,7 +1,7 @@
 """Tests of gosplan.democracy.pabulib: reading and writing Pabulib `.pb` files.
 
 The four real elections are from Pabulib (Faliszewski et al., IJCAI 2023), mirror
-`pabulib/pabulib_files` at commit 88cfaba3, shipped in ``shared/data/pabulib`` (see its README).
+`pabulib/pabulib_files` at commit 88cfaba3, shipped in ``data/pabulib`` (see its README).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from gosplan.errors import DuplicateIdError, SchemaError, SourceError, UnknownId
 
 
 def pabulib_dir() -> Path:
-    """The shared data folder beside the repository (``shared/`` next to the checkout)."""
-    return Path(__file__).parents[1].parent / "shared" / "data" / "pabulib"
+    """The four real elections shipped in the repository (``data/pabulib``, see its README)."""
+    return Path(__file__).resolve().parents[1] / "data" / "pabulib"
 
 
 FILES = {
@@ -223,6 +223,34 @@ def test_limits_can_be_waived_for_published_files():
     e = parse_pabulib("\r\n".join(lines), source="bad.pb", enforce_limits=False)
     assert e.ballot_lengths.max() == 9 and not e.enforce_limits
     with pytest.raises(SchemaError, match="read with enforce_limits=False"):
+        _parse(lines)
+
+
+def test_file_cut_short_at_a_line_boundary_named():
+    """Assen's META says num_votes;84; a copy ending after its 10th ballot parses line by line
+    without a fault, but 10 ballots are not the election (issue 14): refused, naming the
+    line where VOTES ends and both counts, unless limits are waived."""
+    lines = _assen_lines()
+    head = _line_of(lines, "voter_id;vote")  # the VOTES header
+    cut = lines[: head + 10] + [""]
+    with pytest.raises(
+        SchemaError,
+        match=rf"bad\.pb:{head + 10}: the VOTES section ends here after 10 ballots, but META num_votes "
+        rf"\(line {_line_of(lines, 'num_votes')}\) says 84; the file may be cut short",
+    ):
+        _parse(cut)
+    e = parse_pabulib("\r\n".join(cut), source="bad.pb", enforce_limits=False)
+    assert e.n_voters == 10
+    lines[_line_of(lines, "num_votes") - 1] = "num_votes;eighty-four"
+    with pytest.raises(SchemaError, match=r"META field 'num_votes' is 'eighty-four', not a whole number"):
+        _parse(lines)
+
+
+def test_project_count_checked_against_meta():
+    lines = _assen_lines()
+    lines[_line_of(lines, "num_projects") - 1] = "num_projects;15"
+    last_project = _line_of(lines, "VOTES") - 1
+    with pytest.raises(SchemaError, match=rf"bad\.pb:{last_project}: the PROJECTS section ends here after 14 projects, but META num_projects"):
         _parse(lines)
 
 

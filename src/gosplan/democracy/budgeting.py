@@ -95,7 +95,7 @@ class Completion(StrEnum):
         return self in (Completion.COMPARISON, Completion.ADD1_COMPARISON)
 
     @classmethod
-    def from_rule(cls, rule: str | None) -> "Completion":
+    def from_rule(cls, rule: str | None) -> Completion:
         """The completion a Pabulib META ``rule`` names; ``ADD1`` for any other rule (a greedy
         election run by Equal Shares gets the completion the method's authors recommend)."""
         key = (rule or "").strip().lower()

@@ -12,8 +12,9 @@ their order), so that writing an election back gives the same bytes for the file
 ships (CRLF line ends, `;` separators). It refuses a file it cannot trust, naming the file,
 line and field: a malformed line, an unknown section, a ballot naming an unknown project or
 breaking the election's limits (`min_length`, `max_length`, `min_sum_points`,
-`max_sum_points`, `max_points`, `min_points`, `max_sum_cost`), a project costing more than the
-budget, a duplicate project or voter id.
+`max_sum_points`, `max_points`, `min_points`, `max_sum_cost`), fewer or more ballots or
+projects than META `num_votes` / `num_projects` says (a file cut short), a project costing
+more than the budget, a duplicate project or voter id.
 
 Format: Faliszewski, Flis, Peters, Pierczyński, Skowron, Stolicki, Szufa, Talmon,
 "Participatory Budgeting: Data, Tools and Analysis", IJCAI 2023, and pabulib.org/format.
@@ -482,7 +483,9 @@ def read_pabulib(path: str | Path, enforce_limits: bool = True) -> Election:
     """Read a Pabulib ``.pb`` file into an `Election`.
 
     ``enforce_limits=False`` keeps ballots that break the file's own META limits (lengths,
-    points, ballot cost) instead of refusing the file; see `Election`.
+    points, ballot cost) instead of refusing the file, and accepts a file whose VOTES or
+    PROJECTS hold another number of lines than META ``num_votes`` / ``num_projects`` says;
+    see `Election`.
 
     Raises
     ------
@@ -491,8 +494,8 @@ def read_pabulib(path: str | Path, enforce_limits: bool = True) -> Election:
         outside a section, an unknown or repeated section, a missing required column.
     SchemaError
         The content breaks the election's rules (unknown project in a ballot, duplicate id,
-        a ballot over its limits, a project costing more than the budget); the message names
-        the line and field.
+        a ballot over its limits, fewer ballots than META ``num_votes`` says, a project costing
+        more than the budget); the message names the line and field.
     """
     path = Path(path)
     try:
@@ -671,6 +674,8 @@ def parse_pabulib(text: str, source: str = "<string>", enforce_limits: bool = Tr
                 except ValueError:
                     raise SchemaError(f"{source}:{entry_line[k]}: field 'points': {t!r} is not a number") from None
             points = np.asarray(vals)
+    if enforce_limits:
+        _check_counts(source, meta, sections, {"num_votes": ("VOTES", "ballots"), "num_projects": ("PROJECTS", "projects")})
     voters = None
     if extra:
         voters = pd.DataFrame({vheader[j]: pd.array([r[j] for _, r in vrows], dtype=object) for j in extra})
@@ -687,6 +692,27 @@ def parse_pabulib(text: str, source: str = "<string>", enforce_limits: bool = Tr
         enforce_limits=enforce_limits,
         _line_of_ballot=np.asarray([ln for ln, _ in vrows], dtype=np.int64),
     )
+
+
+def _check_counts(source: str, meta: Mapping[str, str], sections: dict, keys: dict) -> None:
+    """META's counts of ballots and projects against the lines read: a file cut short at a
+    line boundary parses cleanly but has fewer ballots than META says, and a different outcome."""
+    for key, (section, what) in keys.items():
+        if key not in meta:
+            continue
+        meta_line = next(ln for ln, r in sections["META"][2] if r[0].strip() == key)
+        try:
+            said = int(str(meta[key]).strip())
+        except ValueError:
+            raise SchemaError(f"{source}:{meta_line}: META field {key!r} is {meta[key]!r}, not a whole number") from None
+        header_line, _, rows = sections[section]
+        if said != len(rows):
+            last = rows[-1][0] if rows else header_line
+            raise SchemaError(
+                f"{source}:{last}: the {section} section ends here after {len(rows)} {what}, but META {key} "
+                f"(line {meta_line}) says {said}; the file may be cut short: get the whole file, or correct "
+                f"{key}; to load what the file holds, read with enforce_limits=False"
+            )
 
 
 # ---------------------------------------------------------------------- writing
