@@ -339,3 +339,30 @@ def test_programmatic_election_errors():
         Election.from_ballots({"budget": 30, "vote_type": "choose-1"}, projects, {"x": ["a", "b"]})
     with pytest.raises(SchemaError, match="META has no 'budget'"):
         Election.from_ballots({"vote_type": "approval"}, projects, {})
+
+
+def test_check_ballot_limits_words_a_single_ballot_as_the_reader_does():
+    """One ballot cast in a round gets the same check and words as a ballot in a file."""
+    from gosplan.democracy.pabulib import check_ballot_limits
+
+    limits = {"min_length": 2, "max_length": "4", "max_sum_points": 10, "max_points": 6, "max_sum_cost": 100, "name": "x"}
+    costs = {"a": 30, "b": 50, "c": 40}
+    check_ballot_limits(limits, ["a", "b"], costs)
+    check_ballot_limits({"max_length": None}, ["a"])
+    with pytest.raises(SchemaError, match=r"^ballot names 1 projects, fewer than min_length 2$"):
+        check_ballot_limits(limits, ["a"], costs)
+    with pytest.raises(SchemaError, match=r"^ballot names 5 projects, more than max_length 4$"):
+        check_ballot_limits(limits, ["a", "b", "c", "d", "e"], costs)
+    with pytest.raises(SchemaError, match=r"^ballot's projects cost 120, more than max_sum_cost 100$"):
+        check_ballot_limits(limits, ["a", "b", "c"], costs)
+    with pytest.raises(SchemaError, match=r"^7 points to project 'b', more than max_points 6$"):
+        check_ballot_limits(limits, {"a": 1, "b": 7}, costs)
+    with pytest.raises(SchemaError, match=r"^ballot gives 11 points, more than max_sum_points 10$"):
+        check_ballot_limits(limits, {"a": 5, "b": 6}, costs)
+    with pytest.raises(SchemaError, match="max_sum_cost needs the project costs"):
+        check_ballot_limits(limits, ["a", "b"])
+    # the reader says the same of the same ballot in a file, with its place and a hint
+    lines = _assen_lines()
+    lines.insert(_line_of(lines, "min_length"), "max_length;4")
+    with pytest.raises(SchemaError, match=r"field 'vote': ballot names 5 projects, more than max_length 4; to load"):
+        _parse(lines)
