@@ -128,7 +128,11 @@ class Comparison:
     """The comparison step: the Equal Shares outcome against the greedy one (by votes).
 
     A voter prefers the outcome that funds more of the projects on their ballot; the greedy
-    outcome replaces Equal Shares' only if strictly more voters prefer it.
+    outcome replaces Equal Shares' only if strictly more voters prefer it. A voter none of
+    whose projects an outcome funds counts 0 for it, as in the Python code equalshares.net
+    gives for the rule and in Pabulib's checker; the compute tool's JavaScript leaves that
+    count undefined, so there such a voter prefers neither outcome (this can change the
+    outcome: ``benchmarks/check_compute_tool.py``).
     """
 
     prefer_equal_shares: float
