@@ -115,8 +115,10 @@ class Add1Stop(StrEnum):
     left) but not yet the last one within the budget.
     """
 
-    # stop at the first exhaustive outcome: pabutools' exhaustion_by_budget_increase, the
-    # compute tool with its "exhaustive" option (the tool's default)
+    # stop at the first exhaustive outcome: pabutools' exhaustion_by_budget_increase; the
+    # compute tool with its "exhaustive" option (its default), except where every project
+    # fits in the budget together: the tool then raises no share, this stop raises shares
+    # until every project somebody voted for is funded (as pabutools)
     FIRST_EXHAUSTIVE = "first-exhaustive"
     # keep raising while the outcome stays within the budget: the compute tool without its
     # "exhaustive" option, and Pabulib's checker for files decided with a comparison step
@@ -918,6 +920,9 @@ def equal_shares(
     pabutools' ``Cost_Sat`` counts them (and the comparison step counts votes, not points).
     Ties go to the smaller project id (string order), in Equal Shares and in the comparison
     step's greedy outcome alike; the compute tool refuses a tie unless told how to break it.
+    Each share starts at budget / voters; the compute tool's "integral" option (its default)
+    would start at the whole currency unit below it. A project costing nothing is funded if
+    somebody voted for it (the tool leaves such projects out).
 
     Parameters
     ----------
