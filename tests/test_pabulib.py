@@ -226,6 +226,34 @@ def test_limits_can_be_waived_for_published_files():
         _parse(lines)
 
 
+def test_file_cut_short_at_a_line_boundary_named():
+    """Assen's META says num_votes;84; a copy ending after its 10th ballot parses line by line
+    without a fault, but 10 ballots are not the election (issue 14): refused, naming the
+    line where VOTES ends and both counts, unless limits are waived."""
+    lines = _assen_lines()
+    head = _line_of(lines, "voter_id;vote")  # the VOTES header
+    cut = lines[: head + 10] + [""]
+    with pytest.raises(
+        SchemaError,
+        match=rf"bad\.pb:{head + 10}: the VOTES section ends here after 10 ballots, but META num_votes "
+        rf"\(line {_line_of(lines, 'num_votes')}\) says 84; the file may be cut short",
+    ):
+        _parse(cut)
+    e = parse_pabulib("\r\n".join(cut), source="bad.pb", enforce_limits=False)
+    assert e.n_voters == 10
+    lines[_line_of(lines, "num_votes") - 1] = "num_votes;eighty-four"
+    with pytest.raises(SchemaError, match=r"META field 'num_votes' is 'eighty-four', not a whole number"):
+        _parse(lines)
+
+
+def test_project_count_checked_against_meta():
+    lines = _assen_lines()
+    lines[_line_of(lines, "num_projects") - 1] = "num_projects;15"
+    last_project = _line_of(lines, "VOTES") - 1
+    with pytest.raises(SchemaError, match=rf"bad\.pb:{last_project}: the PROJECTS section ends here after 14 projects, but META num_projects"):
+        _parse(lines)
+
+
 def test_ballot_below_min_length_named():
     lines = _assen_lines()
     i = _line_of(lines, "vote046173fb")
@@ -311,3 +339,30 @@ def test_programmatic_election_errors():
         Election.from_ballots({"budget": 30, "vote_type": "choose-1"}, projects, {"x": ["a", "b"]})
     with pytest.raises(SchemaError, match="META has no 'budget'"):
         Election.from_ballots({"vote_type": "approval"}, projects, {})
+
+
+def test_check_ballot_limits_words_a_single_ballot_as_the_reader_does():
+    """One ballot cast in a round gets the same check and words as a ballot in a file."""
+    from gosplan.democracy.pabulib import check_ballot_limits
+
+    limits = {"min_length": 2, "max_length": "4", "max_sum_points": 10, "max_points": 6, "max_sum_cost": 100, "name": "x"}
+    costs = {"a": 30, "b": 50, "c": 40}
+    check_ballot_limits(limits, ["a", "b"], costs)
+    check_ballot_limits({"max_length": None}, ["a"])
+    with pytest.raises(SchemaError, match=r"^ballot names 1 projects, fewer than min_length 2$"):
+        check_ballot_limits(limits, ["a"], costs)
+    with pytest.raises(SchemaError, match=r"^ballot names 5 projects, more than max_length 4$"):
+        check_ballot_limits(limits, ["a", "b", "c", "d", "e"], costs)
+    with pytest.raises(SchemaError, match=r"^ballot's projects cost 120, more than max_sum_cost 100$"):
+        check_ballot_limits(limits, ["a", "b", "c"], costs)
+    with pytest.raises(SchemaError, match=r"^7 points to project 'b', more than max_points 6$"):
+        check_ballot_limits(limits, {"a": 1, "b": 7}, costs)
+    with pytest.raises(SchemaError, match=r"^ballot gives 11 points, more than max_sum_points 10$"):
+        check_ballot_limits(limits, {"a": 5, "b": 6}, costs)
+    with pytest.raises(SchemaError, match="max_sum_cost needs the project costs"):
+        check_ballot_limits(limits, ["a", "b"])
+    # the reader says the same of the same ballot in a file, with its place and a hint
+    lines = _assen_lines()
+    lines.insert(_line_of(lines, "min_length"), "max_length;4")
+    with pytest.raises(SchemaError, match=r"field 'vote': ballot names 5 projects, more than max_length 4; to load"):
+        _parse(lines)

@@ -17,6 +17,14 @@ def budget(
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the per-project table (.csv or .parquet)."),
     compare: bool = typer.Option(False, "--compare", help="Also say whether the outcome matches the file's 'selected' column."),
     report: Optional[Path] = typer.Option(None, "--report", help=REPORT_HELP),
+    completion: str = typer.Option(
+        "meta", "--completion",
+        help="Equal Shares: add1 | add1-comparison | comparison | none; default: the file's META rule.",
+    ),
+    add1_stop: Optional[str] = typer.Option(
+        None, "--add1-stop",
+        help="Equal Shares: first-exhaustive | last-within-budget; default: by the completion.",
+    ),
 ) -> None:
     """Fund projects by a budget rule and explain every decision."""
     from rich.console import Console
@@ -37,8 +45,10 @@ def budget(
         raise SchemaError(f"--rule {rule!r}: use one of {', '.join(x.value for x in Rule)}") from None
     options = {}
     if r is Rule.EQUAL_SHARES:
+        options["completion"] = completion
+        options["add1_stop"] = add1_stop
         with Progress(
-            TextColumn("[bold]Equal Shares, add1[/]"), BarColumn(), TextColumn("{task.description}"),
+            TextColumn("[bold]Equal Shares[/]"), BarColumn(), TextColumn("{task.description}"),
             TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
         ) as bar:
             task = bar.add_task("", total=e.budget)

@@ -6,7 +6,10 @@ Three rules, each a pure function of an `Election` returning an `Outcome`:
   that no longer fits; the rule most cities use.
 - `equal_shares`: the Method of Equal Shares (Peters and Skowron 2020; Peters, Pierczyński and
   Skowron, NeurIPS 2021) with cost satisfaction, completed by "add1" as the cities that use it
-  do (every voter's share raised one currency unit at a time).
+  do (every voter's share raised one currency unit at a time), optionally followed by the
+  "comparison step" of the equalshares.net compute tool (the outcome is weighed against the
+  greedy one by the voters who prefer each); by default the completion is the one the
+  election's META ``rule`` names (``equalshares/add1-comparison`` and so on).
 - `phragmen`: sequential Phragmén for budgets (Brill, Freeman, Janson, Lackner, AAAI 2017;
   Los, Christoff and Grossi, 2022).
 
@@ -44,6 +47,9 @@ from gosplan.errors import SchemaError
 __all__ = [
     "Rule",
     "Satisfaction",
+    "Completion",
+    "Add1Stop",
+    "Comparison",
     "Outcome",
     "allocate",
     "voter_satisfaction",
@@ -68,6 +74,78 @@ class Satisfaction(StrEnum):
 
     COST = "cost"  # the project's cost: the standard for city budgets ("cost utility")
     CARDINALITY = "cardinality"  # 1 per funded approved project
+
+
+class Completion(StrEnum):
+    """What follows the plain Method of Equal Shares; the names are Pabulib's META ``rule``
+    values without the ``equalshares`` prefix (``equalshares/add1-comparison`` is
+    ``ADD1_COMPARISON``)."""
+
+    NONE = "none"  # the plain method ("equalshares")
+    ADD1 = "add1"  # "equalshares/add1"
+    COMPARISON = "comparison"  # plain method, then the comparison step ("equalshares-comparison")
+    ADD1_COMPARISON = "add1-comparison"  # "equalshares/add1-comparison"
+
+    @property
+    def add1(self) -> bool:
+        return self in (Completion.ADD1, Completion.ADD1_COMPARISON)
+
+    @property
+    def comparison(self) -> bool:
+        return self in (Completion.COMPARISON, Completion.ADD1_COMPARISON)
+
+    @classmethod
+    def from_rule(cls, rule: str | None) -> Completion:
+        """The completion a Pabulib META ``rule`` names; ``ADD1`` for any other rule (a greedy
+        election run by Equal Shares gets the completion the method's authors recommend)."""
+        key = (rule or "").strip().lower()
+        return {
+            "equalshares": cls.NONE,
+            "equalshares-comparison": cls.COMPARISON,
+            "equalshares/add1": cls.ADD1,
+            "equalshares/add1-comparison": cls.ADD1_COMPARISON,
+        }.get(key, cls.ADD1)
+
+
+class Add1Stop(StrEnum):
+    """Where the add1 completion stops raising every voter's share.
+
+    Both stop before the first share whose outcome would cost more than the budget; they
+    differ on an outcome that is already exhaustive (no unfunded project fits in the money
+    left) but not yet the last one within the budget.
+    """
+
+    # stop at the first exhaustive outcome: pabutools' exhaustion_by_budget_increase; the
+    # compute tool with its "exhaustive" option (its default), except where every project
+    # fits in the budget together: the tool then raises no share, this stop raises shares
+    # until every project somebody voted for is funded (as pabutools)
+    FIRST_EXHAUSTIVE = "first-exhaustive"
+    # keep raising while the outcome stays within the budget: the compute tool without its
+    # "exhaustive" option, and Pabulib's checker for files decided with a comparison step
+    LAST_WITHIN_BUDGET = "last-within-budget"
+
+
+@dataclass(frozen=True)
+class Comparison:
+    """The comparison step: the Equal Shares outcome against the greedy one (by votes).
+
+    A voter prefers the outcome that funds more of the projects on their ballot; the greedy
+    outcome replaces Equal Shares' only if strictly more voters prefer it. A voter none of
+    whose projects an outcome funds counts 0 for it, as in the Python code equalshares.net
+    gives for the rule and in Pabulib's checker; the compute tool's JavaScript leaves that
+    count undefined, so there such a voter prefers neither outcome (this can change the
+    outcome: ``benchmarks/check_compute_tool.py``).
+    """
+
+    prefer_equal_shares: float
+    prefer_greedy: float
+    equal_shares_funded: tuple[str, ...]
+    greedy_funded: tuple[str, ...]
+
+    @property
+    def kept(self) -> str:
+        """``"equal-shares"`` or ``"greedy"``: which outcome the step kept."""
+        return "greedy" if self.prefer_greedy > self.prefer_equal_shares else "equal-shares"
 
 
 @dataclass(frozen=True, eq=False)
@@ -99,6 +177,12 @@ class Outcome:
         Equal Shares with add1: how many raises of the share were made.
     add1_increment
         Equal Shares with add1: the raise per step (one currency unit by default).
+    completion
+        Equal Shares: the completion used (chosen from META ``rule`` unless given).
+    add1_stop
+        Equal Shares with add1: where the raising stopped (`Add1Stop`).
+    comparison
+        Equal Shares with a comparison step: the voters preferring each outcome.
     """
 
     rule: Rule
@@ -112,6 +196,9 @@ class Outcome:
     add1_steps: int | None = None
     add1_increment: float | None = None
     currency: str = ""
+    completion: Completion | None = None
+    add1_stop: Add1Stop | None = None
+    comparison: Comparison | None = None
 
     @property
     def unspent(self) -> float:
@@ -144,6 +231,15 @@ class Outcome:
             "satisfied_share": float(self.satisfied_share),
             "per_voter_budget": None if self.per_voter_budget is None else float(self.per_voter_budget),
             "add1_steps": self.add1_steps,
+            "completion": None if self.completion is None else self.completion.value,
+            "add1_stop": None if self.add1_stop is None else self.add1_stop.value,
+            "comparison": None if self.comparison is None else {
+                "prefer_equal_shares": float(self.comparison.prefer_equal_shares),
+                "prefer_greedy": float(self.comparison.prefer_greedy),
+                "kept": self.comparison.kept,
+                "equal_shares_funded": list(self.comparison.equal_shares_funded),
+                "greedy_funded": list(self.comparison.greedy_funded),
+            },
             "spending": {col: {str(k): float(v) for k, v in ser.items()} for col, ser in self.spending.items()},
             "projects": rows,
         }
@@ -163,10 +259,17 @@ class Outcome:
                 initial = self.per_voter_budget - self.add1_steps * inc
                 lines.append(
                     f"each voter's share: {_money(initial)}{cur} raised {self.add1_steps} times by {_money(inc)} to "
-                    f"{_money(self.per_voter_budget)}{cur} (add1 completion)"
+                    f"{_money(self.per_voter_budget)}{cur} (add1 completion"
+                    + (f", stop: {self.add1_stop.value})" if self.add1_stop is not None else ")")
                 )
             else:
                 lines.append(f"each voter's share: {_money(self.per_voter_budget)}{cur}")
+        if self.comparison is not None:
+            c = self.comparison
+            lines.append(
+                f"comparison step: {_people(c.prefer_equal_shares)} voters prefer the Equal Shares outcome, "
+                f"{_people(c.prefer_greedy)} the greedy one; kept the {c.kept} outcome"
+            )
         for col, s in self.spending.items():
             parts = ", ".join(f"{k}: {_money(v)}" for k, v in s.items())
             lines.append(f"spending by {col}: {parts}")
@@ -508,10 +611,14 @@ def _mes_runs(
     return runs
 
 
-def _mes_add1(pr: _Profile, utility: np.ndarray, increment: float, completion: bool, progress=None):
+def _mes_add1(
+    pr: _Profile, utility: np.ndarray, increment: float, completion: bool, progress=None,
+    stop: Add1Stop = Add1Stop.FIRST_EXHAUSTIVE,
+):
     """Equal Shares, then the add1 completion: raise each voter's share by ``increment``
-    until the outcome is exhaustive (no unfunded project fits in what is left) or the next
-    outcome would cost more than the budget (then keep the last one that did not).
+    until the next outcome would cost more than the budget (then keep the last one that did
+    not) or, with ``Add1Stop.FIRST_EXHAUSTIVE``, until the outcome is exhaustive (no
+    unfunded project fits in what is left).
 
     Shares are tried in batches of consecutive steps run side by side; the answer is the
     first step, in order, that stops the completion, exactly as one step at a time.
@@ -519,13 +626,19 @@ def _mes_add1(pr: _Profile, utility: np.ndarray, increment: float, completion: b
     at least the dearest ballot (the sum of costs a single voter names), every voter can pay
     for all their projects alone (no voter pays more than a project's cost), so every
     supported project is funded at that share and at any larger one, and the outcome is
-    constant from there on.
+    constant from there on. (The compute tool, without its "exhaustive" option, would step
+    on for ever where every supported project fits in the budget together but not all
+    projects do; its answer would be this constant outcome.)
     """
     n = pr.n_voters
     ctx = _mes_context(pr)
     share0 = pr.budget / n
     tol_money = _TOL * max(pr.budget, 1.0)
     costs = pr.costs
+    exhaustive_stop = stop is Add1Stop.FIRST_EXHAUSTIVE
+    if not exhaustive_stop and float(costs.sum()) <= pr.budget + tol_money:
+        # the compute tool does not raise shares where every project fits in the budget
+        completion = False
     cols = np.repeat(np.arange(len(costs)), np.diff(pr.sup_ptr))
     dearest = float(np.bincount(pr.sup_group, weights=costs[cols], minlength=len(pr.group_weight)).max()) if len(cols) else 0.0
     bound = pr.budget * (n + 1) / n  # pabutools' default bound on the raised budget, per voter
@@ -547,14 +660,39 @@ def _mes_add1(pr: _Profile, utility: np.ndarray, increment: float, completion: b
                 if prev is None:  # cannot happen in exact arithmetic; keep the run
                     return share, k, run.funded, None, ctx
                 return share0 + (k - 1) * increment, k - 1, prev, (share, run.funded), ctx
-            unfunded = np.ones(len(costs), dtype=bool)
-            unfunded[run.funded] = False
-            if not np.any(costs[unfunded] <= pr.budget - spent + tol_money):
-                return share, k, run.funded, None, ctx
-            if share >= dearest or share + increment > bound:
+            if exhaustive_stop:
+                unfunded = np.ones(len(costs), dtype=bool)
+                unfunded[run.funded] = False
+                if not np.any(costs[unfunded] <= pr.budget - spent + tol_money):
+                    return share, k, run.funded, None, ctx
+                if share + increment > bound:
+                    return share, k, run.funded, None, ctx
+            if share >= dearest:
                 return share, k, run.funded, None, ctx
             prev = run.funded
         k += 1
+
+
+def _comparison(pr: _Profile, ctx: _MESContext, funded: list[int]) -> tuple[list[int], float, float, np.ndarray, np.ndarray]:
+    """The comparison step: Equal Shares' outcome against greedy by votes.
+
+    Greedy goes down the projects by the number of voters naming them (ties by id) and funds
+    each one that still fits. Each voter counts the projects on their ballot that each
+    outcome funds and prefers the outcome with more (equal counts: no preference). Returns
+    greedy's funded positions, the voters preferring each outcome, and greedy's ranks and
+    money left before each project (for the explanations).
+    """
+    g_funded, rank, left_before = _greedy(pr, pr.weight_sum)
+    m = len(pr.costs)
+
+    def per_group(sel: list[int]) -> np.ndarray:
+        mask = np.zeros(m)
+        mask[sel] = 1.0
+        return ctx.incidence.T @ mask  # projects on each group's ballot that are funded
+
+    es, gr = per_group(funded), per_group(g_funded)
+    w = pr.group_weight
+    return g_funded, float(w[es > gr].sum()), float(w[gr > es].sum()), rank, left_before
 
 
 # ------------------------------------------------------------------ phragmen
@@ -719,11 +857,16 @@ def greedy(election: Election, by: str | None = None) -> Outcome:
     funded, rank, left_before = _greedy(pr, score)
     t = _base_table(election, funded)
     t["rank"] = rank
-    cur = f" {election.meta.get('currency', '')}".rstrip()
+    t["explanation"] = _greedy_explanations(election, pr, score, by, funded, rank, left_before)
+    return _outcome(election, pr, Rule.GREEDY, funded, t)
+
+
+def _greedy_explanations(e: Election, pr: _Profile, score, by: str, funded, rank, left_before) -> list[str]:
+    cur = f" {e.meta.get('currency', '')}".rstrip()
     expl = []
     fset = set(funded)
     word = "votes" if by == "votes" else "points"
-    for p in range(election.n_projects):
+    for p in range(e.n_projects):
         head = f"rank {rank[p]} with {_people(score[p])} {word}"
         if p in fset:
             expl.append(f"funded: {head}; its cost {_money(pr.costs[p])}{cur} fitted in the {_money(left_before[p])}{cur} left")
@@ -732,18 +875,19 @@ def greedy(election: Election, by: str | None = None) -> Outcome:
                 f"not funded: {head}; its cost {_money(pr.costs[p])}{cur} exceeded the {_money(left_before[p])}{cur} "
                 "left after the projects ranked above it"
             )
-    t["explanation"] = expl
-    return _outcome(election, pr, Rule.GREEDY, funded, t)
+    return expl
 
 
 def equal_shares(
     election: Election,
     satisfaction: Satisfaction | str = Satisfaction.COST,
-    completion: str | None = "add1",
+    completion: Completion | str | None = "meta",
     increment: float = 1.0,
     progress=None,
+    add1_stop: Add1Stop | str | None = None,
 ) -> Outcome:
-    """The Method of Equal Shares with the "add1" completion.
+    """The Method of Equal Shares with the "add1" completion and, where the election was
+    decided so, the comparison step.
 
     Every voter gets an equal share of the budget, ``budget / voters``. Repeatedly, the
     project that its supporters can buy at the least price per unit of satisfaction is
@@ -753,53 +897,98 @@ def equal_shares(
     alpha / u_p wins, u_p = c under cost satisfaction). The method stops when no project's
     supporters have its cost left together. Since this usually leaves money unspent, the
     "add1" completion reruns it with each voter's share raised by one currency unit at a
-    time (budget/n, budget/n + 1, ...) and stops at the first outcome that is exhaustive (no
-    unfunded project fits in the money left) or before the first that would cost more than
-    the budget.
+    time (budget/n, budget/n + 1, ...) and stops before the first outcome that would cost
+    more than the budget, or earlier, at the first outcome that is exhaustive (no unfunded
+    project fits in the money left): see `Add1Stop`.
+
+    The comparison step (equalshares.net compute tool, ``comparisonStep`` with
+    "satisfaction"; Pabulib's ``equalshares/add1-comparison``) then weighs that outcome
+    against greedy by votes (projects by number of voters naming them, each funded if it
+    still fits): a voter prefers the outcome funding more of the projects on their ballot,
+    and greedy's outcome is kept if strictly more voters prefer it than prefer Equal Shares'.
 
     Sources: Peters and Skowron, "Proportionality and the Limits of Welfarism", EC 2020;
     Peters, Pierczyński and Skowron, "Proportional Participatory Budgeting with Additive
     Utilities", NeurIPS 2021; equalshares.net (the add1 completion used by Wieliczka,
-    Świecie, Aarau, Assen). Agrees with pabutools' ``method_of_equal_shares(Cost_Sat)``
-    completed by ``exhaustion_by_budget_increase`` with a budget step of one unit per voter.
+    Świecie, Aarau, Assen) and its compute tool (github.com/equalshares/equalshares-compute-tool,
+    ``js/methodOfEqualSharesWorker.js``: ``equalSharesAdd1``, ``utilitarianCompletion``,
+    ``comparisonStep``). With ``Add1Stop.FIRST_EXHAUSTIVE`` it agrees with pabutools'
+    ``method_of_equal_shares(Cost_Sat)`` completed by ``exhaustion_by_budget_increase`` with
+    a budget step of one unit per voter.
 
     Cumulative, scoring and ordinal ballots count as approval of the projects they name, as
-    pabutools' ``Cost_Sat`` counts them.
+    pabutools' ``Cost_Sat`` counts them (and the comparison step counts votes, not points).
+    Ties go to the smaller project id (string order), in Equal Shares and in the comparison
+    step's greedy outcome alike; the compute tool refuses a tie unless told how to break it.
+    Each share starts at budget / voters; the compute tool's "integral" option (its default)
+    would start at the whole currency unit below it. A project costing nothing is funded if
+    somebody voted for it (the tool leaves such projects out).
 
     Parameters
     ----------
     satisfaction
         ``"cost"`` (default, what cities use) or ``"cardinality"``.
     completion
-        ``"add1"`` (default) or ``None`` for the plain method.
+        A `Completion` (``"add1"``, ``"add1-comparison"``, ``"comparison"``, ``"none"``;
+        ``None`` is ``"none"``) or ``"meta"`` (default): the one the election's META
+        ``rule`` names (`Completion.from_rule`), ``"add1"`` if it names none.
     increment
         Raise of each voter's share per add1 step, in currency units.
     progress
         Optional callable ``progress(step, share, spent)`` called after every run.
+    add1_stop
+        Where add1 stops (`Add1Stop`); default ``"first-exhaustive"`` for ``"add1"`` and
+        ``"last-within-budget"`` for ``"add1-comparison"``, as Pabulib's checker and the
+        compute tool without its "exhaustive" option compute that rule. Where every project
+        fits in the budget together, ``"last-within-budget"`` raises no share (as the tool).
     """
     _check(election)
     sat = Satisfaction(satisfaction)
-    if completion not in ("add1", None):
-        raise SchemaError(f"equal_shares: completion={completion!r}; use 'add1' or None")
+    if completion == "meta":
+        comp = Completion.from_rule(election.meta.get("rule"))
+    else:
+        try:
+            comp = Completion.NONE if completion is None else Completion(completion)
+        except ValueError:
+            raise SchemaError(
+                f"equal_shares: completion={completion!r}; use 'meta', None or one of "
+                f"{', '.join(repr(c.value) for c in Completion)}"
+            ) from None
+    if add1_stop is None:
+        stop = Add1Stop.LAST_WITHIN_BUDGET if comp is Completion.ADD1_COMPARISON else Add1Stop.FIRST_EXHAUSTIVE
+    else:
+        try:
+            stop = Add1Stop(add1_stop)
+        except ValueError:
+            raise SchemaError(
+                f"equal_shares: add1_stop={add1_stop!r}; use one of {', '.join(repr(a.value) for a in Add1Stop)}"
+            ) from None
     if not increment > 0:
         raise SchemaError(f"equal_shares: increment must be positive, got {increment}")
     pr = _profile(election)
     t = _base_table(election, [])
     if pr.n_voters == 0:
         t["explanation"] = "not funded: nobody voted"
-        return _outcome(election, pr, Rule.EQUAL_SHARES, [], t, per_voter_budget=None, add1_steps=0)
+        return _outcome(election, pr, Rule.EQUAL_SHARES, [], t, per_voter_budget=None, add1_steps=0, completion=comp)
     utility = pr.costs.copy() if sat is Satisfaction.COST else np.ones_like(pr.costs)
-    share, steps, funded, overshoot, ctx = _mes_add1(pr, utility, increment, completion == "add1", progress)
+    share, steps, funded, overshoot, ctx = _mes_add1(pr, utility, increment, comp.add1, progress, stop)
     run = _mes_runs(pr, ctx, np.array([share]), utility, trace=True)[0]
     if run.funded != funded:  # the traced replay must be the same computation
         raise AssertionError("equal_shares: traced replay differs from the fast run")
-    t = _base_table(election, funded)
+    ids = election.project_ids
+    cmp = None
+    final = funded
+    if comp.comparison:
+        g_funded, pref_es, pref_g, g_rank, g_left = _comparison(pr, ctx, funded)
+        cmp = Comparison(pref_es, pref_g, tuple(str(ids[p]) for p in funded), tuple(str(ids[p]) for p in g_funded))
+        if cmp.kept == "greedy":
+            final = g_funded
+    t = _base_table(election, final)
     t["price"] = run.price
     t["payers_full"] = run.full_payers
     t["payers_short"] = run.short_payers
     t["money_left"] = run.money_end
     cur = f" {election.meta.get('currency', '')}".rstrip()
-    ids = election.project_ids
     fpos = {p: i for i, p in enumerate(funded)}
     expl = []
     for p in range(election.n_projects):
@@ -829,11 +1018,23 @@ def equal_shares(
         if overshoot is not None and p in overshoot[1]:
             s += f"; with a share of {_money(overshoot[0])}{cur} it would be funded but the outcome would exceed the budget"
         expl.append(s)
+    if cmp is not None and cmp.kept == "greedy":
+        # the greedy outcome replaced Equal Shares': say so, then why greedy funded each
+        head = (
+            f"comparison step kept the greedy outcome ({_people(cmp.prefer_greedy)} voters prefer it, "
+            f"{_people(cmp.prefer_equal_shares)} Equal Shares'): "
+        )
+        g_expl = _greedy_explanations(election, pr, pr.weight_sum, "votes", final, g_rank, g_left)
+        expl = [f"{head}{g}; Equal Shares: {es}" for g, es in zip(g_expl, expl)]
+        t["equal_shares_funded"] = [p in fpos for p in range(election.n_projects)]
     t["explanation"] = expl
     return _outcome(
-        election, pr, Rule.EQUAL_SHARES, funded, t, per_voter_budget=share,
-        add1_steps=steps if completion == "add1" else None,
-        add1_increment=float(increment) if completion == "add1" else None,
+        election, pr, Rule.EQUAL_SHARES, final, t, per_voter_budget=share,
+        add1_steps=steps if comp.add1 else None,
+        add1_increment=float(increment) if comp.add1 else None,
+        completion=comp,
+        add1_stop=stop if comp.add1 else None,
+        comparison=cmp,
     )
 
 

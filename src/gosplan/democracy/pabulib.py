@@ -12,8 +12,9 @@ their order), so that writing an election back gives the same bytes for the file
 ships (CRLF line ends, `;` separators). It refuses a file it cannot trust, naming the file,
 line and field: a malformed line, an unknown section, a ballot naming an unknown project or
 breaking the election's limits (`min_length`, `max_length`, `min_sum_points`,
-`max_sum_points`, `max_points`, `min_points`, `max_sum_cost`), a project costing more than the
-budget, a duplicate project or voter id.
+`max_sum_points`, `max_points`, `min_points`, `max_sum_cost`), fewer or more ballots or
+projects than META `num_votes` / `num_projects` says (a file cut short), a project costing
+more than the budget, a duplicate project or voter id.
 
 Format: Faliszewski, Flis, Peters, Pierczyński, Skowron, Stolicki, Szufa, Talmon,
 "Participatory Budgeting: Data, Tools and Analysis", IJCAI 2023, and pabulib.org/format.
@@ -39,6 +40,7 @@ from gosplan.errors import DuplicateIdError, SchemaError, SourceError, UnknownId
 __all__ = [
     "VoteType",
     "Election",
+    "check_ballot_limits",
     "read_pabulib",
     "parse_pabulib",
     "write_pabulib",
@@ -442,40 +444,116 @@ def _check_ballots(e: Election) -> None:
 
 _HINT = "; to load the ballots as cast, read with enforce_limits=False"
 
+# (key, comparison that breaks it, word): the per-ballot limits in the order they are checked
+_LENGTH_LIMITS = (("max_length", np.greater, "more"), ("min_length", np.less, "fewer"))
+_COST_LIMITS = (("max_sum_cost", np.greater, "more"), ("min_sum_cost", np.less, "less"))
+_POINT_LIMITS = (("max_points", np.greater, "more"), ("min_points", np.less, "fewer"))
+_SUM_POINT_LIMITS = (("max_sum_points", np.greater, "more"), ("min_sum_points", np.less, "fewer"))
+
+
+def _length_text(n, key, what, limit) -> str:
+    return f"ballot names {int(n)} projects, {what} than {key} {_format_meta(limit)}"
+
+
+def _cost_text(spent, key, what, limit) -> str:
+    return f"ballot's projects cost {_format_meta(float(spent))}, {what} than {key} {_format_meta(limit)}"
+
+
+def _points_text(pts, project, key, what, limit) -> str:
+    return f"{pts} points to project {project!r}, {what} than {key} {_format_meta(limit)}"
+
+
+def _sum_points_text(total, key, what, limit) -> str:
+    return f"ballot gives {_format_meta(float(total))} points, {what} than {key} {_format_meta(limit)}"
+
+
+def check_ballot_limits(
+    limits: Mapping[str, object],
+    ballot: Sequence[str] | Mapping[str, float],
+    costs: Mapping[str, float] | None = None,
+) -> None:
+    """Check one ballot against Pabulib's per-ballot limits, worded as `read_pabulib` words them.
+
+    The one check for a ballot cast in a round (the service, councils' rounds) and a ballot
+    read from a file. Only the limits present in ``limits`` are checked.
+
+    Parameters
+    ----------
+    limits
+        Any of ``min_length``, ``max_length``, ``min_points``, ``max_points``,
+        ``min_sum_points``, ``max_sum_points``, ``min_sum_cost``, ``max_sum_cost`` (numbers,
+        or META text); other keys are ignored, as is a value of ``None``.
+    ballot
+        Project ids (approval, choose-1, ordinal) or ``{project id: points}``.
+    costs
+        Project costs by id, needed only for the cost limits.
+
+    Raises
+    ------
+    SchemaError
+        The first limit the ballot breaks, e.g. ``"ballot names 5 projects, more than
+        max_length 4"``.
+    """
+    def limit(key: str) -> float | None:
+        v = limits.get(key)
+        return None if v is None else _meta_number({key: v}, key, "ballot limits")
+
+    pts = dict(ballot) if isinstance(ballot, Mapping) else None
+    ids = list(ballot)
+    for key, op, what in _LENGTH_LIMITS:
+        lim = limit(key)
+        if lim is not None and op(len(ids), lim):
+            raise SchemaError(_length_text(len(ids), key, what, lim))
+    for key, op, what in _COST_LIMITS:
+        lim = limit(key)
+        if lim is not None:
+            if costs is None:
+                raise SchemaError(f"check_ballot_limits: {key} needs the project costs")
+            spent = float(sum(float(costs[p]) for p in ids))
+            if op(spent, lim):
+                raise SchemaError(_cost_text(spent, key, what, lim))
+    if pts is not None:
+        for key, op, what in _POINT_LIMITS:
+            lim = limit(key)
+            if lim is not None:
+                for p, x in pts.items():
+                    if op(x, lim):
+                        raise SchemaError(_points_text(x, p, key, what, lim))
+        total = float(sum(pts.values()))
+        for key, op, what in _SUM_POINT_LIMITS:
+            lim = limit(key)
+            if lim is not None and op(total, lim):
+                raise SchemaError(_sum_points_text(total, key, what, lim))
+
 
 def _check_limits(e: Election, lengths: np.ndarray, rows: np.ndarray) -> None:
-    """The META limits on a single ballot (the ones a city sets for its voters)."""
+    """The META limits on a single ballot (the ones a city sets for its voters), on every
+    ballot at once; the same checks, order and words as `check_ballot_limits`."""
     n = e.n_voters
-    lo, hi = e.limit("min_length"), e.limit("max_length")
-    if hi is not None and (i := _first(lengths > hi)) is not None:
-        raise _BallotProblem(i, "vote", f"ballot names {lengths[i]} projects, more than max_length {_format_meta(hi)}{_HINT}")
-    if lo is not None and (i := _first(lengths < lo)) is not None:
-        raise _BallotProblem(i, "vote", f"ballot names {lengths[i]} projects, fewer than min_length {_format_meta(lo)}{_HINT}")
+    for key, op, what in _LENGTH_LIMITS:
+        lim = e.limit(key)
+        if lim is not None and (i := _first(op(lengths, lim))) is not None:
+            raise _BallotProblem(i, "vote", _length_text(lengths[i], key, what, lim) + _HINT)
     costs = e.costs
-    for key, op, what in (("max_sum_cost", np.greater, "more"), ("min_sum_cost", np.less, "less")):
-        limit = e.limit(key)
-        if limit is not None:
+    for key, op, what in _COST_LIMITS:
+        lim = e.limit(key)
+        if lim is not None:
             spent = np.bincount(rows, weights=costs[e.choices], minlength=n)
-            if (i := _first(op(spent, limit))) is not None:
-                raise _BallotProblem(
-                    i, "vote", f"ballot's projects cost {_format_meta(float(spent[i]))}, {what} than {key} {_format_meta(limit)}{_HINT}"
-                )
+            if (i := _first(op(spent, lim))) is not None:
+                raise _BallotProblem(i, "vote", _cost_text(spent[i], key, what, lim) + _HINT)
     if e.points is not None:
         pts = e.points
-        for key, op, what in (("max_points", np.greater, "more"), ("min_points", np.less, "fewer")):
-            limit = e.limit(key)
-            if limit is not None and (j := _first(op(pts, limit))) is not None:
+        for key, op, what in _POINT_LIMITS:
+            lim = e.limit(key)
+            if lim is not None and (j := _first(op(pts, lim))) is not None:
                 raise _BallotProblem(
-                    int(rows[j]), "points",
-                    f"{pts[j]} points to project {e.project_ids[e.choices[j]]!r}, {what} than {key} {_format_meta(limit)}{_HINT}",
+                    int(rows[j]), "points", _points_text(pts[j], e.project_ids[e.choices[j]], key, what, lim) + _HINT
                 )
         total = np.bincount(rows, weights=pts.astype(np.float64), minlength=n)
-        for key, op, what in (("max_sum_points", np.greater, "more"), ("min_sum_points", np.less, "fewer")):
-            limit = e.limit(key)
-            if limit is not None and (i := _first(op(total, limit))) is not None:
-                raise _BallotProblem(
-                    i, "points", f"ballot gives {_format_meta(float(total[i]))} points, {what} than {key} {_format_meta(limit)}{_HINT}"
-                )
+        for key, op, what in _SUM_POINT_LIMITS:
+            lim = e.limit(key)
+            if lim is not None and (i := _first(op(total, lim))) is not None:
+                raise _BallotProblem(i, "points", _sum_points_text(total[i], key, what, lim) + _HINT)
 
 
 # ---------------------------------------------------------------------- reading
@@ -483,7 +561,9 @@ def read_pabulib(path: str | Path, enforce_limits: bool = True) -> Election:
     """Read a Pabulib ``.pb`` file, or a shipped election by name (``"assen_2024"``), into an `Election`.
 
     ``enforce_limits=False`` keeps ballots that break the file's own META limits (lengths,
-    points, ballot cost) instead of refusing the file; see `Election`.
+    points, ballot cost) instead of refusing the file, and accepts a file whose VOTES or
+    PROJECTS hold another number of lines than META ``num_votes`` / ``num_projects`` says;
+    see `Election`.
 
     Raises
     ------
@@ -492,8 +572,8 @@ def read_pabulib(path: str | Path, enforce_limits: bool = True) -> Election:
         outside a section, an unknown or repeated section, a missing required column.
     SchemaError
         The content breaks the election's rules (unknown project in a ballot, duplicate id,
-        a ballot over its limits, a project costing more than the budget); the message names
-        the line and field.
+        a ballot over its limits, fewer ballots than META ``num_votes`` says, a project costing
+        more than the budget); the message names the line and field.
     """
     path = datasets.resolve(path, "election")
     try:
@@ -672,6 +752,8 @@ def parse_pabulib(text: str, source: str = "<string>", enforce_limits: bool = Tr
                 except ValueError:
                     raise SchemaError(f"{source}:{entry_line[k]}: field 'points': {t!r} is not a number") from None
             points = np.asarray(vals)
+    if enforce_limits:
+        _check_counts(source, meta, sections, {"num_votes": ("VOTES", "ballots"), "num_projects": ("PROJECTS", "projects")})
     voters = None
     if extra:
         voters = pd.DataFrame({vheader[j]: pd.array([r[j] for _, r in vrows], dtype=object) for j in extra})
@@ -688,6 +770,27 @@ def parse_pabulib(text: str, source: str = "<string>", enforce_limits: bool = Tr
         enforce_limits=enforce_limits,
         _line_of_ballot=np.asarray([ln for ln, _ in vrows], dtype=np.int64),
     )
+
+
+def _check_counts(source: str, meta: Mapping[str, str], sections: dict, keys: dict) -> None:
+    """META's counts of ballots and projects against the lines read: a file cut short at a
+    line boundary parses cleanly but has fewer ballots than META says, and a different outcome."""
+    for key, (section, what) in keys.items():
+        if key not in meta:
+            continue
+        meta_line = next(ln for ln, r in sections["META"][2] if r[0].strip() == key)
+        try:
+            said = int(str(meta[key]).strip())
+        except ValueError:
+            raise SchemaError(f"{source}:{meta_line}: META field {key!r} is {meta[key]!r}, not a whole number") from None
+        header_line, _, rows = sections[section]
+        if said != len(rows):
+            last = rows[-1][0] if rows else header_line
+            raise SchemaError(
+                f"{source}:{last}: the {section} section ends here after {len(rows)} {what}, but META {key} "
+                f"(line {meta_line}) says {said}; the file may be cut short: get the whole file, or correct "
+                f"{key}; to load what the file holds, read with enforce_limits=False"
+            )
 
 
 # ---------------------------------------------------------------------- writing
