@@ -487,6 +487,39 @@ def dantzig_wolfe(
                           "cost": sign * p["cost"], "reduced_cost": math.nan, "added": True})
     records.append({"round": 0, "phase": 0, "pricing_seconds": time.perf_counter() - t0,
                     "bytes_out": 0, "bytes_in": sum(8 * (len(p["coupling"]) + 3) for a in answers for p in a)})
+    def replace_lost(lost: LostBlocks) -> Decomposition | None:
+        # a worker died: its blocks were rebuilt elsewhere, their proposals are gone
+        for k in lost.blocks:
+            master.drop(k)
+        answers = ex.propose([np.zeros(len(s)) for s in supports], 2)
+        for k in lost.blocks:
+            for p in answers[k]:
+                if p["kind"] in ("infeasible", "error"):
+                    return fail(k, p["kind"])
+                master.add(k, p, supports[k])
+        return None
+
+    def recover() -> tuple[list[np.ndarray], list[np.ndarray], np.ndarray] | None:
+        """Each block mixes its own proposals by the master's weights; None if a block was lost."""
+        lam = np.asarray(master.h.getSolution().col_value, dtype=np.float64)
+        off = master.n_master + master.n_art
+        weights: list[tuple[dict[int, float], dict[int, float]]] = [({}, {}) for _ in blocks]
+        for j, (k, kind, i) in enumerate(master.cols):
+            w = float(lam[off + j])
+            if w != 0.0 and kind in ("point", "ray"):
+                d = weights[k][0 if kind == "point" else 1]
+                d[i] = d.get(i, 0.0) + w
+        try:
+            xs = ex.combine(weights)
+            duals = ex.local_duals()
+        except LostBlocks as lost:
+            records.append({"round": len(records), "phase": master.phase, "lost_blocks": [blocks[k].key for k in lost.blocks]})
+            if replace_lost(lost) is not None:
+                raise ConvergenceError(f"blocks {lost.blocks} were lost and could not be rebuilt") from None
+            return None
+        return xs, duals, lam
+
+    recovered = None
     for rnd in range(1, max_rounds + 1):
         t1 = time.perf_counter()
         z, pi, sigma, _ = master.solve()
@@ -504,17 +537,11 @@ def dantzig_wolfe(
         try:
             answers = ex.propose([pi[s] for s in supports], phase)
         except LostBlocks as lost:
-            # a worker died: its blocks were rebuilt elsewhere, their proposals are gone
-            for k in lost.blocks:
-                master.drop(k)
             rec.update({"lost_blocks": [blocks[k].key for k in lost.blocks]})
             records.append(rec)
-            answers = ex.propose([np.zeros(len(s)) for s in supports], 2)
-            for k in lost.blocks:
-                for p in answers[k]:
-                    if p["kind"] in ("infeasible", "error"):
-                        return fail(k, p["kind"])
-                    master.add(k, p, supports[k])
+            failed = replace_lost(lost)
+            if failed is not None:
+                return failed
             continue
         rec["pricing_seconds"] = time.perf_counter() - t0
         lagr, any_ray, added, received, secs = 0.0, False, 0, 0, []
@@ -555,12 +582,19 @@ def dantzig_wolfe(
             progress(rec)
         if phase == 2 and gap <= rel_gap:
             status = "optimal"
+            recovered = recover()
+            if recovered is None:
+                continue  # a worker died before the plan was read back: go on without its proposals
             break
         if phase == 1 and not any_ray and bound > 1e-9 * master.scale:
             status = "infeasible"  # the phase-1 bound proves the coupling rows cannot all be met
             break
         if added == 0:
             status = "stalled" if phase == 2 else "infeasible"
+            if phase == 2:
+                recovered = recover()
+                if recovered is None:
+                    continue
             break
     if status == "infeasible":
         lam = master.h.getSolution().col_value
@@ -573,23 +607,22 @@ def dantzig_wolfe(
         info["shortfall"] = art[art > 1e-9 * master.scale]
         info["phase1_prices"] = pi
         binding = []
-        for b, d in zip(blocks, ex.local_duals(), strict=True):
+        try:
+            local = ex.local_duals()
+        except LostBlocks:
+            local = [np.zeros(len(b.rows)) for b in blocks]
+        for b, d in zip(blocks, local, strict=True):
             for i in np.flatnonzero(np.abs(d) > 1e-9):
                 binding.append(b.names[i] if i < len(b.names) else f"{b.key} row {i}")
         info["binding"] = binding
         ex.close()
         return _result(status, lp, blocks, coupling, master_cols, None, None, math.nan, math.nan,
                        records, prices_kept, props, t_start, info)
-    # recover the plan: each block mixes its own proposals by the master's weights
-    lam = np.asarray(master.h.getSolution().col_value, dtype=np.float64)
-    off = master.n_master + master.n_art
-    weights: list[tuple[dict[int, float], dict[int, float]]] = [({}, {}) for _ in blocks]
-    for j, (k, kind, i) in enumerate(master.cols):
-        w = float(lam[off + j])
-        if w != 0.0 and kind in ("point", "ray"):
-            weights[k][0 if kind == "point" else 1][i] = weights[k][0 if kind == "point" else 1].get(i, 0.0) + w
-    xs = ex.combine(weights)
-    duals = ex.local_duals()
+    if recovered is None:
+        recovered = recover()
+        if recovered is None:
+            raise ConvergenceError("a block was lost while the plan was read back after the last round")
+    xs, duals, lam = recovered
     ex.close()
     n = lp.shape[1]
     x = np.zeros(n)

@@ -714,3 +714,98 @@ def _raise_impossible(world: World, rows: Sequence[str], where: str, regions: Se
         "Lower those floors or raise those limits (labour supply, trade limits).",
         regions=regs, limits=limits, detail=list(rows),
     )
+
+
+# -- pooled against alone ---------------------------------------------------------------
+
+
+@dataclass(frozen=True, eq=False)
+class AutarkyComparison:
+    """Every region planned alone (autarky) against the world planned as one.
+
+    ``table``: per region, the basket multiple reached alone and pooled (max-min),
+    the labour (or its proxy: ``resource``) each region spends to deliver what it
+    reaches alone, alone and in the pooled least-labour plan for the same floors,
+    and the labour saved; ``total``: the same for the world.
+    """
+
+    table: pd.DataFrame
+    total: dict[str, float]
+    resource: str
+    pooled: WorldPlan
+    pooled_labour: WorldPlan
+
+    def gains(self) -> pd.Series:
+        """Pooled multiple over the multiple alone, per region."""
+        return (self.table["multiple_pooled"] / self.table["multiple_alone"]).rename("gain")
+
+
+def compare_autarky(
+    world: World,
+    baskets: pd.Series,
+    floors: pd.Series | None = None,
+    *,
+    method: str = "monolithic",
+    executor: Any = None,
+    options: Any = None,
+) -> AutarkyComparison:
+    """The gain from pooling: each region alone against the world planned as one.
+
+    1. Alone: each region's largest multiple ``a_r`` of its own basket, with its own
+       techniques and labour and no trade (:meth:`World.region`).
+    2. Pooled: the world's max-min multiple ``t`` (every region at least ``t`` times
+       its basket); ``t >= min_r a_r`` always (autarky is one of the pooled plans).
+    3. Labour for the same floors: each region's least labour to deliver
+       ``a_r`` times its basket alone, against the pooled least-labour plan that
+       delivers the same to every region; the world total saved is never negative.
+    """
+    from gosplan.planning.optimal import optimal_plan
+    from gosplan.planning.objectives import MaxBasket, MinFactor
+    from gosplan.planning.targets import Targets
+
+    b = baskets.astype(float)
+    f = floors.astype(float) if floors is not None else pd.Series(dtype=float)
+    preg = pd.Series(world.economy.products["region"].to_numpy(dtype=object), index=world.economy.product_ids)
+    rows = []
+    need = {}
+    for r in world.regions:
+        e = world.region(r)
+        br = b[b.index.isin(e.product_ids)]
+        fr = f[f.index.isin(e.product_ids)]
+        p = optimal_plan(e, Targets(basket=br, floors=fr), MaxBasket(), options=options or _default_options(), diagnose=False)
+        if not p.ok:
+            raise ImpossibleWorldPlanError(
+                f"region {r!r} alone cannot meet its floors with its labour ({p.status}); lower its floors",
+                regions=[r], limits=[f"{r}{REGION_SEPARATOR}labour"],
+            )
+        a = float(p.basket_multiple)
+        floors_r = fr.add(a * br, fill_value=0.0)
+        need[r] = floors_r
+        q = optimal_plan(e, Targets(floors=floors_r), MinFactor(), options=options or _default_options(), diagnose=False)
+        rows.append({"region": r, "multiple_alone": a, "labour_alone": float(q.objective_value)})
+    table = pd.DataFrame(rows).set_index("region")
+    pooled = plan_world(world, Targets(basket=b, floors=f), "max-min", method=method, executor=executor, options=options)
+    table["multiple_pooled"] = pooled.regions["basket_multiple"].reindex(table.index)
+    table["multiple_common"] = pooled.plan.basket_multiple
+    same = pd.concat(list(need.values()))
+    pl = plan_world(world, Targets(floors=same), "labour", method=method, executor=executor, options=options)
+    table["labour_pooled"] = pl.regions["labour_used"].reindex(table.index)
+    table["labour_saved"] = table["labour_alone"] - table["labour_pooled"]
+    table["labour_available"] = world.labour_available.reindex(table.index)
+    total = {
+        "smallest_multiple_alone": float(table["multiple_alone"].min()),
+        "multiple_pooled": float(pooled.plan.basket_multiple),
+        "labour_alone": float(table["labour_alone"].sum()),
+        "labour_pooled": float(table["labour_pooled"].sum()),
+        "labour_saved": float(table["labour_saved"].sum()),
+        "labour_available": float(table["labour_available"].sum()),
+    }
+    total["labour_saved_share"] = total["labour_saved"] / total["labour_alone"] if total["labour_alone"] else math.nan
+    _ = preg
+    return AutarkyComparison(table=table, total=total, resource=world.resource, pooled=pooled, pooled_labour=pl)
+
+
+def _default_options() -> Any:
+    from gosplan.planning.solver import SolverOptions
+
+    return SolverOptions()
