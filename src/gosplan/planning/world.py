@@ -174,8 +174,8 @@ def trade_cost_table(
         unknown_cols = set(tc.columns) - {"from", "to", "labour", "goods", "limit"}
         if unknown_cols:
             raise SchemaError(f"trade_costs: unknown column(s) {sorted(unknown_cols)}; use from, to, labour, goods, limit")
-        for i, row in enumerate(tc.itertuples(index=False)):
-            for r in (row._asdict()["from"], row._asdict()["to"]):
+        for i, pair in enumerate(zip(tc["from"], tc["to"], strict=True)):
+            for r in pair:
                 if str(r) not in known:
                     raise UnknownIdError(
                         f"trade_costs row {i + 1}: region {r!r} is not in the world (regions: {regs[:10]}); "
@@ -190,7 +190,7 @@ def trade_cost_table(
                 i = int(np.flatnonzero(bad.to_numpy())[0])
                 raise SchemaError(
                     f"trade_costs row {i + 1} ({tc['from'].iloc[i]}->{tc['to'].iloc[i]}): {col} is "
-                    f"{tc[col].iloc[i]!r}; a transport cost or limit must be a number >= 0"
+                    f"{tc[col].tolist()[i]!r}; a transport cost or limit must be a number >= 0"
                 )
         same = tc["from"].astype(str) == tc["to"].astype(str)
         if same.any():

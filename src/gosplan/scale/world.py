@@ -189,11 +189,11 @@ class DaskExecutor:
 
 def plan_world_distributed(world: Any, targets: Any, objective: str | object = "max-min", *,
                            scheduler: str | None = None, n_workers: int | None = None, client: Any = None,
-                           **kw: Any) -> Any:
+                           timeout: float = 10.0, **kw: Any) -> Any:
     """:func:`gosplan.planning.world.plan_world` decomposed, its regions on a Dask cluster
     (a ``LocalCluster`` of ``n_workers`` by default, or the scheduler at ``scheduler`` /
     ``DASK_SCHEDULER_ADDRESS``, or ``client``)."""
     from gosplan.planning.world import plan_world
 
-    ex = DaskExecutor(client=client, scheduler=scheduler, n_workers=n_workers)
+    ex = DaskExecutor(client=client, scheduler=scheduler, n_workers=n_workers, timeout=timeout)
     return plan_world(world, targets, objective, method="decomposed", executor=ex, **kw)
