@@ -398,7 +398,7 @@ def world_from_mrio(
         resource = str(kw.pop("resource", "value added (proxy for labour)"))
     lab = np.divide(lab_total, x, out=np.zeros_like(x), where=x > 0)
     # world average technique of each sector (output-weighted) for region-sectors without output
-    W = sp.csr_array((x, (bi, np.arange(len(x)))), shape=(n, len(x)))
+    W = sp.csr_array((np.ones(len(x)), (bi, np.arange(len(x)))), shape=(n, len(x)))  # sector indicator
     tot = np.bincount(bi, weights=x, minlength=n)
     avgA = (Ag @ sp.diags_array(x) @ W.T).toarray() / np.where(tot > 0, tot, 1.0)
     avgL = np.bincount(bi, weights=lab_total, minlength=n) / np.where(tot > 0, tot, 1.0)
@@ -740,6 +740,10 @@ class AutarkyComparison:
         return (self.table["multiple_pooled"] / self.table["multiple_alone"]).rename("gain")
 
 
+#: how far inside each region's own frontier the floors of the labour comparison sit
+EDGE = 1e-7
+
+
 def compare_autarky(
     world: World,
     baskets: pd.Series,
@@ -756,7 +760,7 @@ def compare_autarky(
     2. Pooled: the world's max-min multiple ``t`` (every region at least ``t`` times
        its basket); ``t >= min_r a_r`` always (autarky is one of the pooled plans).
     3. Labour for the same floors: each region's least labour to deliver
-       ``a_r`` times its basket alone, against the pooled least-labour plan that
+       ``a_r (1 - EDGE)`` times its basket alone, against the pooled least-labour plan that
        delivers the same to every region; the world total saved is never negative.
     """
     from gosplan.planning.optimal import optimal_plan
@@ -779,9 +783,14 @@ def compare_autarky(
                 regions=[r], limits=[f"{r}{REGION_SEPARATOR}labour"],
             )
         a = float(p.basket_multiple)
-        floors_r = fr.add(a * br, fill_value=0.0)
+        # a hair (EDGE) inside each region's frontier, so that rounding at the edge of what it
+        # can do alone does not make its own floor impossible
+        floors_r = fr.add(a * (1.0 - EDGE) * br, fill_value=0.0)
         need[r] = floors_r
         q = optimal_plan(e, Targets(floors=floors_r), MinFactor(), options=options or _default_options(), diagnose=False)
+        if not q.ok:
+            raise ImpossibleWorldPlanError(f"region {r!r}: its least-labour plan for what it reaches alone ended {q.status}",
+                                           regions=[r], limits=[f"{r}{REGION_SEPARATOR}labour"])
         rows.append({"region": r, "multiple_alone": a, "labour_alone": float(q.objective_value)})
     table = pd.DataFrame(rows).set_index("region")
     pooled = plan_world(world, Targets(basket=b, floors=f), "max-min", method=method, executor=executor, options=options)
@@ -809,3 +818,70 @@ def _default_options() -> Any:
     from gosplan.planning.solver import SolverOptions
 
     return SolverOptions()
+
+
+# -- a world as tables ----------------------------------------------------------------
+
+
+def world_to_tables(world: World, baskets: pd.Series | None = None) -> dict[str, pd.DataFrame]:
+    """The inputs of a world (not its built economy) as three long tables:
+    ``techniques`` (region, input, product, coefficient), ``regions`` (region, product,
+    labour coefficient, basket) and ``supply`` (region, available, resource)."""
+    e = world.economy
+    prod = e.activities["kind"].to_numpy(dtype=object) == "production"
+    U = sp.csr_array(e.use[:, np.flatnonzero(prod)]).tocoo()
+    pid = e.product_ids.to_numpy(dtype=object)
+    aid = e.activity_ids.to_numpy(dtype=object)[prod]
+    areg = e.activities["region"].to_numpy(dtype=object)[prod]
+    tech = pd.DataFrame({
+        "region": areg[U.col],
+        "input": [p.split(REGION_SEPARATOR, 1)[1] for p in pid[U.row]],
+        "product": [a.split(REGION_SEPARATOR, 1)[1] for a in aid[U.col]],
+        "coefficient": U.data,
+    })
+    lab = e.factor_use[: len(world.regions)][:, np.flatnonzero(prod)]
+    lab_coef = np.asarray(lab.sum(axis=0)).ravel()
+    regions = pd.DataFrame({
+        "region": areg,
+        "product": [a.split(REGION_SEPARATOR, 1)[1] for a in aid],
+        "labour": lab_coef,
+        "basket": 0.0 if baskets is None else baskets.reindex(aid).fillna(0.0).to_numpy(dtype=float),
+    })
+    supply = pd.DataFrame({"region": list(world.regions), "available": world.labour_available.to_numpy(),
+                           "resource": world.resource})
+    return {"techniques": tech, "regions": regions, "supply": supply}
+
+
+def world_from_tables(tables: Mapping[str, pd.DataFrame], name: str = "world", **kw: Any) -> tuple[World, pd.Series]:
+    """A world and its regions' baskets from :func:`world_to_tables`' three tables."""
+    tech, reg, sup = tables["techniques"], tables["regions"], tables["supply"]
+    prods = list(pd.unique(reg["product"].astype(str)))
+    pos = {p: i for i, p in enumerate(prods)}
+    n = len(prods)
+    use, lab, av = {}, {}, {}
+    resource = str(sup["resource"].iloc[0]) if "resource" in sup.columns and len(sup) else "labour"
+    for r in sup["region"].astype(str):
+        t = tech[tech["region"].astype(str) == r]
+        use[r] = sp.csr_array((t["coefficient"].to_numpy(dtype=float),
+                               (t["input"].map(pos).to_numpy(), t["product"].map(pos).to_numpy())), shape=(n, n))
+        g = reg[reg["region"].astype(str) == r]
+        v = np.zeros(n)
+        v[g["product"].map(pos).to_numpy()] = g["labour"].to_numpy(dtype=float)
+        lab[r] = v
+    av = dict(zip(sup["region"].astype(str), sup["available"].astype(float), strict=True))
+    w = build_world(prods, use, lab, av, resource=resource, name=name, **kw)
+    ids = reg["region"].astype(str) + REGION_SEPARATOR + reg["product"].astype(str)
+    basket = pd.Series(reg["basket"].to_numpy(dtype=float), index=pd.Index(ids, dtype=object))
+    return w, basket[basket > 0]
+
+
+def load_world(name: str = "wiod_2011", **kw: Any) -> tuple[World, pd.Series]:
+    """A shipped world by name and its regions' baskets (``wiod_2011``: the WIOD 2013
+    release's world table of 2011, 41 regions x 35 sectors; see its PROVENANCE.md)."""
+    from gosplan.datasets import HERE
+
+    folder = HERE / name / "world"
+    if not folder.is_dir():
+        raise UnknownIdError(f"no shipped world {name!r}; shipped: wiod_2011")
+    tables = {k: pd.read_parquet(folder / f"{k}.parquet") for k in ("techniques", "regions", "supply")}
+    return world_from_tables(tables, name=name, **kw)
