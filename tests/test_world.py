@@ -171,3 +171,33 @@ def test_unreachable_scheduler_is_a_clear_error():
     w, basket = random_world(2)
     with pytest.raises(SchedulerUnreachableError, match="127.0.0.1:9"):
         plan_world_distributed(w, Targets(basket=basket), scheduler="tcp://127.0.0.1:9", timeout=2)
+
+
+def test_wiod_2011_world_is_shipped_with_its_proxy_named():
+    from gosplan.planning.world import load_world
+
+    w, basket = load_world("wiod_2011")
+    assert len(w.regions) == 41 and len(w.products) == 35
+    assert w.resource == "value added (proxy for labour)"
+    assert set(w.economy.factors.loc[w.labour_factors, "name"]) == {"value added (proxy for labour)"}
+    assert (basket > 0).all() and len(basket) > 1000
+    assert w.labour_available["USA"] > w.labour_available["MLT"] > 0
+
+
+@pytest.mark.slow
+def test_cli_world_compare_autarky(tmp_path):
+    """`gosplan world wiod_2011 --objective max-min --compare autarky` prints and writes the
+    per-region comparison and its chart."""
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    out = tmp_path / "world.csv"
+    res = CliRunner().invoke(app, ["world", "wiod_2011", "--objective", "max-min", "--compare", "autarky",
+                                   "--out", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "value added (proxy for labour)" in res.output
+    df = pd.read_csv(out)
+    assert len(df) == 41 and {"multiple_alone", "multiple_pooled", "labour_saved"} <= set(df.columns)
+    assert (df["multiple_pooled"] >= df["multiple_alone"].min() - 1e-9).all()
+    assert out.with_suffix(".png").exists()
