@@ -64,6 +64,13 @@ class Block:
     support: np.ndarray
     D: sp.csr_array
     names: tuple[str, ...] = ()
+    #: positions in ``support`` of the coupling rows the block owns (its own balances) and an
+    #: opening cost: the first proposal is the block's best plan *alone* over its local and
+    #: owned rows at that cost (e.g. a region's autarky plan), a feasible start for the centre
+    own: np.ndarray | None = None
+    opening_cost: np.ndarray | None = None
+    own_lower: np.ndarray | None = None
+    own_upper: np.ndarray | None = None
 
     @property
     def nbytes(self) -> int:
@@ -115,6 +122,10 @@ class BlockSolver:
         h.run()
         st = h.getModelStatus()
         M = self.hp.HighsModelStatus
+        if st not in (M.kOptimal, M.kModelEmpty, M.kUnbounded, M.kUnboundedOrInfeasible, M.kInfeasible):
+            h.clearSolver()  # numerical trouble of the warm start: once more from scratch
+            h.run()
+            st = h.getModelStatus()
         if st == M.kOptimal or st == M.kModelEmpty:
             sol = h.getSolution()
             x = np.asarray(sol.col_value, dtype=np.float64) if len(cost) else np.zeros(0)
@@ -176,6 +187,26 @@ class BlockSolver:
             p["seconds"] = time.perf_counter() - t0
         return out
 
+    def opening(self) -> list[dict[str, Any]]:
+        """The block's best plan alone (local and owned rows, opening cost), or, where it has
+        none, its answer at zero prices."""
+        b = self.block
+        if b.own is None or b.opening_cost is None:
+            return self.propose(np.zeros(len(b.support)), 2)
+        from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
+
+        t0 = time.perf_counter()
+        A = sp.vstack([b.A, b.D[b.own, :]], format="csc")
+        lp = LinearProgram(c=b.opening_cost, A=A, row_lower=np.concatenate([b.row_lower, b.own_lower]),
+                           row_upper=np.concatenate([b.row_upper, b.own_upper]), col_lower=b.col_lower,
+                           col_upper=b.col_upper)
+        res = solve_lp(lp, SolverOptions(method="simplex"))
+        if res.status is not SolverStatus.OPTIMAL:
+            return self.propose(np.zeros(len(b.support)), 2)
+        out = [self._proposal("point", res.x, b.c)]
+        out[0]["seconds"] = time.perf_counter() - t0
+        return out
+
     def combine(self, point_weights: dict[int, float], ray_weights: dict[int, float]) -> np.ndarray:
         x = np.zeros(len(self.block.c))
         for i, w in point_weights.items():
@@ -219,6 +250,8 @@ class Executor(Protocol):
 
     def propose(self, prices: list[np.ndarray], phase: int) -> list[list[dict[str, Any]]]: ...
 
+    def opening(self) -> list[list[dict[str, Any]]]: ...
+
     def combine(self, weights: list[tuple[dict[int, float], dict[int, float]]]) -> list[np.ndarray]: ...
 
     def local_duals(self) -> list[np.ndarray]: ...
@@ -240,6 +273,9 @@ class SerialExecutor:
     def propose(self, prices: list[np.ndarray], phase: int) -> list[list[dict[str, Any]]]:
         return [s.propose(p, phase) for s, p in zip(self.solvers, prices, strict=True)]
 
+    def opening(self) -> list[list[dict[str, Any]]]:
+        return [s.opening() for s in self.solvers]
+
     def combine(self, weights: list[tuple[dict[int, float], dict[int, float]]]) -> list[np.ndarray]:
         return [s.combine(*w) for s, w in zip(self.solvers, weights, strict=True)]
 
@@ -254,7 +290,8 @@ class SerialExecutor:
 
 
 def split_blocks(
-    lp: LinearProgram, col_block: np.ndarray, keys: list[str], row_names: list[str] | None = None
+    lp: LinearProgram, col_block: np.ndarray, keys: list[str], row_names: list[str] | None = None,
+    row_owner: np.ndarray | None = None, opening_cost: np.ndarray | None = None,
 ) -> tuple[list[Block], np.ndarray, np.ndarray]:
     """Split a program into blocks by its columns' block (``-1``: a master column).
 
@@ -288,6 +325,12 @@ def split_blocks(
         Dk = sp.csc_array(Acoup[:, cols]) if len(coupling) else sp.csc_array((0, len(cols)))
         support = np.flatnonzero(np.diff(sp.csr_array(Dk).indptr) > 0)
         Dk = sp.csr_array(sp.csr_array(Dk)[support, :])
+        own = oc = olo = ohi = None
+        if row_owner is not None and opening_cost is not None:
+            own = np.flatnonzero(np.asarray(row_owner)[coupling[support]] == k)
+            oc = (1.0 if lp.sense == "min" else -1.0) * np.asarray(opening_cost, dtype=float)[cols]
+            olo = lp.row_lower[coupling[support[own]]]
+            ohi = lp.row_upper[coupling[support[own]]]
         blocks.append(
             Block(
                 key=key,
@@ -302,6 +345,10 @@ def split_blocks(
                 support=support,
                 D=Dk,
                 names=tuple(row_names[i] for i in rows) if row_names is not None else (),
+                own=own,
+                opening_cost=oc,
+                own_lower=olo,
+                own_upper=ohi,
             )
         )
     return blocks, coupling, master_cols
@@ -357,6 +404,8 @@ class _Master:
             shape=(self.m, na),
         )
         M = sp.vstack([sp.hstack([Ac, Aart]), sp.csr_array((nblocks, Ac.shape[1] + na))], format="csc")
+        self.lo, self.hi, self.A0 = lo, hi, sp.csr_array(Ac)
+        self.lb0, self.ub0 = lp.col_lower[master_cols], lp.col_upper[master_cols]
         ncol = M.shape[1]
         h = highspy.Highs()
         h.silent()
@@ -382,6 +431,25 @@ class _Master:
         self.cols: list[tuple[int, str, int]] = []  # (block, kind, index) of each proposal column
         self.phase = 1
         self.scale = max(1.0, float(np.max(np.abs(np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)], [1.0]])))))
+
+    def lagrangian(self, pi: np.ndarray, vks: np.ndarray, phase: int) -> float:
+        """The Lagrangian bound at prices ``pi`` (min form): every coupling row's priced bound,
+        every block's priced minimum ``v_k`` and the master columns at their best bound.
+        Valid for any ``pi`` of the right signs (Geoffrion 1974)."""
+        if not np.isfinite(vks).all():
+            return -math.inf
+        b = np.where(pi > 0, self.lo, np.where(pi < 0, self.hi, 0.0))
+        if not np.isfinite(b[pi != 0]).all():
+            return -math.inf
+        total = float(pi[pi != 0] @ b[pi != 0]) + float(vks.sum())
+        if self.n_master:
+            c0 = self.cost2[: self.n_master] if phase == 2 else np.zeros(self.n_master)
+            r = c0 - self.A0.T @ pi
+            bnd = np.where(r > 0, self.lb0, np.where(r < 0, self.ub0, 0.0))
+            if not np.isfinite(bnd[r != 0]).all():
+                return -math.inf
+            total += float(r[r != 0] @ bnd[r != 0])
+        return total
 
     def add(self, k: int, prop: dict[str, Any], support: np.ndarray) -> None:
         coup = np.asarray(prop["coupling"], dtype=np.float64)
@@ -424,6 +492,17 @@ class _Master:
         h.run()
         st = h.getModelStatus()
         if st != self.hp.HighsModelStatus.kOptimal:
+            # numerical trouble of a long warm-started simplex: once more from scratch, then with presolve
+            h.clearSolver()
+            h.run()
+            st = h.getModelStatus()
+        if st != self.hp.HighsModelStatus.kOptimal:
+            h.setOptionValue("presolve", "on")
+            h.clearSolver()
+            h.run()
+            h.setOptionValue("presolve", "off")
+            st = h.getModelStatus()
+        if st != self.hp.HighsModelStatus.kOptimal:
             raise ConvergenceError(f"the restricted master ended {h.modelStatusToString(st)} in phase {self.phase}")
         sol = h.getSolution()
         y = np.asarray(sol.row_dual, dtype=np.float64)
@@ -441,6 +520,9 @@ def dantzig_wolfe(
     row_names: list[str] | None = None,
     keep_prices: bool = True,
     progress: Any = None,
+    row_owner: np.ndarray | None = None,
+    opening_cost: np.ndarray | None = None,
+    smoothing: float = 0.7,
 ) -> Decomposition:
     """Solve ``lp`` by Dantzig-Wolfe decomposition over the blocks ``col_block``.
 
@@ -452,7 +534,7 @@ def dantzig_wolfe(
     ``info["rows"]``), or after ``max_rounds`` (``"iteration_limit"``).
     """
     t_start = time.perf_counter()
-    blocks, coupling, master_cols = split_blocks(lp, col_block, keys, row_names)
+    blocks, coupling, master_cols = split_blocks(lp, col_block, keys, row_names, row_owner, opening_cost)
     ex = executor if executor is not None else SerialExecutor()
     ex.start(blocks)
     sign = 1.0 if lp.sense == "min" else -1.0
@@ -475,9 +557,9 @@ def dantzig_wolfe(
         return _result(st, lp, blocks, coupling, master_cols, None, None, math.nan, math.nan,
                        records, prices_kept, props, t_start, info)
 
-    # opening round: every block's own best plan at its own costs (no prices yet)
+    # opening round: every block's own best plan alone (or at its own costs, no prices yet)
     t0 = time.perf_counter()
-    answers = ex.propose([np.zeros(len(s)) for s in supports], 2)
+    answers = ex.opening()
     for k, ans in enumerate(answers):
         for p in ans:
             if p["kind"] in ("infeasible", "error"):
@@ -520,12 +602,14 @@ def dantzig_wolfe(
         return xs, duals, lam
 
     recovered = None
+    center: np.ndarray | None = None
+    exact_next = False
     for rnd in range(1, max_rounds + 1):
         t1 = time.perf_counter()
         z, pi, sigma, _ = master.solve()
         if master.phase == 1 and z <= 1e-9 * master.scale:
             master.to_phase2()
-            best_bound = -math.inf
+            best_bound, center = -math.inf, None
             z, pi, sigma, _ = master.solve()
         phase = master.phase
         value = z
@@ -534,30 +618,39 @@ def dantzig_wolfe(
         if keep_prices:
             prices_kept.append(sign * pi.copy())
         t0 = time.perf_counter()
+        # Wentges smoothing (phase 2): price at a mix of the best-bound prices and the master's,
+        # which damps the swings of the master's duals; a round whose smoothed prices bring no
+        # improving column is priced again at the master's own prices (no mispricing survives)
+        smooth = phase == 2 and center is not None and smoothing > 0 and not exact_next
+        use = smoothing * center + (1.0 - smoothing) * pi if smooth else pi
+        exact_next = False
         try:
-            answers = ex.propose([pi[s] for s in supports], phase)
+            answers = ex.propose([use[s] for s in supports], phase)
         except LostBlocks as lost:
             rec.update({"lost_blocks": [blocks[k].key for k in lost.blocks]})
             records.append(rec)
             failed = replace_lost(lost)
             if failed is not None:
                 return failed
+            center = None
             continue
         rec["pricing_seconds"] = time.perf_counter() - t0
-        lagr, any_ray, added, received, secs = 0.0, False, 0, 0, []
+        rec["smoothed"] = smooth
+        any_ray, added, received, secs = False, 0, 0, []
+        vks = np.full(len(blocks), math.inf)
         for k, ans in enumerate(answers):
-            vk = math.inf
             for p in ans:
                 if p["kind"] in ("infeasible", "error"):
                     return fail(k, p["kind"])
                 received += 8 * (len(p["coupling"]) + 3)
                 secs.append(p.get("seconds", 0.0))
+                # reduced cost at the master's own prices (the proposal was priced at `use`)
+                rc = p["cost"] - float(pi[supports[k]] @ p["coupling"])
                 if p["kind"] == "ray":
-                    rc = p["value"]
                     any_ray = True
                 else:
-                    rc = p["value"] - sigma[k]
-                    vk = min(vk, p["value"])
+                    rc -= sigma[k]
+                    vks[k] = min(vks[k], p["value"])
                 tol = 1e-9 * max(1.0, abs(p["value"]), abs(p["cost"]))
                 good = rc < -tol
                 if good:
@@ -565,13 +658,12 @@ def dantzig_wolfe(
                     added += 1
                 props.append({"round": rnd, "phase": phase, "block": blocks[k].key, "kind": p["kind"],
                               "cost": sign * p["cost"], "reduced_cost": rc, "added": good})
-            if math.isfinite(vk):
-                lagr += min(0.0, vk - sigma[k])
-        bound = z + lagr if not any_ray else -math.inf
+        bound = -math.inf if any_ray else master.lagrangian(use, vks, phase)
         rec.update({"bytes_out": sum(8 * len(s) for s in supports), "bytes_in": received, "columns_added": added,
                     "block_seconds_max": max(secs, default=0.0), "block_seconds_sum": float(sum(secs))})
         if phase == 2:
-            best_bound = max(best_bound, bound)
+            if bound > best_bound:
+                best_bound, center = bound, use.copy()
             gap = (z - best_bound) / max(1.0, abs(z))
             rec.update({"bound": sign * best_bound, "gap": gap})
         else:
@@ -589,6 +681,9 @@ def dantzig_wolfe(
         if phase == 1 and not any_ray and bound > 1e-9 * master.scale:
             status = "infeasible"  # the phase-1 bound proves the coupling rows cannot all be met
             break
+        if added == 0 and smooth:
+            exact_next = True  # mispriced: the same master, priced at its own prices next round
+            continue
         if added == 0:
             status = "stalled" if phase == 2 else "infeasible"
             if phase == 2:

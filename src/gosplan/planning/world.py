@@ -660,9 +660,19 @@ def plan_world(
     if "basket" in model.cols:
         lp2, cb2 = _split_basket(lp, model, world, cb)
         names = names + [f"basket_multiple:{r}" for r in world.regions]
+    # each region opens with its plan alone (its own balances, no trade): socialism in one
+    # country is the centre's first, feasible mix; for max-min each region maximises its own t_r
+    ridx = {r: k for k, r in enumerate(world.regions)}
+    owner = np.array([ridx.get(r, -1) for r in _row_regions(model, world)], dtype=np.int64)
+    opening = lp2.c.copy()
+    if "basket" in model.cols:
+        owner = np.concatenate([owner, np.arange(len(world.regions))])
+        opening = np.zeros_like(lp2.c)
+        opening[lp.shape[1]:] = 1.0  # the regions' own t_r (the program maximises)
     build_seconds = time.perf_counter() - t0
     dec = dantzig_wolfe(lp2, cb2, list(world.regions), executor=executor, rel_gap=rel_gap, max_rounds=max_rounds,
-                        row_names=names, keep_prices=keep_prices, progress=progress)
+                        row_names=names, keep_prices=keep_prices, progress=progress, row_owner=owner,
+                        opening_cost=opening)
     if dec.status == "block_infeasible":
         _raise_impossible(world, dec.info.get("rows", []), f"the sub-plan of region {dec.info.get('block')}",
                           regions=[dec.info.get("block")])

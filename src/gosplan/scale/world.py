@@ -167,6 +167,9 @@ class DaskExecutor:
     def propose(self, prices: list[np.ndarray], phase: int) -> list[list[dict[str, Any]]]:
         return self._call("propose", [(p, phase) for p in prices])
 
+    def opening(self) -> list[list[dict[str, Any]]]:
+        return self._call("opening", [() for _ in self.actors])
+
     def combine(self, weights: list[tuple[dict[int, float], dict[int, float]]]) -> list[np.ndarray]:
         return self._call("combine", list(weights))
 
