@@ -65,7 +65,7 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_decomposed(w, t, workers: int | None):
+def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
     ex = None
     worker_peak = None
     if workers:
@@ -85,7 +85,7 @@ def run_decomposed(w, t, workers: int | None):
             orig_close()
 
         ex.close = close
-    wp = plan_world(w, t, "max-min", method="decomposed", executor=ex, keep_prices=False)
+    wp = plan_world(w, t, "max-min", method="decomposed", executor=ex, keep_prices=False, max_rounds=max_rounds)
     seconds = time.perf_counter() - t0
     worker_peak = holder.get("peak")
     r = wp.rounds
@@ -129,6 +129,7 @@ def main() -> None:
     ap.add_argument("--time-limit", type=float, default=600.0)
     ap.add_argument("--tradable", type=float, default=0.05)
     ap.add_argument("--json", default="")
+    ap.add_argument("--max-rounds", type=int, default=400)
     a = ap.parse_args()
     results = []
     for size in a.sizes.split(","):
@@ -142,7 +143,7 @@ def main() -> None:
         row = {"R": R, "n": n, "products": len(e.products), "activities": len(e.activities), "build_seconds": build}
         for wk in (int(x) for x in a.workers.split(",") if x != ""):
             name = f"decomposed_{wk}w" if wk else "decomposed_serial"
-            res = run_decomposed(w, t, wk)
+            res = run_decomposed(w, t, wk, a.max_rounds)
             row[name] = res
             print(f"{name:>20}: {res['seconds']:8.1f} s, {res['rounds']} rounds, value {res['value']:.9g}, "
                   f"gap {res['gap']:.1e}, verify {res['verify_ok']}, region solve mean {res['region_seconds_mean']*1e3:.1f} ms "

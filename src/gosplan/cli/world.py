@@ -14,18 +14,6 @@ import typer
 from gosplan.cli._app import app, console
 
 
-def world_report(world_name: str = "wiod_2011", *, method: str = "monolithic", executor=None) -> dict:
-    """The comparison of the world planned as one against every region alone, for a report
-    (``gosplan demo`` can call this): the table, the world totals and the chart."""
-    from gosplan.planning.world import compare_autarky, load_world
-    from gosplan.plots import world_gains_chart
-
-    w, basket = load_world(world_name)
-    cmp = compare_autarky(w, basket, method=method, executor=executor)
-    return {"world": w, "comparison": cmp, "table": cmp.table, "total": cmp.total, "resource": cmp.resource,
-            "chart": world_gains_chart(cmp.table, resource=cmp.resource)}
-
-
 @app.command("world")
 def world_cmd(
     world: str = typer.Argument("wiod_2011", help="a shipped world (wiod_2011)"),

@@ -895,3 +895,12 @@ def load_world(name: str = "wiod_2011", **kw: Any) -> tuple[World, pd.Series]:
         raise UnknownIdError(f"no shipped world {name!r}; shipped: wiod_2011")
     tables = {k: pd.read_parquet(folder / f"{k}.parquet") for k in ("techniques", "regions", "supply")}
     return world_from_tables(tables, name=name, **kw)
+
+
+def world_comparison(name: str = "wiod_2011", *, method: str = "monolithic", executor: Any = None) -> AutarkyComparison:
+    """The seed's question on a shipped world: every region alone against the world planned as
+    one (:func:`compare_autarky` with each region's shipped basket). For a report section:
+    ``cmp.table``, ``cmp.total``, ``cmp.resource`` (say it is a proxy where it is) and the chart
+    :func:`gosplan.plots.world_gains_chart` of ``cmp.table``."""
+    w, basket = load_world(name)
+    return compare_autarky(w, basket, method=method, executor=executor)
