@@ -585,6 +585,16 @@ def dantzig_wolfe(
         """Each block mixes its own proposals by the master's weights; None if a block was lost."""
         lam = np.asarray(master.h.getSolution().col_value, dtype=np.float64)
         off = master.n_master + master.n_art
+        # the simplex leaves weights within its feasibility tolerance of 0 (-1e-7 times a
+        # proposal of 10^4 units is a visibly negative level): clip them and make each block's
+        # convex weights sum to one again
+        mix = np.maximum(lam[off:], 0.0)
+        kinds = np.array([kd for _, kd, _ in master.cols], dtype=object)
+        owner = np.array([k for k, _, _ in master.cols], dtype=np.int64)
+        pts = kinds == "point"
+        sums = np.bincount(owner[pts], weights=mix[pts], minlength=len(blocks))
+        mix[pts] /= np.where(sums[owner[pts]] > 0, sums[owner[pts]], 1.0)
+        lam = np.concatenate([lam[:off], mix])
         weights: list[tuple[dict[int, float], dict[int, float]]] = [({}, {}) for _ in blocks]
         for j, (k, kind, i) in enumerate(master.cols):
             w = float(lam[off + j])
