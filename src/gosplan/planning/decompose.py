@@ -122,9 +122,16 @@ class BlockSolver:
         h.run()
         st = h.getModelStatus()
         M = self.hp.HighsModelStatus
-        if st not in (M.kOptimal, M.kModelEmpty, M.kUnbounded, M.kUnboundedOrInfeasible, M.kInfeasible):
+        ok = (M.kOptimal, M.kModelEmpty, M.kUnbounded, M.kUnboundedOrInfeasible, M.kInfeasible)
+        if st not in ok:
             h.clearSolver()  # numerical trouble of the warm start: once more from scratch
             h.run()
+            st = h.getModelStatus()
+        if st not in ok:
+            h.setOptionValue("presolve", "on")  # and once with presolve
+            h.clearSolver()
+            h.run()
+            h.setOptionValue("presolve", "off")
             st = h.getModelStatus()
         if st == M.kOptimal or st == M.kModelEmpty:
             sol = h.getSolution()
@@ -487,9 +494,14 @@ class _Master:
             if len(a):
                 self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.full(len(a), np.inf))
 
-    def solve(self) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
+    def solve(self, fresh: bool = False) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         h = self.h
+        if fresh:
+            h.setOptionValue("presolve", "on")
+            h.clearSolver()
         h.run()
+        if fresh:
+            h.setOptionValue("presolve", "off")
         st = h.getModelStatus()
         if st != self.hp.HighsModelStatus.kOptimal:
             # numerical trouble of a long warm-started simplex: once more from scratch, then with presolve
@@ -617,13 +629,20 @@ def dantzig_wolfe(
     for rnd in range(1, max_rounds + 1):
         t1 = time.perf_counter()
         z, pi, sigma, _ = master.solve()
+        resolved = False
+        last = value if records and records[-1].get("phase") == 2 else math.inf
+        if master.phase == 2 and math.isfinite(last) and z > last + 1e-9 * max(1.0, abs(last)):
+            # the master only gains columns: a worse value is the warm simplex's numerical
+            # trouble, so solve it again from scratch with presolve
+            z, pi, sigma, _ = master.solve(fresh=True)
+            resolved = True
         if master.phase == 1 and z <= 1e-9 * master.scale:
             master.to_phase2()
             best_bound, center = -math.inf, None
             z, pi, sigma, _ = master.solve()
         phase = master.phase
         value = z
-        rec: dict[str, Any] = {"round": rnd, "phase": phase, "value": sign * z,
+        rec: dict[str, Any] = {"round": rnd, "phase": phase, "value": sign * z, "master_resolved": resolved,
                                "master_seconds": time.perf_counter() - t1, "columns": len(master.cols)}
         if keep_prices:
             prices_kept.append(sign * pi.copy())
@@ -648,6 +667,7 @@ def dantzig_wolfe(
         rec["smoothed"] = smooth
         any_ray, added, received, secs = False, 0, 0, []
         vks = np.full(len(blocks), math.inf)
+        rcmin = np.zeros(len(blocks))
         for k, ans in enumerate(answers):
             for p in ans:
                 if p["kind"] in ("infeasible", "error"):
@@ -656,13 +676,14 @@ def dantzig_wolfe(
                 secs.append(p.get("seconds", 0.0))
                 # reduced cost at the master's own prices (the proposal was priced at `use`)
                 rc = p["cost"] - float(pi[supports[k]] @ p["coupling"])
+                tol = 1e-9 * max(1.0, abs(p["value"]), abs(p["cost"]))
                 if p["kind"] == "ray":
-                    any_ray = True
+                    any_ray = any_ray or p["value"] < -tol
                 else:
                     rc -= sigma[k]
                     vks[k] = min(vks[k], p["value"])
-                tol = 1e-9 * max(1.0, abs(p["value"]), abs(p["cost"]))
                 good = rc < -tol
+                rcmin[k] = min(rcmin[k], rc if good else 0.0)
                 if good:
                     master.add(k, p, supports[k])
                     added += 1
@@ -671,6 +692,10 @@ def dantzig_wolfe(
         bound = -math.inf if any_ray else master.lagrangian(use, vks, phase)
         rec.update({"bytes_out": sum(8 * len(s) for s in supports), "bytes_in": received, "columns_added": added,
                     "block_seconds_max": max(secs, default=0.0), "block_seconds_sum": float(sum(secs))})
+        if phase == 2 and added == 0 and not smooth:
+            # no proposal prices out at the master's own prices: the restricted master is
+            # optimal for the whole program (Dantzig-Wolfe's bound z + sum_k min(0, rc_k) = z)
+            bound = max(bound, z + float(rcmin.sum()))
         if phase == 2:
             if bound > best_bound:
                 best_bound, center = bound, use.copy()
