@@ -33,8 +33,8 @@ import scipy.sparse as sp
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "src"))
 
-from gosplan.planning import SolverOptions, Targets  # noqa: E402
-from gosplan.planning.world import build_world, plan_world, regional_baskets  # noqa: E402
+from gosplan.planning import SolverOptions, Targets
+from gosplan.planning.world import build_world, plan_world, regional_baskets
 
 INPUTS = 20
 
@@ -97,7 +97,7 @@ def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
         "value": wp.value,
         "bound": wp.bound,
         "gap": wp.gap,
-        "rounds": int(len(ph)),
+        "rounds": len(ph),
         "gap_by_round": [float(x) for x in ph.get("gap", ph["value"] * np.nan).to_numpy()],
         "bytes_out_per_round": float(ph["bytes_out"].mean()),
         "bytes_in_per_round": float(ph["bytes_in"].mean()),

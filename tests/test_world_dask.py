@@ -14,10 +14,10 @@ import pytest
 
 pytest.importorskip("distributed")
 
-from gosplan.planning import Targets  # noqa: E402
-from gosplan.planning.world import plan_world  # noqa: E402
+from test_world import random_world
 
-from test_world import random_world  # noqa: E402
+from gosplan.planning import Targets
+from gosplan.planning.world import plan_world
 
 pytestmark = pytest.mark.slow
 

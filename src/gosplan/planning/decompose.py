@@ -139,7 +139,7 @@ class BlockSolver:
             self._duals = np.asarray(sol.row_dual, dtype=np.float64) if self.block.A.shape[0] else np.zeros(0)
             return "point", x
         if st in (M.kUnbounded, M.kUnboundedOrInfeasible):
-            status, has, ray = h.getPrimalRay()
+            _, has, ray = h.getPrimalRay()
             if has:
                 return "ray", np.asarray(ray, dtype=np.float64)
             # no ray came back: solve again from scratch once (HiGHS finds rays in its primal simplex)
@@ -147,7 +147,7 @@ class BlockSolver:
             h.setOptionValue("simplex_strategy", 4)
             h.run()
             h.setOptionValue("simplex_strategy", 1)
-            status, has, ray = h.getPrimalRay()
+            _, has, ray = h.getPrimalRay()
             if has:
                 return "ray", np.asarray(ray, dtype=np.float64)
             if h.getModelStatus() == M.kInfeasible:

@@ -623,7 +623,13 @@ def plan_world(
     and the limits (from the whole program, the centre or a region's sub-plan).
     """
     from gosplan.planning.optimal import _read_back, optimal_plan
-    from gosplan.planning.solver import LPResult, SolverOptions, SolverStatus, dual_objective, iis_detail
+    from gosplan.planning.solver import (
+        LPResult,
+        SolverOptions,
+        SolverStatus,
+        dual_objective,
+        iis_detail,
+    )
 
     opts = options if options is not None else SolverOptions()
     obj = world_objective(objective)
@@ -692,7 +698,7 @@ def plan_world(
         method="dantzig_wolfe", primal_infeasibility=primal_infeasibility(lp, x),
         solver_status=f"decomposition {dec.status}: value {dec.value:.9g}, bound {dec.bound:.9g}, gap {dec.gap:.2e}",
         info={"decomposition": {"value": dec.value, "bound": dec.bound, "gap": dec.gap, "rounds": len(dec.rounds) - 1,
-                                "blocks": dec.info.get("blocks"), "coupling_rows": int(len(dec.coupling))}},
+                                "blocks": dec.info.get("blocks"), "coupling_rows": len(dec.coupling)}},
     )
     stage = [{"objective": describe, "sense": sense, "status": str(st), "value": res.objective,
               "dual_value": dec.bound, "seconds": dec.seconds, "iterations": res.iterations}]
@@ -773,8 +779,8 @@ def compare_autarky(
        ``a_r (1 - EDGE)`` times its basket alone, against the pooled least-labour plan that
        delivers the same to every region; the world total saved is never negative.
     """
-    from gosplan.planning.optimal import optimal_plan
     from gosplan.planning.objectives import MaxBasket, MinFactor
+    from gosplan.planning.optimal import optimal_plan
     from gosplan.planning.targets import Targets
 
     b = baskets.astype(float)
