@@ -97,6 +97,12 @@ def test_decomposed_with_a_trade_limit():
     assert "R0>R1/shipping" in w.economy.factor_ids
     shipped = dec.plan.levels[[a for a in w.economy.activity_ids if a.startswith("R0>R1/")]].sum()
     assert shipped <= 0.5 * (1 + 1e-6)
+    # the coordination can be drawn: value and bound by round, prices by round
+    from gosplan.plots import coordination_chart
+
+    fig = coordination_chart(dec.rounds, dec.prices)
+    assert len(fig.axes) == 2
+    assert dec.prices.shape[0] == (dec.rounds["phase"] > 0).sum()
 
 
 @settings(max_examples=8, deadline=None, suppress_health_check=[HealthCheck.too_slow])
