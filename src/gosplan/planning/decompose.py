@@ -675,7 +675,7 @@ def dantzig_wolfe(
                 received += 8 * (len(p["coupling"]) + 3)
                 secs.append(p.get("seconds", 0.0))
                 # reduced cost at the master's own prices (the proposal was priced at `use`)
-                rc = p["cost"] - float(pi[supports[k]] @ p["coupling"])
+                rc = (p["cost"] if phase == 2 else 0.0) - float(pi[supports[k]] @ p["coupling"])
                 tol = 1e-9 * max(1.0, abs(p["value"]), abs(p["cost"]))
                 if p["kind"] == "ray":
                     any_ray = any_ray or p["value"] < -tol
