@@ -237,3 +237,46 @@ def comparison_chart(comp, path, up_label: str = "manufactures", down_label: str
     fig.savefig(Path(path), dpi=110)
     pyplot().close(fig)
     return Path(path)
+
+
+def world_gains_chart(table: pd.DataFrame, *, resource: str = "labour", title: str | None = None, path=None):
+    """The gain from pooling by region: the basket multiple each region reaches alone (autarky)
+    and in the pooled world plan (max-min), regions sorted by their multiple alone.
+
+    ``table``: :attr:`gosplan.planning.world.AutarkyComparison.table`.
+    """
+    plt = pyplot()
+    t = table.sort_values("multiple_alone")
+    fig, ax = plt.subplots(figsize=(max(6, 0.28 * len(t)), 4))
+    x = range(len(t))
+    ax.bar([i - 0.2 for i in x], t["multiple_alone"], width=0.4, label="alone (autarky)", color="#b0b0b0")
+    ax.bar([i + 0.2 for i in x], t["multiple_pooled"], width=0.4, label="pooled (max-min)", color="#c0392b")
+    ax.set_xticks(list(x))
+    ax.set_xticklabels(t.index, rotation=90, fontsize=7)
+    ax.set_ylabel("multiple of the region's basket")
+    ax.set_title(title or f"Alone and pooled: each region's basket multiple (resource: {resource})")
+    ax.legend(fontsize=8)
+    return _save(fig, path)
+
+
+def coordination_chart(rounds: pd.DataFrame, prices: pd.DataFrame | None = None, *, top: int = 8, path=None):
+    """The centre's coordination round by round: master value and certified bound (left), and
+    the prices of the ``top`` most valued coupling rows (right)."""
+    plt = pyplot()
+    fig, axes = plt.subplots(1, 2 if prices is not None else 1, figsize=(10 if prices is not None else 5, 3.5))
+    axes = list(axes) if prices is not None else [axes]
+    r = rounds[rounds["phase"] == 2] if "phase" in rounds else rounds
+    axes[0].plot(r["round"], r["value"], label="master value")
+    if "bound" in r:
+        b = r["bound"].where(r["bound"].abs() < 1e300)
+        axes[0].plot(r["round"], b, label="bound", linestyle="--")
+    axes[0].set_xlabel("round")
+    axes[0].legend(fontsize=8)
+    if prices is not None and len(prices.columns):
+        cols = prices.abs().iloc[-1].sort_values(ascending=False).index[:top]
+        for c in cols:
+            axes[1].plot(prices.index, prices[c], label=str(c), linewidth=1)
+        axes[1].set_xlabel("round")
+        axes[1].set_ylabel("price (shadow value)")
+        axes[1].legend(fontsize=6)
+    return _save(fig, path)

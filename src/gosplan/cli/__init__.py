@@ -17,6 +17,7 @@ from gosplan.cli import budget  # noqa: F401  (budget)
 from gosplan.cli import plan  # noqa: F401  (plan)
 from gosplan.cli import compare  # noqa: F401  (compare)
 from gosplan.cli import invest  # noqa: F401  (invest)
+from gosplan.cli import world  # noqa: F401  (world)
 
 
 def main() -> None:

@@ -37,6 +37,7 @@ DATASETS = {
     "uk_2010_published": Dataset("results", "published_results.json", "ONS's published Leontief inverse and Type I multipliers for uk_2010 (OGL)", "uk_2010"),
     "usa_2014": Dataset("economy", "economy", "WIOD 2016 USA national IO table 2014, 56 industries, USD million, with hours and persons (CC BY 4.0)"),
     "wiod_2011_7regions": Dataset("economy", "economy", "WIOD 2013 world IO table 2011 aggregated to 7 regions x 35 sectors, USD million"),
+    "wiod_2011": Dataset("world", "world", "WIOD 2013 world table 2011, 41 regions x 35 sectors, as a world to plan (value added as a stated proxy for labour)"),
     "assen_2024": Dataset("election", "election.pb", "Pabulib: Assen 2024, approval, 84 voters, 14 projects, EUR 100,000 (Equal Shares, add1)"),
     "swiecie_2023": Dataset("election", "election.pb", "Pabulib: Swiecie 2023, approval, 2,553 voters, 22 projects, PLN 1,070,000 (Equal Shares, add1)"),
     "czestochowa_2024_lisiniec": Dataset("election", "election.pb", "Pabulib: Czestochowa 2024, Lisiniec, cumulative, 1,356 voters, 34 projects, PLN 364,210 (greedy)"),
