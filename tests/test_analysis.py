@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import warnings
+from pathlib import Path
 
 import numpy as np
 import pandas as pd
@@ -14,9 +15,10 @@ from hypothesis import strategies as st
 from gosplan import analysis, datasets
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
-from conftest import SHARED_DATA
 
-ONS_PUBLISHED = SHARED_DATA / "ons_uk_2010" / "published_results_2010.json"
+#: the raw sources copied into the repository (data/README.md): tests read nothing outside it
+DATA = Path(__file__).resolve().parents[1] / "data"
+ONS_PUBLISHED = DATA / "ons_uk_2010" / "published_results_2010.json"
 
 
 def max_rel(got, ref, floor=1e-12):
@@ -56,8 +58,9 @@ def test_matches_pymrio_on_its_test_system(pymrio_test):
     """pymrio.load_test() (6 regions x 8 sectors, 3 stressors): x, M and the four D_*_reg accounts.
 
     Max relative difference observed: 8e-16 (x, M, D_cba/pba/imp/exp); asserted below 1e-12.
-    pymrio adds direct final-demand emissions F_Y to D_cba_reg and D_pba_reg; an
-    Economy holds no F_Y, so it is taken off pymrio's figures.
+    pymrio adds direct final-demand emissions F_Y to D_cba_reg and D_pba_reg; the
+    bridge carries F_Y per region and category (``final_demand_factor_use``), so the
+    accounts equal pymrio's as they stand, F_Y included.
     """
     io, e = pymrio_test
     assert max_rel(analysis.gross_output(e), io.x.to_numpy().ravel()) < 1e-12
@@ -67,15 +70,19 @@ def test_matches_pymrio_on_its_test_system(pymrio_test):
     acc = analysis.consumption_accounts(e)
     for ours, theirs in [("consumption", "D_cba_reg"), ("production", "D_pba_reg"),
                          ("imports", "D_imp_reg"), ("exports", "D_exp_reg")]:
-        parts = []
-        for ext in exts:
-            d = getattr(ext, theirs)
-            if theirs in ("D_cba_reg", "D_pba_reg") and ext.F_Y is not None:
-                d = d - ext.F_Y.T.groupby(level="region", sort=False).sum().T
-            parts.append(d)
-        ref = pd.concat(parts)
+        ref = pd.concat([getattr(ext, theirs) for ext in exts])
         got = getattr(acc, ours).reindex(columns=ref.columns)
         assert max_rel(got, ref) < 1e-12, ours
+    # F_Y is kept per region and category, as pymrio holds it
+    fy = io.emissions.F_Y
+    got = analysis.final_demand_factor_use(e, [f for f in e.factor_ids if f.startswith("Emissions:")])
+    assert got.shape == fy.shape
+    assert max_rel(got.loc[:, ["/".join(c) for c in fy.columns]], fy) < 1e-15
+    # without it (a demand of one's own, or direct=False) the accounts are the embodied ones only
+    bare = analysis.consumption_accounts(e, direct=False)
+    assert acc.direct is not None and bare.direct is None
+    np.testing.assert_allclose(acc.consumption - bare.consumption, acc.direct.loc[:, acc.consumption.columns],
+                               rtol=1e-12, atol=1e-9)
     # the accounts add up: what a region consumes = what it makes for itself + imports
     np.testing.assert_allclose(acc.consumption.sum(axis=1), acc.production.sum(axis=1), rtol=1e-12)
     np.testing.assert_allclose(acc.consumption - acc.imports, acc.production - acc.exports, rtol=1e-10)
@@ -111,7 +118,7 @@ def test_ons_uk_2010_published_multipliers():
 def _wiod_pymrio():
     """pymrio's IOSystem built straight from the shared WIOD 7-region CSV files."""
     pymrio = pytest.importorskip("pymrio")
-    folder = SHARED_DATA / "wiod2013_mrio_2011"
+    folder = DATA / "wiod2013_mrio_2011"
     z = pd.read_csv(folder / "wiot2011_7regions_intermediate.csv").set_index(["region", "sector"])
     z.columns = pd.MultiIndex.from_tuples([tuple(c.split("|")) for c in z.columns], names=["region", "sector"])
     y = pd.read_csv(folder / "wiot2011_7regions_final_demand.csv").set_index(["region", "sector"])
