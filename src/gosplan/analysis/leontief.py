@@ -290,16 +290,19 @@ def employment_multipliers(economy, employment=None, *, type_one: bool = False, 
     multipliers"); with ``type_one=True`` the Type I employment multiplier, that
     total divided by the product's own direct coefficient ``e_j`` (section 6.3.2;
     0 where ``e_j = 0``, ONS's convention).  ``employment`` names the rows
-    (default: the labour factors whose unit is not money, from
-    :func:`labour_factors`); a thin name over :func:`factor_multipliers`.
+    (default: the labour factors of :func:`labour_factors` not counted in money:
+    persons, hours); a thin name over :func:`factor_multipliers`.
 
     Returns
     -------
     DataFrame employment factors x products.
     """
     if employment is None:
-        money = re.compile(r"\b(usd|gbp|eur|euro|dollar|pound|currency)\b", re.IGNORECASE)
-        employment = [f for f in labour_factors(economy) if not money.search(str(economy.factors.loc[f, "unit"]))]
+        # labour counted in money (compensation, wages; a currency unit) is income, not employment
+        money = re.compile(r"\b(usd|gbp|eur|euro|dollar|pound|currency)\b|compensation|wage|salar", re.IGNORECASE)
+        t = economy.factors
+        employment = [f for f in labour_factors(economy)
+                      if not money.search(f"{f} {t.loc[f, 'name']} {t.loc[f, 'unit']}")]
         if not employment:
             raise SchemaError(
                 f"economy {economy.name!r} has no factor counting persons or hours among "
