@@ -317,3 +317,40 @@ def test_multipliers_in_one_solve_equal_the_separate_ones(method):
     np.testing.assert_allclose(M1, M.loc[some], rtol=1e-9, atol=1e-12)
     with pytest.raises(UnknownIdError, match="steel"):
         analysis.multipliers(e, ["steel"])
+
+
+def test_cli_analyze_linkages_ghosh_type_ii(tmp_path):
+    """``gosplan analyze --linkages --ghosh --type-ii`` writes the API's tables, labelled with
+    each product's name and unit, and prints one number format per kind of column (UK 2010, ONS)."""
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    out = tmp_path / "results.csv"
+    result = CliRunner().invoke(app, ["analyze", "uk_2010", "--linkages", "--ghosh", "--type-ii", "--top", "3",
+                                      "--out", str(out)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype={"product": str}).set_index("product")
+    e = datasets.load("uk_2010")
+    assert table.loc["01", "name"] == e.products.loc["01", "name"] and table.loc["01", "unit"] == "GBP million"
+    link = analysis.linkages(e)
+    np.testing.assert_allclose(table["linkage:forward_normalised"], link["forward_normalised"], rtol=1e-12)
+    assert (table["linkage:key_sector"] == link["key_sector"].astype(str)).all()
+    np.testing.assert_allclose(table["ghosh:supply_driven_output"], e.x, rtol=1e-9)
+    t2 = analysis.type_two_multipliers(e)
+    np.testing.assert_allclose(table["compensation:type_ii_multiplier"], t2["compensation:type_ii_multiplier"],
+                               rtol=1e-12)
+    # flows with one decimal and separators, multipliers with four decimals; the name is shown
+    assert "Construction" in result.output and "210,238.0" in result.output and "1.8289" in result.output
+    result = CliRunner().invoke(app, ["analyze", "uk_2010", "--type-ii", "--consumption", "Tourists"])
+    assert result.exit_code != 0 and "'Tourists'" in str(result.exception)
+
+
+def test_analyze_stages_with_the_optional_tables():
+    from gosplan.cli.analysis import analyze_table, stages
+
+    e = datasets.load("uk_2010")
+    seen: list[str] = []
+    analyze_table(e, method="neumann", linkages=True, ghosh=True, type_ii=True,
+                  progress=lambda s, k, *_: seen.append(s) if k is None else None)
+    assert tuple(seen) == stages(linkages=True, ghosh=True, type_ii=True)
