@@ -19,7 +19,12 @@ from hypothesis import strategies as st
 
 from gosplan import analysis, datasets
 from gosplan.economy import Economy
-from gosplan.errors import DuplicateIdError, SchemaError, UnknownIdError, UnproductiveError
+from gosplan.errors import (
+    DuplicateIdError,
+    SchemaError,
+    UnknownIdError,
+    UnproductiveError,
+)
 
 DATA = Path(__file__).resolve().parents[1] / "data"
 

@@ -23,7 +23,12 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan import linalg
-from gosplan.analysis.leontief import _factor_coefficients, _factor_rows, _solver, demand_matrix
+from gosplan.analysis.leontief import (
+    _factor_coefficients,
+    _factor_rows,
+    _solver,
+    demand_matrix,
+)
 from gosplan.errors import BalanceError, SchemaError
 
 __all__ = ["output_coefficients", "ghosh_inverse", "supply_driven_output"]
