@@ -9,9 +9,14 @@
 // (an n x ld row-major block, ld padded to 1, 2, 4 or a multiple of 8 so that
 // rows of the block start on cache lines) the sums of a row stay in registers.
 //
-// The transposed step (the price system) scatters A^T x into one buffer per
-// thread; `combine` sums the buffers, forms the residual and the next iterate
-// and clears the buffers for the next step, again in one pass.
+// The transposed step (the price system) runs `step` on a transposed copy of A
+// that the solver builds once, in parallel, with `count` and `place` (a CSR
+// transpose by blocks of rows: each block counts its entries per column, the
+// counts become each block's write positions, and each block writes its entries
+// there, so that the copy's rows come out sorted).  Without the copy (a matrix
+// streamed from disk) the step scatters A^T x into one buffer per thread and
+// `combine` sums the buffers, forms the residual and the next iterate and clears
+// the buffers for the next step, again in one pass.
 //
 // Every function works on a row range [r0, r1) so that Python threads can split
 // the rows; each releases the GIL.  Arrays arrive through the buffer protocol
@@ -240,6 +245,27 @@ GOSPLAN_INLINE void combine(V* const* parts, int nparts, const V* X, const V* D,
     }
 }
 
+// counts[j] += 1 for every entry of the rows r0..r1 in column j (this block's share of the
+// column counts of A, i.e. of the row lengths of A^T).
+template <typename I, typename C>
+GOSPLAN_INLINE void count_cols(const I* ptr, const I* ind, C* counts, int64_t r0, int64_t r1) {
+    for (int64_t k = ptr[r0]; k < ptr[r1]; ++k) ++counts[ind[k]];
+}
+
+// Entry (i, j, a) of the rows r0..r1 goes to position pos[j]++ of the transposed arrays
+// (column id i, value a). Rows are visited in order, so each row of A^T gets its column ids
+// sorted as long as the blocks' positions were laid out in row order.
+template <typename V, typename I, typename C>
+GOSPLAN_INLINE void place_cols(const I* ptr, const I* ind, const V* a, C* pos, I* indT, V* aT, int64_t r0,
+                               int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i)
+        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) {
+            const C p = pos[ind[k]]++;
+            indT[p] = I(i);
+            aT[p] = a[k];
+        }
+}
+
 // The sum of a[r0..r1) (float64), in 8 SIMD partial sums: a pass that only reads, for the benchmarks'
 // bandwidth probe (NumPy's sum can read below what the memory gives: on the development VM it
 // read 30-35 GB/s on two cores in minutes when a SIMD pass read 47-56).
@@ -262,6 +288,7 @@ GOSPLAN_INLINE double read_sum(const double* a, int64_t r0, int64_t r1) {
 struct Args {
     const void *ptr, *ind, *a, *X, *D, *inv;
     void* out;
+    void *indT, *aT;  // the transpose's arrays (place); out holds the counts or positions
     void* const* parts;
     int nparts;
     int64_t r0, r1, ld;
@@ -277,6 +304,11 @@ GOSPLAN_INLINE void run_typed(int op, const Args& g) {
     const V* X = static_cast<const V*>(g.X);
     if (op == 3)
         *g.sumsq = read_sum(static_cast<const double*>(g.a), g.r0, g.r1);
+    else if (op == 4)  // the counts have the index type of the matrix
+        count_cols<I, I>(ptr, ind, static_cast<I*>(g.out), g.r0, g.r1);
+    else if (op == 5)
+        place_cols<V, I, I>(ptr, ind, a, static_cast<I*>(g.out), static_cast<I*>(g.indT), static_cast<V*>(g.aT),
+                            g.r0, g.r1);
     else if (op == 0)
         step<V, I>(ptr, ind, a, X, static_cast<const V*>(g.D), static_cast<V*>(g.out), static_cast<const V*>(g.inv),
                    g.r0, g.r1, g.ld, g.sumsq);
@@ -504,6 +536,57 @@ PyObject* py_combine(PyObject*, PyObject* args) {
     return run(2, g, &sums);
 }
 
+const char* COUNT_DOC =
+    "count(indptr, indices, data, counts, r0, r1)\n\n"
+    "counts[j] += 1 for every entry of the rows r0..r1-1 of the CSR matrix A in column j. counts\n"
+    "has one entry per column of A and the dtype of indices; the column indices must lie in\n"
+    "[0, len(counts)) (the caller checks them once per matrix).";
+
+PyObject* py_count(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *ocounts;
+    Py_ssize_t r0, r1;
+    if (!PyArg_ParseTuple(args, "OOOOnn", &optr, &oind, &odat, &ocounts, &r0, &r1)) return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    Py_buffer* counts = bs.get(ocounts, true, "counts");
+    if (!counts) return nullptr;
+    if (kind_of(*counts) != (g.i64 ? 'q' : 'i')) return fail(PyExc_TypeError, "counts must have the dtype of indices"), nullptr;
+    g.out = counts->buf;
+    return run(4, g, nullptr);
+}
+
+const char* PLACE_DOC =
+    "place(indptr, indices, data, positions, indices_t, data_t, r0, r1)\n\n"
+    "For the rows i = r0..r1-1 of the CSR matrix A, in order, each entry (i, j, a) is written\n"
+    "to position p = positions[j] of the transposed arrays (indices_t[p] = i, data_t[p] = a)\n"
+    "and positions[j] is advanced. positions has the dtype of indices, one entry per column;\n"
+    "indices_t and data_t have A's dtypes and nnz entries. The caller lays out the positions\n"
+    "so that no two blocks write the same place.";
+
+PyObject* py_place(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *opos, *oindT, *oaT;
+    Py_ssize_t r0, r1;
+    if (!PyArg_ParseTuple(args, "OOOOOOnn", &optr, &oind, &odat, &opos, &oindT, &oaT, &r0, &r1)) return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    const Py_ssize_t nnz = items(bs.get(oind, false, "indices"));
+    Py_buffer* pos = bs.get(opos, true, "positions");
+    Py_buffer* indT = pos ? bs.get(oindT, true, "indices_t") : nullptr;
+    Py_buffer* aT = indT ? bs.get(oaT, true, "data_t") : nullptr;
+    if (!aT) return nullptr;
+    const char ik = g.i64 ? 'q' : 'i', vk = g.f32 ? 'f' : 'd';
+    if (kind_of(*pos) != ik || kind_of(*indT) != ik || kind_of(*aT) != vk)
+        return fail(PyExc_TypeError, "positions and indices_t must have the dtype of indices, data_t that of data"), nullptr;
+    if (items(indT) != nnz || items(aT) != nnz)
+        return fail(PyExc_ValueError, "indices_t and data_t must hold nnz entries"), nullptr;
+    g.out = pos->buf, g.indT = indT->buf, g.aT = aT->buf;
+    return run(5, g, nullptr);
+}
+
 const char* READ_DOC =
     "read(a, start, stop) -> float\n\n"
     "The sum of a[start:stop] for a float64 array, read once with SIMD loads and the GIL\n"
@@ -530,6 +613,8 @@ PyMethodDef METHODS[] = {
     {"step", py_step, METH_VARARGS, STEP_DOC},
     {"scatter", py_scatter, METH_VARARGS, SCATTER_DOC},
     {"combine", py_combine, METH_VARARGS, COMBINE_DOC},
+    {"count", py_count, METH_VARARGS, COUNT_DOC},
+    {"place", py_place, METH_VARARGS, PLACE_DOC},
     {nullptr, nullptr, 0, nullptr},
 };
 
