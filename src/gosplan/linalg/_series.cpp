@@ -247,19 +247,26 @@ GOSPLAN_INLINE void combine(V* const* parts, int nparts, const V* X, const V* D,
 
 // counts[j] += 1 for every entry of the rows r0..r1 in column j (this block's share of the
 // column counts of A, i.e. of the row lengths of A^T).
+// Columns with skip[j] != 0 are left out (skip may be null).
 template <typename I, typename C>
-GOSPLAN_INLINE void count_cols(const I* ptr, const I* ind, C* counts, int64_t r0, int64_t r1) {
-    for (int64_t k = ptr[r0]; k < ptr[r1]; ++k) ++counts[ind[k]];
+GOSPLAN_INLINE void count_cols(const I* ptr, const I* ind, C* counts, const uint8_t* skip, int64_t r0, int64_t r1) {
+    if (skip) {
+        for (int64_t k = ptr[r0]; k < ptr[r1]; ++k)
+            if (!skip[ind[k]]) ++counts[ind[k]];
+    } else {
+        for (int64_t k = ptr[r0]; k < ptr[r1]; ++k) ++counts[ind[k]];
+    }
 }
 
 // Entry (i, j, a) of the rows r0..r1 goes to position pos[j]++ of the transposed arrays
 // (column id i, value a). Rows are visited in order, so each row of A^T gets its column ids
 // sorted as long as the blocks' positions were laid out in row order.
 template <typename V, typename I, typename C>
-GOSPLAN_INLINE void place_cols(const I* ptr, const I* ind, const V* a, C* pos, I* indT, V* aT, int64_t r0,
-                               int64_t r1) {
+GOSPLAN_INLINE void place_cols(const I* ptr, const I* ind, const V* a, C* pos, I* indT, V* aT, const uint8_t* skip,
+                               int64_t r0, int64_t r1) {
     for (int64_t i = r0; i < r1; ++i)
         for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) {
+            if (skip && skip[ind[k]]) continue;
             const C p = pos[ind[k]]++;
             indT[p] = I(i);
             aT[p] = a[k];
@@ -289,6 +296,7 @@ struct Args {
     const void *ptr, *ind, *a, *X, *D, *inv;
     void* out;
     void *indT, *aT;  // the transpose's arrays (place); out holds the counts or positions
+    const uint8_t* skip;  // columns left out of the transpose (count, place), or null
     void* const* parts;
     int nparts;
     int64_t r0, r1, ld;
@@ -305,10 +313,10 @@ GOSPLAN_INLINE void run_typed(int op, const Args& g) {
     if (op == 3)
         *g.sumsq = read_sum(static_cast<const double*>(g.a), g.r0, g.r1);
     else if (op == 4)  // the counts have the index type of the matrix
-        count_cols<I, I>(ptr, ind, static_cast<I*>(g.out), g.r0, g.r1);
+        count_cols<I, I>(ptr, ind, static_cast<I*>(g.out), g.skip, g.r0, g.r1);
     else if (op == 5)
         place_cols<V, I, I>(ptr, ind, a, static_cast<I*>(g.out), static_cast<I*>(g.indT), static_cast<V*>(g.aT),
-                            g.r0, g.r1);
+                            g.skip, g.r0, g.r1);
     else if (op == 0)
         step<V, I>(ptr, ind, a, X, static_cast<const V*>(g.D), static_cast<V*>(g.out), static_cast<const V*>(g.inv),
                    g.r0, g.r1, g.ld, g.sumsq);
@@ -537,15 +545,26 @@ PyObject* py_combine(PyObject*, PyObject* args) {
 }
 
 const char* COUNT_DOC =
-    "count(indptr, indices, data, counts, r0, r1)\n\n"
-    "counts[j] += 1 for every entry of the rows r0..r1-1 of the CSR matrix A in column j. counts\n"
-    "has one entry per column of A and the dtype of indices; the column indices must lie in\n"
-    "[0, len(counts)) (the caller checks them once per matrix).";
+    "count(indptr, indices, data, counts, r0, r1, skip=None)\n\n"
+    "counts[j] += 1 for every entry of the rows r0..r1-1 of the CSR matrix A in column j, except\n"
+    "the columns with skip[j] != 0 (skip: uint8, one per column, or None). counts has one entry\n"
+    "per column of A and the dtype of indices; the column indices must lie in [0, len(counts))\n"
+    "(the caller checks them once per matrix).";
+
+// skip: None, or a uint8 array of m entries; fills g.skip
+bool skip_arg(Buffers& bs, PyObject* oskip, Py_ssize_t m, Args& g) {
+    Py_buffer* skip = bs.get(oskip, false, "skip", true);
+    if (!skip) return false;
+    if (skip->buf && (skip->itemsize != 1 || items(skip) != m))
+        return fail(PyExc_ValueError, "skip must be a uint8 array with one entry per column");
+    g.skip = static_cast<const uint8_t*>(skip->buf);
+    return true;
+}
 
 PyObject* py_count(PyObject*, PyObject* args) {
-    PyObject *optr, *oind, *odat, *ocounts;
+    PyObject *optr, *oind, *odat, *ocounts, *oskip = Py_None;
     Py_ssize_t r0, r1;
-    if (!PyArg_ParseTuple(args, "OOOOnn", &optr, &oind, &odat, &ocounts, &r0, &r1)) return nullptr;
+    if (!PyArg_ParseTuple(args, "OOOOnn|O", &optr, &oind, &odat, &ocounts, &r0, &r1, &oskip)) return nullptr;
     Buffers bs;
     Args g{};
     Py_ssize_t nrow;
@@ -553,22 +572,25 @@ PyObject* py_count(PyObject*, PyObject* args) {
     Py_buffer* counts = bs.get(ocounts, true, "counts");
     if (!counts) return nullptr;
     if (kind_of(*counts) != (g.i64 ? 'q' : 'i')) return fail(PyExc_TypeError, "counts must have the dtype of indices"), nullptr;
+    if (!skip_arg(bs, oskip, items(counts), g)) return nullptr;
     g.out = counts->buf;
     return run(4, g, nullptr);
 }
 
 const char* PLACE_DOC =
-    "place(indptr, indices, data, positions, indices_t, data_t, r0, r1)\n\n"
+    "place(indptr, indices, data, positions, indices_t, data_t, r0, r1, skip=None)\n\n"
     "For the rows i = r0..r1-1 of the CSR matrix A, in order, each entry (i, j, a) is written\n"
     "to position p = positions[j] of the transposed arrays (indices_t[p] = i, data_t[p] = a)\n"
-    "and positions[j] is advanced. positions has the dtype of indices, one entry per column;\n"
-    "indices_t and data_t have A's dtypes and nnz entries. The caller lays out the positions\n"
+    "and positions[j] is advanced; entries in columns with skip[j] != 0 are left out. positions\n"
+    "has the dtype of indices, one entry per column; indices_t and data_t have A's dtypes and\n"
+    "room for every entry placed. The caller lays out the positions\n"
     "so that no two blocks write the same place.";
 
 PyObject* py_place(PyObject*, PyObject* args) {
-    PyObject *optr, *oind, *odat, *opos, *oindT, *oaT;
+    PyObject *optr, *oind, *odat, *opos, *oindT, *oaT, *oskip = Py_None;
     Py_ssize_t r0, r1;
-    if (!PyArg_ParseTuple(args, "OOOOOOnn", &optr, &oind, &odat, &opos, &oindT, &oaT, &r0, &r1)) return nullptr;
+    if (!PyArg_ParseTuple(args, "OOOOOOnn|O", &optr, &oind, &odat, &opos, &oindT, &oaT, &r0, &r1, &oskip))
+        return nullptr;
     Buffers bs;
     Args g{};
     Py_ssize_t nrow;
@@ -581,8 +603,10 @@ PyObject* py_place(PyObject*, PyObject* args) {
     const char ik = g.i64 ? 'q' : 'i', vk = g.f32 ? 'f' : 'd';
     if (kind_of(*pos) != ik || kind_of(*indT) != ik || kind_of(*aT) != vk)
         return fail(PyExc_TypeError, "positions and indices_t must have the dtype of indices, data_t that of data"), nullptr;
-    if (items(indT) != nnz || items(aT) != nnz)
-        return fail(PyExc_ValueError, "indices_t and data_t must hold nnz entries"), nullptr;
+    if (!skip_arg(bs, oskip, items(pos), g)) return nullptr;
+    // without skip every entry is placed; with it, the caller sized the arrays to the entries kept
+    if ((!g.skip && items(indT) != nnz) || items(aT) != items(indT))
+        return fail(PyExc_ValueError, "indices_t and data_t must hold an entry for every entry placed"), nullptr;
     g.out = pos->buf, g.indT = indT->buf, g.aT = aT->buf;
     return run(5, g, nullptr);
 }

@@ -79,7 +79,13 @@ def _is_mapped(A) -> bool:
     return False
 
 
-def parallel_transpose(A, op: ParallelCSR):
+#: A column of A with more entries than this many times the mean (and at least HEAVY_MIN) is
+#: "heavy" (a hub: energy, transport, trade bought by every product): its row of A^T would
+#: gather from everywhere in x, so the transposed step scatters it instead (see _Transposed).
+HEAVY_FACTOR, HEAVY_MIN = 8.0, 64
+
+
+def parallel_transpose(A, op: ParallelCSR, *, split: bool = False):
     """``A^T`` as a canonical CSR array, built with the row blocks of ``op`` on its threads.
 
     Each block counts its entries per column (``_series.count``); the counts, summed
@@ -87,6 +93,10 @@ def parallel_transpose(A, op: ParallelCSR):
     those of the blocks before it, are where it writes (``_series.place``): rows of
     ``A^T`` come out with sorted column ids, and no two threads write one place.
     Memory: the copy (``nnz`` values and ids) and one count per column and block.
+
+    With ``split``, the heavy columns (more than ``HEAVY_FACTOR`` times the mean
+    entries per column, and ``HEAVY_MIN``) are left out, their rows of ``A^T``
+    empty, and their ids are returned beside the copy (else an empty array).
     """
     import scipy.sparse as sp
 
@@ -98,10 +108,19 @@ def parallel_transpose(A, op: ParallelCSR):
     each = (lambda fn: [fn(b) for b in range(nblocks)]) if op._pool is None else \
         (lambda fn: list(op._pool.map(fn, range(nblocks))))
     each(lambda b: _series.count(A.indptr, A.indices, A.data, counts[b], cuts[b], cuts[b + 1]))
-    indptr = np.zeros(m + 1, dtype=idx)
     total = counts[0].copy()
     for c in counts[1:]:
         total += c
+    heavy = np.flatnonzero(total > max(HEAVY_MIN, HEAVY_FACTOR * A.nnz / max(m, 1))) if split else \
+        np.zeros(0, dtype=np.int64)
+    skip = None
+    if len(heavy):
+        skip = np.zeros(m, dtype=np.uint8)
+        skip[heavy] = 1
+        total[heavy] = 0
+        for c in counts:
+            c[heavy] = 0
+    indptr = np.zeros(m + 1, dtype=idx)
     np.cumsum(total, out=indptr[1:])
     # block b writes column j from indptr[j] + (entries of j in the blocks before b)
     start = indptr[:-1].copy()
@@ -109,15 +128,55 @@ def parallel_transpose(A, op: ParallelCSR):
         c_b = c.copy()
         c[:] = start
         start += c_b
-    indices = np.empty(A.nnz, dtype=idx)
-    data = np.empty(A.nnz, dtype=A.dtype)
-    each(lambda b: _series.place(A.indptr, A.indices, A.data, counts[b], indices, data, cuts[b], cuts[b + 1]))
+    kept = int(indptr[-1])
+    indices = np.empty(kept, dtype=idx)
+    data = np.empty(kept, dtype=A.dtype)
+    each(lambda b: _series.place(A.indptr, A.indices, A.data, counts[b], indices, data, cuts[b], cuts[b + 1], skip))
     AT = sp.csr_array((m, n), dtype=A.dtype)
     # set the arrays directly: they are canonical by construction, and the constructor would check them again
     AT.indptr, AT.indices, AT.data = indptr, indices, data
     AT.has_sorted_indices = True
     AT.has_canonical_format = True
-    return AT
+    return (AT, heavy) if split else AT
+
+
+class _Transposed:
+    """What the transposed step runs on: ``A^T`` without its heavy rows (a CSR copy with its
+    row blocks), and the heavy columns of ``A`` apart, as an ``n x h`` CSR matrix ``H``.
+
+    ``A^T x = (A^T without the heavy rows) x + (H^T x on the heavy rows)``: the first is the
+    forward step's gather, local when supply chains are (rows of A^T gather from x near
+    them); the second is a scatter of ``x`` in row order into ``h`` rows, one small buffer
+    per thread (``h x ld`` values) that stays in cache. Gathering a heavy row instead would
+    read x at random, one cache line per entry; scattering everything instead needs one
+    ``n x ld`` buffer per thread and a pass to add them up, which grows with the threads.
+    """
+
+    def __init__(self, A, op: ParallelCSR, threads: int, split: bool):
+        if _series is None:
+            AT, heavy = _as_csr(A.T, True), np.zeros(0, dtype=np.int64)
+        else:
+            AT, heavy = parallel_transpose(A, op, split=split)
+        self.AT, self.heavy = AT, heavy
+        self.op = ParallelCSR(AT, threads, pool=op._pool)
+        self.H = None
+        if len(heavy):
+            import scipy.sparse as sp
+
+            idx = A.indices.dtype
+            mask = np.zeros(A.shape[1], dtype=bool)
+            mask[heavy] = True
+            keep = mask[A.indices]
+            before = np.zeros(A.nnz + 1, dtype=np.int64)
+            np.cumsum(keep, out=before[1:])
+            remap = np.zeros(A.shape[1], dtype=idx)
+            remap[heavy] = np.arange(len(heavy), dtype=idx)
+            H = sp.csr_array((A.shape[0], len(heavy)), dtype=A.dtype)
+            H.indptr = before[A.indptr].astype(idx)
+            H.indices, H.data = remap[A.indices[keep]], A.data[keep]
+            H.has_sorted_indices = True
+            H.has_canonical_format = True
+            self.H = H
 
 
 class ParallelCSR:
@@ -258,7 +317,7 @@ class _ScipySteps:
 
     def __init__(self, solver: SeriesSolver, D: np.ndarray, transpose: bool):
         copy = solver._transposed() if transpose else None
-        self.product = (copy[1].matvec_add if copy is not None else solver.op.rmatvec_add) if transpose \
+        self.product = (copy.op.matvec_add if copy is not None else solver.op.rmatvec_add) if transpose \
             else solver.op.matvec_add
         self.D, self.X, self.R = D, D.copy(), np.empty_like(D)
         self.inv_diag = None if solver.inv_diag is None else (
@@ -294,7 +353,10 @@ class _FusedSteps:
         # scatter step took 42 ms instead of 57 (n = 10^6, 2 threads)
         self.ld = _padded_width(self.k)
         space, self.lent = solver.workspace, []
-        if self.ld == self.k and D.ctypes.data % 64 == 0:
+        copy = solver._transposed() if transpose else None
+        heavy = copy is not None and copy.H is not None
+        # with heavy rows, D's copy carries their scattered sums each step: never the caller's array
+        if self.ld == self.k and D.ctypes.data % 64 == 0 and not heavy:
             self.D = D.reshape(n, self.k)  # already a block the kernels can read: no copy
         else:
             self.D = space.block(n, self.ld, False, self.lent)
@@ -304,9 +366,13 @@ class _FusedSteps:
         self.X[:] = self.D
         self.out = space.block(n, self.ld, False, self.lent)
         A, op = solver.A, solver.op
-        copy = solver._transposed() if transpose else None
-        if copy is not None:  # A^T x is A^T's forward product: no scatter
-            A, op = copy
+        self.heavy = None
+        if copy is not None:  # A^T x is A^T's forward product, the heavy rows scattered apart
+            if heavy:
+                H, rows = copy.H, copy.heavy
+                self.heavy = ((H.indptr, H.indices, H.data), op.cuts, rows, self.D[rows].copy(),
+                              [np.zeros((len(rows), self.ld), dtype=solver.dtype) for _ in op.blocks])
+            A, op = copy.AT, copy.op
             transpose = False
         self.matrix = (A.indptr, A.indices, A.data)
         self.inv_diag, self.op, self.transpose = solver.inv_diag, op, transpose
@@ -328,6 +394,20 @@ class _FusedSteps:
             self._each(lambda b: _series.scatter(*self.matrix, X, parts[b], rows[b], rows[b + 1], ld))
             sums = self._each(lambda b: _series.combine(parts, X, D, out, inv, cols[b], cols[b + 1], ld))
         else:
+            if self.heavy is not None:
+                # the heavy rows of A^T x, scattered in A's row order into small buffers, go into
+                # D on those rows: the step's residual D - X + A^T X then counts them
+                H, hcuts, hrows, Dh, hparts = self.heavy
+                nb = len(hcuts) - 1
+                each = (lambda fn: [fn(b) for b in range(nb)]) if self.op._pool is None else \
+                    (lambda fn: list(self.op._pool.map(fn, range(nb))))
+                each(lambda b: _series.scatter(*H, X, hparts[b], hcuts[b], hcuts[b + 1], ld))
+                acc = hparts[0].copy()
+                for p in hparts[1:]:
+                    acc += p
+                for p in hparts:
+                    p.fill(0)
+                D[hrows] = Dh + acc
             sums = self._each(lambda b: _series.step(*self.matrix, X, D, out, inv, rows[b], rows[b + 1], ld))
         return np.sqrt(np.sum(sums, axis=0)[: self.k])
 
@@ -390,8 +470,8 @@ class SeriesSolver:
                 )
             self.inv_diag = (1.0 / diag).astype(self.dtype)
 
-    def _transposed(self):
-        """``(A^T, its ParallelCSR)``, built once on first use and kept; None when not wanted."""
+    def _transposed(self) -> _Transposed | None:
+        """The transposed copy of A, built once on first use and kept; None when not wanted."""
         if not self.transposed_copy:
             return None
         with self._copy_lock:  # solves on other threads wait for the one copy
@@ -399,8 +479,8 @@ class SeriesSolver:
                 import time
 
                 t = time.perf_counter()
-                AT = parallel_transpose(self.A, self.op) if _series is not None else _as_csr(self.A.T, True)
-                self._copy = (AT, ParallelCSR(AT, self.op.threads, pool=self.op._pool))
+                # the heavy columns apart only where the fused steps will add them back
+                self._copy = _Transposed(self.A, self.op, self.op.threads, split=self.fused)
                 self.transpose_seconds = time.perf_counter() - t
         return self._copy
 
