@@ -295,3 +295,36 @@ def test_transposed_solve_on_the_copy_equals_the_scatter(k):
     assert copy._copy is built  # kept, not rebuilt
     jac = SeriesSolver(A, tol=1e-10, threads=2, jacobi=True).solve(D, transpose=True)
     np.testing.assert_allclose(jac.x, b.x, rtol=1e-8)
+
+
+@kernels
+@pytest.mark.parametrize("jacobi", [False, True])
+def test_heavy_columns_are_scattered_apart_and_added_back(jacobi):
+    """A matrix with hub columns (bought by every product, as energy and transport are): the
+    copy leaves their rows of A^T out, the step adds them back through D, and the solution is
+    the scatter's and the exact one; the caller's right-hand side is left as it was."""
+    n, hubs = 120_000, [7, 50_000, 119_999]
+    rng = np.random.default_rng(71)
+    A = random_economy(n, 3e-5, 72, colsum=0.5).tolil()
+    for h in hubs:
+        A[rng.choice(n, 2_000, replace=False), h] = 0.2 / 2_000
+    A = sp.csr_array(A)
+    D = np.ascontiguousarray(rng.uniform(0, 1, (n, 4)))
+    keep = D.copy()
+    solver = SeriesSolver(A, tol=1e-11, threads=2, jacobi=jacobi)
+    got = solver.solve(D, transpose=True)
+    assert list(solver._copy.heavy) == hubs and solver._copy.AT[hubs].nnz == 0
+    assert solver._copy.H.shape == (n, 3) and solver._copy.H.nnz == A[:, hubs].nnz
+    np.testing.assert_array_equal(D, keep)
+    ref = SeriesSolver(A, tol=1e-11, threads=2, jacobi=jacobi, transposed_copy=False).solve(D, transpose=True)
+    np.testing.assert_allclose(got.x, ref.x, rtol=1e-9)
+    M = sp.identity(n, format="csr") - A.T
+    assert np.max(np.linalg.norm(D - M @ got.x, axis=0) / np.linalg.norm(D, axis=0)) <= 1.01e-11
+    # split=True through the public function: the copy without the hubs, and their ids
+    AT, heavy = iterative.parallel_transpose(A, solver.op, split=True)
+    assert list(heavy) == hubs
+    full = sp.csr_array(A.T)
+    full.sort_indices()
+    rest = [i for i in range(n) if i not in hubs]
+    np.testing.assert_array_equal(AT[rest].indices, full[rest].indices)
+    np.testing.assert_array_equal(AT[rest].data, full[rest].data)

@@ -153,10 +153,13 @@ class _Transposed:
     """
 
     def __init__(self, A, op: ParallelCSR, threads: int, split: bool):
+        heavy = np.zeros(0, dtype=np.int64)
         if _series is None:
-            AT, heavy = _as_csr(A.T, True), np.zeros(0, dtype=np.int64)
+            AT = _as_csr(A.T, True)
+        elif split:
+            AT, heavy = parallel_transpose(A, op, split=True)
         else:
-            AT, heavy = parallel_transpose(A, op, split=split)
+            AT = parallel_transpose(A, op)
         self.AT, self.heavy = AT, heavy
         self.op = ParallelCSR(AT, threads, pool=op._pool)
         self.H = None
