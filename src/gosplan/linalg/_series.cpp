@@ -13,10 +13,12 @@
 // that the solver builds once, in parallel, with `count` and `place` (a CSR
 // transpose by blocks of rows: each block counts its entries per column, the
 // counts become each block's write positions, and each block writes its entries
-// there, so that the copy's rows come out sorted).  Without the copy (a matrix
-// streamed from disk) the step scatters A^T x into one buffer per thread and
-// `combine` sums the buffers, forms the residual and the next iterate and clears
-// the buffers for the next step, again in one pass.
+// there, so that the copy's rows come out sorted).  Columns of A with many
+// entries (hubs) can be skipped: their rows of A^T would gather x at random, so the
+// solver scatters them instead, into buffers of a few rows that stay in cache.
+// Without the copy (a matrix streamed from disk) the step scatters A^T x into one
+// buffer per thread and `combine` sums the buffers, forms the residual and the
+// next iterate and clears the buffers for the next step, again in one pass.
 //
 // Every function works on a row range [r0, r1) so that Python threads can split
 // the rows; each releases the GIL.  Arrays arrive through the buffer protocol

@@ -7,7 +7,8 @@ memory bandwidth.  The matrix-vector product is split into row blocks that
 share the CSR arrays (no copy) and run on a thread pool: SciPy's sparse kernels
 release the GIL.  The transposed product (the price system, multipliers) runs
 the same forward kernel on a transposed copy of ``A`` that the solver builds
-once, in parallel, on its first transposed solve and keeps: scattering into
+once, in parallel, on its first transposed solve and keeps (its hub columns,
+bought by every product, apart: see :class:`_Transposed`).  Scattering into
 one buffer per thread and summing the buffers (the way without a copy, kept for
 a matrix streamed from disk) costs a pass over ``threads`` vectors per step,
 which grows with the core count (on 16 cores it made the transposed solve 6.6x
