@@ -275,6 +275,26 @@ GOSPLAN_INLINE void place_cols(const I* ptr, const I* ind, const V* a, C* pos, I
         }
 }
 
+// The entries of the rows r0..r1 in the columns with pick[j] != 0, as a CSR matrix of those
+// columns only (column j becomes remap[j]): with fill false, rowlen[i] = their number per row;
+// with fill true, they are written from ptrH[i] on.
+template <typename V, typename I>
+GOSPLAN_INLINE void pick_cols(const I* ptr, const I* ind, const V* a, const uint8_t* pick, const I* remap, I* ptrH,
+                              I* indH, V* aH, bool fill, int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+        I p = fill ? ptrH[i] : I(0);
+        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k)
+            if (pick[ind[k]]) {
+                if (fill) {
+                    indH[p] = remap[ind[k]];
+                    aH[p] = a[k];
+                }
+                ++p;
+            }
+        if (!fill) ptrH[i + 1] = p;
+    }
+}
+
 // The sum of a[r0..r1) (float64), in 8 SIMD partial sums: a pass that only reads, for the benchmarks'
 // bandwidth probe (NumPy's sum can read below what the memory gives: on the development VM it
 // read 30-35 GB/s on two cores in minutes when a SIMD pass read 47-56).
@@ -316,6 +336,9 @@ GOSPLAN_INLINE void run_typed(int op, const Args& g) {
         *g.sumsq = read_sum(static_cast<const double*>(g.a), g.r0, g.r1);
     else if (op == 4)  // the counts have the index type of the matrix
         count_cols<I, I>(ptr, ind, static_cast<I*>(g.out), g.skip, g.r0, g.r1);
+    else if (op == 6 || op == 7)  // pick: out = row pointers (lengths at i + 1 for op 6), indT/aT the picked entries
+        pick_cols<V, I>(ptr, ind, a, g.skip, static_cast<const I*>(g.D), static_cast<I*>(g.out),
+                        static_cast<I*>(g.indT), static_cast<V*>(g.aT), op == 7, g.r0, g.r1);
     else if (op == 5)
         place_cols<V, I, I>(ptr, ind, a, static_cast<I*>(g.out), static_cast<I*>(g.indT), static_cast<V*>(g.aT),
                             g.skip, g.r0, g.r1);
@@ -613,6 +636,46 @@ PyObject* py_place(PyObject*, PyObject* args) {
     return run(5, g, nullptr);
 }
 
+const char* PICK_DOC =
+    "pick(indptr, indices, data, pick, remap, indptr_h, indices_h, data_h, r0, r1)\n\n"
+    "The entries of the rows r0..r1-1 of the CSR matrix A in the columns with pick[j] != 0, as\n"
+    "a CSR matrix H of those columns (column j of A is column remap[j] of H). With indices_h\n"
+    "None, indptr_h[i + 1] = their number in row i; else they are written from indptr_h[i] on\n"
+    "(the caller has summed the numbers into row pointers). pick is uint8 with one entry per\n"
+    "column, remap, indptr_h (n + 1 entries) and indices_h have the dtype of indices.";
+
+PyObject* py_pick(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *opick, *oremap, *optrH, *oindH, *oaH;
+    Py_ssize_t r0, r1;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnn", &optr, &oind, &odat, &opick, &oremap, &optrH, &oindH, &oaH, &r0, &r1))
+        return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    Py_buffer* remap = bs.get(oremap, false, "remap");
+    if (!remap) return nullptr;
+    const char ik = g.i64 ? 'q' : 'i', vk = g.f32 ? 'f' : 'd';
+    if (kind_of(*remap) != ik) return fail(PyExc_TypeError, "remap must have the dtype of indices"), nullptr;
+    if (!skip_arg(bs, opick, items(remap), g)) return nullptr;
+    if (!g.skip) return fail(PyExc_ValueError, "pick must be a uint8 array, not None"), nullptr;
+    Py_buffer* ptrH = bs.get(optrH, true, "indptr_h");
+    if (!ptrH) return nullptr;
+    if (kind_of(*ptrH) != ik || items(ptrH) != nrow + 1)
+        return fail(PyExc_ValueError, "indptr_h must have n + 1 entries of the dtype of indices"), nullptr;
+    const bool fill = oindH != Py_None;
+    if (fill) {
+        Py_buffer* indH = bs.get(oindH, true, "indices_h");
+        Py_buffer* aH = indH ? bs.get(oaH, true, "data_h") : nullptr;
+        if (!aH) return nullptr;
+        if (kind_of(*indH) != ik || kind_of(*aH) != vk || items(indH) != items(aH))
+            return fail(PyExc_TypeError, "indices_h and data_h must have A's dtypes and one length"), nullptr;
+        g.indT = indH->buf, g.aT = aH->buf;
+    }
+    g.D = remap->buf, g.out = ptrH->buf;
+    return run(fill ? 7 : 6, g, nullptr);
+}
+
 const char* READ_DOC =
     "read(a, start, stop) -> float\n\n"
     "The sum of a[start:stop] for a float64 array, read once with SIMD loads and the GIL\n"
@@ -641,6 +704,7 @@ PyMethodDef METHODS[] = {
     {"combine", py_combine, METH_VARARGS, COMBINE_DOC},
     {"count", py_count, METH_VARARGS, COUNT_DOC},
     {"place", py_place, METH_VARARGS, PLACE_DOC},
+    {"pick", py_pick, METH_VARARGS, PICK_DOC},
     {nullptr, nullptr, 0, nullptr},
 };
 

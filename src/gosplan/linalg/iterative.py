@@ -167,17 +167,24 @@ class _Transposed:
         if len(heavy):
             import scipy.sparse as sp
 
-            idx = A.indices.dtype
-            mask = np.zeros(A.shape[1], dtype=bool)
-            mask[heavy] = True
-            keep = mask[A.indices]
-            before = np.zeros(A.nnz + 1, dtype=np.int64)
-            np.cumsum(keep, out=before[1:])
+            # the heavy columns' entries, row by row on the blocks' threads: lengths, then the entries
+            idx, cuts = A.indices.dtype, op.cuts
+            nb = len(cuts) - 1
+            each = (lambda fn: [fn(b) for b in range(nb)]) if op._pool is None else \
+                (lambda fn: list(op._pool.map(fn, range(nb))))
+            pick = np.zeros(A.shape[1], dtype=np.uint8)
+            pick[heavy] = 1
             remap = np.zeros(A.shape[1], dtype=idx)
             remap[heavy] = np.arange(len(heavy), dtype=idx)
+            indptr = np.zeros(A.shape[0] + 1, dtype=idx)
+            each(lambda b: _series.pick(A.indptr, A.indices, A.data, pick, remap, indptr, None, None,
+                                        cuts[b], cuts[b + 1]))
+            np.cumsum(indptr, out=indptr)
+            indices, data = np.empty(int(indptr[-1]), dtype=idx), np.empty(int(indptr[-1]), dtype=A.dtype)
+            each(lambda b: _series.pick(A.indptr, A.indices, A.data, pick, remap, indptr, indices, data,
+                                        cuts[b], cuts[b + 1]))
             H = sp.csr_array((A.shape[0], len(heavy)), dtype=A.dtype)
-            H.indptr = before[A.indptr].astype(idx)
-            H.indices, H.data = remap[A.indices[keep]], A.data[keep]
+            H.indptr, H.indices, H.data = indptr, indices, data
             H.has_sorted_indices = True
             H.has_canonical_format = True
             self.H = H
