@@ -24,7 +24,7 @@ import pandas as pd
 from gosplan.democracy.budgeting import equal_shares
 from gosplan.democracy.pabulib import Election, read_pabulib
 
-DATA = Path(__file__).resolve().parents[1].parent / "shared" / "data" / "pabulib"
+DATA = Path(__file__).resolve().parents[1] / "data" / "pabulib"  # the raw files kept in the repository
 
 
 def blas_info() -> str:

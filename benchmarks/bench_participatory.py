@@ -1,6 +1,6 @@
 """Seconds per round of participatory planning: gosplan beside demplan on dep1ex01.
 
-Both libraries run the same councils (``shared/data/dep_hahnel2021/dep1ex01``, converted back
+Both libraries run the same councils (``data/dep_hahnel2021/dep1ex01``, converted back
 to the Clojure data literal that demplan's ``load_dep1ex`` reads) to the 3 % threshold, in the
 same process, and at ten times the size (every council repeated ten times: 30,000 worker and
 30,000 consumer councils, the size of demplan's own dep1ex archives). Prints the median of
@@ -26,7 +26,7 @@ sys.path.insert(0, str(ROOT / "src"))
 
 from gosplan.democracy.participatory import load_pequod_councils, run_participatory  # noqa: E402
 
-DATA = ROOT.parent / "shared" / "data" / "dep_hahnel2021"  # shared/ beside the checkout, as CI clones it
+DATA = ROOT / "data" / "dep_hahnel2021"  # the raw files kept in the repository
 COUNCILS = DATA / "dep1ex01_councils.json.gz"
 
 

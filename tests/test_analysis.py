@@ -4,21 +4,18 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import RAW_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gosplan import analysis, datasets
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
-
-#: the raw sources copied into the repository (data/README.md): tests read nothing outside it
-DATA = Path(__file__).resolve().parents[1] / "data"
-ONS_PUBLISHED = DATA / "ons_uk_2010" / "published_results_2010.json"
+from gosplan.sources import read_economy
 
 
 def max_rel(got, ref, floor=1e-12):
@@ -93,11 +90,11 @@ def test_ons_uk_2010_published_multipliers():
 
     Output multipliers, employment-cost effects and Type I multipliers and GVA
     effects for 127 products, as published (carried by rOpenGov/iotables, see
-    shared/data/ons_uk_2010/README.md). Max relative difference observed 7e-15;
+    data/ons_uk_2010/README.md). Max relative difference observed 7e-15;
     asserted below 1e-9 (the README's suggested tolerance).
     """
-    pub = json.loads(ONS_PUBLISHED.read_text())["published_outputs"]
-    e = datasets.load("uk_2010")
+    pub = json.loads(datasets.resolve("uk_2010_published", "results").read_text())["published_outputs"]
+    e = read_economy("uk_2010")
     solver = analysis.prepare(e)
     assert max_rel(analysis.output_multipliers(e, solver=solver), pub["output_multiplier"]) < 1e-9
     comp = analysis.factor_multipliers(e, "compensation", solver=solver).loc["compensation"]
@@ -108,7 +105,7 @@ def test_ons_uk_2010_published_multipliers():
     gva = analysis.value_added_multipliers(
         e, ["compensation", "operating_surplus", "taxes_on_production"], solver=solver)
     assert max_rel(gva, pub["gva_effects"]) < 1e-9
-    L = np.asarray(json.loads(ONS_PUBLISHED.read_text())["published_outputs"]["leontief_inverse"])
+    L = np.asarray(json.loads(datasets.resolve("uk_2010_published", "results").read_text())["published_outputs"]["leontief_inverse"])
     x = analysis.gross_output(e, pd.Series(1.0, index=["01"]))
     assert max_rel(x, L[:, 0]) < 1e-9
     # the explicit inverse, on request, is ONS's published Leontief inverse
@@ -116,9 +113,9 @@ def test_ons_uk_2010_published_multipliers():
 
 
 def _wiod_pymrio():
-    """pymrio's IOSystem built straight from the shared WIOD 7-region CSV files."""
+    """pymrio's IOSystem built straight from the raw WIOD 7-region CSV files in data/."""
     pymrio = pytest.importorskip("pymrio")
-    folder = DATA / "wiod2013_mrio_2011"
+    folder = RAW_DATA / "wiod2013_mrio_2011"
     z = pd.read_csv(folder / "wiot2011_7regions_intermediate.csv").set_index(["region", "sector"])
     z.columns = pd.MultiIndex.from_tuples([tuple(c.split("|")) for c in z.columns], names=["region", "sector"])
     y = pd.read_csv(folder / "wiot2011_7regions_final_demand.csv").set_index(["region", "sector"])
@@ -136,14 +133,14 @@ def _wiod_pymrio():
 
 
 def test_matches_pymrio_on_wiod_2011_mrio():
-    """WIOD 2013 release, 2011, 7 regions x 35 sectors (shared/data/wiod2013_mrio_2011).
+    """WIOD 2013 release, 2011, 7 regions x 35 sectors (data/wiod2013_mrio_2011).
 
     Gross output for the table's final demand, value-added multipliers and the
     consumption/production/import/export accounts of value added per region.
     Max relative difference observed: 2e-15; asserted below 1e-9.
     """
     io = _wiod_pymrio()
-    e = datasets.load("wiod_2011_7regions")
+    e = read_economy("wiod_2011_7regions")
     solver = analysis.prepare(e)
     f = "value_added_and_adjustments"
     x = analysis.gross_output(e, solver=solver)
@@ -163,7 +160,7 @@ def test_labour_values_by_kind():
     Total labour embodied in final demand equals the labour performed,
     ``lambda . y = l . x`` (the table balances on rows, x = (I - A)^{-1} y).
     """
-    e = datasets.load("usa_2014")
+    e = read_economy("usa_2014")
     kinds = analysis.labour_factors(e)
     assert "hours" in kinds
     lam = analysis.labour_values(e)
@@ -269,7 +266,7 @@ def test_cli_analyze_writes_results(tmp_path):
     result = CliRunner().invoke(app, ["analyze", "uk_2010", "--demand", str(demand), "--out", str(out)])
     assert result.exit_code == 0, result.output
     table = pd.read_parquet(out)
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     expected = analysis.gross_output(e, pd.Series({"01": 100.0, "24-1-3": 50.0}))
     np.testing.assert_allclose(table["gross_output:demand"], expected, rtol=1e-12)
     assert "multiplier:compensation" in table.columns
@@ -285,7 +282,7 @@ def test_analyze_reports_each_solve_and_its_iterations(method):
     iterative method reports residuals that end at its tolerance (UK 2010, ONS)."""
     from gosplan.cli.analysis import STAGES, _residual_share, analyze_table
 
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     seen: list[tuple] = []
     table, used = analyze_table(e, method=method, progress=lambda *a: seen.append(a))
     assert [s for s, k, _, _ in seen if k is None] == list(STAGES)
@@ -307,7 +304,7 @@ def test_analyze_reports_each_solve_and_its_iterations(method):
 def test_multipliers_in_one_solve_equal_the_separate_ones(method):
     """Output and factor multipliers stacked into one transposed solve (UK 2010, ONS; and a
     chosen factor subset) equal the separate functions."""
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     out, M = analysis.multipliers(e, method=method)
     np.testing.assert_allclose(out, analysis.output_multipliers(e, method="dense"), rtol=1e-9)
     pd.testing.assert_index_equal(M.index, pd.Index(list(e.factor_ids), name="factor"))
@@ -331,7 +328,7 @@ def test_cli_analyze_linkages_ghosh_type_ii(tmp_path):
                                       "--out", str(out)], env={"COLUMNS": "250"})
     assert result.exit_code == 0, result.output
     table = pd.read_csv(out, dtype={"product": str}).set_index("product")
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     assert table.loc["01", "name"] == e.products.loc["01", "name"] and table.loc["01", "unit"] == "GBP million"
     link = analysis.linkages(e)
     np.testing.assert_allclose(table["linkage:forward_normalised"], link["forward_normalised"], rtol=1e-12)
@@ -349,7 +346,7 @@ def test_cli_analyze_linkages_ghosh_type_ii(tmp_path):
 def test_analyze_stages_with_the_optional_tables():
     from gosplan.cli.analysis import analyze_table, stages
 
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     seen: list[str] = []
     analyze_table(e, method="neumann", linkages=True, ghosh=True, type_ii=True,
                   progress=lambda s, k, *_: seen.append(s) if k is None else None)

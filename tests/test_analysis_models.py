@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import json
 import warnings
-from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import RAW_DATA as DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gosplan import analysis, datasets
+from gosplan import analysis
 from gosplan.economy import Economy
 from gosplan.errors import (
     DuplicateIdError,
@@ -25,8 +25,7 @@ from gosplan.errors import (
     UnknownIdError,
     UnproductiveError,
 )
-
-DATA = Path(__file__).resolve().parents[1] / "data"
+from gosplan.sources import read_economy
 
 # -- Eurostat Manual (2008), Germany 1995, six product groups -------------------------------------
 #
@@ -140,7 +139,7 @@ def test_ons_uk_2010_combined_type_one_gva_multiplier():
     production, one combined row), carried by data/ons_uk_2010/published_results_2010.json.
     Max relative difference observed 4e-15; asserted below 1e-9."""
     pub = json.loads((DATA / "ons_uk_2010" / "published_results_2010.json").read_text())["published_outputs"]
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     got = analysis.type_one_value_added_multiplier(e, ["compensation", "operating_surplus", "taxes_on_production"])
     ref = np.asarray(pub["gva_multiplier"])
     assert np.max(np.abs(got.to_numpy() - ref) / np.abs(ref)) < 1e-9
@@ -176,7 +175,7 @@ def test_type_two_equals_a_closed_model_built_by_hand():
     total compensation. Max relative difference observed 2e-15; asserted below 1e-10."""
     codes, Abar, Lbar, L, h = _hand_closed_uk_2010()
     n = len(codes)
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     t = analysis.type_two_multipliers(e, "compensation", "Households")
     assert list(t.index) == codes
     np.testing.assert_allclose(t["output:type_i"], L.sum(axis=0), rtol=1e-10)
@@ -222,7 +221,7 @@ def test_close_households_errors(miller_blair):
         analysis.close_households(miller_blair, "wages", "final")
     with pytest.raises(UnknownIdError, match="'Households'.*\\['final'\\]"):
         analysis.close_households(miller_blair, "value_added", "Households")
-    e = datasets.load("uk_2010")
+    e = read_economy("uk_2010")
     closed = analysis.close_households(e)
     with pytest.raises(DuplicateIdError, match="'households'"):
         analysis.close_households(closed, "operating_surplus", "Central government")

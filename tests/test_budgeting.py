@@ -25,8 +25,8 @@ from gosplan.errors import SchemaError
 
 
 def pabulib_dir() -> Path:
-    """The shared data folder beside the repository (``shared/`` next to the checkout)."""
-    return Path(__file__).parents[1].parent / "shared" / "data" / "pabulib"
+    """The raw Pabulib files kept in the repository (the shipped elections are copies of them)."""
+    return Path(__file__).resolve().parents[1] / "data" / "pabulib"
 
 
 def load(name: str) -> Election:

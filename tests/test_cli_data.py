@@ -7,7 +7,6 @@ from typer.testing import CliRunner
 from gosplan.cli import app
 from gosplan.sources import read_economy
 from gosplan.testing import assert_economy_equal
-from gosplan import datasets
 
 runner = CliRunner()
 
@@ -24,7 +23,7 @@ def test_convert_round_trip(tmp_path):
     out = tmp_path / "usa.xlsx"
     result = runner.invoke(app, ["convert", "usa_2014", str(out)])
     assert result.exit_code == 0, result.output
-    assert_economy_equal(read_economy(out), datasets.load("usa_2014"))
+    assert_economy_equal(read_economy(out), read_economy("usa_2014"))
 
 
 def test_bad_table_is_a_clear_error(tmp_path):

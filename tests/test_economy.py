@@ -190,10 +190,10 @@ def test_joint_production_and_alternative_techniques():
     assert sub.is_square is False  # chp still makes two products
 
 
-def test_select_region(shared_data):
-    from gosplan import datasets
+def test_select_region():
+    from gosplan.sources import read_economy
 
-    world = datasets.load("wiod_2011_7regions")
+    world = read_economy("wiod_2011_7regions")
     china = world.select(regions="China")
     assert len(china.products) == 35 and set(china.products["region"]) == {"China"}
     np.testing.assert_array_equal(china.A.toarray(), world.A.toarray()[np.ix_(*[world.products["region"] == "China"] * 2)])

@@ -231,12 +231,12 @@ def test_errors_name_the_project_and_say_what_to_do(table):
 ASSEN_CAPACITY = {"9": "ind_b_new", "11": "ind_b_new", "8": "ind_b_new", "10": "ind_b_new", "6": "ind_a_new"}
 
 
-def _assen(shared_data, scale: float):
+def _assen(scale: float):
     from gosplan.demo import ussr_1923_setup
     from gosplan.democracy.pabulib import read_pabulib
     from gosplan.planning.dynamic import MaxConsumption
 
-    e = read_pabulib(shared_data / "pabulib" / "Netherlands_Assen_2024.pb")
+    e = read_pabulib("assen_2024")
     s = ussr_1923_setup()
     mapping = {p: {"activity": a, "capacity": float(e.projects.at[p, "cost"]) * scale} for p, a in ASSEN_CAPACITY.items()}
     outcome, report = plan_budget_round(
@@ -247,12 +247,12 @@ def _assen(shared_data, scale: float):
     return e, s, outcome, report
 
 
-def test_assen_round_trip_into_the_ussr_plan(shared_data):
+def test_assen_round_trip_into_the_ussr_plan():
     """Assen 2024 (Pabulib, 84 voters, EUR 100,000): Equal Shares with add1 funds the nine
     projects the city funded (the file's `selected` column); mapped into the USSR 1924/25
     economy at an illustrative 1 EUR = 1,000 roubles (projects 9, 11, 6 build modern plant,
     the others are collective consumption), the plan carries them and verifies."""
-    e, s, outcome, r = _assen(shared_data, 1e-3)
+    e, s, outcome, r = _assen(1e-3)
     selected = set(e.projects.index[e.projects["selected"].astype(int) == 1])
     assert set(outcome.funded) == selected and len(selected) == 9
     assert r.funded == outcome.funded  # the rule's order is the priority
@@ -274,11 +274,11 @@ def test_assen_round_trip_into_the_ussr_plan(shared_data):
     assert (r.embodied_labour.loc["1924/25"] > 0).all()
 
 
-def test_assen_too_large_for_1924_gives_a_feasible_maximal_suggestion(shared_data):
+def test_assen_too_large_for_1924_gives_a_feasible_maximal_suggestion():
     """The same round at 1 EUR = 10,000 roubles does not fit the economy of 1924/25; the
     clash names funded projects and limits of that year, and the suggestion is feasible
     and maximal: adding back any dropped project makes the plan impossible again."""
-    e, s, outcome, r = _assen(shared_data, 1e-2)
+    e, s, outcome, r = _assen(1e-2)
     assert not r.feasible
     assert r.clash.projects and set(r.clash.projects) <= set(outcome.funded)
     assert {p for (_, _, p) in r.clash.limit_ids} == {"1924/25"}
@@ -348,13 +348,13 @@ def test_pabulib_round_with_investment_columns_and_costs_in_hours():
     assert r.suggested_plan.verify(econ) == []
 
 
-def test_cli_invest_prints_needs_clash_and_suggestion(shared_data, tmp_path):
+def test_cli_invest_prints_needs_clash_and_suggestion(tmp_path):
     """``gosplan invest`` on Assen 2024 into the USSR example, once carried and once not."""
     from typer.testing import CliRunner
 
     from gosplan.cli import app
 
-    election = str(shared_data / "pabulib" / "Netherlands_Assen_2024.pb")
+    election = "assen_2024"
     mapping = tmp_path / "map.csv"
     mapping.write_text("project,activity,capacity\n9,ind_b_new,21\n11,ind_b_new,15\n6,ind_a_new,11\n")
     out = tmp_path / "needs.csv"

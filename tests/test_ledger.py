@@ -348,3 +348,20 @@ def test_cli_verify_url(cli, exported):
     finally:
         server.shutdown()
         server.server_close()
+
+
+def test_cli_show_reads_at_80_columns(tmp_path, exported):
+    """Every entry's kind, actor and payload are on the screen of an 80-column terminal, none cut."""
+    from gosplan.cli import app
+
+    path = tmp_path / "round.jsonl"
+    path.write_bytes(exported)
+    shown = CliRunner(env={"COLUMNS": "80"}).invoke(app, ["ledger", "show", str(path)])
+    assert shown.exit_code == 0
+    lines = shown.output.splitlines()
+    assert max(len(line) for line in lines) <= 80
+    _, entries = read_export(exported)
+    text = "".join(line.strip() for line in lines)
+    for e in entries:
+        assert f"#{e.seq}" in shown.output and e.kind in shown.output and e.actor in shown.output
+        assert canonical_json(e.payload).decode() in text

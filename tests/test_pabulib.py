@@ -1,7 +1,7 @@
 """Tests of gosplan.democracy.pabulib: reading and writing Pabulib `.pb` files.
 
 The four real elections are from Pabulib (Faliszewski et al., IJCAI 2023), mirror
-`pabulib/pabulib_files` at commit 88cfaba3, shipped in ``shared/data/pabulib`` (see its README).
+`pabulib/pabulib_files` at commit 88cfaba3, kept in ``data/pabulib`` (see its README) and shipped as datasets (``assen_2024``, ...).
 """
 
 from __future__ import annotations
@@ -26,8 +26,8 @@ from gosplan.errors import DuplicateIdError, SchemaError, SourceError, UnknownId
 
 
 def pabulib_dir() -> Path:
-    """The shared data folder beside the repository (``shared/`` next to the checkout)."""
-    return Path(__file__).parents[1].parent / "shared" / "data" / "pabulib"
+    """The raw Pabulib files kept in the repository (the shipped elections are copies of them)."""
+    return Path(__file__).resolve().parents[1] / "data" / "pabulib"
 
 
 FILES = {

@@ -1,7 +1,7 @@
 """Participatory planning (Hahnel 2021, ch. 9) against the trace of experiment dep1ex01.
 
 Reference: the councils and the round-by-round trace of pequod-cljs experiment dep1ex01
-(``shared/data/dep_hahnel2021``; the program whose runs Hahnel, *Democratic Economic
+(the shipped dataset ``dep1ex01``; the program whose runs Hahnel, *Democratic Economic
 Planning*, Routledge 2021, ch. 9 reports). Tolerance stated once: every price, supply,
 demand and output of every round within a relative 1e-9 of the trace (what we see is about
 2e-15; the trace prints doubles in full), and the same number of rounds (19, then 9).
@@ -31,13 +31,13 @@ RTOL = 1e-9
 
 
 @pytest.fixture(scope="module")
-def economy(shared_data):
-    return load_pequod_councils(shared_data / "dep_hahnel2021" / "dep1ex01_councils.json.gz")
+def economy():
+    return load_pequod_councils("dep1ex01")
 
 
 @pytest.fixture(scope="module")
-def trace(shared_data):
-    return read_pequod_trace(shared_data / "dep_hahnel2021" / "dep1ex01_trace.csv.gz")
+def trace():
+    return read_pequod_trace("dep1ex01_trace")
 
 
 @pytest.fixture(scope="module")

@@ -9,17 +9,17 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from gosplan import analysis, datasets, plots, prices
+from gosplan import analysis, plots, prices
+from gosplan.sources import read_economy
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
-from conftest import SHARED_DATA
 
-SCISSORS_CSV = SHARED_DATA / "ussr_1920s" / "scissors_1922_1924.csv"
+SCISSORS = "ussr_1922_1924"  # shipped, see datasets/ussr_1922_1924/PROVENANCE.md
 
 
 @pytest.fixture(scope="module")
 def uk():
-    return datasets.load("uk_2010")
+    return read_economy("uk_2010")
 
 
 def test_base_prices_are_one_in_a_value_table(miller_blair, uk):
@@ -88,7 +88,7 @@ def test_markup_and_taxes_against_dense_formula(uk):
 
 def test_wage_rates_per_kind_of_labour():
     """Two kinds of labour at different wage rates: p = w B (I - A)^{-1}."""
-    e = datasets.load("usa_2014")
+    e = read_economy("usa_2014")
     w = {"hours": 30.0}
     got = prices.leontief_prices(e, w)
     lam = analysis.labour_values(e, ["hours"]).loc["hours"]
@@ -134,13 +134,13 @@ def test_property_index_axioms(n, periods, seed, c):
 
 
 def test_observed_scissors_1923():
-    """The 1923 scissors from shared/data/ussr_1920s (Wikipedia 'Scissors Crisis': 276 and 89 % of 1913 in October 1923).
+    """The 1923 scissors from the shipped ussr_1922_1924 (Wikipedia 'Scissors Crisis': 276 and 89 % of 1913 in October 1923).
 
     The ratio 276/89 = 3.10 is the value the file's own ratio row gives (confirmed
     as "about 3" by Marshall and Dobb); the September 1923 row ">3" is a bound,
     not the number 3.
     """
-    table = prices.read_price_series(SCISSORS_CSV)
+    table = prices.read_price_series(SCISSORS)
     bound = table[table["date"] == "1923-09"].iloc[0]
     assert np.isnan(bound["value"]) and bound["bound"] == ">" and bound["bound_value"] == 3.0
     frame, bounds, extra = prices.observed_scissors(table, "industry", "agriculture",
@@ -173,7 +173,7 @@ def test_nan_in_a_price_series_is_an_error(tmp_path):
 
 
 def test_scissors_chart_draws_both_lines_and_the_ratio(tmp_path):
-    table = prices.read_price_series(SCISSORS_CSV)
+    table = prices.read_price_series(SCISSORS)
     frame, bounds, extra = prices.observed_scissors(table, barter="rye_flour_per_arshin_cotton_cloth")
     path = tmp_path / "scissors.png"
     fig = plots.scissors_chart(frame, bounds=bounds, extra_ratios=extra, since="1922", path=path)
@@ -242,7 +242,7 @@ def test_cli_scissors(tmp_path):
     from gosplan.cli import app
 
     png, csv = tmp_path / "scissors.png", tmp_path / "scissors.csv"
-    result = CliRunner().invoke(app, ["scissors", str(SCISSORS_CSV), "--up", "industry", "--down", "agriculture",
+    result = CliRunner().invoke(app, ["scissors", SCISSORS, "--up", "industry", "--down", "agriculture",
                                       "--plot", str(png), "--out", str(csv), "--since", "1922"])
     assert result.exit_code == 0, result.output
     assert png.stat().st_size > 10_000
@@ -252,10 +252,9 @@ def test_cli_scissors(tmp_path):
 
 def test_default_prices_cost_only_money_factors():
     """WIOD USA 2014: money rows balance each column, so unit-cost prices are 1; hours are not added to dollars."""
-    from gosplan import datasets
     from gosplan.prices import leontief_prices
 
-    us = datasets.load("usa_2014")
+    us = read_economy("usa_2014")
     p = leontief_prices(us)
     made = us.x > 0  # 'U' (households as employers) has no output, hence no costs
     assert list(us.product_ids[~made]) == ["U"]

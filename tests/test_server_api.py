@@ -21,6 +21,7 @@ pytest.importorskip("uvicorn")
 
 from _server_harness import ADMIN, Client, Server, backends, fresh_database, products, seat_delegates  # noqa: E402
 
+from gosplan import datasets  # noqa: E402
 from gosplan.democracy.ledger import verify_export  # noqa: E402
 
 MAX_BODY = 64 * 1024
@@ -375,7 +376,7 @@ def test_impossible_plan_is_published_with_its_diagnosis(live, world):
     assert g in plan["diagnosis"] and "hours" in plan["diagnosis"]
 
 
-def test_budget_round_from_pabulib_and_back(live, world, shared_data):
+def test_budget_round_from_pabulib_and_back(live, world):
     """A planner opens a budget round from Assen 2024's .pb (Pabulib: budget 100,000 EUR,
     14 projects, min_length 2); members vote; the round exported as .pb gives, by the
     same rule run on the file, the service's funded projects."""
@@ -384,7 +385,7 @@ def test_budget_round_from_pabulib_and_back(live, world, shared_data):
     from gosplan.democracy.pabulib import parse_pabulib
 
     planner, a = world["planner"], world["councils"][0]
-    text = (shared_data / "pabulib" / "Netherlands_Assen_2024.pb").read_bytes()
+    text = datasets.resolve("assen_2024", "election").read_bytes()
     assert c.post("/rounds/pabulib?rule=equal-shares", content=text, token=world["members"][a][0]["token"]).status_code == 403
     bad = c.post("/rounds/pabulib", content=b"META\nkey;value\nbudget;100\n", token=planner)
     assert bad.status_code == 422 and "PROJECTS" in bad.text

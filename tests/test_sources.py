@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import os
+import stat
 
 import numpy as np
 import pandas as pd
@@ -13,11 +15,9 @@ from hypothesis import strategies as st
 from gosplan import Economy, datasets
 from gosplan.errors import SchemaError, SourceError, UnknownIdError
 from gosplan.sources import read_economy, write_economy
+from gosplan.sources.tables import write_table
 from gosplan.sources.published import read_ons_iot, read_wiod2013_mrio, read_wiod_niot
 from gosplan.testing import assert_economy_equal
-
-pymrio = pytest.importorskip("pymrio")
-
 
 @st.composite
 def economies(draw):
@@ -67,13 +67,14 @@ def test_round_trip_exact(tmp_path_factory, target, economy):
 
 
 def test_round_trip_shipped_table_all_formats(tmp_path):
-    uk = datasets.load("uk_2010")
+    uk = read_economy("uk_2010")
     for target in ("uk.csv", "uk", "uk.xlsx"):
         write_economy(uk, tmp_path / target, format="csv" if target.endswith(".csv") else None)
         assert_economy_equal(read_economy(tmp_path / target), uk, check_meta=True)
 
 
 def test_pymrio_round_trip_exact_and_totals():
+    pymrio = pytest.importorskip("pymrio", reason="the pymrio bridge needs the mrio extra: pip install 'gosplan[mrio]'")
     io = pymrio.load_test().calc_all()
     e = Economy.__module__ and __import__("gosplan.sources.pymrio_bridge", fromlist=["x"]).from_pymrio(io)
     from gosplan.sources.pymrio_bridge import from_pymrio, to_pymrio
@@ -91,13 +92,13 @@ def test_pymrio_round_trip_exact_and_totals():
     assert_economy_equal(back, e)
 
 
-def test_ons_table_matches_published_results(shared_data):
+def test_ons_table_matches_published_results(raw_data):
     """ONS (2014) UK IOAT 2010: our A and output multipliers equal the published ones.
 
-    Published values carried in shared/data/ons_uk_2010/published_results_2010.json.
+    Published values shipped as the dataset uk_2010_published (data/ons_uk_2010/published_results_2010.json).
     """
-    uk = datasets.load("uk_2010")
-    pub = json.loads((shared_data / "ons_uk_2010" / "published_results_2010.json").read_text())
+    uk = read_economy("uk_2010")
+    pub = json.loads(datasets.resolve("uk_2010_published", "results").read_text())
     assert list(uk.product_ids) == pub["products"]
     out = pub["published_outputs"]
     A = uk.A.toarray()
@@ -105,17 +106,17 @@ def test_ons_table_matches_published_results(shared_data):
         np.testing.assert_allclose(np.diag(A), out["A_diagonal"], atol=1e-15)
     mult = np.linalg.solve((np.eye(len(A)) - A).T, np.ones(len(A)))  # column sums of L, by a solve
     np.testing.assert_allclose(mult, out["output_multiplier"], rtol=1e-12)
-    src = pd.read_csv(shared_data / "ons_uk_2010" / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", index_col=0)
+    src = pd.read_csv(raw_data / "ons_uk_2010" / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", index_col=0)
     assert uk.x.sum() == pytest.approx(src.loc["Total output", uk.product_ids].astype(float).sum(), rel=1e-12)
     comp = (uk.factor_use @ uk.levels.to_numpy())[uk.factor_ids.get_loc("compensation")]
     assert comp == pytest.approx(src.loc["Compensation of employees", uk.product_ids].astype(float).sum(), rel=1e-12)
     assert uk.products.loc["01", "name"].startswith("Products of agriculture")
 
 
-def test_shipped_usa_table_matches_sea(shared_data):
+def test_shipped_usa_table_matches_sea(raw_data):
     """WIOD NIOT 2014 gross output equals the SEA GO column (WIOD's own consistency, rel. 3e-8)."""
-    us = datasets.load("usa_2014")
-    sea = pd.read_csv(shared_data / "wiod2016_usa_niot" / "usa_sea_2000_2014.csv")
+    us = read_economy("usa_2014")
+    sea = pd.read_csv(raw_data / "wiod2016_usa_niot" / "usa_sea_2000_2014.csv")
     sea = sea[sea["year"] == 2014].set_index("code")
     np.testing.assert_allclose(us.x.to_numpy(), sea.loc[us.product_ids, "GO"].to_numpy(), rtol=1e-6)
     hours = (us.factor_use @ us.levels.to_numpy())[us.factor_ids.get_loc("hours")]
@@ -123,20 +124,20 @@ def test_shipped_usa_table_matches_sea(shared_data):
     assert us.check_productive() < 1
 
 
-def test_shipped_tables_rebuild_from_source(shared_data):
+def test_shipped_tables_rebuild_from_source(raw_data):
     """The shipped folders equal what the readers make of the published files today."""
-    ons = shared_data / "ons_uk_2010"
+    ons = raw_data / "ons_uk_2010"
     uk = read_ons_iot(ons / "uk_2010_iot_domestic_use_basic_prices_pxp.csv", ons / "uk_2010_labels.csv")
-    assert_economy_equal(uk, datasets.load("uk_2010"))
-    w = read_wiod2013_mrio(shared_data / "wiod2013_mrio_2011", sectors=shared_data / "wiod2013_mrio_2011" / "wiod2013_sectors.csv", rtol=5e-4)
-    assert_economy_equal(w, datasets.load("wiod_2011_7regions"))
+    assert_economy_equal(uk, read_economy("uk_2010"))
+    w = read_wiod2013_mrio(raw_data / "wiod2013_mrio_2011", sectors=raw_data / "wiod2013_mrio_2011" / "wiod2013_sectors.csv", rtol=5e-4)
+    assert_economy_equal(w, read_economy("wiod_2011_7regions"))
 
 
-def test_full_wiod_2013_loads_with_stated_rounding(shared_data):
+def test_full_wiod_2013_loads_with_stated_rounding(raw_data):
     """The full 41-region table is integer-rounded (row gaps up to 108, README): strict load fails, stated one loads."""
     from gosplan.errors import BalanceError
 
-    folder = shared_data / "wiod2013_mrio_2011"
+    folder = raw_data / "wiod2013_mrio_2011"
     with pytest.raises(BalanceError, match="do not balance"):
         read_wiod2013_mrio(folder, prefix="wiot2011")
     w = read_wiod2013_mrio(folder, prefix="wiot2011", rtol=1e-6, atol=120)
@@ -144,9 +145,9 @@ def test_full_wiod_2013_loads_with_stated_rounding(shared_data):
     assert w.use.nnz <= 413_525
 
 
-def test_wiod_niot_unknown_year(shared_data):
+def test_wiod_niot_unknown_year(raw_data):
     with pytest.raises(SourceError, match=r"no rows for year 1999; the file holds \[2000, .*2014\]"):
-        read_wiod_niot(shared_data / "wiod2016_usa_niot" / "USA_NIOT_nov16.xlsx", 1999)
+        read_wiod_niot(raw_data / "wiod2016_usa_niot" / "USA_NIOT_nov16.xlsx", 1999)
 
 
 # -- bad files ---------------------------------------------------------------------------
@@ -198,7 +199,7 @@ def test_parquet_ids_from_many_dictionaries_read_back_exactly(tmp_path):
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    e = datasets.load("usa_2014")
+    e = read_economy("usa_2014")
     path = write_economy(e, tmp_path / "usa", format="parquet")
     for name in ("use", "make", "factor_use"):
         f = path / f"{name}.parquet"
@@ -225,7 +226,7 @@ def test_parquet_written_in_row_groups_with_their_own_dictionaries(tmp_path, mon
     from gosplan.sources import tables
 
     monkeypatch.setattr(tables, "ROW_GROUP", 4)
-    e = datasets.load("usa_2014")
+    e = read_economy("usa_2014")
     path = write_economy(e, tmp_path / "usa", format="parquet")
     assert pq.ParquetFile(path / "use.parquet").metadata.num_row_groups > 10
     assert_economy_equal(read_economy(path), e)
@@ -339,7 +340,7 @@ def test_failed_write_keeps_old_economy(tmp_path, miller_blair, monkeypatch):
 
     monkeypatch.setattr(pd.DataFrame, "to_parquet", flaky)
     with pytest.raises(OSError, match="disk full"):
-        write_economy(datasets.load("uk_2010"), target)
+        write_economy(read_economy("uk_2010"), target)
     monkeypatch.undo()
     assert {p.name: p.read_bytes() for p in target.iterdir()} == before
     assert [p.name for p in tmp_path.iterdir()] == ["mb"]  # no temporary left behind
@@ -351,7 +352,7 @@ def test_excel_too_large_is_refused(tmp_path, monkeypatch):
 
     monkeypatch.setattr(t, "_EXCEL_MAX_ROWS", 10)
     with pytest.raises(SourceError, match="exceed Excel's 10 rows; write CSV or Parquet instead"):
-        write_economy(datasets.load("uk_2010"), tmp_path / "uk.xlsx")
+        write_economy(read_economy("uk_2010"), tmp_path / "uk.xlsx")
     assert not (tmp_path / "uk.xlsx").exists()
 
 
@@ -371,3 +372,19 @@ def test_write_table_replaces_a_file_whole_or_not_at_all(tmp_path):
     assert sorted(p.name for p in path.parent.iterdir()) == ["table.parquet"]
     with pytest.raises(SourceError, match=r"table\.xlsx: write \.parquet or \.csv"):
         write_table(good, tmp_path / "table.xlsx")
+
+
+def test_written_files_and_folders_get_the_umask_permissions(tmp_path, miller_blair):
+    """Tables and economies are written through temporary files (0600, 0700): what lands has the
+    permissions any other file would get under the umask (0644 and 0755 under 022)."""
+    old = os.umask(0o022)
+    try:
+        table = write_table(pd.DataFrame({"x": [1.0]}), tmp_path / "t.csv")
+        folder = write_economy(miller_blair, tmp_path / "e", format="csv")
+        book = write_economy(miller_blair, tmp_path / "e.xlsx")
+    finally:
+        os.umask(old)
+    assert stat.S_IMODE(table.stat().st_mode) == 0o644
+    assert stat.S_IMODE(folder.stat().st_mode) == 0o755
+    assert stat.S_IMODE((folder / "use.csv").stat().st_mode) == 0o644
+    assert stat.S_IMODE(book.stat().st_mode) == 0o644

@@ -19,7 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from gosplan import linalg
+from gosplan import datasets, linalg
 from gosplan.errors import SchemaError, SourceError, UnknownIdError, UnproductiveError
 
 __all__ = [
@@ -337,14 +337,15 @@ _NUMBER = re.compile(r"^\s*([<>]=?|~)?\s*([-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d
 
 
 def read_price_series(path) -> pd.DataFrame:
-    """Read a long table of observed series (``date``, ``series``, ``value`` and any notes).
+    """Read a long table of observed series (``date``, ``series``, ``value`` and any notes), from
+    a CSV file or a shipped series by name (``"ussr_1922_1924"``).
 
     ``value`` is parsed strictly: a number, or a bound such as ``>3`` (kept in
     the columns ``bound`` = ``">"`` and ``bound_value`` = 3, with ``value``
     empty, because "over 3" is not the number 3).  Anything else, or an empty
     cell, raises :class:`SchemaError` naming the file and line.
     """
-    path = Path(path)
+    path = datasets.resolve(path, "prices")
     if not path.exists():
         raise SourceError(f"{path}: no such file")
     try:

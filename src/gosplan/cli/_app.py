@@ -8,6 +8,9 @@ app = typer.Typer(
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
+    # click's plain help: it wraps long option texts at any width instead of cutting them, and
+    # shows no type for a flag (typer's rich panels print "--help <bool>")
+    rich_markup_mode=None,
 )
 
 

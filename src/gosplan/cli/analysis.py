@@ -198,7 +198,7 @@ def analyze(
 
 @app.command()
 def scissors(
-    series: Path = typer.Argument(..., help="CSV of observed series: date,series,value[,base,...]"),
+    series: str = typer.Argument(..., help="CSV of observed series (date,series,value[,base,...]), or the shipped ussr_1922_1924"),
     up: str = typer.Option("industry", help="series (or its stem) of the group whose prices open the scissors upward"),
     down: str = typer.Option("agriculture", help="series (or its stem) of the other group"),
     base: Optional[str] = typer.Option(None, help="base period (YYYY, YYYY-MM, YYYY-MM-DD); default the series' own base"),
@@ -217,13 +217,16 @@ def scissors(
     table = prices.read_price_series(series)
     frame, bounds, extra = prices.observed_scissors(
         table, up, down, None if base is None else pd.Timestamp(base), barter=barter)
-    t = Table(title=f"scissors: {frame.attrs['up']} / {frame.attrs['down']}")
-    for c in ("period", "up", "down", "ratio"):
+    first = frame.index[0]
+    base_label = str(first.year) if first == pd.Timestamp(first.year, 1, 1) else str(first.date())
+    t = Table(title=f"scissors: {frame.attrs['up']} / {frame.attrs['down']}\n"
+                    f"price indices as published; ratio {base_label} = 1")
+    for c in ("period", f"{up} prices", f"{down} prices", "ratio (scissors)"):
         t.add_column(c, justify="right")
-    for when, row in frame.iterrows():
-        t.add_row(str(when.date()), f"{row['up']:.4g}", f"{row['down']:.4g}", f"{row['ratio']:.3f}")
-    for when, value in bounds.items():
-        t.add_row(str(when.date()), "", "", f"> {value:g} (bound)")
+    rows = [(when, f"{row['up']:.4g}", f"{row['down']:.4g}", f"{row['ratio']:.3f}") for when, row in frame.iterrows()]
+    rows += [(when, "", "", f"> {value:g} (bound)") for when, value in bounds.items()]
+    for when, *cells in sorted(rows, key=lambda r: r[0]):
+        t.add_row(str(when.date()), *cells)
     console.print(t)
     if plot is not None:
         unverified = table.loc[table.get("verified_in_two_sources", pd.Series("yes", index=table.index)).eq("no")

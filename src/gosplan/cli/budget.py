@@ -12,9 +12,9 @@ from gosplan.cli._app import app
 
 @app.command()
 def budget(
-    election: Path = typer.Argument(..., help="A Pabulib .pb file (META, PROJECTS, VOTES)."),
+    election: str = typer.Argument(..., help="A Pabulib .pb file (META, PROJECTS, VOTES), or a shipped election: assen_2024, swiecie_2023, czestochowa_2024_lisiniec, czestochowa_2024_mirow."),
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
-    out: Optional[Path] = typer.Option(None, "--out", help="Write the per-project table (.csv or .parquet)."),
+    out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the per-project table (.csv or .parquet)."),
     compare: bool = typer.Option(False, "--compare", help="Also say whether the outcome matches the file's 'selected' column."),
 ) -> None:
     """Fund projects by a budget rule and explain every decision."""
@@ -51,7 +51,7 @@ def budget(
         outcome = allocate(e, r)
     t = outcome.projects
     cur = e.meta.get("currency", "")
-    table = Table(title=f"{e.meta.get('description', election.name)}: {r.value}", show_lines=False)
+    table = Table(title=f"{e.meta.get('description', Path(election).name)}: {r.value}", show_lines=False)
     table.add_column("project")
     table.add_column("name", max_width=32, overflow="ellipsis", no_wrap=True)
     table.add_column(f"cost {cur}".strip(), justify="right")

@@ -104,7 +104,7 @@ def compare_command(
     down: str | None = typer.Option(None, "--down", help="Products of the denominator (comma-separated)."),
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
-    out: Path | None = typer.Option(None, "--out", help="Folder for table.parquet, table.csv, scissors.csv, chart.png."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Folder for table.parquet, table.csv, scissors.csv, chart.png."),
 ) -> None:
     """Run several multi-year plans on one economy and compare outputs, investment and the price scissors."""
     from rich.console import Console

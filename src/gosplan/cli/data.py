@@ -106,7 +106,7 @@ def convert(
 
 @app.command()
 def demo(
-    out: Path = typer.Option(Path("gosplan-demo"), "--out", help="Folder the demo writes its results to."),
+    out: Path = typer.Option(Path("gosplan-demo"), "--out", "-o", help="Folder the demo writes its results to."),
 ) -> None:
     """Run the main job end to end: a real table checked, then five years of industrialisation planned.
 
@@ -120,10 +120,11 @@ def demo(
 
     from gosplan import datasets
     from gosplan import demo as ussr
+    from gosplan.sources import read_economy
 
     console = _console()
     console.rule("gosplan demo, part 1: a real input-output table")
-    economy = datasets.load("uk_2010")
+    economy = read_economy("uk_2010")
     console.print(f"{economy!r}: {datasets.DATASETS['uk_2010']}")
     print_summary(economy, console)
 

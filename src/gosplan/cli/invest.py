@@ -57,7 +57,7 @@ def _fmt(x: float) -> str:
 
 @app.command("invest")
 def invest_command(
-    election: Path = typer.Argument(..., help="A Pabulib .pb file; its project table may carry the investment columns."),
+    election: str = typer.Argument(..., help="A Pabulib .pb file or a shipped election (assen_2024, ...); its project table may carry the investment columns."),
     economy: str = typer.Option("ussr_1923", "--economy", "-e", help="ussr_1923 (the shipped example) or an economy path/dataset."),
     mapping: Path | None = typer.Option(None, "--mapping", "-m", help="CSV/Parquet: project, activity, capacity, first_period, start, duration, labour, factor."),
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
@@ -67,7 +67,7 @@ def invest_command(
     cost_in_labour: float | None = typer.Option(None, "--cost-in-labour", help="Units of --labour-factor per unit of cost (costs in hours)."),
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the per-project, per-year needs (.csv or .parquet)."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the per-project, per-year needs (.csv or .parquet)."),
 ) -> None:
     """Impose a budget round's funded projects on a multi-year plan: needs per year, clash, suggestion."""
     from rich.console import Console

@@ -78,11 +78,11 @@ def verify_command(
 @ledger_app.command("show")
 def show_command(
     source: str = typer.Argument(..., help="An exported ledger (.jsonl) or an http(s) URL."),
-    width: int = typer.Option(60, help="Characters of each payload to show."),
+    width: int = typer.Option(240, help="Characters of each payload to show (the rest is cut with …)."),
 ) -> None:
-    """List the entries of an exported ledger as a table (no verification: use `verify`)."""
+    """List the entries of an exported ledger, one block per entry (no verification: use `verify`)."""
     from rich.console import Console
-    from rich.table import Table
+    from rich.markup import escape
 
     from gosplan.democracy.ledger import canonical_json, read_export, verify
 
@@ -90,15 +90,17 @@ def show_command(
     report = verify(entries, genesis=header["genesis"], expected_count=header["entries"],
                     expected_head=header["head"])
     console = Console()
-    table = Table(title=f"ledger of round {header['round']!s}: {header['entries']} entries, "
-                        f"head {header['head'][:16]}…")
-    for column in ("seq", "time", "kind", "actor", "hash", "payload"):
-        table.add_column(column, overflow="fold", no_wrap=column in ("seq", "time", "kind", "hash"))
+    console.print(f"[bold]ledger of round {escape(str(header['round']))}[/]: {header['entries']} entries, "
+                  f"head {header['head']}", highlight=False)
+    # a block per entry reads at any width: the header line, then the payload wrapped under it
     for e in entries:
         payload = canonical_json(e.payload).decode()
-        table.add_row(str(e.seq), e.time, e.kind, e.actor, e.hash[:12],
-                      payload if len(payload) <= width else payload[: width - 1] + "…")
-    console.print(table)
+        if len(payload) > width:
+            payload = payload[: width - 1] + "…"
+        when = e.time.replace("T", " ")[:19]
+        console.print(f"[bold]#{e.seq:<4}[/] {when}  [cyan]{escape(e.kind)}[/]  by {escape(e.actor)}  "
+                      f"[dim]hash {e.hash[:12]}[/]", highlight=False)
+        console.print(f"      {escape(payload)}", highlight=False, overflow="fold")
     if report.ok:
         console.print("[green]chain verifies[/] (recorded results not recomputed: `gosplan ledger verify`)")
     else:

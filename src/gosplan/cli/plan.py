@@ -68,6 +68,33 @@ def _plan_periods(economy: Any, targets: Any, objective: str, periods: int, opti
     )
 
 
+def objective_unit(econ, objective: str) -> str:
+    """The unit of a plan's objective value: the factor's unit for labour and factor objectives
+    (the last stage of a lexicographic objective is the one reported)."""
+    last = str(objective).replace(">", ",").split(",")[-1].strip()
+    if last.startswith("factor:"):
+        fid = last.split(":", 1)[1]
+    elif last in ("labour", "min_labour"):
+        named = [f for f in econ.factors.index if "labour" in f.lower() or "labor" in f.lower()]
+        fid = named[0] if len(named) == 1 else None
+    else:
+        return {"basket": "times the basket", "harmony": "(harmony, fulfilment index)"}.get(last, "")
+    if fid is None or fid not in econ.factors.index:
+        return ""
+    return str(econ.factors.at[fid, "unit"] or "")
+
+
+def _name(econ, kind: str, cid) -> str:
+    table = {"balance": econ.products, "factor": econ.factors, "capacity": econ.activities}.get(kind)
+    if table is None or "name" not in table.columns or cid not in table.index:
+        return ""
+    return str(table.at[cid, "name"] or "")
+
+
+def _unit(econ, pid) -> str:
+    return str(econ.products.at[pid, "unit"]) if pid in econ.products.index else ""
+
+
 def _fmt(x: float) -> str:
     if x is None or (isinstance(x, float) and math.isnan(x)):
         return "-"
@@ -80,10 +107,12 @@ def _fmt(x: float) -> str:
 def plan_command(
     economy: str = typer.Argument(..., help="Economy: a path in gosplan's format or a shipped dataset name."),
     targets: Path | None = typer.Option(
-        None, "--targets", "-t", help="CSV of targets: product[,region],floor,basket,public,weight,group."
+        None, "--targets", "-t",
+        help="CSV of targets, one row per product: columns product, region (optional), floor, basket, public, "
+             "weight, group (see the README's 'Targets file').",
     ),
     objective: str = typer.Option(
-        "labour", "--objective", "-o",
+        "labour", "--objective",
         help="labour | factor:<id> | basket | harmony | value | floors, or stages joined by ',' (floors,basket).",
     ),
     final_demand: float | None = typer.Option(
@@ -97,9 +126,9 @@ def plan_command(
     ),
     time_limit: float | None = typer.Option(None, "--time-limit", help="Seconds."),
     tol: float = typer.Option(1e-7, "--tol", help="Feasibility and optimality tolerance."),
-    threads: int | None = typer.Option(None, "--threads"),
+    threads: int | None = typer.Option(None, "--threads", help="Solver threads (default: HiGHS's choice)."),
     periods: int = typer.Option(1, "--periods", help="Number of periods (>1: a multi-year plan)."),
-    out: Path | None = typer.Option(None, "--out", help="Write the plan (.parquet or .csv) and its manifest."),
+    out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan (.parquet or .csv) and its manifest."),
     top: int = typer.Option(10, "--top", help="How many binding constraints and valuations to show."),
 ) -> None:
     """Compute the best plan the economy can carry out, and explain it."""
@@ -141,11 +170,12 @@ def plan_command(
         )
 
     s = plan.summary()
+    unit = objective_unit(econ, objective)
     t = Table(title=f"Plan for {econ.name or economy!s}", show_header=False)
     t.add_row("objective", plan.objective)
     t.add_row("status", str(plan.status))
-    t.add_row("objective value", _fmt(plan.objective_value))
-    t.add_row("dual objective / gap", f"{_fmt(plan.dual_objective)} / {_fmt(plan.gap)}")
+    t.add_row("objective value", f"{_fmt(plan.objective_value)} {unit}".rstrip())
+    t.add_row("dual objective / relative gap", f"{_fmt(plan.dual_objective)} / {_fmt(plan.gap)}")
     if plan.basket_multiple is not None:
         t.add_row("basket multiple", _fmt(plan.basket_multiple))
     t.add_row("active activities", f"{s['active_activities']:,} of {len(plan.levels):,}")
@@ -169,17 +199,19 @@ def plan_command(
     b = plan.binding.head(top)
     if len(b):
         bt = Table(title=f"Binding constraints (top {len(b)} of {len(plan.binding):,} by valuation)")
-        for col in ("kind", "id", "bound", "valuation"):
-            bt.add_column(col, justify="right" if col in ("bound", "valuation") else "left")
+        for col in ("kind", "id", "name", "bound", "valuation"):
+            bt.add_column(col, justify="right" if col in ("bound", "valuation") else "left",
+                          max_width=36 if col == "name" else None, overflow="ellipsis", no_wrap=col == "name")
         for r in b.itertuples():
             bound = r.lower if r.kind == "balance" else r.upper
-            bt.add_row(r.kind, str(r.id), _fmt(float(bound)), _fmt(float(r.valuation)))
+            bt.add_row(r.kind, str(r.id), _name(econ, r.kind, r.id), _fmt(float(bound)), _fmt(float(r.valuation)))
         console.print(bt)
-    vt = Table(title=f"Top {top} valuations of products (objective units per unit)")
-    vt.add_column("product")
-    vt.add_column("valuation", justify="right")
+    vt = Table(title=f"Top {top} valuations of products ({unit or 'objective units'} per unit of the product)")
+    for col in ("product", "name", "valuation", "per"):
+        vt.add_column(col, justify="right" if col == "valuation" else "left",
+                      max_width=36 if col == "name" else None, overflow="ellipsis", no_wrap=col == "name")
     for pid, v in plan.top_valuations(top).items():
-        vt.add_row(str(pid), _fmt(float(v)))
+        vt.add_row(str(pid), _name(econ, "balance", pid), _fmt(float(v)), _unit(econ, pid))
     console.print(vt)
     if out is not None:
         path = plan.write(out, econ)

@@ -33,6 +33,7 @@ from types import MappingProxyType
 import numpy as np
 import pandas as pd
 
+from gosplan import datasets
 from gosplan.errors import DuplicateIdError, SchemaError, SourceError, UnknownIdError
 
 __all__ = [
@@ -479,7 +480,7 @@ def _check_limits(e: Election, lengths: np.ndarray, rows: np.ndarray) -> None:
 
 # ---------------------------------------------------------------------- reading
 def read_pabulib(path: str | Path, enforce_limits: bool = True) -> Election:
-    """Read a Pabulib ``.pb`` file into an `Election`.
+    """Read a Pabulib ``.pb`` file, or a shipped election by name (``"assen_2024"``), into an `Election`.
 
     ``enforce_limits=False`` keeps ballots that break the file's own META limits (lengths,
     points, ballot cost) instead of refusing the file; see `Election`.
@@ -494,7 +495,7 @@ def read_pabulib(path: str | Path, enforce_limits: bool = True) -> Election:
         a ballot over its limits, a project costing more than the budget); the message names
         the line and field.
     """
-    path = Path(path)
+    path = datasets.resolve(path, "election")
     try:
         raw = path.read_bytes()
     except OSError as exc:

@@ -59,6 +59,7 @@ from typing import Protocol
 import numpy as np
 import pandas as pd
 
+from gosplan import datasets
 from gosplan.errors import ConvergenceError, SchemaError, SourceError
 
 KINDS = ("private", "intermediate", "nature", "labour", "public")
@@ -513,10 +514,10 @@ def pequod_commodities(per_kind: int = 10) -> pd.Index:
 
 
 def load_pequod_councils(path: str | os.PathLike, endowment: float = 1000.0) -> ParticipatoryEconomy:
-    """Read a pequod experiment's councils (JSON, optionally gzipped) into an economy.
+    """Read a pequod experiment's councils (JSON, optionally gzipped; or ``"dep1ex01"``, shipped) into an economy.
 
     The file is ``{"ccs": [...], "wcs": [...]}`` as converted from pequod-cljs
-    ``dep1exNN.clj`` (see ``shared/data/dep_hahnel2021/README.md``). Worker council keys:
+    ``dep1exNN.clj`` (see ``datasets/dep1ex01/PROVENANCE.md``). Worker council keys:
     ``industry`` (0 private, 1 intermediate, 2 public good), ``product`` (1-based), ``a``,
     ``c`` (effort exponent), ``s``, ``du`` (disutility exponent ``k``),
     ``production-inputs`` (three lists of 1-based indices: intermediate goods, nature,
@@ -526,6 +527,7 @@ def load_pequod_councils(path: str | os.PathLike, endowment: float = 1000.0) -> 
     (1,000 in pequod's ``setup``). Councils get ids ``wc-1..`` and ``cc-1..`` in file order
     (pequod's ``add-ids``).
     """
+    path = datasets.resolve(path, "councils")
     try:
         opener = gzip.open if str(path).endswith(".gz") else open
         with opener(path, "rt", encoding="utf-8") as fh:
@@ -576,7 +578,7 @@ def load_pequod_councils(path: str | os.PathLike, endowment: float = 1000.0) -> 
 
 
 def read_pequod_trace(path: str | os.PathLike) -> list[dict[str, pd.DataFrame]]:
-    """Read a pequod-cljs run trace (CSV, optionally gzipped) into one dict per planning year.
+    """Read a pequod-cljs run trace (CSV, optionally gzipped; or ``"dep1ex01_trace"``, shipped) into one dict per planning year.
 
     Each year's dict holds DataFrames indexed by round, with the commodity ids of
     :func:`pequod_commodities` as columns: ``prices`` (announced after the round),
@@ -586,7 +588,7 @@ def read_pequod_trace(path: str | os.PathLike) -> list[dict[str, pd.DataFrame]]:
     (its exponents and ``c`` summed, printed after the year).
     """
     try:
-        raw = pd.read_csv(path, dtype={":iteration": str, ":color": str})
+        raw = pd.read_csv(datasets.resolve(path, "trace"), dtype={":iteration": str, ":color": str})
     except (OSError, ValueError) as exc:
         raise SourceError(f"{path}: cannot read pequod trace: {exc}") from exc
     goods = pequod_commodities(10)

@@ -82,10 +82,10 @@ DEFAULT_ECONOMY = "usa_2014"
 
 
 def economy(name: str):
-    """A shipped economy by dataset name (cached by :func:`gosplan.datasets.load`)."""
-    from gosplan import datasets
+    """A shipped economy by dataset name (cached by :func:`gosplan.sources.read_economy`)."""
+    from gosplan.sources import read_economy
 
-    return datasets.load(name)
+    return read_economy(name)
 
 
 def product_ids(name: str) -> list[str]:

@@ -7,19 +7,27 @@ tables, or an Excel workbook) or the name of a shipped dataset.
 from __future__ import annotations
 
 import os
+from functools import lru_cache
 from pathlib import Path
+
+from gosplan import datasets
 
 from gosplan.sources.tables import write_economy
 from gosplan.sources.tables import read_economy as _read_path
 
 
 def read_economy(source: str | os.PathLike):
-    """An economy from a path in gosplan's format or a shipped dataset's name."""
-    from gosplan import datasets
+    """An economy from a path in gosplan's format or a shipped dataset's name
+    (:func:`gosplan.datasets.names` with kind ``economy``)."""
+    path = datasets.resolve(source, "economy")
+    if path.is_relative_to(datasets.HERE):
+        return _shipped(path)
+    return _read_path(path)
 
-    path = Path(source)
-    if not path.exists() and str(source) in datasets.names():
-        return datasets.load(str(source))
+
+@lru_cache(maxsize=8)
+def _shipped(path: Path):
+    # a shipped economy never changes and Economy is immutable: read it once per process
     return _read_path(path)
 
 

@@ -405,6 +405,7 @@ def write_economy(economy: Economy, path: str | os.PathLike, format: str | None 
     tables = economy_to_tables(economy)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    os.chmod(tmp, 0o777 & ~_umask())  # mkdtemp makes it 0700; the folder written is for others to read
     try:
         if fmt == "excel":
             too_long = [t for t, df in tables.items() if t != "meta" and len(df) > _EXCEL_MAX_ROWS]
@@ -478,6 +479,12 @@ def _write_parquet(df: pd.DataFrame, f: Path) -> None:
             writer.write_table(pa.Table.from_arrays(columns, schema=schema))
 
 
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
 def write_table(frame: pd.DataFrame, path: str | os.PathLike, index: bool = True) -> Path:
     """Write one labelled table as Parquet or CSV, by the file's suffix.
 
@@ -493,6 +500,8 @@ def write_table(frame: pd.DataFrame, path: str | os.PathLike, index: bool = True
     os.close(fd)
     tmp = Path(name)
     try:
+        # mkstemp makes the file 0600; a table is for others to read, as the umask allows
+        os.chmod(tmp, 0o666 & ~_umask())
         try:
             if suffix == ".parquet":
                 frame.to_parquet(tmp, index=index)
