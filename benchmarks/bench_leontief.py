@@ -501,7 +501,7 @@ def print_scaling(runs: list[dict]) -> None:
     print("\nscaling: time / bandwidth bound per workload (bound with as many threads reading); "
           "last column: M for 3 factors over x for 7 demands")
     names = ["x for 1 demand", "x for 7 demands", "M for 3 factors"]
-    print(f"{'n':>10} {'impl':<20} {'threads':>7} " + " ".join(f"{w:>16}" for w in names) + f" {'M / x7':>7}")
+    print(f"{'n':>10} {'impl':<24} {'threads':>7} " + " ".join(f"{w:>16}" for w in names) + f" {'M / x7':>7}")
     for r in runs:
         ratio = {}
         for s in r["solves"]:
@@ -509,7 +509,7 @@ def print_scaling(runs: list[dict]) -> None:
             ratio[s["what"]] = secs / s["bound_seconds"]
         cells = " ".join(f"{ratio[w]:>15.2f}x" if w in ratio else f"{'':>16}" for w in names)
         rel = ratio["M for 3 factors"] / ratio["x for 7 demands"] if len(ratio) >= 2 else float("nan")
-        print(f"{r['n']:>10,} {r['impl']:<20} {r['threads']:>7} {cells} {rel:>7.2f}", flush=True)
+        print(f"{r['n']:>10,} {r['impl']:<24} {r['threads']:>7} {cells} {rel:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":
