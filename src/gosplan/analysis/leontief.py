@@ -500,11 +500,12 @@ def consumption_accounts(economy, factors=None, demand=None, *, direct: bool | N
     ``(I - A)^{-1} y`` so that the four accounts add up).  The factor use of
     final demand itself (``F_Y``, :func:`final_demand_factor_use`) is added to
     the consuming region's consumption and production, as pymrio's ``D_cba_reg``
-    and ``D_pba_reg`` do; ``direct`` (default: when ``demand`` is the economy's
-    own final demand, the one ``F_Y`` belongs to) says whether to add it.
+    and ``D_pba_reg`` do; ``direct`` (default: when the economy holds ``F_Y`` and
+    ``demand`` is its own final demand, the one ``F_Y`` belongs to) says whether
+    to add it.
     """
     if direct is None:
-        direct = demand is None
+        direct = demand is None and economy.final_demand_factor_use is not None
     D = footprints(economy, factors, demand, method=method, solver=solver, **options)
     rows = list(D.index.get_level_values("factor").unique())
     consumers = list(D.columns)
