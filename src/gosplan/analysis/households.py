@@ -66,7 +66,10 @@ def close_households(economy, income: str = "compensation", consumption="Househo
     (output: household income, in the unit of ``income``), the factors less
     ``income`` (now produced inside), the household column using no factor, base
     year levels ``(x, income_total)`` and final demand without the consumption
-    category (now endogenous).
+    category (now endogenous).  The factor use of final demand itself
+    (``final_demand_factor_use``) is not carried over: households' own emissions
+    per unit of income would be a column of the closed ``B``, which this closure
+    leaves at zero.
 
     Raises :class:`UnknownIdError` for an unknown factor or category,
     :class:`SchemaError` without base-year output or with no income.
