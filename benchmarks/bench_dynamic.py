@@ -11,7 +11,7 @@ seconds stand for an uncontended single core; wall seconds are printed too (on a
 shared machine they are several times the CPU seconds).
 
 The default ``--method structured_ipm`` times the exact structured interior-point
-method of :mod:`gosplan.planning.dynamic_ipm` (what ``plan_dynamic``'s ``auto``
+method of :mod:`gosplan.planning.dynamic.methods.ipm` (what ``plan_dynamic``'s ``auto``
 takes for plans from 1,000 levels on) at every size, and HiGHS where it does not
 apply (its reason is printed); status OPTIMAL only on the certificate recomputed
 from the LP's arrays. ``--method pdlp`` takes the fast path of ``plan_dynamic(...,
@@ -153,10 +153,10 @@ class PeakRSS:
 
 def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "random", method: str = "structured_ipm",
             build_only: bool = False, tol: float = 1e-7, accuracy: float = 1e-3, peer_time_limit: float = 120.0) -> dict:
-    from gosplan.planning.dynamic import MaxConsumption, _read_back, build_dynamic_lp, dynamic_spec
-    from gosplan.planning.dynamic_approx import solve_approximate
+    from gosplan.planning.dynamic import MaxConsumption, build_dynamic_lp, dynamic_spec, read_back
+    from gosplan.planning.dynamic.methods.approx import solve_approximate
     from gosplan.planning.solver import relative_accuracy
-    from gosplan.planning.dynamic_ipm import solve_structured
+    from gosplan.planning.dynamic.methods.ipm import solve_structured
     from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
 
     eco, d = synthetic_economy(n, depreciation=0.05, structure=structure)
@@ -191,7 +191,7 @@ def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "ran
         solve_wall = time.perf_counter() - w1
         accepted = res.status.ok or str(res.status) == "approximate"
         t1 = time.perf_counter()
-        plan = _read_back(eco, spec, objective, lp, layout, res) if accepted else None
+        plan = read_back(eco, spec, objective, lp, layout, res) if accepted else None
         read_s = time.perf_counter() - t1
     row = {
         "structure": structure,

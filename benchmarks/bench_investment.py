@@ -77,7 +77,9 @@ def projects(e, x, m: int, T: int, rng) -> pd.DataFrame:
 
 def run(n: int, T: int, m: int, seed: int = 0) -> None:
     from gosplan.democracy import investment as inv
+    from gosplan.planning.diagnose import is_feasible
     from gosplan.planning.dynamic import ReachTargets, build_dynamic_lp, dynamic_spec
+    from gosplan.planning.dynamic.projects import impose_projects, kept
     from gosplan.planning.solver import SolverOptions
 
     rng = np.random.default_rng(seed)
@@ -97,12 +99,12 @@ def run(n: int, T: int, m: int, seed: int = 0) -> None:
     spec = dynamic_spec(e, T, **settings)
     needs = inv._needs(e, spec, table, ids, mg, None, None)
     lp, lay = build_dynamic_lp(e, spec, ReachTargets())
-    plp = inv._with_projects(lp, lay, needs)
+    plp = impose_projects(lp, lay, needs)
     checks = {"n": 0}
 
     def feasible(mask):
         checks["n"] += 1
-        return inv._is_feasible(inv._subset(plp, mask), opts)
+        return is_feasible(kept(plp, mask), opts)
 
     w2, c2 = clock()
     fast = inv._priority_subset(feasible, m)

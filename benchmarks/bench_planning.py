@@ -236,9 +236,10 @@ def main() -> None:
     ap.add_argument("--no-peers", action="store_true")
     args = ap.parse_args()
     print(f"# BLAS: {blas()}")
-    import highspy
+    from importlib.metadata import version
 
-    print(f"# highspy {highspy.Highs().version()}; numpy {np.__version__}")
+    # the installed version, without making a Highs (1.16 prints its banner on the first)
+    print(f"# highspy {version('highspy')}; numpy {np.__version__}")
     print("# wall-clock seconds on a 2-core machine shared with other jobs; 'cpu s' is this process's CPU time")
     print(f"{'n':>8} {'method':<26} {'build s':>8} {'solve s':>9} {'cpu s':>8} {'status':<12} {'objective':>16} "
           f"{'primal':>9} {'dual':>9} {'gap':>9} {'iters':>9}")

@@ -64,13 +64,14 @@ def test_weighted_median_minimises_weighted_absolute_deviation(pairs):
 
 
 @settings(max_examples=100, deadline=None)
-@given(st.lists(st.lists(st.floats(0, 1e6), min_size=3, max_size=3), min_size=1, max_size=6),
+# subnormal amounts (5e-324) lose their digits when scaled: no basket is stated in them
+@given(st.lists(st.lists(st.floats(0, 1e6, allow_subnormal=False), min_size=3, max_size=3), min_size=1, max_size=6),
        st.floats(0.1, 10))
 def test_basket_rules_are_linear_and_scale_free(rows, factor):
     index = pd.Index([f"c{i}" for i in range(len(rows))])
     table = pd.DataFrame(rows, index=index, columns=["a", "b", "c"])
     w = pd.Series(np.arange(1.0, len(rows) + 1), index=index)
-    np.testing.assert_allclose(weighted_sum(table * factor, w), weighted_sum(table, w) * factor, rtol=1e-9)
+    np.testing.assert_allclose(weighted_sum(table * factor, w), weighted_sum(table, w) * factor, rtol=1e-9, atol=1e-300)
     # scaling every weight leaves the per-member mean unchanged
     np.testing.assert_allclose(weighted_mean(table, w * factor), weighted_mean(table, w), rtol=1e-9, atol=1e-9)
 

@@ -21,27 +21,7 @@ from gosplan.planning.dynamic import (
     dynamic_spec,
     plan_dynamic,
 )
-
-
-def two_sector(modern: bool = True) -> Economy:
-    """Agriculture and industry; industry has an old technique and (optionally) a
-    modern one that needs less labour per unit but more machines. Made-up numbers
-    for the mechanics of the model, not for any real economy."""
-    acts = ["farm", "ind_old"] + (["ind_new"] if modern else [])
-    use = [[0.10, 0.20] + ([0.20] if modern else []), [0.10, 0.20] + ([0.25] if modern else [])]
-    make = [[1.0, 0.0] + ([0.0] if modern else []), [0.0, 1.0] + ([1.0] if modern else [])]
-    lab = [[0.6, 0.5] + ([0.2] if modern else [])]
-    cap = [[0.0, 0.0] + ([0.0] if modern else []), [1.0, 2.0] + ([3.0] if modern else [])]
-    return Economy(
-        products=["grain", "goods"],
-        activities=pd.DataFrame({"capacity": [100.0, 60.0] + ([np.inf] if modern else [])}, index=acts),
-        factors=pd.DataFrame({"available": [70.0]}, index=["labour"]),
-        use=np.array(use),
-        make=np.array(make),
-        factor_use=np.array(lab),
-        capital=np.array(cap),
-        name="two-sector test economy",
-    )
+from gosplan.testing import two_sector
 
 
 @pytest.fixture(scope="module")
@@ -372,8 +352,7 @@ def test_pdlp_refuses_an_accuracy_it_cannot_certify():
 
 
 def test_relative_accuracy_of_an_exact_solution_is_tiny():
-    from gosplan.planning.solver import relative_accuracy
-    from gosplan.planning.solver import SolverOptions, solve_lp
+    from gosplan.planning.solver import SolverOptions, relative_accuracy, solve_lp
 
     eco = two_sector(modern=False)
     spec = dynamic_spec(eco, 4, final_demand=pd.Series({"grain": 20.0, "goods": 5.0}), depreciation=0.05)
@@ -391,7 +370,7 @@ def test_relative_accuracy_of_an_exact_solution_is_tiny():
 def test_repair_makes_any_nearby_point_feasible(seed, noise, T):
     """Perturb the optimal path (relative noise on every column); the repair returns
     a point that meets every row and bound of the LP to rounding."""
-    from gosplan.planning.dynamic_approx import repair_max_consumption
+    from gosplan.planning.dynamic.methods.approx import repair_max_consumption
     from gosplan.planning.solver import SolverOptions, primal_infeasibility, solve_lp
 
     eco, obj, kw = _approx_case(30, T, seed=seed % 7)
@@ -405,3 +384,32 @@ def test_repair_makes_any_nearby_point_feasible(seed, noise, T):
     ax = lp.A @ y
     assert primal_infeasibility(lp, y, ax) <= 1e-9 * max(1.0, np.abs(ax).max())
     assert lp.c @ y <= r.objective * (1 + 1e-9)
+
+
+def test_layout_finds_rows_and_columns_by_name(eco):
+    """The public Layout: the balance row of product p in period t holds (make - use) of
+    the levels of period t; a block added by add_columns / add_rows is found by its name
+    and the program's existing rows and columns keep their places."""
+    import scipy.sparse as sp
+
+    from gosplan.errors import SchemaError
+
+    spec = dynamic_spec(eco, 3, new_techniques={"ind_new": 1})
+    lp, layout = build_dynamic_lp(eco, spec, MaxConsumption())
+    A = sp.csr_array(lp.A)
+    t, p = 1, 1  # goods in period 2
+    row = int(layout.row("balance", t, p))
+    assert layout.row_block(row) == ("balance", t * layout.P + p)
+    x = [int(layout.col("x", t, j)) for j in range(layout.J)]
+    assert np.allclose(A[[row]][:, x].toarray().ravel(), (eco.make - eco.use).toarray()[p])
+    m, n = lp.shape
+    extra = sp.csc_array((np.ones(1), ([row], [0])), shape=(m, 1))
+    lp2, lay2 = layout.add_columns(lp, "extra", extra, c=[0.0], upper=[2.0])
+    assert lay2.cols("extra") == slice(n, n + 1) and lay2.col_block(n) == ("extra", 0)
+    assert lp2.col_upper[n] == 2.0 and lay2.row("balance", t, p) == row
+    lp3, lay3 = lay2.add_rows(lp2, "cap_extra", sp.csc_array((np.ones(1), ([0], [n])), shape=(1, n + 1)), 0.0, 1.0)
+    assert lay3.rows("cap_extra") == slice(m, m + 1) and lay3.shape == lp3.shape == (m + 1, n + 1)
+    with pytest.raises(SchemaError, match="already has a column block 'extra'"):
+        lay2.add_columns(lp2, "extra", extra)
+    with pytest.raises(SchemaError, match="add_rows 'bad': 1 columns, the program has"):
+        layout.add_rows(lp, "bad", sp.csc_array((1, 1)), 0.0, 1.0)

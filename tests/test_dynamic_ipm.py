@@ -9,6 +9,7 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
+from test_dynamic import _synthetic
 
 from gosplan.errors import SchemaError
 from gosplan.planning.dynamic import (
@@ -21,10 +22,15 @@ from gosplan.planning.dynamic import (
     dynamic_spec,
     plan_dynamic,
 )
-from gosplan.planning.dynamic_ipm import ACCURACY, solve_structured, why_not
-from gosplan.planning.solver import SolverOptions, SolverStatus, relative_accuracy, solve_lp
-
-from test_dynamic import _synthetic, two_sector
+from gosplan.planning.dynamic.methods.ipm import ACCURACY, solve_structured
+from gosplan.planning.dynamic.methods.reduction import why_not
+from gosplan.planning.solver import (
+    SolverOptions,
+    SolverStatus,
+    relative_accuracy,
+    solve_lp,
+)
+from gosplan.testing import two_sector
 
 STRUCTURED = SolverOptions(method="structured_ipm")
 EXACT = SolverOptions(method="dual_simplex", tol=1e-9)
@@ -228,8 +234,8 @@ def test_impossible_large_plan_given_up_before_iterating_and_named(monkeypatch):
     to a tenth. The structured method gives up before its first iteration, on the
     one factor row that the floors alone break (checked against the floors' own
     labour need), and HiGHS's IIS names that row."""
-    from gosplan.planning import dynamic_ipm
     from gosplan.planning.dynamic import STRUCTURED_FROM
+    from gosplan.planning.dynamic.methods import ipm as dynamic_ipm
 
     n, T = 100, 10
     assert n * T >= STRUCTURED_FROM
@@ -294,8 +300,8 @@ def test_impossible_investment_stopped_by_a_farkas_certificate():
     iterates do. The iteration stops within 15 iterations (it stalled after 21
     before), its prices proving every plan larger than the factor supply allows;
     HiGHS agrees the plan is impossible."""
-    from gosplan.planning.dynamic_ipm import _size_bound
-    from gosplan.planning.dynamic_reduction import reduce_plan
+    from gosplan.planning.dynamic.methods.ipm import _size_bound
+    from gosplan.planning.dynamic.methods.reduction import reduce_plan
 
     n, T = 100, 10
     eco, d, kw = _growing(n, T, 0.2)
@@ -335,8 +341,8 @@ def test_tight_feasible_plan_is_not_given_up():
     0.156): the structured method still certifies the optimum, which is the
     simplex's, and its investment and consumption lie within the bound the
     infeasibility test compares against."""
-    from gosplan.planning.dynamic_ipm import _size_bound
-    from gosplan.planning.dynamic_reduction import reduce_plan
+    from gosplan.planning.dynamic.methods.ipm import _size_bound
+    from gosplan.planning.dynamic.methods.reduction import reduce_plan
 
     n, T = 100, 10
     eco, d, kw = _growing(n, T, 0.154)
@@ -355,7 +361,7 @@ def test_impossible_large_plan_named_without_waiting_for_highs_iis(monkeypatch):
     program took 3.8 s and then failed (99 s at n = 300), which once made plan_dynamic
     raise a SchemaError. The structured method's row test has already found the
     capacity rows the floors alone break: those are named, and the IIS is not asked for."""
-    import gosplan.planning.dynamic as dynamic
+    from gosplan.planning.dynamic.lp import row_name
 
     n, T = 100, 10
     eco, d, kw = _case(n, T, seed=0)
@@ -370,6 +376,6 @@ def test_impossible_large_plan_named_without_waiting_for_highs_iis(monkeypatch):
     assert not asked
     names = err.value.constraints
     assert expected and len(names) == len(expected)
-    assert names == [dynamic._row_name(int(i), layout, eco, spec.periods, MaxConsumption(basket=d, discount=0.03))
+    assert names == [row_name(int(i), layout, eco, spec.periods, MaxConsumption(basket=d, discount=0.03))
                      for i in expected]
     assert "floors alone break these constraints" in str(err.value)

@@ -9,26 +9,15 @@ import pytest
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
+from gosplan.democracy.investment import (
+    investment_table,
+    plan_budget_round,
+    plan_funded,
+    project_requirements,
+)
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError
-from gosplan.democracy.investment import investment_table, plan_budget_round, plan_funded, project_requirements
-
-
-def steel_and_bread(labour: float = 100.0, mill: float = 200.0) -> Economy:
-    """Two products, one technique each; made-up numbers chosen so the arithmetic of a clash
-    can be done by hand. A unit of steel takes 0.1 steel and 0.5 hours; a unit of bread
-    0.4 hours; a unit of mill capacity ties up 1 steel, of bakery capacity 2 steel."""
-    return Economy(
-        products=["steel", "bread"],
-        activities=pd.DataFrame({"capacity": [mill, 200.0]}, index=["mill", "bakery"]),
-        factors=pd.DataFrame({"available": [labour]}, index=["labour"]),
-        use=np.array([[0.1, 0.0], [0.0, 0.0]]),
-        make=np.eye(2),
-        factor_use=np.array([[0.5, 0.4]]),
-        capital=np.array([[1.0, 2.0], [0.0, 0.0]]),
-        name="steel and bread",
-    )
-
+from gosplan.testing import steel_and_bread
 
 PROJECTS = pd.DataFrame(
     {"cost": [1000.0, 1000.0, 1000.0, 10.0], "name": ["bakery A", "bakery B", "bakery C", "harvest festival"]},
@@ -232,8 +221,8 @@ ASSEN_CAPACITY = {"9": "ind_b_new", "11": "ind_b_new", "8": "ind_b_new", "10": "
 
 
 def _assen(scale: float):
-    from gosplan.demo import ussr_1923_setup
     from gosplan.democracy.pabulib import read_pabulib
+    from gosplan.examples.ussr_1923 import ussr_1923_setup
     from gosplan.planning.dynamic import MaxConsumption
 
     e = read_pabulib("assen_2024")

@@ -7,39 +7,15 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError
 from gosplan.planning.dynamic import MaxConsumption
-from gosplan.planning.scenarios import Scenario, compare, fixed_share_baseline, technique_prices
-
-
-def placeholder_economy() -> Economy:
-    """PLACEHOLDER, made-up numbers (not the shipped USSR data): a farm sector and a
-    manufacturing sector with an old and a modern technique that needs less labour
-    and more machines, and machines as the only capital good."""
-    acts = ["farm", "mfg_old", "mfg_new", "machines"]
-    prods = ["food", "cloth", "machinery"]
-    use = np.array(
-        [
-            [0.10, 0.30, 0.30, 0.00],
-            [0.05, 0.10, 0.10, 0.05],
-            [0.02, 0.05, 0.05, 0.20],
-        ]
-    )
-    make = np.array([[1, 0, 0, 0], [0, 1, 1, 0], [0, 0, 0, 1]], dtype=float)
-    labour = np.array([[0.50, 0.40, 0.15, 0.30]])
-    capital = np.array([[0, 0, 0, 0], [0, 0, 0, 0], [0.5, 1.0, 1.5, 1.2]])
-    return Economy(
-        products=prods,
-        activities=pd.DataFrame({"capacity": [100.0, 60.0, np.inf, 30.0]}, index=acts),
-        factors=pd.DataFrame({"available": [75.0]}, index=["labour"]),
-        use=use,
-        make=make,
-        factor_use=labour,
-        capital=capital,
-        name="placeholder (made-up numbers)",
-    )
-
+from gosplan.planning.scenarios import (
+    Scenario,
+    compare,
+    fixed_share_baseline,
+    technique_prices,
+)
+from gosplan.testing import placeholder_economy
 
 COMMON = dict(
     final_demand=pd.Series({"food": 40.0, "cloth": 10.0}),
@@ -141,7 +117,7 @@ def test_scenario_errors():
 
 @pytest.fixture(scope="module")
 def demo(tmp_path_factory):
-    from gosplan.demo import run
+    from gosplan.examples.ussr_1923 import run
 
     out = tmp_path_factory.mktemp("demo")
     return run(out)
@@ -186,7 +162,7 @@ def test_demo_writes_its_files_and_says_why(demo):
 
 
 def test_demo_prints_nothing(tmp_path, capsys):
-    from gosplan.demo import run
+    from gosplan.examples.ussr_1923 import run
 
     steps = []
     run(tmp_path / "d", progress=lambda s, k, n: steps.append(k))

@@ -92,7 +92,8 @@ def _table(frame: Any, index_name: str, defaults: Mapping[str, Any], what: str) 
                 df[col] = default
     for col, default in defaults.items():
         if isinstance(default, bool):
-            df[col] = df[col].astype(object).fillna(default).astype(bool)
+            values = df[col].astype(object)
+            df[col] = np.where(values.isna(), default, values).astype(bool)
         elif isinstance(default, float):
             df[col] = df[col].astype(float)
             if df[col].isna().any() or (df[col] < 0).any():
@@ -711,9 +712,9 @@ def from_flows(
             raise SchemaError("balance='rows' needs final_demand; pass it or use balance='columns'/'none'")
         fd = align(final_demand.astype(float), prod, "final_demand")
         rows = np.asarray(Zs.sum(axis=1)).ravel() + fd.to_numpy().sum(axis=1)
-        _check_balance(rows, xv, prod, rtol, atol, "row", "intermediate + final use")
+        check_balance(rows, xv, prod, rtol, atol, "row", "intermediate + final use")
     if balance in ("columns", "both"):
-        _check_balance(colsum, xv, prod, rtol, atol, "column", "intermediate + primary inputs")
+        check_balance(colsum, xv, prod, rtol, atol, "column", "intermediate + primary inputs")
 
     inv = np.divide(1.0, xv, out=np.zeros_like(xv), where=xv > 0)
     scale = sp.diags_array(inv)
@@ -744,7 +745,8 @@ def from_flows(
     )
 
 
-def _check_balance(got: np.ndarray, x: np.ndarray, ids: pd.Index, rtol: float, atol: float, kind: str, what: str) -> None:
+def check_balance(got: np.ndarray, x: np.ndarray, ids: pd.Index, rtol: float, atol: float, kind: str, what: str) -> None:
+    """Raise :class:`BalanceError` naming the row or column whose ``what`` misses its total ``x`` most."""
     gap = np.abs(got - x)
     bad = gap > rtol * np.abs(x) + atol
     if bad.any():

@@ -25,3 +25,17 @@ def approximate_warning(accuracy: dict, hint: str = "") -> str:
     """The line a command prints under an approximate plan: how far from optimal it was certified."""
     return (f"[yellow]approximate plan, not optimal: relative primal infeasibility {accuracy['primal']:.1e}, "
             f"dual infeasibility {accuracy['dual']:.1e}, gap {accuracy['gap']:.1e}{hint}[/]")
+
+
+def fmt_amount(x: float, digits: int = 4) -> str:
+    """An amount for a table: ``digits`` significant figures below 1,000, whole above."""
+    return f"{x:,.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
+
+
+REPORT_HELP = "Write a self-contained HTML report (charts inline, opens offline) to this file."
+
+
+def write_report(console, report, path) -> None:
+    """Write a :class:`gosplan.report.Report` and say where."""
+    written = report.write(path)
+    console.print(f"wrote the report to {written}", highlight=False)

@@ -143,6 +143,7 @@ def analyze(
     method: str = typer.Option("auto", help="solver: auto, dense, dense32, dense-gmres, dense-neumann, neumann, jacobi, gmres, bicgstab, cupy"),
     factor: Optional[list[str]] = typer.Option(None, "--factor", "-f", help="factor multipliers to report (repeatable; default all)"),
     top: int = typer.Option(10, help="products shown in the table"),
+    report: Optional[Path] = typer.Option(None, "--report", help="write a self-contained HTML report to this file"),
     linkages: bool = typer.Option(False, "--linkages", help="add backward and forward linkages (raw, normalised) and key sectors"),
     ghosh: bool = typer.Option(False, "--ghosh", help="add the supply-side (Ghosh) model for the table's primary inputs"),
     type_ii: bool = typer.Option(False, "--type-ii", help="add Type I and II multipliers of the model closed with households"),
@@ -161,7 +162,7 @@ def analyze(
         economy = read_economy(table)
     todo = stages(linkages=linkages, ghosh=ghosh, type_ii=type_ii)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[residual]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console) as bar:
+    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"solving for {len(economy.product_ids):,} products", total=len(todo), residual="")
         done, first = [-1], {}
 
@@ -194,6 +195,20 @@ def analyze(
         from gosplan.sources.tables import write_table
         write_table(result, out)
         console.print(f"wrote {len(result):,} rows x {len(result.columns)} columns to {out}")
+    if report is not None:
+        from gosplan.cli._app import write_report
+        from gosplan.report import analysis_report
+
+        write_report(console, analysis_report(economy, result, method=used, footprints=_footprints(economy, factor)), report)
+
+
+def _footprints(economy, factors):
+    """Footprints by region for the report, where the economy has more than one region."""
+    from gosplan import analysis
+
+    if "region" not in economy.products or economy.products["region"].nunique() < 2 or economy.final_demand is None:
+        return None
+    return analysis.footprints(economy, factors)
 
 
 @app.command()

@@ -7,7 +7,7 @@ from typing import Optional
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import REPORT_HELP, app, write_report
 
 
 @app.command()
@@ -16,10 +16,11 @@ def budget(
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the per-project table (.csv or .parquet)."),
     compare: bool = typer.Option(False, "--compare", help="Also say whether the outcome matches the file's 'selected' column."),
+    report: Optional[Path] = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Fund projects by a budget rule and explain every decision."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from gosplan.democracy.budgeting import Rule, allocate
@@ -38,7 +39,7 @@ def budget(
     if r is Rule.EQUAL_SHARES:
         with Progress(
             TextColumn("[bold]Equal Shares, add1[/]"), BarColumn(), TextColumn("{task.description}"),
-            TimeElapsedColumn(), console=console, transient=True,
+            TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True, disable=not console.is_terminal,
         ) as bar:
             task = bar.add_task("", total=e.budget)
 
@@ -48,7 +49,9 @@ def budget(
             options["progress"] = progress
             outcome = allocate(e, r, **options)
     else:
-        outcome = allocate(e, r)
+        with Progress(SpinnerColumn(), TextColumn(f"[bold]{r.value}[/]"), TimeElapsedColumn(), console=console,
+                      transient=True, disable=not console.is_terminal):
+            outcome = allocate(e, r)
     t = outcome.projects
     cur = e.meta.get("currency", "")
     table = Table(title=f"{e.meta.get('description', Path(election).name)}: {r.value}", show_lines=False)
@@ -88,3 +91,7 @@ def budget(
         from gosplan.sources.tables import write_table
         write_table(t, out)
         console.print(f"wrote {out}")
+    if report is not None:
+        from gosplan.report import budget_report
+
+        write_report(console, budget_report(e, outcome), report)

@@ -1,4 +1,4 @@
-"""``gosplan compare SCENARIO...`` and the multi-period side of ``gosplan plan``.
+"""``gosplan compare SCENARIO...``: several multi-year plans side by side.
 
 Thin shells over :func:`gosplan.planning.scenarios.compare` and
 :func:`gosplan.planning.dynamic.plan_dynamic`: read the inputs, run with a
@@ -19,17 +19,14 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app, approximate_warning
-
-
-def _fmt(x: float, digits: int = 4) -> str:
-    return f"{x:,.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
+from gosplan.cli._app import REPORT_HELP, app, write_report
+from gosplan.cli._app import fmt_amount as _fmt
 
 
 def _scenario(spec: str, economy: Any, default_baseline: Any, default_plan: Any):
     """A Scenario from a built-in name or a JSON file."""
     from gosplan.errors import SchemaError, SourceError
-    from gosplan.planning.dynamic import dynamic_objective
+    from gosplan.cli.plan import dynamic_objective
     from gosplan.planning.scenarios import Scenario
 
     if spec == "baseline":
@@ -105,10 +102,11 @@ def compare_command(
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Folder for table.parquet, table.csv, scissors.csv, chart.png."),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Run several multi-year plans on one economy and compare outputs, investment and the price scissors."""
     from rich.console import Console
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from gosplan.errors import SchemaError
@@ -118,8 +116,13 @@ def compare_command(
     if len(scenarios) < 1:
         raise SchemaError("name at least one scenario")
     kwargs: dict[str, Any] = {}
+    consumer_goods = None
+    chart_opts: dict[str, Any] = {}
+    parameters = None
     if economy == "ussr_1923":
-        from gosplan.demo import INDUSTRY, demo_scenarios, ussr_1923_setup
+        from gosplan.examples.ussr_1923 import CONSUMER_GOODS, INDUSTRY, OUTPUT_UNIT, chart_options, demo_scenarios, ussr_1923_setup
+
+        consumer_goods = CONSUMER_GOODS
 
         setup = ussr_1923_setup()
         econ = setup.economy
@@ -129,6 +132,9 @@ def compare_command(
         ups = INDUSTRY if up is None else up.split(",")
         downs = ["agr"] if down is None else down.split(",")
         kwargs["unit_cost"] = setup.unit_cost
+        unit = OUTPUT_UNIT
+        chart_opts = chart_options(setup)
+        parameters = setup.parameters
         if not isinstance(per, list):
             raise SchemaError(f"--periods: the ussr_1923 example has at most {len(setup.periods)} years")
     else:
@@ -140,10 +146,14 @@ def compare_command(
         if up is None or down is None:
             raise SchemaError("give --up and --down (product ids, comma-separated) for the scissors of this economy")
         ups, downs = up.split(","), down.split(",")
+        unit = "gross output"
+        if "name" in econ.products:
+            chart_opts = {"names": dict(econ.products["name"].astype(str))}
     scs = [_scenario(s, econ, base, plan) for s in scenarios]
 
     with Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.completed}/{task.total}"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+                  TimeElapsedColumn(), TimeRemainingColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         task = bar.add_task("planning", total=len(scs))
 
         def progress(name: str, k: int, n: int) -> None:
@@ -158,8 +168,9 @@ def compare_command(
     for period, row in comp.scissors.iterrows():
         t.add_row(str(period), *[f"{v:.4f}" for v in row])
     console.print(t)
-    s = comp.summary()
-    st = Table(title="Scenarios")
+    s = comp.summary(consumption=consumer_goods)
+    st = Table(title="Scenarios" + (f" (consumption: {', '.join(consumer_goods)}; final use: every product)"
+                                    if consumer_goods else ""))
     for col in ("scenario", *s.columns):
         st.add_column(col, justify="left" if col == "scenario" else "right")
     for name, row in s.iterrows():
@@ -175,7 +186,7 @@ def compare_command(
         ot.add_row(str(d["scenario"]), str(d["period"]), *[_fmt(float(d[c])) for c in out_cols], _fmt(float(d["total_investment"])))
     console.print(ot)
     if out is not None:
-        from gosplan.demo import comparison_chart
+        from gosplan.plots import comparison_chart
         from gosplan.sources.tables import write_table
 
         out.mkdir(parents=True, exist_ok=True)
@@ -183,53 +194,11 @@ def compare_command(
             write_table(tab, out / "table.parquet", index=False),
             write_table(tab, out / "table.csv", index=False),
             write_table(comp.scissors.reset_index(), out / "scissors.csv", index=False),
-            comparison_chart(comp, out / "chart.png"),
+            comparison_chart(comp, out / "chart.png", unit=unit, **chart_opts),
         ]
         console.print("wrote " + ", ".join(str(p) for p in written))
+    if report is not None:
+        from gosplan.report import comparison_report
 
-
-def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, options: Any, console: Any, out: Path | None) -> int:
-    """``gosplan plan --periods T``: floors and basket of the targets in every period,
-    capacity from the economy's capacities or base-year levels; prints the path."""
-    import pandas as pd
-    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
-    from rich.table import Table
-
-    from gosplan.planning.dynamic import InfeasibleDynamicPlanError, dynamic_objective, plan_dynamic
-    from gosplan.planning.solver import SolverStatus
-
-    r = targets.resolve(economy)
-    floors = pd.Series(r.required, index=economy.product_ids)
-    obj = dynamic_objective(economy, objective, targets)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
-        task = bar.add_task(f"planning {periods} periods", total=None)
-
-        def progress(d: dict) -> None:
-            bar.update(task, description=f"{d['method']}: iteration {d['iteration']:,}, objective {d['objective']:.6g}")
-
-        try:
-            plan = plan_dynamic(economy, periods, obj, final_demand=floors, options=options, progress=progress)
-        except InfeasibleDynamicPlanError as exc:
-            console.print(f"[bold red]impossible plan:[/] {exc}", highlight=False)
-            return 1
-    t = Table(title=f"{periods}-period plan for {economy.name or 'economy'}: {type(obj).__name__}, "
-                    f"objective {plan.objective_value:,.6g}")
-    t.add_column("period")
-    for col in ("gross output", "consumption", "investment", "capital stock"):
-        t.add_column(col, justify="right")
-    for p in plan.periods:
-        t.add_row(str(p), _fmt(float(plan.outputs.loc[p].sum())), _fmt(float(plan.consumption.loc[p].sum())),
-                  _fmt(float(plan.investment.loc[p].sum())), _fmt(float(plan.stocks.loc[p].sum())))
-    console.print(t)
-    if plan.status is SolverStatus.APPROXIMATE:
-        console.print(approximate_warning(plan.solver["accuracy"]))
-    problems = plan.verify(economy)
-    console.print("stock-flow identities hold in every period" if not problems else f"[red]{problems}[/]")
-    if out is not None:
-        from gosplan.sources.tables import write_table
-
-        for name, frame in plan.to_frames().items():
-            write_table(frame.reset_index(), out / f"{name}.parquet", index=False)
-        console.print(f"wrote {len(plan.to_frames())} Parquet tables to {out}")
-    return 0 if not problems else 1
+        write_report(console, comparison_report(comp, econ, consumption=consumer_goods, chart_options=chart_opts,
+                                                parameters=parameters), report)

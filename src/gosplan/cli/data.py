@@ -111,15 +111,15 @@ def demo(
     """Run the main job end to end: a real table checked, then five years of industrialisation planned.
 
     Part 1 loads and checks the shipped ONS UK 2010 table. Part 2 plans the USSR of
-    1924/25 (gosplan.demo): a NEP-like baseline against the optimal industrialisation
+    1924/25 (gosplan.examples.ussr_1923): a NEP-like baseline against the optimal industrialisation
     plan, with the scissors index per year, and writes tables, a chart and a report to OUT.
     """
     from rich.markdown import Markdown
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
     from rich.table import Table
 
     from gosplan import datasets
-    from gosplan import demo as ussr
+    from gosplan.examples import ussr_1923 as ussr
     from gosplan.sources import read_economy
 
     console = _console()
@@ -129,7 +129,8 @@ def demo(
     print_summary(economy, console)
 
     console.rule("gosplan demo, part 2: industrialisation and the scissors, USSR 1924/25")
-    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), console=console) as bar:
+    with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
+                  console=console, transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task("starting", total=4)
         result = ussr.run(out, progress=lambda step, k, n: bar.update(task, description=step, completed=k, total=n))
     table = result.table
@@ -144,8 +145,8 @@ def demo(
         "scissors_index": "scissors",
         "scissors_vs_1913": "vs 1913",
     }
-    cons = [c for c in table.columns if c.startswith("consumption_") and c != "consumption_level"]
-    for label in [*cols.values()][:5] + ["consumption"] + [*cols.values()][5:]:
+    cons = [f"consumption_{p}" for p in ussr.CONSUMER_GOODS]  # households' goods, as report.md counts them
+    for label in [*cols.values()][:5] + ["household consumption"] + [*cols.values()][5:]:
         t.add_column(label, justify="left" if label in ("year", "scenario") else "right", min_width=17 if label == "scenario" else len(label))
     for _, row in table.iterrows():
         cells = [str(row[c]) if c in ("period", "scenario") else f"{row[c]:,.0f}" for c in list(cols)[:5]]

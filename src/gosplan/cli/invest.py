@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import REPORT_HELP, app, write_report
 
 
 def _read_mapping(path: Path) -> Any:
@@ -35,7 +35,7 @@ def _economy(name: str, periods: int, depreciation: float, growth: float) -> tup
     from gosplan.errors import SchemaError
 
     if name == "ussr_1923":
-        from gosplan.demo import ussr_1923_setup
+        from gosplan.examples.ussr_1923 import ussr_1923_setup
         from gosplan.planning.dynamic import MaxConsumption
 
         s = ussr_1923_setup()
@@ -68,6 +68,7 @@ def invest_command(
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the per-project, per-year needs (.csv or .parquet)."),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Impose a budget round's funded projects on a multi-year plan: needs per year, clash, suggestion."""
     from rich.console import Console
@@ -84,7 +85,8 @@ def invest_command(
     e = read_pabulib(election)
     m = _read_mapping(mapping) if mapping is not None else None
     econ, per, common, objective = _economy(economy, periods, depreciation, growth)
-    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console, transient=True,
+                  disable=not console.is_terminal) as bar:
         bar.add_task(f"{rule}, then the {periods}-year plan with the funded projects", total=None)
         outcome, r = plan_budget_round(
             e, econ, per, m, rule, objective, money_goods=_pairs(money_goods, "money-goods") or None,
@@ -131,3 +133,7 @@ def invest_command(
         # periods mix numbers and labels: Parquet needs one type per column
         write_table(df.astype({"period": str}) if out.suffix == ".parquet" else df, out, index=False)
         console.print(f"wrote {out}")
+    if report is not None:
+        from gosplan.report import investment_report
+
+        write_report(console, investment_report(e, outcome, r, econ), report)

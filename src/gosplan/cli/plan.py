@@ -1,8 +1,8 @@
 """``gosplan plan``: the best plan for an economy and its targets.
 
-A thin shell over :func:`gosplan.planning.optimal_plan`. Multi-period plans
-(``--periods T`` with T > 1) are handed to :func:`_plan_periods`, the one place
-the multi-year planner hooks into this command.
+A thin shell over :func:`gosplan.planning.optimal_plan`, and over
+:func:`gosplan.planning.dynamic.plan_dynamic` for multi-period plans (``--periods T``
+with T > 1: :func:`plan_periods`).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from typing import Any
 
 import typer
 
-from gosplan.cli._app import app, approximate_warning
+from gosplan.cli._app import REPORT_HELP, app, approximate_warning, fmt_amount, write_report
 
 
 def _pairs(items: list[str] | None, what: str) -> dict[str, float]:
@@ -44,27 +44,36 @@ def _trade(items: list[str] | None) -> dict[tuple[str, str], float]:
     return out
 
 
-def _plan_periods(economy: Any, targets: Any, objective: str, periods: int, options: Any, console: Any, out: Path | None) -> int:
-    """Multi-period planning: delegated to ``gosplan.planning.dynamic.cli_plan``.
+def dynamic_objective(economy: Any, objective: str, targets: Any = None, discount: float = 0.0) -> Any:
+    """A multi-period objective from the one-period objective names of the command line.
 
-    The multi-year planner provides ``cli_plan(economy=, targets=, objective=,
-    periods=, options=, console=, out=) -> int`` (an exit code); this command
-    only reads the inputs and dispatches.
+    ``basket`` -> :class:`~gosplan.planning.dynamic.MaxConsumption` of the targets'
+    basket in every period; ``labour`` or ``factor:<id>`` ->
+    :class:`~gosplan.planning.dynamic.ReachTargets` at least (discounted) use of that
+    factor; ``terminal`` -> :class:`~gosplan.planning.dynamic.MaxTerminalStocks`.
     """
-    from gosplan.errors import SchemaError
-    from gosplan.planning import dynamic
+    import pandas as pd
 
-    runner = getattr(dynamic, "cli_plan", None)
-    if runner is None:
-        raise SchemaError(
-            f"--periods {periods}: multi-period plans are not available from the command line yet; "
-            "use gosplan.planning.dynamic.plan_dynamic from Python"
-        )
-    return int(
-        runner(
-            economy=economy, targets=targets, objective=objective, periods=periods, options=options,
-            console=console, out=out,
-        )
+    from gosplan.errors import SchemaError
+    from gosplan.planning.dynamic import MaxConsumption, MaxTerminalStocks, ReachTargets
+    from gosplan.planning.objectives import factor_weights
+
+    name = objective.strip().lower()
+    if name == "basket":
+        basket = None
+        if targets is not None:
+            r = targets.resolve(economy)
+            if not r.has_basket:
+                raise SchemaError("objective 'basket' needs a basket in the targets (a 'basket' column)")
+            basket = pd.Series(r.basket, index=economy.product_ids)
+        return MaxConsumption(basket=basket, discount=discount)
+    if name == "labour" or name.startswith("factor:"):
+        w = factor_weights(economy, None if name == "labour" else objective.split(":", 1)[1])
+        return ReachTargets(cost=pd.Series(w, index=economy.factor_ids), discount=discount)
+    if name == "terminal":
+        return MaxTerminalStocks()
+    raise SchemaError(
+        f"objective {objective!r} has no multi-period form; use basket, labour, factor:<id> or terminal"
     )
 
 
@@ -93,6 +102,58 @@ def _name(econ, kind: str, cid) -> str:
 
 def _unit(econ, pid) -> str:
     return str(econ.products.at[pid, "unit"]) if pid in econ.products.index else ""
+
+
+def plan_periods(*, economy: Any, targets: Any, objective: str, periods: int, options: Any, console: Any, out: Path | None,
+                 report: Path | None = None) -> int:
+    """``gosplan plan --periods T``: floors and basket of the targets in every period,
+    capacity from the economy's capacities or base-year levels; prints the path."""
+    import pandas as pd
+    from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+    from rich.table import Table
+
+    from gosplan.planning.dynamic import InfeasibleDynamicPlanError, plan_dynamic
+    from gosplan.planning.solver import SolverStatus
+
+    r = targets.resolve(economy)
+    floors = pd.Series(r.required, index=economy.product_ids)
+    obj = dynamic_objective(economy, objective, targets)
+    with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
+                  transient=True, disable=not console.is_terminal) as bar:
+        task = bar.add_task(f"planning {periods} periods", total=None)
+
+        def progress(d: dict) -> None:
+            bar.update(task, description=f"{d['method']}: iteration {d['iteration']:,}, objective {d['objective']:.6g}")
+
+        try:
+            plan = plan_dynamic(economy, periods, obj, final_demand=floors, options=options, progress=progress)
+        except InfeasibleDynamicPlanError as exc:
+            console.print(f"[bold red]impossible plan:[/] {exc}", highlight=False)
+            return 1
+    t = Table(title=f"{periods}-period plan for {economy.name or 'economy'}: {type(obj).__name__}, "
+                    f"objective {plan.objective_value:,.6g}")
+    t.add_column("period")
+    for col in ("gross output", "consumption", "investment", "capital stock"):
+        t.add_column(col, justify="right")
+    for p in plan.periods:
+        t.add_row(str(p), fmt_amount(float(plan.outputs.loc[p].sum())), fmt_amount(float(plan.consumption.loc[p].sum())),
+                  fmt_amount(float(plan.investment.loc[p].sum())), fmt_amount(float(plan.stocks.loc[p].sum())))
+    console.print(t)
+    if plan.status is SolverStatus.APPROXIMATE:
+        console.print(approximate_warning(plan.solver["accuracy"]))
+    problems = plan.verify(economy)
+    console.print("stock-flow identities hold in every period" if not problems else f"[red]{problems}[/]")
+    if out is not None:
+        from gosplan.sources.tables import write_table
+
+        for name, frame in plan.to_frames().items():
+            write_table(frame.reset_index(), out / f"{name}.parquet", index=False)
+        console.print(f"wrote {len(plan.to_frames())} Parquet tables to {out}")
+    if report is not None:
+        from gosplan.report import multiyear_report
+
+        write_report(console, multiyear_report(plan, economy), report)
+    return 0 if not problems else 1
 
 
 def _fmt(x: float) -> str:
@@ -130,6 +191,8 @@ def plan_command(
     periods: int = typer.Option(1, "--periods", help="Number of periods (>1: a multi-year plan)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the plan (.parquet or .csv) and its manifest."),
     top: int = typer.Option(10, "--top", help="How many binding constraints and valuations to show."),
+    verbose: bool = typer.Option(False, "--verbose", help="Show the solver's banner and log (HiGHS)."),
+    report: Path | None = typer.Option(None, "--report", help=REPORT_HELP),
 ) -> None:
     """Compute the best plan the economy can carry out, and explain it."""
     from rich.console import Console
@@ -148,14 +211,15 @@ def plan_command(
         tg = Targets.final_demand(econ, scale=final_demand)
     else:
         raise SchemaError("give --targets FILE.csv, or --final-demand SCALE to plan for the economy's own final demand")
-    options = SolverOptions(method=method, time_limit=time_limit, tol=tol, threads=threads)  # type: ignore[arg-type]
+    options = SolverOptions(method=method, time_limit=time_limit, tol=tol, threads=threads, log=verbose)  # type: ignore[arg-type]
     if periods < 1:
         raise SchemaError(f"--periods must be at least 1, not {periods}")
     if periods > 1:
-        raise typer.Exit(_plan_periods(econ, tg, objective, periods, options, console, out))
+        raise typer.Exit(plan_periods(economy=econ, targets=tg, objective=objective, periods=periods,
+                                      options=options, console=console, out=out, report=report))
 
     with Progress(SpinnerColumn(), TextColumn("{task.description}"), TimeElapsedColumn(), console=console,
-                  transient=True) as bar:
+                  transient=True, disable=not console.is_terminal) as bar:
         task = bar.add_task(f"planning {econ.name or economy}", total=None)
 
         def progress(d: dict) -> None:
@@ -216,5 +280,9 @@ def plan_command(
     if out is not None:
         path = plan.write(out, econ)
         console.print(f"wrote {path} and {path}.manifest.json")
+    if report is not None:
+        from gosplan.report import plan_report
+
+        write_report(console, plan_report(plan, econ), report)
     if plan.status is not SolverStatus.OPTIMAL:
         raise typer.Exit(1)

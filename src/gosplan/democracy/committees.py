@@ -186,9 +186,8 @@ def _take(it, n):
 def _pav_ilp(a: np.ndarray, w: np.ndarray, k: int) -> tuple[tuple[int, ...], float]:
     """PAV as a MIP: x_c binary (elected), y_vj in [0, 1] (voter group v has >= j members),
     sum_j y_vj <= sum_{c in A_v} x_c, sum_c x_c = k, maximise sum_v w_v sum_j y_vj / j.
-    The decreasing weights 1/j make the LP fill y_v1, y_v2, ... in order."""
-    import highspy
-
+    The decreasing weights 1/j make the LP fill y_v1, y_v2, ... in order; solved through
+    the solver seam (:func:`gosplan.planning.solver.solve_lp`), its status checked."""
     g, m = a.shape
     lens = np.minimum(a.sum(axis=1), k).astype(np.int64)
     ny = int(lens.sum())
@@ -212,30 +211,25 @@ def _pav_ilp(a: np.ndarray, w: np.ndarray, k: int) -> tuple[tuple[int, ...], flo
     vals += [1.0] * m
     from scipy import sparse
 
-    mat = sparse.csc_array((vals, (rows, cols)), shape=(g + 1, ncol))
-    lp = highspy.HighsLp()
-    lp.num_col_ = ncol
-    lp.num_row_ = g + 1
-    lp.col_cost_ = cost
-    lp.col_lower_ = np.zeros(ncol)
-    lp.col_upper_ = np.ones(ncol)
-    lp.row_lower_ = np.concatenate([np.full(g, -highspy.kHighsInf), [k]])
-    lp.row_upper_ = np.concatenate([np.zeros(g), [k]])
-    lp.sense_ = highspy.ObjSense.kMaximize
-    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
-    lp.a_matrix_.start_ = mat.indptr.astype(np.int32)
-    lp.a_matrix_.index_ = mat.indices.astype(np.int32)
-    lp.a_matrix_.value_ = mat.data
-    lp.integrality_ = [highspy.HighsVarType.kInteger] * m + [highspy.HighsVarType.kContinuous] * ny
-    h = highspy.Highs()
-    h.setOptionValue("output_flag", False)
-    h.setOptionValue("mip_rel_gap", 0.0)
-    h.passModel(lp)
-    h.run()
-    x = np.asarray(h.getSolution().col_value[:m])
-    chosen = tuple(int(c) for c in np.flatnonzero(x > 0.5))
+    from gosplan.planning.solver import LinearProgram, SolverOptions, SolverStatus, solve_lp
+
+    lp = LinearProgram(
+        c=cost,
+        A=sparse.csc_array((vals, (rows, cols)), shape=(g + 1, ncol)),
+        row_lower=np.concatenate([np.full(g, -np.inf), [k]]),
+        row_upper=np.concatenate([np.zeros(g), [k]]),
+        col_lower=np.zeros(ncol),
+        col_upper=np.ones(ncol),
+        sense="max",
+        integrality=np.arange(ncol) < m,
+    )
+    res = solve_lp(lp, SolverOptions(extra=(("mip_rel_gap", 0.0),)))
+    if res.status is not SolverStatus.OPTIMAL:
+        raise SchemaError(f"PAV: the integer program of {m} candidates for {k} seats was not solved: "
+                          f"{res.status.value} ({res.solver_status}); raise the time limit or use seq_phragmen")
+    chosen = tuple(int(c) for c in np.flatnonzero(res.x[:m] > 0.5))
     if len(chosen) != k:
-        raise SchemaError(f"PAV: the solver returned {len(chosen)} delegates for {k} seats ({h.modelStatusToString(h.getModelStatus())})")
+        raise SchemaError(f"PAV: the solver returned {len(chosen)} delegates for {k} seats ({res.solver_status})")
     counts = a[:, list(chosen)].sum(axis=1)
     return chosen, float(w @ _harmonic(k)[counts])
 

@@ -35,17 +35,16 @@ an addition to it: the plan may build more of that activity if it pays.
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
 import pandas as pd
-import scipy.sparse as sp
 
 from gosplan.economy import Economy
-from gosplan.errors import GosplanError, SchemaError, UnknownIdError
+from gosplan.errors import SchemaError, UnknownIdError
+from gosplan.planning.dynamic.projects import Clash, ProjectNeeds
 
 __all__ = [
     "Clash",
@@ -59,8 +58,6 @@ __all__ = [
 #: Columns of the investment table (besides name, cost, category, district).
 INVESTMENT_COLUMNS = ("activity", "capacity", "first_period", "start", "duration", "labour", "factor")
 _REQ_COLUMNS = ["project", "period", "kind", "id", "quantity"]
-_LIMIT_COLUMNS = ["kind", "id", "period", "limit", "constraint"]
-_FLOOR = 1e-6
 
 
 # -- the investment table ---------------------------------------------------------------------
@@ -168,18 +165,6 @@ def _period_pos(value: Any, periods: pd.Index, what: str) -> int:
     raise SchemaError(f"{what}: {value!r} is not one of the plan's periods {list(periods)}")
 
 
-@dataclass(frozen=True, eq=False)
-class _Needs:
-    """The funded projects' needs as plain arrays aligned to the plan."""
-
-    ids: list[str]
-    goods: np.ndarray  # (n, T, P) collective consumption (projects without capacity)
-    capital_goods: np.ndarray  # (n, T, P) capital goods of capacity projects
-    labour: np.ndarray  # (n, T, F) direct labour
-    capacity: list[tuple[int, int, float]]  # per project: (activity position or -1, start period, capacity)
-    ready: list[int]  # per project: first period of its capacity, or the period after it ends
-
-
 def _needs(
     economy: Economy,
     spec: Any,
@@ -188,7 +173,7 @@ def _needs(
     money_goods: pd.Series | Mapping[str, float] | None,
     cost_in_labour: float | None,
     labour_factor: str | None,
-) -> _Needs:
+) -> ProjectNeeds:
     periods = spec.periods
     T, P, F = spec.T, len(economy.products), len(economy.factors)
     mg = None
@@ -260,10 +245,10 @@ def _needs(
                 f"{where} adds no capacity and its cost cannot be turned into goods or labour: map it to an activity "
                 "(activity, capacity), give money_goods (product quantities per unit of cost), or its direct labour"
             )
-    return _Needs(list(ids), goods, capital_goods, labour, capacity, ready)
+    return ProjectNeeds(list(ids), goods, capital_goods, labour, capacity, ready)
 
 
-def _long(needs: _Needs, economy: Economy, periods: pd.Index) -> pd.DataFrame:
+def _long(needs: ProjectNeeds, economy: Economy, periods: pd.Index) -> pd.DataFrame:
     parts = []
     for arr, kind, labels in (
         (needs.capital_goods, "capital goods", economy.product_ids),
@@ -323,393 +308,6 @@ def project_requirements(
     spec = dynamic_spec(economy, periods, **plan_settings)
     ids = list(projects.index) if funded is None else [str(p) for p in funded]
     return _long(_needs(economy, spec, projects, ids, money_goods, cost_in_labour, labour_factor), economy, spec.periods)
-
-
-# -- the plan with the projects imposed ---------------------------------------------------------
-
-
-@dataclass(frozen=True, eq=False)
-class _ProjectLP:
-    lp: Any
-    layout: Any
-    n_base: int  # columns of the plan before the project columns
-    m_base: int  # rows of the plan before the link rows
-    link: list[tuple[int, int]]  # (capital activity position, start period) of each link row
-
-    @property
-    def m_projects(self) -> int:
-        """First of the rows ``y_q >= 1`` (one per project)."""
-        return self.m_base + len(self.link)
-
-
-def _with_projects(lp: Any, layout: Any, needs: _Needs) -> _ProjectLP:
-    """The plan's program with one column per funded project and its needs.
-
-    Column ``y_q`` enters the balance rows with ``-goods`` (collective consumption), the
-    factor rows with ``+labour``, and one link row per (activity, start period) holding the
-    plan's new capacity at or above the projects': ``z_{j,s} - sum_q capacity_q y_q >= 0``.
-    The project is imposed by a row ``y_q >= 1`` with ``y_q >= 0``, not by fixing the
-    column: an IIS search that drops the row leaves ``y_q`` free to be 0 (the project not
-    built), while dropping a fixed column's bounds would let a project *make* goods. More
-    than one of a project never helps the plan, so ``y_q`` stays at 1 and the row's dual is
-    the project's marginal cost in the plan's objective.
-    """
-    from gosplan.planning.solver import LinearProgram
-
-    P, F, Jc = layout.P, layout.F, layout.Jc
-    n = len(needs.ids)
-    m, nb = lp.A.shape
-    b0, f0 = layout.row_blocks["balance"][0], layout.row_blocks["factor"][0]
-    rows, cols, vals = [], [], []
-    q, t, p = np.nonzero(needs.goods)
-    rows.append(b0 + t * P + p)
-    cols.append(q)
-    vals.append(-needs.goods[q, t, p])
-    q, t, f = np.nonzero(needs.labour)
-    rows.append(f0 + t * F + f)
-    cols.append(q)
-    vals.append(needs.labour[q, t, f])
-    Y = sp.csc_array(
-        (np.concatenate(vals), (np.concatenate(rows), np.concatenate(cols))), shape=(m, n)
-    ) if n else sp.csc_array((m, 0))
-    cap_pos = {int(j): k for k, j in enumerate(layout.cap_idx)}
-    link: list[tuple[int, int]] = []
-    lr, lc, lv = [], [], []
-    z0 = layout.col_blocks["z"][0]
-    for qi, (j, s, c) in enumerate(needs.capacity):
-        if j < 0:
-            continue
-        key = (j, s)
-        if key not in link:
-            link.append(key)
-            r = len(link) - 1
-            lr.append(r)
-            lc.append(z0 + s * Jc + cap_pos[j])
-            lv.append(1.0)
-        lr.append(link.index(key))
-        lc.append(nb + qi)
-        lv.append(-c)
-    L = sp.csc_array((lv, (lr, lc)), shape=(len(link), nb + n))
-    On = sp.csc_array((np.ones(n), (np.arange(n), nb + np.arange(n))), shape=(n, nb + n))
-    A = sp.vstack([sp.hstack([lp.A, Y], format="csc"), L, On], format="csc")
-    ext = LinearProgram(
-        c=np.concatenate([lp.c, np.zeros(n)]),
-        A=A,
-        row_lower=np.concatenate([lp.row_lower, np.zeros(len(link)), np.ones(n)]),
-        row_upper=np.concatenate([lp.row_upper, np.full(len(link), np.inf), np.full(n, np.inf)]),
-        col_lower=np.concatenate([lp.col_lower, np.zeros(n)]),
-        col_upper=np.concatenate([lp.col_upper, np.full(n, np.inf)]),
-        sense=lp.sense,
-        offset=lp.offset,
-    )
-    return _ProjectLP(ext, layout, nb, m, link)
-
-
-def _subset(plp: _ProjectLP, keep: np.ndarray, zero_cost: bool = False) -> Any:
-    """The same program with the projects outside ``keep`` switched off (y fixed at 0).
-
-    Feasibility is checked on the least-factor-cost program, not with a zero objective:
-    HiGHS 1.13 leaves zero-objective programs near the edge of feasibility undecided
-    ("unknown") far more often, and takes ten times longer on them (bench_investment).
-    """
-    lp = plp.lp
-    hi = lp.col_upper.copy()
-    hi[plp.n_base :] = np.where(keep, np.inf, 0.0)
-    rlo = lp.row_lower.copy()
-    rlo[plp.m_projects :] = keep.astype(float)
-    c = np.zeros_like(lp.c) if zero_cost else lp.c
-    return dataclasses.replace(lp, c=c, col_upper=hi, row_lower=rlo)
-
-
-def _is_feasible(lp: Any, options: Any) -> bool:
-    from gosplan.planning.solver import SolverStatus, solve_lp
-
-    # a program at the edge of feasibility can leave one method undecided ("unknown"):
-    # the dual simplex without presolve and then the interior point method try again
-    tries = (options, dataclasses.replace(options, method="dual_simplex", presolve=False), dataclasses.replace(options, method="ipm"))
-    for opts in tries:
-        res = solve_lp(lp, opts)
-        if res.status is SolverStatus.OPTIMAL:
-            return True
-        if res.status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED):
-            return False
-        if res.status in (SolverStatus.TIME_LIMIT, SolverStatus.ITERATION_LIMIT, SolverStatus.INTERRUPTED):
-            break
-    raise GosplanError(
-        f"the feasibility check of the plan ended {res.status.value} ({res.solver_status}) with {len(tries)} methods; "
-        "the plan is at the edge of feasibility or badly scaled: rescale the units, or raise the time limit"
-    )
-
-
-@dataclass(frozen=True, eq=False)
-class Clash:
-    """Which funded projects and which limits of the economy cannot go together.
-
-    ``projects``: ids of the funded projects in the clash (an irreducible infeasible subset:
-    drop any one of them, or relax any one limit, and this particular conflict is gone).
-    ``limits``: one row per limit (``kind``: ``factor`` supply, consumption ``floor``,
-    ``capacity`` (initial or fixed), ``technique`` (not yet available), ``terminal``
-    condition, fixed ``investment`` rule; ``id`` of the factor, product or activity;
-    ``period``; ``limit`` its value; ``constraint`` in words). ``linking``: the other
-    constraints that tie them together (balances of intermediate goods, capacity
-    accumulation; the non-negativity of levels and investment, which takes part in most
-    conflicts, is left out), in words. ``method``: ``"iis"``, or ``"elastic"`` where HiGHS
-    could not compute an IIS: then ``projects`` are those the plan cannot carry in full when
-    it carries as much of every project as it can, and ``limits`` those the least change of
-    limits stretches (a conflict, not necessarily an irreducible one).
-    """
-
-    projects: tuple[str, ...]
-    limits: pd.DataFrame
-    linking: tuple[str, ...] = ()
-    method: str = "iis"
-
-    @property
-    def limit_ids(self) -> set[tuple[str, str, Any]]:
-        """``{(kind, id, period)}`` of the limits."""
-        return set(zip(self.limits["kind"], self.limits["id"], self.limits["period"], strict=True))
-
-    def message(self, names: Mapping[str, str] | None = None) -> str:
-        names = names or {}
-        projects = ", ".join(f"{p} ({names[p]})" if names.get(p, p) != p else p for p in self.projects) or "(none)"
-        limits = "; ".join(self.limits["constraint"]) or "(none)"
-        return f"the funded projects {projects} cannot be carried together with: {limits}"
-
-
-def _clash(plps: Sequence[_ProjectLP], economy: Economy, spec: Any, needs: _Needs, keep: np.ndarray, options: Any) -> Clash | None:
-    """The IIS of the first of ``plps`` (the same plan written two ways) for which HiGHS
-    computes one, read back in the economy's terms; ``None`` if it computes none."""
-    from gosplan.planning.solver import iis_detail
-
-    periods = spec.periods
-    for plp in plps:
-        try:
-            d = iis_detail(_subset(plp, keep, zero_cost=True), options)
-            break
-        except SchemaError:
-            continue
-    else:
-        return None
-    lay = plp.layout
-    projects: list[str] = []
-    limits: list[dict[str, Any]] = []
-    linking: list[str] = []
-    cap_ids = economy.activity_ids[lay.cap_idx]
-
-    def block(i: int, blocks: Mapping[str, tuple[int, int]]) -> tuple[str, int]:
-        for name, (a, b) in blocks.items():
-            if a <= i < b:
-                return name, i - a
-        return "", i
-
-    for i, side in zip(d.rows, d.row_sides, strict=True):
-        i = int(i)
-        if i >= plp.m_projects:
-            projects.append(needs.ids[i - plp.m_projects])
-            continue
-        if i >= plp.m_base:
-            j, s = plp.link[i - plp.m_base]
-            linking.append(f"new capacity of {economy.activity_ids[j]!r} started in {periods[s]!r} covers the funded projects'")
-            continue
-        name, r = block(i, lay.row_blocks)
-        if name == "balance":
-            t, p = divmod(r, lay.P)
-            floor = float(spec.final_demand[t, p])
-            pid = str(economy.product_ids[p])
-            if floor > 0 and side in ("lower", "boxed"):
-                limits.append({"kind": "floor", "id": pid, "period": periods[t], "limit": floor,
-                               "constraint": f"consumption floor of {pid!r} in {periods[t]!r} ({floor:g})"})
-            else:
-                linking.append(f"balance of {pid!r} in {periods[t]!r}")
-        elif name == "factor":
-            t, f = divmod(r, lay.F)
-            fid = str(economy.factor_ids[f])
-            sup = float(spec.factor_supply[t, f])
-            limits.append({"kind": "factor", "id": fid, "period": periods[t], "limit": sup,
-                           "constraint": f"supply of {fid!r} in {periods[t]!r} ({sup:g})"})
-        elif name == "capacity":
-            t, k = divmod(r, lay.Jc)
-            linking.append(f"capacity of {cap_ids[k]!r} in {periods[t]!r}")
-        elif name == "accumulation":
-            t, k = divmod(r, lay.Jc)
-            linking.append(f"accumulation of capacity of {cap_ids[k]!r} after {periods[t]!r}")
-        elif name == "terminal":
-            kind = spec.terminal.kind
-            if kind == "capacity":
-                what = str(cap_ids[r])
-            else:
-                Kc = sp.csr_array(economy.capital[:, lay.cap_idx])
-                what = str(economy.product_ids[np.flatnonzero(np.diff(Kc.indptr) > 0)[r]])
-            limits.append({"kind": "terminal", "id": what, "period": periods[-1], "limit": np.nan,
-                           "constraint": f"terminal condition: {kind} of {what!r} not run down after {periods[-1]!r}"})
-        elif name in ("share", "investment_total", "investment_rate"):
-            t = r // lay.Jc if name == "share" else r
-            limits.append({"kind": "investment", "id": name, "period": periods[t], "limit": np.nan,
-                           "constraint": f"fixed investment rule ({name}) in {periods[t]!r}"})
-        else:
-            linking.append(f"{name} row {r}")
-    k0 = lay.col_blocks["k"][0]
-    for c, side in zip(d.cols, d.col_sides, strict=True):
-        c = int(c)
-        if c >= plp.n_base:
-            continue  # y_q >= 0: a project is named by its row y_q >= 1
-        name, r = block(c, lay.col_blocks)
-        if name == "x":
-            t, j = divmod(r, lay.J)
-            aid = str(economy.activity_ids[j])
-            if t < spec.start[j]:
-                limits.append({"kind": "technique", "id": aid, "period": periods[t], "limit": 0.0,
-                               "constraint": f"technique {aid!r} not yet available in {periods[t]!r}"})
-            elif side in ("upper", "boxed"):
-                cap = float(spec.static_capacity[j])
-                limits.append({"kind": "capacity", "id": aid, "period": periods[t], "limit": cap,
-                               "constraint": f"capacity of {aid!r} in {periods[t]!r} ({cap:g})"})
-            # a level's lower bound (>= 0) takes part in most conflicts and says nothing
-        elif name == "k":
-            if c - k0 < lay.Jc:  # later capacities are only bounded below by 0
-                aid = str(cap_ids[c - k0])
-                cap = float(spec.initial_capacity[lay.cap_idx[c - k0]])
-                limits.append({"kind": "capacity", "id": aid, "period": periods[0], "limit": cap,
-                               "constraint": f"initial capacity of {aid!r} ({cap:g})"})
-        elif name == "z":
-            t, k = divmod(r, lay.Jc)
-            if side in ("upper", "boxed"):
-                linking.append(f"no investment in {cap_ids[k]!r} started in {periods[t]!r} (it would finish after the plan)")
-        elif name != "u":  # consumption levels >= 0 take part in most conflicts
-            linking.append(f"bounds of {name} column {r}")
-    lim = pd.DataFrame(limits, columns=_LIMIT_COLUMNS)
-    return Clash(tuple(projects), lim, tuple(linking))
-
-
-def _elastic_clash(plp: _ProjectLP, needs: _Needs, limits: pd.DataFrame, options: Any) -> Clash:
-    """Where no IIS is to be had: carry as much of every project as the plan can
-    (``max sum_q y_q``, ``0 <= y_q <= 1``) and name those not carried in full, with the
-    limits that the least change of limits stretches."""
-    from gosplan.planning.solver import SolverStatus, solve_lp
-
-    lp = _subset(plp, np.ones(len(needs.ids), dtype=bool))
-    n0 = plp.n_base
-    c = np.zeros_like(lp.c)
-    c[n0:] = 1.0
-    hi = lp.col_upper.copy()
-    hi[n0:] = 1.0
-    rlo = lp.row_lower.copy()
-    rlo[plp.m_projects :] = 0.0
-    res = solve_lp(dataclasses.replace(lp, c=c, col_upper=hi, row_lower=rlo, sense="max"), options)
-    short = () if res.status is not SolverStatus.OPTIMAL else tuple(
-        p for p, y in zip(needs.ids, res.x[n0:], strict=True) if y < 1.0 - 1e-7
-    )
-    lim = pd.DataFrame(
-        {
-            "kind": limits["kind"],
-            "id": limits["id"],
-            "period": limits["period"],
-            "limit": limits["current"],
-            "constraint": [f"{k} {i!r} in {t!r} ({v:g})" for k, i, t, v in zip(limits["kind"], limits["id"], limits["period"], limits["current"], strict=True)],
-        },
-        columns=_LIMIT_COLUMNS,
-    )
-    return Clash(short, lim, (), "elastic")
-
-
-def _least_change(plp: _ProjectLP, economy: Economy, spec: Any, *, floors: bool, factors: bool, options: Any) -> pd.DataFrame:
-    """The least weighted relative change of limits (factor supplies and capacities) or of
-    floors that carries every funded project: elastic programming (Chinneck 2008, ch. 7),
-
-        min sum_{f,t} g_{f,t} / supply_{f,t} + sum_{j,t} h_{j,t} / k_{j,1} + sum_{p,t} e_{p,t} / floor_{p,t}
-        s.t. factor_use x_t + labour_t - g_t <= supply_t,  x_{j,t} - k_{j,t} - h_{j,t} <= 0,
-             balance_t + e_t >= floor_t,  0 <= e <= floor.
-
-    The capacity change ``h`` is plant in place in that year beyond what the plan's
-    investment builds (its ``current`` value in the table is the initial capacity); an
-    activity without capital coefficients has its fixed capacity stretched the same way.
-    """
-    from gosplan.planning.solver import SolverStatus, solve_lp
-
-    lay = plp.layout
-    lp = _subset(plp, np.ones(len(plp.lp.c) - plp.n_base, dtype=bool))
-    m, n = lp.A.shape
-    A, row_lo, row_hi, col_hi = lp.A, lp.row_lower, lp.row_upper, lp.col_upper.copy()
-    rows, signs, costs, caps, meta = [], [], [], [], []
-    if factors:
-        sup = spec.factor_supply.ravel()
-        idx = np.flatnonzero(np.isfinite(sup))
-        rows.append(lay.row_blocks["factor"][0] + idx)
-        signs.append(-np.ones(len(idx)))
-        costs.append(1.0 / np.maximum(np.abs(sup[idx]), _FLOOR))
-        caps.append(np.full(len(idx), np.inf))
-        meta += [("factor", str(economy.factor_ids[i % lay.F]), spec.periods[i // lay.F], sup[i]) for i in idx]
-        if lay.Jc:
-            # capacity rows x_{j,t} - k_{j,t} - h_{j,t} <= 0: more plant in place in year t,
-            # weighted against the initial capacity of the activity
-            k0 = np.tile(spec.initial_capacity[lay.cap_idx], lay.T)
-            idx = np.arange(lay.T * lay.Jc)
-            rows.append(lay.row_blocks["capacity"][0] + idx)
-            signs.append(-np.ones(len(idx)))
-            costs.append(1.0 / np.maximum(np.abs(k0), _FLOOR))
-            caps.append(np.full(len(idx), np.inf))
-            cap_ids = economy.activity_ids[lay.cap_idx]
-            meta += [("capacity", str(cap_ids[i % lay.Jc]), spec.periods[i // lay.Jc], k0[i]) for i in idx]
-        # an activity without capital is bounded by a fixed capacity: its bound becomes a
-        # row x_{j,t} - h_{j,t} <= capacity_j so that it, too, can stretch
-        static = np.tile(spec.static_capacity, lay.T)
-        running = (np.arange(lay.T)[:, None] >= spec.start[None, :]).ravel()
-        idx = np.flatnonzero(np.isfinite(static) & running)
-        if len(idx):
-            x0 = lay.col_blocks["x"][0]
-            A = sp.vstack([A, sp.csc_array((np.ones(len(idx)), (np.arange(len(idx)), x0 + idx)), shape=(len(idx), n))], format="csc")
-            row_lo = np.concatenate([row_lo, np.full(len(idx), -np.inf)])
-            row_hi = np.concatenate([row_hi, static[idx]])
-            col_hi[x0 + idx] = np.inf
-            rows.append(m + np.arange(len(idx)))
-            signs.append(-np.ones(len(idx)))
-            costs.append(1.0 / np.maximum(static[idx], _FLOOR))
-            caps.append(np.full(len(idx), np.inf))
-            meta += [("capacity", str(economy.activity_ids[i % lay.J]), spec.periods[i // lay.J], static[i]) for i in idx]
-    if floors:
-        fd = spec.final_demand.ravel()
-        idx = np.flatnonzero(fd > 0)
-        rows.append(lay.row_blocks["balance"][0] + idx)
-        signs.append(np.ones(len(idx)))
-        costs.append(1.0 / np.maximum(fd[idx], _FLOOR))
-        caps.append(fd[idx])
-        meta += [("floor", str(economy.product_ids[i % lay.P]), spec.periods[i // lay.P], fd[i]) for i in idx]
-    cols = pd.DataFrame(columns=["kind", "id", "period", "current", "change", "new", "relative"])
-    if not meta:
-        return cols
-    r = np.concatenate(rows)
-    k = len(r)
-    E = sp.csc_array((np.concatenate(signs), (r, np.arange(k))), shape=(A.shape[0], k))
-    from gosplan.planning.solver import LinearProgram
-
-    el = LinearProgram(
-        c=np.concatenate([np.zeros(n), np.concatenate(costs)]),
-        A=sp.hstack([A, E], format="csc"),
-        row_lower=row_lo,
-        row_upper=row_hi,
-        col_lower=np.concatenate([lp.col_lower, np.zeros(k)]),
-        col_upper=np.concatenate([col_hi, np.concatenate(caps)]),
-        sense="min",
-    )
-    res = solve_lp(el, options)
-    if res.status is not SolverStatus.OPTIMAL:
-        return cols
-    ch = res.x[n:]
-    cur = np.array([m_[3] for m_ in meta])
-    sign = np.array([-1.0 if m_[0] == "floor" else 1.0 for m_ in meta])
-    keep = ch > 1e-9 * np.maximum(1.0, np.abs(cur))
-    out = pd.DataFrame(
-        {
-            "kind": [meta[i][0] for i in np.flatnonzero(keep)],
-            "id": [meta[i][1] for i in np.flatnonzero(keep)],
-            "period": [meta[i][2] for i in np.flatnonzero(keep)],
-            "current": cur[keep],
-            "change": (sign * ch)[keep],
-        }
-    )
-    out["new"] = out["current"] + out["change"]
-    out["relative"] = out["change"] / out["current"].abs()
-    return out.sort_values("relative", key=np.abs, ascending=False, ignore_index=True)
 
 
 def _embodied(plan: Any, economy: Economy, goods: np.ndarray) -> np.ndarray:
@@ -844,22 +442,6 @@ class InvestmentReport:
         return lines
 
 
-def _adjusted(plan: Any, needs: _Needs, keep: np.ndarray) -> Any:
-    """The plan read back with the projects' collective consumption and direct labour made
-    explicit, so that :meth:`DynamicPlan.verify` checks them: floors and consumption include
-    the goods; the supply of each factor is what the projects' labour leaves."""
-    goods = needs.goods[keep].sum(axis=0)
-    labour = needs.labour[keep].sum(axis=0)
-    spec = dataclasses.replace(plan.spec, final_demand=plan.spec.final_demand + goods, factor_supply=plan.spec.factor_supply - labour)
-    return dataclasses.replace(
-        plan,
-        consumption=plan.consumption + goods,
-        surplus=plan.surplus - goods,
-        factor_supply=plan.factor_supply - labour,
-        spec=spec,
-    )
-
-
 def _priority_subset(feasible: Any, n: int) -> np.ndarray:
     """Go down the priority order keeping each project that still fits with those kept.
 
@@ -944,15 +526,10 @@ def plan_funded(
         When the plan is impossible even without the projects (its floors and limits
         clash on their own); the message names them.
     """
-    from gosplan.planning.dynamic import (
-        InfeasibleDynamicPlanError,
-        MaxConsumption,
-        ReachTargets,
-        _read_back,
-        build_dynamic_lp,
-        dynamic_spec,
-    )
-    from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
+    from gosplan.planning.diagnose import is_feasible
+    from gosplan.planning.dynamic import InfeasibleDynamicPlanError, MaxConsumption, ReachTargets, build_dynamic_lp, dynamic_spec
+    from gosplan.planning.dynamic import projects as pj
+    from gosplan.planning.solver import SolverOptions
 
     ids = [str(p) for p in getattr(funded, "funded", funded)]
     if len(set(ids)) != len(ids):
@@ -982,53 +559,41 @@ def plan_funded(
     # objective's own columns (consumption levels) would only clutter the diagnosis
     feas_obj = objective if isinstance(objective, ReachTargets) else ReachTargets()
     flp, flay = build_dynamic_lp(economy, spec, feas_obj)
-    fplp = _with_projects(flp, flay, needs)
+    fplp = pj.impose_projects(flp, flay, needs)
     # HiGHS 1.13 finds no IIS of some programs it finds one for once consumption-level
     # columns are present: the same plan written with them is the second try
     iis_plps = [fplp]
     if not isinstance(objective, ReachTargets):
-        iis_plps.append(_with_projects(*build_dynamic_lp(economy, spec, MaxConsumption()), needs))
+        iis_plps.append(pj.impose_projects(*build_dynamic_lp(economy, spec, MaxConsumption()), needs))
     every = np.ones(len(ids), dtype=bool)
 
     def solve_with(keep: np.ndarray) -> tuple[Any, pd.Series]:
-        lp, lay = build_dynamic_lp(economy, spec, objective)
-        plp = _with_projects(lp, lay, needs)
-        sub = _subset(plp, keep, zero_cost=False)
-        res = solve_lp(sub, options)
-        if res.status is not SolverStatus.OPTIMAL:
-            raise GosplanError(
-                f"the plan with the funded projects was not solved to optimality: {res.status.value} ({res.solver_status}); "
-                "an unbounded plan lacks a limit (factor supply, capacity); otherwise raise the time limit"
-            )
-        # the row y_q >= 1 is at its lower bound; HiGHS's dual of a maximisation is <= 0 there
-        dual = res.row_duals[plp.m_projects :] * (1.0 if sub.sense == "min" else -1.0)
-        costs = pd.Series(dual, index=pd.Index(ids, name="project"), name="shadow_cost")[keep]
-        return _adjusted(_read_back(economy, spec, objective, sub, lay, res), needs, keep), costs
+        return pj.plan_with_projects(economy, spec, objective, needs, keep, options)
 
-    if _is_feasible(_subset(fplp, every), options):
+    if is_feasible(pj.kept(fplp, every), options):
         plan, costs = solve_with(every)
         emb = pd.DataFrame(_embodied(plan, economy, goods_all.sum(axis=0)), index=per.copy(), columns=economy.factor_ids.copy())
         return InvestmentReport(True, tuple(ids), table, req, goods, labour, emb, plan, priority=tuple(ids), shadow_costs=costs)
 
     none = np.zeros(len(ids), dtype=bool)
-    if not _is_feasible(_subset(fplp, none), options):
-        alone = _clash(iis_plps, economy, spec, needs, none, options)
+    if not is_feasible(pj.kept(fplp, none), options):
+        alone = pj.clash(iis_plps, economy, spec, needs, none, options)
         raise InfeasibleDynamicPlanError(
             "the plan is impossible even without the funded projects: its own floors and limits clash ("
             + ("; ".join(alone.limits["constraint"]) if alone is not None and len(alone.limits) else "see plan_dynamic's diagnosis")
             + "); lower the floors or allow more factors or initial capacity before imposing projects",
             list(alone.limits["constraint"]) if alone is not None else [],
         )
-    clash = _clash(iis_plps, economy, spec, needs, every, options)
+    clash = pj.clash(iis_plps, economy, spec, needs, every, options)
     relaxations: dict[str, pd.DataFrame] = {}
     if relax or clash is None:
-        relaxations["limits"] = _least_change(fplp, economy, spec, floors=False, factors=True, options=options)
-        relaxations["floors"] = _least_change(fplp, economy, spec, floors=True, factors=False, options=options)
+        relaxations["limits"] = pj.least_change(fplp, economy, spec, floors=False, factors=True, options=options)
+        relaxations["floors"] = pj.least_change(fplp, economy, spec, floors=True, factors=False, options=options)
     if clash is None:
-        clash = _elastic_clash(fplp, needs, relaxations["limits"], options)
+        clash = pj.elastic_clash(fplp, needs, relaxations["limits"], options)
     suggestion = suggested_plan = costs = None
     if suggest:
-        keep = _priority_subset(lambda k: _is_feasible(_subset(fplp, k), options), len(ids))
+        keep = _priority_subset(lambda k: is_feasible(pj.kept(fplp, k), options), len(ids))
         suggestion = tuple(p for p, k in zip(ids, keep, strict=True) if k)
         suggested_plan, costs = solve_with(keep)
     return InvestmentReport(

@@ -14,24 +14,33 @@ rise and minimises the weighted sum of *relative* changes,
 solved once with only the targets elastic and once with only the limits elastic,
 so a planner sees both ways out: cut these targets by so much, or find so much
 more of these factors and capacities.
+
+The one engine for every plan: :func:`elastic_change` (any program, any bounds allowed
+to move), :func:`is_feasible`, and the IIS of the solver seam
+(:func:`gosplan.planning.solver.iis_detail`), read back here for one-period plans
+(:func:`diagnose`), in :func:`dynamic_clash` for multi-period ones and in
+:mod:`gosplan.planning.dynamic.projects` for funded projects.
 """
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
+
 import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.economy import Economy
-from gosplan.errors import SchemaError
+from gosplan.errors import GosplanError, SchemaError
 from gosplan.planning.model import PlanModel, build_model
 from gosplan.planning.solver import LinearProgram, SolverOptions, SolverStatus, iis_detail, solve_lp
 from gosplan.planning.targets import ResolvedTargets, Targets
 
 #: Relative weights divide by max(|bound|, this) so that a zero limit is still priced.
-_FLOOR = 1e-6
+FLOOR = 1e-6
 
 
 @dataclass(frozen=True, eq=False)
@@ -124,6 +133,115 @@ def _iis(model: PlanModel, options: SolverOptions) -> tuple[pd.DataFrame, pd.Dat
     return pd.DataFrame(targets, columns=tcols), pd.DataFrame(limits, columns=lcols), tuple(linking)
 
 
+@dataclass(frozen=True, eq=False)
+class Stretch:
+    """One group of bounds of a program that an elastic program may move.
+
+    ``rows``: rows whose bound moves (an elastic column with ``sign`` in each: ``+1``
+    relaxes a ``>=`` row, ``-1`` a ``<=`` row); or ``cols``: columns whose upper bound
+    moves (each becomes a row ``x_j - h_j <= upper_j``, its bound lifted). ``labels``:
+    a frame of what each bound is (``kind``, ``id`` and any more columns); ``current``
+    its value (the change is weighted by ``weight / max(|current|, FLOOR)``);
+    ``cap`` the most it may move; ``cut``: the bound falls (a target or floor), so the
+    change is reported negative."""
+
+    labels: pd.DataFrame
+    current: np.ndarray
+    rows: np.ndarray | None = None
+    sign: float = 1.0
+    cols: np.ndarray | None = None
+    cap: np.ndarray | None = None
+    weight: np.ndarray | None = None
+    cut: bool = False
+
+
+def elastic_change(lp: LinearProgram, stretches: list[Stretch], options: SolverOptions = SolverOptions()) -> pd.DataFrame | None:
+    """The least weighted relative change of the bounds in ``stretches`` that makes ``lp``
+    feasible: elastic programming (Chinneck 2008, *Feasibility and Infeasibility in
+    Optimization*, ch. 7),
+
+        min sum_i w_i h_i / max(|b_i|, FLOOR)  s.t. the program with each b_i moved by h_i >= 0.
+
+    ``lp``'s own objective is dropped. Returns one row per bound that moves (its labels,
+    ``current``, ``change`` (negative for a cut), ``new``, ``relative``), largest relative
+    change first; ``None`` when no stretch is given or no change of them can help."""
+    stretches = [st for st in stretches if len(st.current)]
+    if not stretches:
+        return None
+    m, n = lp.A.shape
+    A, row_lo, row_hi, col_hi = lp.A, lp.row_lower, lp.row_upper, lp.col_upper.copy()
+    cols, costs, caps, extra = [], [], [], []  # extra: rows x_j - h <= upper_j, in order
+    n_extra = 0
+    for st in stretches:
+        k = len(st.current)
+        if st.cols is not None:
+            rows = m + n_extra + np.arange(k)
+            extra.append(st.cols)
+            n_extra += k
+            sign = -1.0
+        else:
+            rows, sign = np.asarray(st.rows), st.sign
+        cols.append((rows, np.full(k, sign)))
+        w = np.ones(k) if st.weight is None else np.asarray(st.weight, dtype=float)
+        costs.append(w / np.maximum(np.abs(st.current), FLOOR))
+        caps.append(np.full(k, np.inf) if st.cap is None else np.asarray(st.cap, dtype=float))
+    if extra:
+        bound = np.concatenate(extra)
+        B = sp.csc_array((np.ones(len(bound)), (np.arange(len(bound)), bound)), shape=(len(bound), n))
+        A = sp.vstack([A, B], format="csc")
+        row_lo = np.concatenate([row_lo, np.full(len(bound), -np.inf)])
+        row_hi = np.concatenate([row_hi, col_hi[bound]])
+        col_hi[bound] = np.inf
+    r = np.concatenate([c[0] for c in cols])
+    k = len(r)
+    E = sp.csc_array((np.concatenate([c[1] for c in cols]), (r, np.arange(k))), shape=(A.shape[0], k))
+    el = LinearProgram(
+        c=np.concatenate([np.zeros(n), np.concatenate(costs)]),
+        A=sp.hstack([A, E], format="csc"),
+        row_lower=row_lo,
+        row_upper=row_hi,
+        col_lower=np.concatenate([lp.col_lower, np.zeros(k)]),
+        col_upper=np.concatenate([col_hi, np.concatenate(caps)]),
+        sense="min",
+    )
+    res = solve_lp(el, options)
+    if res.status is not SolverStatus.OPTIMAL:
+        return None
+    change = res.x[n:]
+    cur = np.concatenate([np.asarray(st.current, dtype=float) for st in stretches])
+    sign = np.concatenate([np.full(len(st.current), -1.0 if st.cut else 1.0) for st in stretches])
+    keep = change > 1e-9 * np.maximum(1.0, np.abs(cur))
+    labels = pd.concat([st.labels.reset_index(drop=True) for st in stretches], ignore_index=True)
+    df = labels[keep].reset_index(drop=True)
+    df["current"] = cur[keep]
+    df["change"] = (sign * change)[keep]
+    df["new"] = df["current"] + df["change"]
+    with np.errstate(divide="ignore", invalid="ignore"):
+        df["relative"] = df["change"] / df["current"].abs()
+    return df.sort_values("relative", key=np.abs, ascending=False, ignore_index=True)
+
+
+def is_feasible(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> bool:
+    """Whether ``lp`` has a feasible point, decided by HiGHS.
+
+    A program at the edge of feasibility can leave one method undecided ("unknown"):
+    the dual simplex without presolve and then the interior point method try again;
+    raises :class:`GosplanError` when none decides."""
+    tries = (options, dataclasses.replace(options, method="dual_simplex", presolve=False), dataclasses.replace(options, method="ipm"))
+    for opts in tries:
+        res = solve_lp(lp, opts)
+        if res.status is SolverStatus.OPTIMAL:
+            return True
+        if res.status in (SolverStatus.INFEASIBLE, SolverStatus.INFEASIBLE_OR_UNBOUNDED):
+            return False
+        if res.status in (SolverStatus.TIME_LIMIT, SolverStatus.ITERATION_LIMIT, SolverStatus.INTERRUPTED):
+            break
+    raise GosplanError(
+        f"the feasibility check of the plan ended {res.status.value} ({res.solver_status}) with {len(tries)} methods; "
+        "the plan is at the edge of feasibility or badly scaled: rescale the units, or raise the time limit"
+    )
+
+
 def least_change(
     model: PlanModel,
     *,
@@ -132,94 +250,60 @@ def least_change(
     options: SolverOptions = SolverOptions(),
 ) -> pd.DataFrame | None:
     """The least weighted relative change of targets and/or limits that makes the
-    plan possible (the elastic LP of the module docstring). ``None`` when no
-    change of the allowed kinds can."""
+    plan possible (the elastic LP of the module docstring, by :func:`elastic_change`).
+    ``None`` when no change of the allowed kinds can."""
     e, t = model.economy, model.targets
     J = len(e.activities)
-    base = model.A[:, model.cols["levels"]]
     n_rows = model.rows.get("trade", model.rows["factor"]).stop
-    base = sp.csc_array(base[:n_rows])
-    lo = model.row_lower[:n_rows].copy()
-    hi = model.row_upper[:n_rows].copy()
-    blocks, costs, kinds, ids, current, col_hi = [base], [np.zeros(J)], [], [], [], [np.asarray(model.capacities)]
-    col_lo = [np.zeros(J)]
+    base = LinearProgram(
+        c=np.zeros(J),
+        A=sp.csc_array(model.A[:, model.cols["levels"]][:n_rows]),
+        row_lower=model.row_lower[:n_rows],
+        row_upper=model.row_upper[:n_rows],
+        col_lower=np.zeros(J),
+        col_upper=np.asarray(model.capacities, dtype=float),
+    )
 
-    def add(rows: np.ndarray, sign: float, bound: np.ndarray, kind: str, labels: np.ndarray, weight: np.ndarray) -> None:
-        k = len(rows)
-        if not k:
-            return
-        blocks.append(sp.csc_array((np.full(k, sign), (rows, np.arange(k))), shape=(n_rows, k)))
-        costs.append(weight / np.maximum(np.abs(bound), _FLOOR))
-        col_lo.append(np.zeros(k))
-        col_hi.append(np.full(k, np.inf))
-        kinds.extend([kind] * k)
-        ids.extend(map(str, labels))
-        current.extend(bound.tolist())
+    def labels(kind: str, ids: Any) -> pd.DataFrame:
+        return pd.DataFrame({"kind": kind, "id": np.asarray(list(map(str, ids)), dtype=object)}, columns=["kind", "id"])
 
+    stretches = []
     if targets:
         i = np.flatnonzero(t.required > 0)
-        add(i, 1.0, t.required[i], "target", e.product_ids.to_numpy()[i], t.weight[i])
-        if len(i):
-            col_hi[-1] = t.required[i].copy()
-    cap_rows = None
+        stretches.append(Stretch(labels("target", e.product_ids[i]), t.required[i], rows=i + model.rows["balance"].start,
+                                 sign=1.0, cap=t.required[i], weight=t.weight[i], cut=True))
     if limits:
         f = np.flatnonzero(np.isfinite(model.limits))
-        add(model.rows["factor"].start + f, -1.0, model.limits[f], "factor", e.factor_ids.to_numpy()[f], np.ones(len(f)))
+        stretches.append(Stretch(labels("factor", e.factor_ids[f]), model.limits[f], rows=model.rows["factor"].start + f, sign=-1.0))
         if "trade" in model.rows:
             k = np.arange(len(model.trade_pairs))
-            add(model.rows["trade"].start + k, -1.0, model.trade_limits, "trade",
-                np.array([f"{a}->{b}" for a, b in model.trade_pairs], dtype=object), np.ones(len(k)))
+            stretches.append(Stretch(labels("trade", [f"{a}->{b}" for a, b in model.trade_pairs]), model.trade_limits,
+                                     rows=model.rows["trade"].start + k, sign=-1.0))
         capped = np.flatnonzero(np.isfinite(model.capacities))
-        if len(capped):
-            cap_rows = capped
-    if len(blocks) == 1 and cap_rows is None:
-        return None
-    A = sp.hstack(blocks, format="csc")
-    c = np.concatenate(costs)
-    clo, chi = np.concatenate(col_lo), np.concatenate(col_hi)
-    n_el = A.shape[1] - J
-    if cap_rows is not None:
         # capacities become rows z_j - k_j <= cap_j so that they, too, can stretch
-        k = len(cap_rows)
-        top = sp.hstack([A, sp.csc_array((n_rows, k))], format="csc")
-        bottom = sp.hstack(
-            [
-                sp.csc_array((np.ones(k), (np.arange(k), cap_rows)), shape=(k, J)),
-                sp.csc_array((k, n_el)),
-                sp.csc_array(-sp.identity(k)),
-            ],
-            format="csc",
-        )
-        A = sp.vstack([top, bottom], format="csc")
-        lo = np.concatenate([lo, np.full(k, -np.inf)])
-        hi = np.concatenate([hi, model.capacities[cap_rows]])
-        c = np.concatenate([c, 1.0 / np.maximum(np.abs(model.capacities[cap_rows]), _FLOOR)])
-        clo = np.concatenate([clo, np.zeros(k)])
-        chi = np.concatenate([chi, np.full(k, np.inf)])
-        chi[:J] = np.inf
-        kinds.extend(["capacity"] * k)
-        ids.extend(map(str, e.activity_ids.to_numpy()[cap_rows]))
-        current.extend(model.capacities[cap_rows].tolist())
-    lp = LinearProgram(c=c, A=A, row_lower=lo, row_upper=hi, col_lower=clo, col_upper=chi)
-    res = solve_lp(lp, options)
-    if res.status is not SolverStatus.OPTIMAL:
-        return None
-    change = res.x[J:]
-    cur = np.asarray(current, dtype=float)
-    sign = np.where(np.asarray(kinds) == "target", -1.0, 1.0)
-    keep = change > 1e-9 * np.maximum(1.0, np.abs(cur))
-    df = pd.DataFrame(
-        {
-            "kind": np.asarray(kinds, dtype=object)[keep],
-            "id": np.asarray(ids, dtype=object)[keep],
-            "current": cur[keep],
-            "change": (sign * change)[keep],
-            "new": (cur + sign * change)[keep],
-        }
-    )
-    with np.errstate(divide="ignore", invalid="ignore"):
-        df["relative"] = df["change"] / df["current"].abs()
-    return df.sort_values("relative", key=np.abs, ascending=False, ignore_index=True)
+        stretches.append(Stretch(labels("capacity", e.activity_ids[capped]), model.capacities[capped], cols=capped))
+    return elastic_change(base, stretches, options)
+
+
+def dynamic_clash(lp: LinearProgram, layout: Any, economy: Economy, spec: Any, objective: Any,
+                  options: SolverOptions, found: tuple[Any, Any] | None = None) -> tuple[list[str], str]:
+    """The clashing constraints of an impossible multi-period plan, in words
+    (:func:`gosplan.planning.dynamic.lp.row_name`), and a note when none could be named.
+
+    ``found``: rows and columns already known to clash (the structured method's row test
+    of the floors alone); otherwise HiGHS's irreducible infeasible subset, which fails
+    on some large programs."""
+    from gosplan.planning import solver
+    from gosplan.planning.dynamic.lp import col_name, row_name
+
+    if found is None:
+        try:
+            found = solver.irreducible_infeasible_subset(lp, options)
+        except SchemaError:
+            return [], " (HiGHS could not name the clashing constraints)"
+    rows, cols = found
+    names = [row_name(int(i), layout, economy, spec.periods, objective) for i in rows]
+    return names + [col_name(int(j), layout, economy, spec.periods) for j in cols], ""
 
 
 def diagnose(

@@ -44,7 +44,9 @@ class Objective(Protocol):
         """The cost vector over all columns of the model and ``"min"`` or ``"max"``."""
 
 
-def _factor_weights(economy: Economy, factors: str | dict[str, float] | None) -> np.ndarray:
+def factor_weights(economy: Economy, factors: str | dict[str, float] | None) -> np.ndarray:
+    """Weights over the economy's factors: ``None`` -> the factor(s) named labour (or the
+    only factor), a factor id -> that one, a dict -> those weights."""
     ids = economy.factor_ids
     w = np.zeros(len(ids))
     if factors is None:
@@ -89,7 +91,7 @@ class MinFactor:
         return {}
 
     def cost(self, model: PlanModel) -> tuple[np.ndarray, str]:
-        w = _factor_weights(model.economy, self.factors)
+        w = factor_weights(model.economy, self.factors)
         c = np.zeros(model.n_cols)
         c[model.cols["levels"]] = model.economy.factor_use.T @ w
         return c, "min"

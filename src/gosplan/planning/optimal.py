@@ -20,7 +20,7 @@ import pandas as pd
 from gosplan.economy import Economy
 from gosplan.planning.model import PlanModel, build_model, describe_shape
 from gosplan.planning.objectives import Lexicographic, parse_objective, stage_bound
-from gosplan.planning.plan import BINDING_RTOL, Plan, _sha, economy_digest, targets_digest, versions
+from gosplan.planning.plan import BINDING_RTOL, Plan, digest, economy_digest, targets_digest, versions
 from gosplan.planning.solver import LPResult, SolverOptions, SolverStatus, solve_lp
 from gosplan.planning.targets import Targets
 
@@ -119,7 +119,7 @@ def optimal_plan(
             lo, hi = stage_bound(res.objective, sense, rel_tol)
             extra.append((c, lo, hi))
     assert res is not None
-    plan = _read_back(model, res, sense, obj, options, build_seconds, stage_info, trade_limits, limits, capacities)
+    plan = read_back(model, res, sense, obj, options, build_seconds, stage_info, trade_limits, limits, capacities)
     if diagnose and res.status in _INFEASIBLE:
         from gosplan.planning.diagnose import diagnose as _diagnose
 
@@ -152,7 +152,7 @@ def _try_substitution(
     return res, ""
 
 
-def _read_back(
+def read_back(
     model: PlanModel,
     res: LPResult,
     sense: str,
@@ -177,73 +177,29 @@ def _read_back(
         with np.errstate(invalid="ignore"):
             return np.isfinite(bound) & (slack <= BINDING_RTOL * np.maximum(1.0, np.abs(np.where(np.isfinite(bound), bound, 0))))
 
-    frames = []
-    lo_b = model.row_lower[bal]
-    frames.append(
-        pd.DataFrame(
-            {
-                "kind": "balance",
-                "id": e.product_ids.to_numpy(dtype=object),
-                "value": act[bal],
-                "lower": lo_b,
-                "upper": np.inf,
-                "slack": act[bal] - lo_b,
-                "dual": y[bal],
-                "valuation": s * y[bal],
-            }
-        )
-    )
-    frames[-1]["binding"] = binding(frames[-1]["slack"].to_numpy(), lo_b)
-    up_f = model.row_upper[fac]
-    frames.append(
-        pd.DataFrame(
-            {
-                "kind": "factor",
-                "id": e.factor_ids.to_numpy(dtype=object),
-                "value": act[fac],
-                "lower": -np.inf,
-                "upper": up_f,
-                "slack": up_f - act[fac],
-                "dual": y[fac],
-                "valuation": -s * y[fac],
-            }
-        )
-    )
-    frames[-1]["binding"] = binding(frames[-1]["slack"].to_numpy(), up_f)
+    def frame(kind: str, ids: Any, value: np.ndarray, lower: Any, upper: Any, dual: np.ndarray,
+              valuation: np.ndarray) -> pd.DataFrame:
+        # a >= row's slack is above its lower bound, a <= row's (or bound's) below its upper
+        at_lower = np.isscalar(upper) and upper == np.inf
+        slack = value - lower if at_lower else upper - value
+        bound = lower if at_lower else upper
+        df = pd.DataFrame({"kind": kind, "id": ids, "value": value, "lower": lower, "upper": upper,
+                           "slack": slack, "dual": dual, "valuation": valuation})
+        df["binding"] = binding(df["slack"].to_numpy(), np.asarray(bound, dtype=float) * np.ones(len(df)))
+        return df
+
+    frames = [
+        frame("balance", e.product_ids.to_numpy(dtype=object), act[bal], model.row_lower[bal], np.inf, y[bal], s * y[bal]),
+        frame("factor", e.factor_ids.to_numpy(dtype=object), act[fac], -np.inf, model.row_upper[fac], y[fac], -s * y[fac]),
+    ]
     if "trade" in model.rows:
         tr = model.rows["trade"]
-        frames.append(
-            pd.DataFrame(
-                {
-                    "kind": "trade",
-                    "id": [f"{a}->{b}" for a, b in model.trade_pairs],
-                    "value": act[tr],
-                    "lower": -np.inf,
-                    "upper": model.row_upper[tr],
-                    "slack": model.row_upper[tr] - act[tr],
-                    "dual": y[tr],
-                    "valuation": -s * y[tr],
-                }
-            )
-        )
-        frames[-1]["binding"] = binding(frames[-1]["slack"].to_numpy(), model.row_upper[tr])
+        frames.append(frame("trade", [f"{a}->{b}" for a, b in model.trade_pairs], act[tr], -np.inf, model.row_upper[tr],
+                            y[tr], -s * y[tr]))
     capped = np.isfinite(model.capacities)
     if capped.any():
-        cap = model.capacities[capped]
-        df = pd.DataFrame(
-            {
-                "kind": "capacity",
-                "id": e.activity_ids.to_numpy(dtype=object)[capped],
-                "value": z[capped],
-                "lower": 0.0,
-                "upper": cap,
-                "slack": cap - z[capped],
-                "dual": r[capped],
-                "valuation": np.maximum(0.0, -s * r[capped]),
-            }
-        )
-        df["binding"] = binding(df["slack"].to_numpy(), cap)
-        frames.append(df)
+        frames.append(frame("capacity", e.activity_ids.to_numpy(dtype=object)[capped], z[capped], 0.0,
+                            model.capacities[capped], r[capped], np.maximum(0.0, -s * r[capped])))
     constraints = pd.concat(frames, ignore_index=True)
 
     basket = float(x[model.cols["basket"]][0]) if "basket" in model.cols else None
@@ -261,8 +217,8 @@ def _read_back(
         "economy": economy_digest(e),
         "targets": targets_digest(model.targets),
         "overrides": {
-            "limits": _sha(model.limits),
-            "capacities": _sha(model.capacities),
+            "limits": digest(model.limits),
+            "capacities": digest(model.capacities),
             "given": {
                 "limits": None if limits is None else {str(k): float(v) for k, v in dict(limits).items()},
                 "capacities": None if capacities is None else {str(k): float(v) for k, v in dict(capacities).items()},

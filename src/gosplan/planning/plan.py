@@ -42,7 +42,9 @@ BINDING_RTOL = 1e-7
 # -- manifest ---------------------------------------------------------------------
 
 
-def _sha(*parts: Any) -> str:
+def digest(*parts: Any) -> str:
+    """SHA-256 (hex) of arrays, sparse matrices, labels and JSON-able values, in order:
+    the one hash of a plan's manifest."""
     h = hashlib.sha256()
     for p in parts:
         if isinstance(p, np.ndarray):
@@ -65,23 +67,23 @@ def _sha(*parts: Any) -> str:
 def economy_digest(economy: Economy) -> dict[str, str]:
     """SHA-256 of every array and label of an economy that a plan depends on."""
     d = {
-        "products": _sha(economy.product_ids),
-        "activities": _sha(economy.activity_ids),
-        "factors": _sha(economy.factor_ids),
-        "use": _sha(economy.use),
-        "make": _sha(economy.make),
-        "factor_use": _sha(economy.factor_use),
-        "capacity": _sha(economy.activities["capacity"].to_numpy(dtype=float)),
-        "available": _sha(economy.factors["available"].to_numpy(dtype=float)),
-        "regions": _sha(pd.Index(economy.products["region"]), pd.Index(economy.activities["region"])),
+        "products": digest(economy.product_ids),
+        "activities": digest(economy.activity_ids),
+        "factors": digest(economy.factor_ids),
+        "use": digest(economy.use),
+        "make": digest(economy.make),
+        "factor_use": digest(economy.factor_use),
+        "capacity": digest(economy.activities["capacity"].to_numpy(dtype=float)),
+        "available": digest(economy.factors["available"].to_numpy(dtype=float)),
+        "regions": digest(pd.Index(economy.products["region"]), pd.Index(economy.activities["region"])),
     }
-    d["economy"] = _sha(*[d[k] for k in sorted(d)])
+    d["economy"] = digest(*[d[k] for k in sorted(d)])
     return d
 
 
 def targets_digest(t: ResolvedTargets) -> dict[str, str]:
-    d = {k: _sha(getattr(t, k)) for k in ("floor", "basket", "public", "weight")}
-    d["targets"] = _sha(*[d[k] for k in sorted(d)])
+    d = {k: digest(getattr(t, k)) for k in ("floor", "basket", "public", "weight")}
+    d["targets"] = digest(*[d[k] for k in sorted(d)])
     return d
 
 

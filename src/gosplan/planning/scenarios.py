@@ -214,14 +214,22 @@ class Comparison:
             frames.append(df.reset_index())
         return pd.concat(frames, ignore_index=True)
 
-    def summary(self) -> pd.DataFrame:
-        """Per scenario: objective, total consumption, total investment, terminal
-        stocks, and the scissors index in the last period."""
+    def summary(self, consumption: Sequence[str] | None = None) -> pd.DataFrame:
+        """Per scenario: objective, consumption and all final use summed over the
+        periods, total investment, terminal capacity, and the scissors index in the
+        last period.
+
+        ``consumption``: the products households consume (default: every product,
+        so that ``consumption`` equals ``final_use``); final use of other products
+        (e.g. investment goods for sectors outside the model) is in ``final_use`` only.
+        """
         rows = {}
         for name, plan in self.plans.items():
+            cons = plan.consumption if consumption is None else plan.consumption[list(consumption)]
             rows[name] = {
                 "objective": plan.objective_value,
-                "consumption": float(plan.consumption.to_numpy().sum()),
+                "consumption": float(cons.to_numpy().sum()),
+                "final_use": float(plan.consumption.to_numpy().sum()),
                 "investment": float(plan.total_investment.sum()),
                 "terminal_capacity": float(plan.terminal_capacity.sum()),
                 "scissors_last": float(self.scissors[name].iloc[-1]),

@@ -21,6 +21,9 @@ gain). The model code turns these into valuations with the natural sign.
 from __future__ import annotations
 
 import math
+import os
+import sys
+import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -71,7 +74,9 @@ class LinearProgram:
     ``col_lower <= x <= col_upper`` (infinite bounds as ``±inf``).
 
     Plain arrays only; ``A`` is any ``scipy.sparse`` array (kept CSC inside,
-    which HiGHS reads without a copy of its own).
+    which HiGHS reads without a copy of its own). ``integrality``: optional booleans,
+    True where a column must take an integer value (a mixed-integer program, solved by
+    HiGHS's branch and bound; its result has no duals).
     """
 
     c: np.ndarray
@@ -82,6 +87,7 @@ class LinearProgram:
     col_upper: np.ndarray
     sense: Literal["min", "max"] = "min"
     offset: float = 0.0
+    integrality: np.ndarray | None = None
 
     def __post_init__(self) -> None:
         set_ = object.__setattr__
@@ -106,6 +112,11 @@ class LinearProgram:
             if bad.any():
                 i = int(np.flatnonzero(bad)[0])
                 raise SchemaError(f"LinearProgram: {what} {i} has lower bound {lo[i]!r} above upper bound {hi[i]!r}")
+        if self.integrality is not None:
+            z = np.asarray(self.integrality, dtype=bool).reshape(-1)
+            if z.shape != (n,):
+                raise SchemaError(f"LinearProgram.integrality: {z.shape[0]} entries, the matrix needs {n}")
+            set_(self, "integrality", z if z.any() else None)
         set_(self, "A", A)
         set_(self, "offset", float(self.offset))
 
@@ -129,7 +140,7 @@ class SolverOptions:
     factorisation-free method of
     :mod:`gosplan.planning.substitution` for plans it applies to; ``"auto"`` uses it
     for large ones and falls back to HiGHS), or ``"structured_ipm"`` (the exact
-    interior-point method of :mod:`gosplan.planning.dynamic_ipm` for multi-period
+    interior-point method of :mod:`gosplan.planning.dynamic.methods.ipm` for multi-period
     plans of Leontief economies; ``"auto"`` uses it for large ones and falls back
     to HiGHS). ``tol`` is used as primal and dual feasibility tolerance
     and as the optimality tolerance of IPM and PDLP.
@@ -194,6 +205,47 @@ def _highs():
     return highspy
 
 
+_BANNER = threading.Lock()
+_banner_done = False
+
+
+def _new_highs(log: bool = False) -> Any:
+    """A silent ``highspy.Highs``; ``log=True`` keeps HiGHS's banner and log.
+
+    HiGHS 1.16 prints its banner from C++ when the first ``Highs`` of a process is
+    made, before any option can be set; unless the log is asked for, that first
+    construction runs with the process's standard output sent to ``os.devnull``
+    (once: later ones print nothing)."""
+    global _banner_done
+    hp = _highs()
+    if log or _banner_done:
+        h = hp.Highs()
+    else:
+        with _BANNER:
+            if _banner_done:
+                h = hp.Highs()
+            else:
+                sys.stdout.flush()
+                try:
+                    saved = os.dup(1)
+                except OSError:  # no file descriptor 1 to silence
+                    saved = None
+                if saved is None:
+                    h = hp.Highs()
+                else:
+                    devnull = os.open(os.devnull, os.O_WRONLY)
+                    try:
+                        os.dup2(devnull, 1)
+                        h = hp.Highs()
+                    finally:
+                        os.dup2(saved, 1)
+                        os.close(saved)
+                        os.close(devnull)
+                _banner_done = True
+    h.setOptionValue("output_flag", bool(log))
+    return h
+
+
 def _to_highs_lp(lp: LinearProgram):
     hp = _highs()
     m, n = lp.shape
@@ -216,6 +268,8 @@ def _to_highs_lp(lp: LinearProgram):
     mat.index_ = A.indices.astype(np.int32, copy=False)
     mat.value_ = A.data
     h.a_matrix_ = mat
+    if lp.integrality is not None:
+        h.integrality_ = [hp.HighsVarType.kInteger if z else hp.HighsVarType.kContinuous for z in lp.integrality]
     return h
 
 
@@ -235,7 +289,7 @@ def _configure(h: Any, options: SolverOptions) -> str:
         "ipm": "ipm",
         "ipm_no_crossover": "ipm",
         "pdlp": "pdlp",
-        # the structured methods live in planning.substitution and planning.dynamic_ipm;
+        # the structured methods live in planning.substitution and planning.dynamic.methods.ipm;
         # HiGHS chooses when they fall back
         "substitution": "choose",
         "structured_ipm": "choose",
@@ -267,6 +321,13 @@ def _configure(h: Any, options: SolverOptions) -> str:
     setopt("dual_feasibility_tolerance", tol)
     setopt("ipm_optimality_tolerance", min(tol, 1e-8) if crossover else tol)
     setopt("pdlp_optimality_tolerance", tol)
+    # HiGHS >= 1.11 re-checks a claimed optimum against these (default 1e-7) and
+    # demotes it to "Unknown" when they fail: under 1.16 a PDLP answer at tol = 1e-5
+    # became not_solved. The same tol applies; solve_lp certifies the answer itself
+    # to min(tol, EXACT_TOL). Older HiGHS lacks the options (and the check): its
+    # refusal is ignored.
+    for name in ("primal_residual_tolerance", "dual_residual_tolerance", "optimality_tolerance"):
+        h.setOptionValue(name, tol)
     for name, value in options.extra:
         setopt(name, value)
     return method
@@ -403,8 +464,7 @@ def solve_lp(
     else it is ``APPROXIMATE``; ``info["accuracy"]`` holds the figures either way.
     """
     hp = _highs()
-    h = hp.Highs()
-    h.silent()
+    h = _new_highs(options.log)
     method = _configure(h, options)
     status = h.passModel(_to_highs_lp(lp))
     if status == hp.HighsStatus.kError:
@@ -537,8 +597,7 @@ _SIDES = {2: "lower", 3: "upper", 4: "boxed", 1: "free", 0: "none", -1: "dropped
 def iis_detail(lp: LinearProgram, options: SolverOptions = SolverOptions()) -> IIS:
     """:func:`irreducible_infeasible_subset` with the bound side of every member."""
     hp = _highs()
-    h = hp.Highs()
-    h.silent()
+    h = _new_highs(options.log)
     _configure(h, options)
     h.setOptionValue("iis_strategy", int(hp.IisStrategy.kIisStrategyIrreducible))
     h.passModel(_to_highs_lp(lp))

@@ -19,8 +19,9 @@ import numpy as np
 import pandas as pd
 import scipy.sparse as sp
 
-from gosplan.economy import BALANCE_RTOL, Economy, _check_balance, from_flows
+from gosplan.economy import BALANCE_RTOL, Economy, check_balance, from_flows
 from gosplan.errors import SourceError
+from gosplan.sources.tables import EXACT_FLOATS
 
 _ONS_FACTORS = {
     "Imported goods and services": ("imports", False),
@@ -46,7 +47,7 @@ def _read_csv(path: Path, **kw) -> pd.DataFrame:
     if not path.exists():
         raise SourceError(f"{path}: no such file")
     try:
-        return pd.read_csv(path, **kw)
+        return pd.read_csv(path, **EXACT_FLOATS, **kw)
     except (ValueError, OSError) as exc:
         raise SourceError(f"{path}: cannot be read as CSV: {exc}") from exc
 
@@ -139,7 +140,7 @@ def read_wiod_niot(
     money = tot.loc[_WIOD_MONEY_ROWS, industries].astype(float)
     money.loc["imports"] = imp.loc[industries, industries].astype(float).sum(axis=0)
     colsum = Z.sum(axis=0).to_numpy() + money.sum(axis=0).to_numpy()
-    _check_balance(colsum, x.to_numpy(), pd.Index(industries), rtol, 0.1, "column", "inputs")
+    check_balance(colsum, x.to_numpy(), pd.Index(industries), rtol, 0.1, "column", "inputs")
     factors = money
     units = {f: "USD million" for f in money.index}
     if sea is not None:

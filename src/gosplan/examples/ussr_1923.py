@@ -25,14 +25,20 @@ import pandas as pd
 
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, SourceError
+from gosplan.plots import comparison_chart
 from gosplan.sources.tables import write_table
 
-__all__ = ["DemoResult", "DemoSetup", "comparison_chart", "demo_scenarios", "load_parameters", "run", "ussr_1923_economy", "ussr_1923_setup"]
+__all__ = ["DemoResult", "DemoSetup", "chart_options", "demo_scenarios", "html_report", "load_parameters", "parameter_counts", "run",
+           "terminal_growth", "ussr_1923_economy", "ussr_1923_setup"]
 
 PARAMETER_COLUMNS = ["parameter", "value", "unit", "year", "status", "source_id", "source_locator", "note"]
 PERIODS = ["1924/25", "1925/26", "1926/27", "1927/28", "1928/29"]
 SECTORS = ["agr", "ind_a", "ind_b"]
 INDUSTRY = ["ind_a", "ind_b"]
+OUTPUT_UNIT = "gross output, million pre-war roubles"
+#: what households consume (the basket); heavy industry's final use is investment
+#: outside the three sectors (transport, housing), not consumption
+CONSUMER_GOODS = ["agr", "ind_b"]
 
 
 def _default_path() -> Path:
@@ -273,11 +279,38 @@ class DemoResult:
     setup: DemoSetup | None = None
 
 
-def demo_scenarios(setup: DemoSetup) -> list:
+def terminal_growth(setup: DemoSetup) -> float:
+    """Yearly growth of the capital stock the plan must hand on after its last year:
+    the growth of the labour force that works with it, weighted by the capital each
+    sector holds in the base year (peasant labour for agriculture's, industrial
+    labour for industry's), so that capital per worker does not fall.
+
+    A finite-horizon plan values nothing after its last year; with only "hand on
+    the starting stock" it stops investing once that floor is met and its
+    capital-goods industry shrinks at the end (the end-of-horizon effect;
+    Chakravarty 1962, "Optimal savings with finite planning horizon",
+    *International Economic Review* 3(3)). A terminal stock that grows with the
+    labour force is the usual remedy.
+    """
+    eco = setup.economy
+    k0 = setup.common["initial_capacity"].reindex(eco.activity_ids).fillna(0.0).to_numpy()
+    held = np.asarray(eco.capital.sum(axis=0)).ravel() * k0
+    g = setup.labour_growth
+    rates = np.where(eco.activity_ids == "agr", g["peasant_labour"], g["industrial_labour"])
+    return float(held @ rates / held.sum())
+
+
+def demo_scenarios(setup: DemoSetup, *, terminal: Any = None) -> list:
     """The two scenarios of the demo: the NEP-like baseline (1924/25 investment rate
     and sector shares, no new plants) and the optimal industrialisation plan, both
-    maximising household consumption in the base-year mix."""
-    from gosplan.planning.dynamic import MaxConsumption
+    maximising household consumption in the base-year mix.
+
+    The plan must hand on a capital stock grown at :func:`terminal_growth` a year
+    (``terminal`` overrides it, e.g. ``"stocks"`` for the starting stock only); the
+    baseline's investment is fixed by its rate and shares, so it keeps the common
+    condition (the starting stock), which it meets.
+    """
+    from gosplan.planning.dynamic import MaxConsumption, Terminal
     from gosplan.planning.scenarios import Scenario, fixed_share_baseline
 
     objective = MaxConsumption(basket=setup.basket)
@@ -291,6 +324,7 @@ def demo_scenarios(setup: DemoSetup) -> list:
     plan = Scenario(
         name="industrialisation",
         objective=objective,
+        settings={"terminal": Terminal("stocks", terminal_growth(setup)) if terminal is None else terminal},
         description="optimal plan: investment goes where it raises consumption most, modern plants allowed",
     )
     return [baseline, plan]
@@ -298,8 +332,9 @@ def demo_scenarios(setup: DemoSetup) -> list:
 
 def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = None) -> DemoResult:
     """Run the baseline and the industrialisation plan over five years and write
-    ``table.csv``, ``table.parquet``, ``scissors.csv``, ``chart.png`` and
-    ``report.md`` into ``out_dir`` (created if needed). Prints nothing.
+    ``table.csv``, ``table.parquet``, ``scissors.csv``, ``chart.png``, ``report.md``,
+    ``parameters_used.csv`` and ``report.html`` into ``out_dir`` (created if needed).
+    Prints nothing.
 
     ``progress(step, k, n)`` is called before each step.
     """
@@ -338,51 +373,64 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     files.append(write_table(table, out / "table.parquet", index=False))
     sc = comp.scissors.copy()
     files.append(write_table(sc.reset_index(), out / "scissors.csv", index=False))
-    files.append(comparison_chart(comp, out / "chart.png"))
-    report = _report(comp, setup)
+    files.append(comparison_chart(comp, out / "chart.png", unit=OUTPUT_UNIT, **chart_options(setup)))
+    # the same plan handing on only its starting stock: what the terminal condition changes
+    myopic = compare(eco, [demo_scenarios(setup, terminal="stocks")[1]], setup.periods, up=INDUSTRY, down=["agr"],
+                     unit_cost=setup.unit_cost, index_weights=eco.x.reindex(eco.product_ids), **setup.common)
+    report = _report(comp, setup, myopic.plans["industrialisation"])
     (out / "report.md").write_text(report, encoding="utf-8")
     files.append(out / "report.md")
     files.append(write_table(setup.parameters, out / "parameters_used.csv", index=False))
+    files.append(html_report(comp, setup, report).write(out / "report.html"))
     if progress is not None:
         progress("done", steps, steps)
     return DemoResult(out_dir=out, table=table, scissors=sc, report=report, files=files, comparison=comp, setup=setup)
 
 
-def comparison_chart(comp, path: Path, up_label: str = "manufactures", down_label: str = "farm goods") -> Path:
-    """Two panels: gross output paths per product and scenario, and the two price
-    lines (``up`` and ``down`` group price indices) per scenario; saved as PNG."""
-    from gosplan.plots import _pyplot
+def chart_options(setup: DemoSetup) -> dict[str, Any]:
+    """Keywords of :func:`gosplan.plots.comparison_chart` for this example: sectors by
+    name in the model's order, the scissors index against 1913, and a note of how
+    many inputs are illustrative."""
+    counts = parameter_counts(setup.parameters)
+    return {
+        "names": {p: _short_name(str(n)) for p, n in setup.economy.products["name"].items()},
+        "products": SECTORS,
+        "ratio_scale": setup.scissors_1913,
+        "ratio_scale_label": "1913 = 1",
+        "title": "USSR 1924/25, five years: NEP-like baseline against the industrialisation plan (illustrative)",
+        "note": (f"ILLUSTRATIVE MODEL, not statistics. Parameters this run read: {counts['illustrative']} illustrative "
+                 f"(input coefficients, capital, lags, modern techniques), {counts['derived']} derived, "
+                 f"{counts['sourced']} sourced. Scissors level in 1924/25: about {setup.scissors_1913:g} against 1913 "
+                 "(derived). Sources: datasets/ussr_1923/PROVENANCE.md"),
+    }
 
-    plt = _pyplot()
-    fig, (ax1, ax2) = plt.subplots(1, 2, figsize=(11, 4.2))
-    names = list(comp.plans)
-    dashes = ["--", "-", ":", "-."]
-    styles = {n: dashes[i % len(dashes)] for i, n in enumerate(names)}
-    products = list(next(iter(comp.plans.values())).outputs.columns)
-    cycle = ["tab:green", "tab:red", "tab:blue", "tab:orange", "tab:purple", "tab:brown", "tab:grey"]
-    colours = {p: cycle[i % len(cycle)] for i, p in enumerate(products)}
-    for name, plan in comp.plans.items():
-        for prod in plan.outputs.columns:
-            ax1.plot(range(len(plan.periods)), plan.outputs[prod], styles.get(name, "-"), color=colours.get(prod),
-                     marker="o" if name == names[0] else None, markersize=3, label=f"{prod} ({name})")
-    periods = list(next(iter(comp.plans.values())).periods)
-    ax1.set_xticks(range(len(periods)), periods, rotation=30)
-    ax1.set_ylabel("gross output, million pre-war roubles")
-    ax1.set_title("Output paths")
-    ax1.legend(fontsize=7)
-    for name in comp.plans:
-        ax2.plot(range(len(periods)), comp.price_lines[(name, "up")], styles.get(name, "-"), color="tab:red",
-                 marker="o" if name == names[0] else None, markersize=3, label=f"{up_label} ({name})")
-        ax2.plot(range(len(periods)), comp.price_lines[(name, "down")], styles.get(name, "-"), color="tab:green",
-                 label=f"{down_label} ({name})")
-    ax2.set_xticks(range(len(periods)), periods, rotation=30)
-    ax2.set_ylabel(f"price index ({periods[0]} = 1)")
-    ax2.set_title("The two price lines (Leontief prices)")
-    ax2.legend(fontsize=7)
-    fig.tight_layout()
-    fig.savefig(path, dpi=130)
-    plt.close(fig)
-    return path
+
+def html_report(comp, setup: DemoSetup, explanation: str):
+    """The demo's self-contained HTML report (:func:`gosplan.report.comparison_report`):
+    the chart, the explanation of :func:`run`'s ``report.md``, the per-year tables and
+    every parameter read, with its source and status."""
+    from gosplan.report import comparison_report
+
+    return comparison_report(
+        comp, setup.economy, parameters=setup.parameters, consumption=CONSUMER_GOODS, explanation=explanation,
+        chart_options=chart_options(setup), title="Industrialisation and the scissors: USSR 1924/25, five years",
+        warnings=["A historical illustration, not a statistic: "
+                  f"{parameter_counts(setup.parameters)['illustrative']} of the parameters this run read are "
+                  "illustrative (not sourced); see Inputs and sources."],
+        sources=["Parameters: gosplan/datasets/ussr_1923/parameters.csv; sources and method: PROVENANCE.md beside it."],
+    )
+
+
+def _short_name(name: str) -> str:
+    """"heavy industry (group A, means of production)" -> "heavy industry (group A)"."""
+    head, sep, tail = name.partition(" (")
+    return f"{head} ({tail.split(',')[0].rstrip(')')})" if sep else name
+
+
+def parameter_counts(parameters: pd.DataFrame) -> dict[str, int]:
+    """How many parameters are sourced, derived and illustrative."""
+    c = parameters["status"].value_counts()
+    return {k: int(c.get(k, 0)) for k in ("sourced", "derived", "illustrative")}
 
 
 def _unit_costs_at_base_prices(setup: DemoSetup) -> pd.DataFrame:
@@ -398,9 +446,14 @@ def _unit_costs_at_base_prices(setup: DemoSetup) -> pd.DataFrame:
     return df
 
 
-def _report(comp, setup: DemoSetup) -> str:
-    """Why the scissors index falls under the plan and not under the baseline, with
-    the numbers of this run."""
+def _years(n: int) -> str:
+    return f"{n} year" + ("" if n == 1 else "s")
+
+
+def _report(comp, setup: DemoSetup, myopic: Any = None) -> str:
+    """Why the scissors index falls under the plan and not under the baseline, and
+    each surprising line of the per-year table, with the numbers of this run.
+    ``myopic``: the plan run with the weaker terminal condition (starting stock only)."""
     base, plan = comp.plans["baseline"], comp.plans["industrialisation"]
     periods = list(plan.periods)
     first, last = periods[0], periods[-1]
@@ -412,18 +465,36 @@ def _report(comp, setup: DemoSetup) -> str:
     pr_p = comp.prices["industrialisation"]
     lab_price = plan.factor_prices
     used = setup.parameters
+    counts = parameter_counts(used)
+    everything = parameter_counts(load_parameters())
     illus = used[used["status"] == "illustrative"]["parameter"].tolist()
+    eco = setup.economy
+    name = {p: _short_name(str(n)) for p, n in eco.products["name"].items()}
+    act_name = dict(eco.activities["name"].astype(str))
+    basket_roubles = float(setup.basket.sum())  # million roubles per basket unit
+    g_term = plan.spec.terminal.growth
+    K = eco.capital.toarray()
 
     def f(x: float, d: int = 3) -> str:
         return f"{x:,.{d}f}"
+
+    def stock(p) -> float:
+        return float(K.sum(axis=0) @ p.terminal_capacity.reindex(eco.activity_ids).fillna(0.0).to_numpy())
+
+    def cons(p) -> float:
+        return float(p.consumption[CONSUMER_GOODS].to_numpy().sum())
 
     lines = [
         "# Industrialisation and the scissors: USSR 1924/25, five years",
         "",
         "**A historical illustration, not a statistic.** The economy is calibrated from published",
         "aggregates where they were found and is *illustrative* elsewhere; every number's source",
-        "and status is in `gosplan/datasets/ussr_1923/parameters.csv` and `PROVENANCE.md`",
-        f"(the {len(used)} parameters this run read, with their status, are in `parameters_used.csv`).",
+        "and status is in `gosplan/datasets/ussr_1923/parameters.csv` and `PROVENANCE.md`.",
+        f"Of the {sum(counts.values())} parameters this run read (listed with their status in "
+        f"`parameters_used.csv`): **{counts['sourced']} sourced, {counts['derived']} derived, "
+        f"{counts['illustrative']} illustrative**; the whole file holds {sum(everything.values())} rows "
+        f"({everything['sourced']} sourced, {everything['derived']} derived, {everything['illustrative']} illustrative).",
+        "All money is in million pre-war (1913) roubles; prices are indices with 1924/25 = 1.",
         "",
         "## The two scenarios",
         "",
@@ -438,26 +509,97 @@ def _report(comp, setup: DemoSetup) -> str:
         "the inherited kind of plant: no new plants are started, as none were in the base year.",
         "* **industrialisation**: the optimal plan - it maximises household consumption (farm and "
         "light-industry goods in the base-year mix) over the five years, may invest as much as it "
-        "can save and wherever it pays, including in modern plants, and must hand on at least the "
-        "capital stock it started with.",
+        "can save and wherever it pays, including in modern plants, and must hand on after "
+        f"{last} a capital stock {f(100 * g_term, 1)} % a year larger than the one it started with "
+        "(the growth of the labour force, weighted by the capital each sector holds: capital per worker "
+        "may not fall; see *Why investment does not stop in the last year* below).",
         "",
         "Both keep households at no less than their base-year consumption and run on the same labour "
         f"forces: peasant labour grows with the population ({f(100 * setup.labour_growth['peasant_labour'], 1)} %/yr) "
         "at the base year's labour per unit of farm output, industrial labour at the draft five-year plan's "
-        f"{f(100 * setup.labour_growth['industrial_labour'], 1)} %/yr.",
+        f"{f(100 * setup.labour_growth['industrial_labour'], 1)} %/yr. Both also deliver heavy-industry goods for "
+        f"investment outside the three sectors (transport, housing: {f(setup.common['final_demand']['ind_a'], 0)} "
+        "a year); that is final use, not household consumption.",
+        "",
+        "## Output and investment by year (million pre-war roubles)",
+        "",
+        "| year | scenario | " + " | ".join(f"output: {name[p]}" for p in SECTORS) + " | investment | household consumption |",
+        "|---|---|" + "---|" * (len(SECTORS) + 2),
+    ]
+    for t in periods:
+        for label, pl in (("baseline", base), ("industrialisation", plan)):
+            lines.append(f"| {t} | {label} | " + " | ".join(f(pl.outputs.loc[t, p], 0) for p in SECTORS)
+                         + f" | {f(pl.total_investment[t], 0)} | {f(pl.consumption.loc[t, CONSUMER_GOODS].sum(), 0)} |")
+    same_agr = bool(np.allclose(base.outputs["agr"], plan.outputs["agr"], rtol=1e-3))
+    a_b, a_p = base.outputs["ind_a"], plan.outputs["ind_a"]
+    lines += [
+        "",
+        "What the table says, line by line:",
+        "",
+        (f"* **Agriculture is the same in both** ({f(plan.outputs.loc[last, 'agr'], 0)} in {last}): farm "
+         "output is limited by peasant labour, which grows at the same rate in both scenarios and which no "
+         "technique here saves; neither scenario can grow it faster." if same_agr else
+         "* **Agriculture** differs between the scenarios (see the table)."),
+        (f"* **Heavy industry** makes the capital goods. Under the plan its output follows the plan's investment: "
+         f"it rises to {f(a_p.max(), 0)} in {a_p.idxmax()} while the modern light-industry plant is being built, "
+         f"then eases to {f(a_p[last], 0)} in {last} as that construction is done; the baseline's grows slowly "
+         f"with its fixed investment rate ({f(a_b[last], 0)} in {last}). "
+         + (f"Under the plan it stays above the baseline in every year after {first}."
+            if bool((a_p.iloc[1:] >= a_b.iloc[1:] - 1e-6).all()) else
+            f"In {', '.join(str(t) for t in periods if a_p[t] < a_b[t] - 1e-6)} it is below the baseline's.")),
+        (f"* **Light industry** grows a little faster under the plan ({f(plan.outputs.loc[last, 'ind_b'], 0)} "
+         f"against {f(base.outputs.loc[last, 'ind_b'], 0)} in {last}): modern light plant needs "
+         f"{f(100 * (1 - setup.multipliers['materials']), 0)} % less farm raw material per unit, so the same "
+         "harvest makes more cloth."),
+        (f"* **Investment** is the same in {first} in both ({f(plan.total_investment[first], 0)}: the base year's "
+         f"plant is given), then the plan invests more ({f(plan.total_investment.sum(), 0)} over five years "
+         f"against {f(base.total_investment.sum(), 0)}) and keeps investing to the end "
+         f"({f(plan.total_investment[last], 0)} in {last})."),
+    ]
+    lines += [
+        "",
+        "## Why investment does not stop in the last year (the terminal condition)",
+        "",
+        "A plan over five years counts nothing after its fifth year. Capacity started in the last year "
+        f"(light plant is ready after {_years(setup.common['lag']['ind_b_new'])}, heavy plant after "
+        f"{_years(setup.common['lag']['ind_a_new'])}) raises no consumption inside the horizon, so a plan "
+        "that only has to hand on the capital it started with stops investing as soon as that floor is met "
+        "and lets its capital-goods industry idle: the *end-of-horizon effect*, an artefact of cutting the "
+        "future off, not a property of the economy (Chakravarty 1962, *International Economic Review* 3(3)).",
+        "",
+    ]
+    if myopic is not None:
+        m_a, m_i = myopic.outputs["ind_a"], myopic.total_investment
+        lines += [
+            "With that weak condition (hand on the starting stock only, the demo's earlier setting) this plan "
+            f"invests {', '.join(f(m_i[t], 0) for t in periods)} in the five years - "
+            f"**{f(m_i[last], 0)} in {last}** - and heavy-industry output falls to **{f(m_a[last], 0)} in {last}** "
+            f"against the baseline's {f(a_b[last], 0)}. It buys {f(cons(myopic) - cons(plan), 0)} million roubles more household "
+            f"consumption over the five years by handing on {f(stock(plan) - stock(myopic), 0)} less capital.",
+            "",
+        ]
+    lines += [
+        f"The plan here must therefore hand on a capital stock {f(100 * g_term, 1)} % a year larger than its "
+        f"starting one ({f(stock(plan), 0)} against {f(float(K.sum(axis=0) @ setup.common['initial_capacity'].reindex(eco.activity_ids).fillna(0.0).to_numpy()), 0)}"
+        f" at the start; the baseline hands on {f(stock(base), 0)}): the labour force's growth, weighted by "
+        "where the capital is held, so that the economy after the plan can go on growing at the same "
+        "capital per worker. The baseline's investment is fixed by its rate and shares and keeps the weaker "
+        "condition, which it meets.",
         "",
         "## The scissors index (manufactures over farm goods, Leontief prices, 1924/25 = 1)",
         "",
-        "| year | baseline | industrialisation | modern share of light-industry output (plan) | price of light-industry goods (plan) |",
-        "|---|---|---|---|---|",
+        "| year | baseline | industrialisation | industrialisation, 1913 = 1 | modern share of light-industry output (plan) | price of light-industry goods (plan) |",
+        "|---|---|---|---|---|---|",
     ]
     for t in periods:
-        lines.append(f"| {t} | {f(sc_b[t])} | {f(sc_p[t])} | {f(100 * share_b[t], 1)} % | {f(pr_p.loc[t, 'ind_b'])} |")
+        lines.append(f"| {t} | {f(sc_b[t])} | {f(sc_p[t])} | {f(setup.scissors_1913 * sc_p[t], 2)} | "
+                     f"{f(100 * share_b[t], 1)} % | {f(pr_p.loc[t, 'ind_b'])} |")
     lines += [
         "",
         f"Against 1913 the index stood at about {f(setup.scissors_1913, 1)} in 1924/25 (derived, NED388733); "
         f"under the plan it would be {f(setup.scissors_1913 * sc_p[last], 2)} in {last}, under the baseline "
-        f"{f(setup.scissors_1913 * sc_b[last], 2)}.",
+        f"{f(setup.scissors_1913 * sc_b[last], 2)}: the plan closes "
+        f"{f(100 * (1 - sc_p[last]) * setup.scissors_1913 / (setup.scissors_1913 - 1), 0)} % of the gap to pre-war parity.",
         "",
         "## Why it falls under the plan",
         "",
@@ -470,12 +612,12 @@ def _report(comp, setup: DemoSetup) -> str:
     ]
     for a in costs.index:
         r = costs.loc[a]
-        lines.append(f"| {a} | {f(r['materials'])} | {f(r['capital_consumption'])} | {f(r['labour_cost'])} | {f(r['total'])} |")
+        lines.append(f"| {act_name.get(a, a)} | {f(r['materials'])} | {f(r['capital_consumption'])} | "
+                     f"{f(r['labour_cost'])} | {f(r['total'])} |")
     saved_b = 1 - costs.loc["ind_b_new", "total"]
-    k_b = float(setup.economy.capital[:, setup.economy.activity_ids.get_loc("ind_b_new")].sum())
+    k_b = float(eco.capital[:, eco.activity_ids.get_loc("ind_b_new")].sum())
     inv_new = plan.new_capacity["ind_b_new"].sum() * k_b
     m = setup.multipliers
-    eco = setup.economy
     util = eco.x[INDUSTRY].sum() / eco.activities.loc[INDUSTRY, "capacity"].sum()
     peasant_binds = bool((lab_price["peasant_labour"] > 1e-9).all())
     falls = bool(sc_p[last] < 1 - 1e-9)
@@ -498,19 +640,17 @@ def _report(comp, setup: DemoSetup) -> str:
         ]
     else:
         lines += [f"In this run the index does not fall under the plan ({f(sc_p[last])} in {last})."]
+    per_worker = lab_price.loc[first, "peasant_labour"] * basket_roubles  # million roubles per million persons
     lines += [
         "",
         "Why light rather than heavy industry: the scarce thing in this economy is farm output "
-        + (
-            "(peasant labour binds in every year"
-            if peasant_binds
-            else "(peasant labour binds in some years"
-        )
-        + f"; its shadow price in {first} is {f(lab_price.loc[first, 'peasant_labour'])} baskets of 100 million "
-        f"roubles per million workers, industrial labour's {f(lab_price.loc[first, 'industrial_labour'])}), and "
-        f"light industry eats it as raw material; the modern light plant uses {f(100 * (1 - m['materials']), 0)} % "
-        f"less of it per unit and is ready after {setup.common['lag']['ind_b_new']} year(s). A modern heavy plant "
-        f"takes {setup.common['lag']['ind_a_new']} years to build and within five years only adds equipment "
+        + ("(peasant labour binds in every year" if peasant_binds else "(peasant labour binds in some years")
+        + f"; at the plan's valuations one more peasant worker in {first} would add about {f(per_worker, 0)} "
+        "pre-war roubles of household consumption over the five years, one more industrial worker "
+        f"{f(lab_price.loc[first, 'industrial_labour'] * basket_roubles, 0)}), and light industry eats farm output "
+        f"as raw material; the modern light plant uses {f(100 * (1 - m['materials']), 0)} % less of it per unit "
+        f"and is ready after {_years(setup.common['lag']['ind_b_new'])}. A modern heavy plant takes "
+        f"{_years(setup.common['lag']['ind_a_new'])} to build and within five years only adds equipment "
         + (
             "nobody yet needs: the plan builds no modern heavy plant. "
             if share_a.max() <= 1e-9
@@ -523,15 +663,18 @@ def _report(comp, setup: DemoSetup) -> str:
         "",
         "The baseline's fixed shares give nothing to the modern techniques, so every year runs the 1924/25 "
         "techniques; Leontief prices depend on techniques and unit costs, not on quantities, so every price and "
-        f"the scissors index stay at {f(sc_b.min())}-{f(sc_b.max())}. Its investment "
-        f"({f(base.total_investment.sum(), 0)} million roubles over five years, against the plan's "
+        + (f"the scissors index stay at {f(sc_b.min())}. " if sc_b.max() - sc_b.min() < 5e-4
+           else f"the scissors index stay between {f(sc_b.min())} and {f(sc_b.max())}. ")
+        + f"Its investment ({f(base.total_investment.sum(), 0)} million roubles over five years, against the plan's "
         f"{f(plan.total_investment.sum(), 0)}) widens inherited plant that labour and farm raw material "
         f"cannot fill anyway (industry used {f(100 * util, 0)} % of its capacity in {first}).",
         "",
         "## Consumption",
         "",
-        f"Household consumption over the five years: baseline {f(base.consumption[['agr', 'ind_b']].to_numpy().sum(), 0)}, "
-        f"plan {f(plan.consumption[['agr', 'ind_b']].to_numpy().sum(), 0)} million pre-war roubles.",
+        f"Household consumption (farm and light-industry goods) over the five years: baseline {f(cons(base), 0)}, "
+        f"plan {f(cons(plan), 0)} million pre-war roubles. All final use, which adds heavy-industry goods for "
+        f"transport and housing: baseline {f(base.consumption.to_numpy().sum(), 0)}, plan "
+        f"{f(plan.consumption.to_numpy().sum(), 0)} (`gosplan compare` prints both).",
         "",
         "## Illustrative parameters (not sourced) used in this run",
         "",
@@ -539,7 +682,8 @@ def _report(comp, setup: DemoSetup) -> str:
         "",
         "Modelling choices of this demo (not in the sources): peasant labour as the limit of farm output; "
         "industrial labour growing at the draft plan's rate; the baseline starting no new plants; transport and "
-        "housing investment kept at its base-year share of heavy industry's final output; no discounting.",
+        "housing investment kept at its base-year share of heavy industry's final output; the plan's terminal "
+        "capital growing with the labour force; no discounting.",
         "",
     ]
     return "\n".join(lines)

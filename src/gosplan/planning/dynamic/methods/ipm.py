@@ -4,7 +4,7 @@ Simplex and HiGHS's interior point (IPX) are slow on large multi-period plans:
 every basis and every normal-equations matrix holds ``make - use`` of every period,
 which fills in (n = 1,000 products x T = 10 periods: no simplex answer in 45
 minutes of CPU; IPX 15 iterations in 5 minutes). For a Leontief economy the plan
-is first reduced to a program in investment (:mod:`gosplan.planning.dynamic_reduction`):
+is first reduced to a program in investment (:mod:`gosplan.planning.dynamic.methods.reduction`):
 investment ``z`` local to each activity, and per period the ``R`` totals of capital
 goods ``w_t`` and the consumption level ``u``, global. A primal-dual interior-point
 method (Mehrotra's predictor-corrector: Mehrotra 1992, *SIAM J. Optim.* 2(4);
@@ -42,10 +42,9 @@ import numpy as np
 import scipy.linalg as sla
 from threadpoolctl import threadpool_limits
 
-from gosplan.planning.dynamic_reduction import Reduced, global_size, lift, reduce_plan
-from gosplan.planning.dynamic_reduction import why_not as _not_leontief
+from gosplan.planning.dynamic.methods.reduction import Reduced, lift, reduce_plan, why_not
 
-__all__ = ["ACCURACY", "MAX_GLOBAL", "solve_structured", "why_not"]
+__all__ = ["ACCURACY", "MAX_GLOBAL", "solve_structured"]
 
 #: relative primal and dual infeasibility and relative gap an optimal plan must meet
 ACCURACY = 1e-8
@@ -54,18 +53,6 @@ ACCURACY = 1e-8
 #: factorisation takes on: 6,000 is about 3 s per iteration on one core (n = 1,000
 #: products with 100 capital goods x T = 20 needs 4,120; n = 10,000 x T = 5, 10,000)
 MAX_GLOBAL = 6_000
-
-
-def why_not(lp: Any, layout: Any, spec: Any) -> str | None:
-    """Why the structured method cannot solve this plan (None when it may: the
-    coefficients are checked when it is reduced)."""
-    reason = _not_leontief(lp, layout, spec)
-    if reason is not None:
-        return reason
-    size = global_size(lp, layout)
-    if size > MAX_GLOBAL:
-        return f"its dense global system ({size:,} unknowns) is larger than {MAX_GLOBAL:,}"
-    return None
 
 
 # -- the Newton system -------------------------------------------------------------------------
@@ -733,7 +720,7 @@ def solve_structured(lp: Any, layout: Any, spec: Any, options: Any, progress: An
     from gosplan.planning.solver import LPResult, SolverStatus, dual_infeasibility, primal_infeasibility, relative_accuracy
 
     t0 = time.perf_counter()
-    reason = why_not(lp, layout, spec)
+    reason = why_not(lp, layout, spec, MAX_GLOBAL)
     if reason is not None:
         return None, reason
     red, factors, reason = reduce_plan(lp, layout, spec)

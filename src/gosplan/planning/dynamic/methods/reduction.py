@@ -117,9 +117,10 @@ class Reduced:
         return gz, gw, gu
 
 
-def why_not(lp: Any, layout: Any, spec: Any) -> str | None:
-    """Why the plan has no reduced form (None when it may have; :func:`reduce_plan`
-    checks the coefficients)."""
+def why_not(lp: Any, layout: Any, spec: Any, max_size: int | None = None) -> str | None:
+    """Why the plan has no reduced form, or (with ``max_size``) one whose dense global
+    system (:func:`global_size`) is small enough; None when it may have one
+    (:func:`reduce_plan` checks the coefficients)."""
     if layout.n_inv or spec.investment_rate is not None:
         return "fixed investment shares or rates"
     if layout.P != layout.J:
@@ -130,6 +131,10 @@ def why_not(lp: Any, layout: Any, spec: Any) -> str | None:
     extra = [name for name, (a, b) in layout.row_blocks.items() if b > a and name not in allowed]
     if extra:
         return f"rows of kind {extra[0]!r}"
+    if max_size is not None:
+        size = global_size(lp, layout)
+        if size > max_size:
+            return f"its dense global system ({size:,} unknowns) is larger than {max_size:,}"
     return None
 
 
@@ -359,6 +364,9 @@ def lift(lp: Any, layout: Any, red: Reduced, factors: Any, p: Any) -> tuple[np.n
     k1 = slice(ks.start + Jc, ks.stop)
     Aacc = sp.csc_array(A[acc][:, k1])
     rest = cmin[k1] - A[:, k1].T @ y
-    y[acc] = spla.spsolve_triangular(sp.csr_array(Aacc.T), rest, lower=False)
+    U = sp.csr_array(Aacc.T)
+    # SciPy before 1.17 hands the triangle to SuperLU, which takes 32-bit indices only
+    U.indices, U.indptr = U.indices.astype(np.int32), U.indptr.astype(np.int32)
+    y[acc] = spla.spsolve_triangular(U, rest, lower=False)
     zcol = cmin - A.T @ y
     return x, sign * y, sign * zcol

@@ -1,0 +1,342 @@
+"""Tests of gosplan.report: every kind of report rendered from the shipped data, checked
+for its content (units, names, charts), for well-formed self-contained HTML, and opened
+offline in headless Chromium (screenshots kept under the test run's base temp folder,
+or GOSPLAN_REPORT_SCREENS)."""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import tempfile
+import time
+from html.parser import HTMLParser
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+import scipy.sparse as sp
+
+pytest.importorskip("jinja2")
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+VOID = {"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"}
+
+
+class _Checker(HTMLParser):
+    """Well-formed HTML: every element closed in order, ids unique, nothing fetched."""
+
+    def __init__(self):
+        super().__init__(convert_charrefs=True)
+        self.stack: list[str] = []
+        self.errors: list[str] = []
+        self.ids: set[str] = set()
+        self.tags: dict[str, int] = {}
+        self.doctype = False
+
+    def handle_decl(self, decl):
+        self.doctype = self.doctype or decl.lower() == "doctype html"
+
+    def handle_starttag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1
+        a = dict(attrs)
+        if "id" in a:
+            if a["id"] in self.ids:
+                self.errors.append(f"duplicate id {a['id']!r}")
+            self.ids.add(a["id"])
+        for k in ("src", "href"):
+            if k not in a:
+                continue
+            v = a[k] or ""
+            if k == "src" or tag == "link":
+                self.errors.append(f"<{tag} {k}={v!r}>: a self-contained report loads nothing")
+            elif v and not v.startswith("#"):
+                self.errors.append(f"<{tag} {k}={v!r}>: only links within the report")
+        if tag not in VOID:
+            self.stack.append(tag)
+
+    def handle_startendtag(self, tag, attrs):
+        self.tags[tag] = self.tags.get(tag, 0) + 1  # <path/> in SVG
+
+    def handle_endtag(self, tag):
+        if tag in VOID:
+            return
+        if not self.stack or self.stack[-1] != tag:
+            self.errors.append(f"</{tag}> closes <{self.stack[-1] if self.stack else None}>")
+            return
+        self.stack.pop()
+
+
+def check_html(text: str) -> _Checker:
+    c = _Checker()
+    c.feed(text)
+    c.close()
+    assert c.doctype, "no <!DOCTYPE html>"
+    assert not c.errors, c.errors[:5]
+    assert not c.stack, f"unclosed {c.stack}"
+    assert c.tags.get("html") == 1 and c.tags.get("body") == 1 and c.tags.get("title") == 1
+    assert "script" not in c.tags and "iframe" not in c.tags
+    assert "http://" not in text.replace('xmlns="http://www.w3.org/2000/svg"', "").replace(
+        'xmlns:xlink="http://www.w3.org/1999/xlink"', "").replace("http://www.w3.org/1999/xlink", "").replace(
+        "http://purl.org/dc", "").replace("http://creativecommons.org", "").replace("http://www.w3.org/1999/02/22-rdf-syntax-ns#", "")
+    return c
+
+
+# -- the reports --------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def reports(tmp_path_factory):
+    """Every kind of report, rendered from the shipped data, as {kind: (Report, path)}."""
+    from gosplan import analysis, report
+    from gosplan.cli.analysis import analyze_table
+    from gosplan.democracy.budgeting import allocate
+    from gosplan.democracy.pabulib import read_pabulib
+    from gosplan.examples import ussr_1923 as ussr
+    from gosplan.planning import Targets, optimal_plan
+    from gosplan.sources import read_economy
+
+    out = tmp_path_factory.mktemp("reports")
+    made = {}
+    uk = read_economy("uk_2010")
+    plan = optimal_plan(uk, Targets.final_demand(uk, scale=1.0), "factor:compensation", limits={"imports": 400_000})
+    made["plan"] = report.plan_report(plan, uk)
+    demo = ussr.run(out / "demo")
+    setup = demo.setup
+    made["comparison"] = ussr.html_report(demo.comparison, setup, demo.report)
+    made["multiyear"] = report.multiyear_report(demo.comparison.plans["industrialisation"], setup.economy)
+    w = read_economy("wiod_2011_7regions")
+    table, used = analyze_table(w)
+    made["analysis"] = report.analysis_report(w, table, footprints=analysis.footprints(w), method=used)
+    e = read_pabulib(DATA / "pabulib" / "Poland_Swiecie_2023.pb")
+    made["budget"] = report.budget_report(e, allocate(e, "equal-shares"))
+    return {k: (r, r.write(out / f"{k}.html")) for k, r in made.items()}, demo
+
+
+def test_every_report_is_wellformed_and_self_contained(reports):
+    made, _ = reports
+    for kind, (rep, path) in made.items():
+        text = path.read_text(encoding="utf-8")
+        c = check_html(text)
+        # every chart of the report is in the file, inline
+        assert c.tags.get("svg", 0) == len(rep.figures) >= 1, kind
+        assert text.count("<figcaption>") == len(rep.figures)
+        assert "<style>" in text and "Manifest" in text or kind in ("analysis", "budget")
+
+
+def test_plan_report_names_units_and_limits(reports):
+    made, _ = reports
+    rep, path = made["plan"]
+    text = path.read_text(encoding="utf-8")
+    for want in ("Targets met", "Where the plan binds", "What the plan&#39;s valuations say", "Factors: use and limits",
+                 "Idle capacity", "Manifest", "GBP million", "GBP million of compensation per GBP million",
+                 "Owner-Occupiers&#39; Housing Services (68-2IMP)", "imports", "400,000", "74.61 %"):
+        assert want in text, want
+    assert "Showing 30 of 127 rows." in text  # tables summarised, not every row
+    assert rep.manifest["economy"]["economy"] in text  # the manifest's hashes
+
+
+def test_comparison_report_is_the_demo_explained(reports):
+    made, demo = reports
+    rep, path = made["comparison"]
+    text = path.read_text(encoding="utf-8")
+    # sector names, not codes, in the chart and the tables; units; the status of the inputs
+    for want in ("heavy industry (group A)", "light industry (group B)", "agriculture", "million pre-war roubles",
+                 "Scissors index (1913 = 1)", "parity with 1913", "ILLUSTRATIVE MODEL", "illustrative",
+                 "Why investment does not stop in the last year", "end-of-horizon", "21 illustrative",
+                 "Prices and the scissors", "Capital stocks by year", "model_new_technique_capital_multiplier"):
+        assert want in text, want
+    assert ">ind_a<" not in text and ">output_ind_a<" not in text  # codes only inside parameter names
+    counts = rep.status_counts
+    assert counts == {"sourced": 1, "derived": 13, "illustrative": 21}
+    # the household consumption of the key figures is the report's own total
+    assert "43,199" in text and f"{demo.comparison.summary(['agr', 'ind_b']).loc['baseline', 'consumption']:,.0f}" == "43,199"
+    assert (demo.out_dir / "report.html").stat().st_size > 0
+
+
+def test_multiyear_analysis_and_budget_reports(reports):
+    made, _ = reports
+    text = made["multiyear"][1].read_text(encoding="utf-8")
+    assert "Output by year" in text and "Investment by year" in text and "scenario</th>" not in text
+    text = made["analysis"][1].read_text(encoding="utf-8")
+    for want in ("Output multipliers and linkages", "backward linkage", "Footprints by region", "produced in",
+                 "Electrical and Optical Equipment (China/c14)", "USD million", "NAFTA"):
+        assert want in text, want
+    text = made["budget"][1].read_text(encoding="utf-8")
+    for want in ("Funded projects against cost and votes", "Each voter&#39;s share", "PLN", "equal-shares",
+                 "funded in round 1", "Spending by"):
+        assert want in text, want
+
+
+def test_missing_jinja_is_named(monkeypatch):
+    import builtins
+
+    from gosplan.errors import MissingDependencyError
+    from gosplan.report import Report
+
+    real = builtins.__import__
+
+    def no_jinja(name, *a, **k):
+        if name == "jinja2":
+            raise ImportError("no jinja2")
+        return real(name, *a, **k)
+
+    monkeypatch.setattr(builtins, "__import__", no_jinja)
+    with pytest.raises(MissingDependencyError, match="pip install jinja2"):
+        Report("t", "k").html()
+
+
+def test_cli_writes_reports(tmp_path):
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    runner = CliRunner()
+    cases = {
+        "plan": ["plan", "uk_2010", "--final-demand", "1", "--objective", "factor:compensation"],
+        "compare": ["compare", "baseline", "industrialisation"],
+        "budget": ["budget", str(DATA / "pabulib" / "Poland_Czestochowa_2024_Mirow.pb")],
+        "analyze": ["analyze", "uk_2010"],
+        "periods": ["plan", "uk_2010", "--final-demand", "1", "--objective", "factor:compensation", "--periods", "3"],
+        "invest": ["invest", str(DATA / "pabulib" / "Netherlands_Assen_2024.pb"), "--money-goods", "ind_b=0.001",
+                   "--labour-factor", "industrial_labour", "--cost-in-labour", "0.000001"],
+    }
+    for name, args in cases.items():
+        path = tmp_path / f"{name}.html"
+        res = runner.invoke(app, [*args, "--report", str(path)], terminal_width=140)
+        assert res.exit_code == 0, (name, res.output)
+        assert f"wrote the report to {path}" in res.output.replace("\n", "")
+        check_html(path.read_text(encoding="utf-8"))
+
+
+# -- a large plan ---------------------------------------------------------------------------------
+
+
+def synthetic(n: int, seed: int = 0):
+    """An economy of n products (one technique each, 8 inputs along a supply chain,
+    labour and an energy supply, a tenth of the activities with a capacity, some of
+    which bind) and its floors."""
+    from gosplan import Economy
+    from gosplan.planning import Targets
+
+    rng = np.random.default_rng(seed)
+    k = 8
+    # each product uses the k products after it (a supply chain, no cycles): solved in seconds at n = 10^4
+    rows = np.minimum(np.arange(n)[:, None] + np.arange(1, k + 1)[None, :], n - 1)
+    vals = rng.uniform(0, 1, size=(n, k))
+    vals *= (rng.uniform(0.3, 0.6, n) / vals.sum(1))[:, None]
+    use = sp.csr_array((vals.ravel(), (rows.ravel(), np.repeat(np.arange(n), k))), shape=(n, n))
+    ids = [f"p{i:05d}" for i in range(n)]
+    floors = rng.uniform(0.5, 1.5, n)
+    x = floors.copy()  # the levels the floors need: Neumann series, column sums of A <= 0.6
+    for _ in range(80):
+        x = floors + use @ x
+    energy = rng.uniform(0.1, 0.5, n)
+    cap = np.full(n, np.inf)
+    capped = rng.uniform(size=n) < 0.1
+    cap[capped] = x[capped] * rng.uniform(1.0, 1.5, int(capped.sum()))  # some capacities bind, none too tight
+    eco = Economy(
+        products=pd.DataFrame({"name": [f"product {i}" for i in range(n)], "unit": "tonnes"}, index=ids),
+        activities=pd.DataFrame({"name": [f"making product {i}" for i in range(n)], "capacity": cap}, index=ids),
+        factors=pd.DataFrame({"unit": ["hours", "MWh"], "available": [np.inf, 1.05 * float(energy @ x)]},
+                             index=["labour", "energy"]),
+        use=use, make=sp.identity(n, format="csr"),
+        factor_use=sp.csr_array(np.vstack([rng.uniform(0.5, 1.5, n), energy])),
+        name=f"synthetic, {n:,} products",
+    )
+    return eco, Targets(floors=pd.Series(floors, index=ids))
+
+
+@pytest.mark.slow
+def test_large_plan_report_is_summarised(tmp_path):
+    """A 10^4-product plan: the report stays small (tables cut, charts of the top rows)."""
+    from gosplan.planning import optimal_plan
+    from gosplan.report import plan_report
+
+    eco, targets = synthetic(10_000)
+    plan = optimal_plan(eco, targets, "labour")
+    t = time.perf_counter()
+    path = plan_report(plan, eco).write(tmp_path / "large.html")
+    assert time.perf_counter() - t < 30
+    text = path.read_text(encoding="utf-8")
+    check_html(text)
+    assert path.stat().st_size < 1_500_000
+    assert "Showing 30 of 10,000 rows." in text and "product 1" in text and "hours" in text
+
+
+# -- in a browser -----------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    pytest.importorskip("selenium")
+    if not (shutil.which("chromedriver") and shutil.which("chromium")):
+        if os.environ.get("CI"):
+            pytest.fail("chromium and chromedriver are needed: apt-get install chromium chromium-driver", pytrace=False)
+        pytest.skip("no chromium / chromedriver")
+    from selenium import webdriver
+    from selenium.webdriver.chrome.service import Service
+
+    profile = tempfile.mkdtemp(prefix="gosplan-report-chromium-")
+    opts = webdriver.ChromeOptions()
+    opts.binary_location = shutil.which("chromium")
+    for flag in ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--no-first-run", "--disable-dev-shm-usage", "--disable-sync",
+                 "--window-size=1280,1000", f"--user-data-dir={profile}"]:
+        opts.add_argument(flag)
+    driver = webdriver.Chrome(service=Service(executable_path=shutil.which("chromedriver")), options=opts)
+    driver.set_page_load_timeout(60)
+    yield driver
+    driver.quit()
+    shutil.rmtree(profile, ignore_errors=True)
+
+
+@pytest.fixture(scope="module")
+def screens(tmp_path_factory) -> Path:
+    where = os.environ.get("GOSPLAN_REPORT_SCREENS")
+    p = Path(where) if where else tmp_path_factory.getbasetemp() / "report-screens"
+    p.mkdir(parents=True, exist_ok=True)
+    return p
+
+
+def open_offline(driver, path: Path, shot: Path) -> float:
+    """Open a report from disk, return its load time (s) and save a full-page screenshot."""
+    driver.set_window_size(1280, 1000)
+    driver.get(path.resolve().as_uri())
+    ms = driver.execute_script(
+        "const t = performance.getEntriesByType('navigation')[0]; return t.loadEventEnd - t.startTime;")
+    height = driver.execute_script("return document.documentElement.scrollHeight")
+    driver.set_window_size(1280, min(int(height) + 120, 16000))
+    driver.save_screenshot(str(shot))
+    return float(ms) / 1000
+
+
+@pytest.mark.browser
+def test_reports_open_offline_in_chromium(reports, browser, screens):
+    from selenium.webdriver.common.by import By
+
+    made, _ = reports
+    for kind, (rep, path) in made.items():
+        seconds = open_offline(browser, path, screens / f"report-{kind}.png")
+        assert seconds < 2, (kind, seconds)
+        assert browser.title == rep.title
+        svgs = browser.find_elements(By.CSS_SELECTOR, "figure svg")
+        assert len(svgs) == len(rep.figures)
+        for s in svgs:  # every chart is drawn with a size
+            assert s.size["width"] > 200 and s.size["height"] > 100, kind
+        assert (screens / f"report-{kind}.png").stat().st_size > 10_000
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_large_plan_report_opens_fast(browser, screens, tmp_path):
+    """The report of a 10^4-product plan opens in under 2 s."""
+    from gosplan.planning import optimal_plan
+    from gosplan.report import plan_report
+
+    eco, targets = synthetic(10_000)
+    path = plan_report(optimal_plan(eco, targets, "labour"), eco).write(tmp_path / "large.html")
+    seconds = open_offline(browser, path, screens / "report-plan-10000.png")
+    assert seconds < 2, seconds
+    assert re.search(r"Showing 30 of 10,000 rows", browser.page_source)
