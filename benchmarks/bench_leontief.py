@@ -17,12 +17,20 @@ and multipliers for 3 factor rows, M = S (I - A)^{-1}.
   difference is the largest relative difference from pymrio's X and M.
 * sparse, n = 10^5 / 10^6 / 10^7 with 50 inputs per product: gosplan alone
   (Neumann series on threads: the compiled fused kernels, float64 and float32
-  values, and the same series on SciPy's CSR products, as gosplan ran before the
-  kernels); the memory-bandwidth bound of the iteration (bytes read per iteration
-  x iterations / measured bandwidth) is printed beside the time.  After the timed
+  values, the fused kernels without the transposed copy (the transposed step
+  scattering into per-thread buffers, as for a matrix mapped from disk), and the
+  same series on SciPy's CSR products, as gosplan ran before the kernels); the
+  memory-bandwidth bound of the iteration (bytes read per iteration x iterations /
+  measured bandwidth) is printed beside the time.  After the timed
   workload (its first solves, which pay for first touches of fresh memory), x for 1
   demand, the 7 demands and the 3 factors are solved ``--repeat`` more times with the
   same solver, which by then reuses its blocks of memory, and the best is printed too.
+  The transposed solve runs on the solver's transposed copy of A, built on the first
+  transposed solve (in parallel) and kept; its build time is printed apart.
+  ``--threads 1,2,...`` (default: 1, 2, 4, ... up to the machine's cores) runs each sparse
+  case once per thread count, and a last table gives, per count, each workload's best
+  time over its bound (bound measured with as many threads reading), and the transposed
+  workload's ratio over the forward one's: the scaling on the machine it runs on.
 
 Each case runs in its own child process so that its peak resident memory is
 its own: RSS is sampled every 2 ms during the computation (and checked against
@@ -33,6 +41,7 @@ Usage::
 
     env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_leontief.py
     ... --sizes 2000,4900        # a subset; sizes >= 50,000 are the sparse cases
+    ... --sizes 1e6 --impls gosplan_neumann --threads 1,2
 """
 
 from __future__ import annotations
@@ -58,7 +67,7 @@ SPARSE_SIZES = [100_000, 1_000_000, 10_000_000]
 DENSE_IMPLS = ["pymrio", "numpy_inv", "gosplan_dense", "gosplan_dense32", "gosplan_gmres",
                "gosplan_gmres_f32", "gosplan_neumann_dense", "gosplan_auto"]
 TOL = 1e-10
-SPARSE_IMPLS = ["gosplan_neumann", "gosplan_neumann_scipy", "gosplan_neumann_f32"]
+SPARSE_IMPLS = ["gosplan_neumann", "gosplan_neumann_scatter", "gosplan_neumann_scipy", "gosplan_neumann_f32"]
 SPARSE_MIN = 50_000
 INPUTS_PER_PRODUCT = 50
 NEAR_WINDOW = 5_000  # 45 of the 50 inputs come from a window of this many neighbouring products
@@ -174,7 +183,7 @@ class PeakRSS:
         self.extra = self.peak - self.base
 
 
-def bandwidth(nbytes: int = 1024 * 2**20, reps: int = 5) -> dict:
+def bandwidth(nbytes: int = 1024 * 2**20, reps: int = 5, cores: int | None = None) -> dict:
     """Read bandwidth in bytes/s: one thread reading a large array, and all cores on parts of it.
 
     Two readers: NumPy's sum, and where the compiled kernels are built, their ``read``
@@ -191,7 +200,7 @@ def bandwidth(nbytes: int = 1024 * 2**20, reps: int = 5) -> dict:
     series = _series_module()
     if series is not None:
         readers["kernel"] = lambda lo, hi: series.read(a, lo, hi)
-    cores = os.cpu_count() or 1
+    cores = cores or os.cpu_count() or 1
     cuts = np.linspace(0, a.size, cores + 1).astype(int)
     out = {}
     with ThreadPoolExecutor(cores) as pool:
@@ -265,7 +274,7 @@ def run_dense(impl: str, A, Y, S):
     return seconds, mem, rx.x, rm.x.T, info
 
 
-def run_sparse(impl: str, n: int, repeat: int):
+def run_sparse(impl: str, n: int, repeat: int, threads: int | None = None):
     from gosplan import linalg
 
     single = impl.endswith("f32")
@@ -273,16 +282,18 @@ def run_sparse(impl: str, n: int, repeat: int):
     t = time.perf_counter()
     A, Y, S = sparse_economy(n, dtype)
     build = time.perf_counter() - t
-    bw = bandwidth()
+    bw = bandwidth(cores=threads)
     tol = 1e-6 if single else 1e-10
     with PeakRSS() as mem:
         t = time.perf_counter()
-        if impl.endswith("_scipy"):
+        if impl.endswith("_scipy") or impl.endswith("_scatter"):
             from gosplan.linalg.iterative import SeriesSolver
 
-            fact = SeriesSolver(A, tol=tol, fused=False)
+            # _scatter: the transposed step without the transposed copy (as for a matrix on disk)
+            fact = SeriesSolver(A, tol=tol, fused=impl.endswith("_scatter"), threads=threads,
+                                transposed_copy=not impl.endswith("_scatter"))
         else:
-            fact = linalg.factorize(A, "neumann", tol=tol, allow_float32=single)
+            fact = linalg.factorize(A, "neumann", tol=tol, allow_float32=single, threads=threads)
         t1 = time.perf_counter()
         rx = fact.solve(Y)
         t2 = time.perf_counter()
@@ -306,7 +317,7 @@ def run_sparse(impl: str, n: int, repeat: int):
             if name not in best or secs < best[name][0]:
                 best[name] = (secs, res)
     # measured again after the solves; the better figure of the two sets the bound
-    bw = {k: max(v, w) for (k, v), w in zip(bw.items(), bandwidth().values())}
+    bw = {k: max(v, w) for (k, v), w in zip(bw.items(), bandwidth(cores=threads).values())}
     solves = []
     for name, (_rhs, _transpose, k) in workloads.items():
         if name not in first:  # no repeats: x for 1 demand was not solved
@@ -325,6 +336,7 @@ def run_sparse(impl: str, n: int, repeat: int):
         "seconds": t3 - t, "peak_extra": mem.extra, "peak": mem.peak, "base_rss": mem.base,
         "matrix_bytes": matrix, "bandwidth": bw, "solves": solves, "threads": fact.op.threads,
         "kernel": f"fused ({_series_isa()})" if fact.fused else "scipy", "repeat": repeat,
+        "transpose_seconds": getattr(fact, "transpose_seconds", None),
     }
 
 
@@ -341,7 +353,7 @@ def _series_isa() -> str:
 
 def child(args) -> None:
     if args.n >= SPARSE_MIN:
-        out = run_sparse(args.impl, args.n, args.repeat)
+        out = run_sparse(args.impl, args.n, args.repeat, args.threads_child or None)
     else:
         A, Y, S = dense_economy(args.n)
         seconds, mem, X, M, info = run_dense(args.impl, A, Y, S)
@@ -355,8 +367,9 @@ def child(args) -> None:
 # -- the driver ------------------------------------------------------------------------------
 
 
-def spawn(impl: str, n: int, save: str, repeat: int = 0) -> dict:
-    cmd = [sys.executable, __file__, "--child", "--impl", impl, "--n", str(n), "--save", save, "--repeat", str(repeat)]
+def spawn(impl: str, n: int, save: str, repeat: int = 0, threads: int = 0) -> dict:
+    cmd = [sys.executable, __file__, "--child", "--impl", impl, "--n", str(n), "--save", save, "--repeat", str(repeat),
+           "--threads-child", str(threads)]
     proc = subprocess.run(cmd, capture_output=True, text=True)
     if proc.returncode != 0:
         return {"impl": impl, "n": n, "error": (proc.stderr or proc.stdout).strip().splitlines()[-1:]}
@@ -383,6 +396,10 @@ def main() -> None:
     p.add_argument("--repeat", type=int, default=None,
                    help="sparse cases: solve each workload this many more times on the same solver and "
                         "report the best beside the first (default 3, 1 from n = 5 * 10^6 on)")
+    p.add_argument("--threads", default="",
+                   help="sparse cases: comma-separated thread counts, each run on its own "
+                        "(default 1, 2, 4, ... up to the machine's cores)")
+    p.add_argument("--threads-child", type=int, default=0, help=argparse.SUPPRESS)
     p.add_argument("--child", action="store_true", help=argparse.SUPPRESS)
     p.add_argument("--impl", help=argparse.SUPPRESS)
     p.add_argument("--n", type=int, help=argparse.SUPPRESS)
@@ -443,31 +460,56 @@ def main() -> None:
         print(f"\nsparse: {INPUTS_PER_PRODUCT} inputs per product, Neumann series; bound = bytes per iteration x "
               "SpMVs / bandwidth (best single pass over 1 GiB, 1 thread or all cores, NumPy's sum or the kernels' "
               "read, before and after)")
+    cores = os.cpu_count() or 1
+    counts = [int(t) for t in args.threads.split(",") if t.strip()] or \
+        sorted({min(2**k, cores) for k in range(cores.bit_length() + 1)})
+    scaling: list[dict] = []
     for n in sparse:
         print(f"  n={n:,}: load average {' '.join(f'{x:.2f}' for x in os.getloadavg())}", flush=True)
         for impl in sparse_impls:
-            need = sparse_need(n, impl.endswith("f32"))
-            free = psutil.virtual_memory().available
-            if need > 0.6 * free:
-                print(f"{n:>10,} {impl:<20} skipped: needs ~{gib(need)}, {gib(free)} free (shared machine)")
-                continue
-            r = spawn(impl, n, "", args.repeat if args.repeat is not None else 3 if n < 5_000_000 else 1)
-            if "error" in r:
-                print(f"{n:>10,} {impl:<20} failed: {r['error']}")
-                continue
-            bw = r["bandwidth"]
-            print(f"{n:>10,} {impl:<20} nnz={r['nnz']:,} matrix {gib(r['matrix_bytes'])}, threads={r['threads']}, kernel {r['kernel']}, "
-                  f"build {r['build_seconds']:.1f} s, peak above inputs {gib(r['peak_extra'])}")
-            print(f"{'':>12}bandwidth GB/s: " + ", ".join(f"{k.replace('_', ' ')} {v / 1e9:.1f}" for k, v in bw.items()))
-            for s in r["solves"]:
-                again = ""
-                if s["best_seconds"] is not None:
-                    again = (f", best of {r['repeat']} more {s['best_seconds']:6.2f} s = "
-                             f"{s['best_seconds'] / s['bound_seconds']:.2f}x")
-                print(f"{'':>12}{s['what']:<16} bound {s['bound_seconds']:6.2f} s ({s['spmv']} SpMV, residual "
-                      f"{s['residual']:.1e}): first {s['seconds']:6.2f} s = {s['seconds'] / s['bound_seconds']:.2f}x"
-                      f"{again} the bound ({s['seconds'] / s['bound_seconds_numpy_bw']:.2f}x first with NumPy's sum "
-                      "as the probe)", flush=True)
+            for threads in counts:
+                need = sparse_need(n, impl.endswith("f32"))
+                free = psutil.virtual_memory().available
+                if need > 0.6 * free:
+                    print(f"{n:>10,} {impl:<20} skipped: needs ~{gib(need)}, {gib(free)} free (shared machine)")
+                    continue
+                r = spawn(impl, n, "", args.repeat if args.repeat is not None else 3 if n < 5_000_000 else 1, threads)
+                if "error" in r:
+                    print(f"{n:>10,} {impl:<20} failed: {r['error']}")
+                    continue
+                bw = r["bandwidth"]
+                copy = f", transposed copy built in {r['transpose_seconds']:.2f} s" if r.get("transpose_seconds") else ""
+                print(f"{n:>10,} {impl:<20} nnz={r['nnz']:,} matrix {gib(r['matrix_bytes'])}, threads={r['threads']}, kernel {r['kernel']}, "
+                      f"build {r['build_seconds']:.1f} s, peak above inputs {gib(r['peak_extra'])}{copy}")
+                scaling.append(r)
+                print(f"{'':>12}bandwidth GB/s: " + ", ".join(f"{k.replace('_', ' ')} {v / 1e9:.1f}" for k, v in bw.items()))
+                for s in r["solves"]:
+                    again = ""
+                    if s["best_seconds"] is not None:
+                        again = (f", best of {r['repeat']} more {s['best_seconds']:6.2f} s = "
+                                 f"{s['best_seconds'] / s['bound_seconds']:.2f}x")
+                    print(f"{'':>12}{s['what']:<16} bound {s['bound_seconds']:6.2f} s ({s['spmv']} SpMV, residual "
+                          f"{s['residual']:.1e}): first {s['seconds']:6.2f} s = {s['seconds'] / s['bound_seconds']:.2f}x"
+                          f"{again} the bound ({s['seconds'] / s['bound_seconds_numpy_bw']:.2f}x first with NumPy's sum "
+                          "as the probe)", flush=True)
+    if scaling:
+        print_scaling(scaling)
+
+
+def print_scaling(runs: list[dict]) -> None:
+    """Per thread count: each workload's best time (first where no repeats) over its bound."""
+    print("\nscaling: time / bandwidth bound per workload (bound with as many threads reading); "
+          "last column: M for 3 factors over x for 7 demands")
+    names = ["x for 1 demand", "x for 7 demands", "M for 3 factors"]
+    print(f"{'n':>10} {'impl':<24} {'threads':>7} " + " ".join(f"{w:>16}" for w in names) + f" {'M / x7':>7}")
+    for r in runs:
+        ratio = {}
+        for s in r["solves"]:
+            secs = s["best_seconds"] if s["best_seconds"] is not None else s["seconds"]
+            ratio[s["what"]] = secs / s["bound_seconds"]
+        cells = " ".join(f"{ratio[w]:>15.2f}x" if w in ratio else f"{'':>16}" for w in names)
+        rel = ratio["M for 3 factors"] / ratio["x for 7 demands"] if len(ratio) >= 2 else float("nan")
+        print(f"{r['n']:>10,} {r['impl']:<24} {r['threads']:>7} {cells} {rel:>7.2f}", flush=True)
 
 
 if __name__ == "__main__":

@@ -8,16 +8,14 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
+from conftest import RAW_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gosplan import analysis, datasets
-from gosplan.sources import read_economy
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
-
-from conftest import RAW_DATA
-
+from gosplan.sources import read_economy
 
 
 def max_rel(got, ref, floor=1e-12):
@@ -57,8 +55,9 @@ def test_matches_pymrio_on_its_test_system(pymrio_test):
     """pymrio.load_test() (6 regions x 8 sectors, 3 stressors): x, M and the four D_*_reg accounts.
 
     Max relative difference observed: 8e-16 (x, M, D_cba/pba/imp/exp); asserted below 1e-12.
-    pymrio adds direct final-demand emissions F_Y to D_cba_reg and D_pba_reg; an
-    Economy holds no F_Y, so it is taken off pymrio's figures.
+    pymrio adds direct final-demand emissions F_Y to D_cba_reg and D_pba_reg; the
+    bridge carries F_Y per region and category (``final_demand_factor_use``), so the
+    accounts equal pymrio's as they stand, F_Y included.
     """
     io, e = pymrio_test
     assert max_rel(analysis.gross_output(e), io.x.to_numpy().ravel()) < 1e-12
@@ -68,15 +67,19 @@ def test_matches_pymrio_on_its_test_system(pymrio_test):
     acc = analysis.consumption_accounts(e)
     for ours, theirs in [("consumption", "D_cba_reg"), ("production", "D_pba_reg"),
                          ("imports", "D_imp_reg"), ("exports", "D_exp_reg")]:
-        parts = []
-        for ext in exts:
-            d = getattr(ext, theirs)
-            if theirs in ("D_cba_reg", "D_pba_reg") and ext.F_Y is not None:
-                d = d - ext.F_Y.T.groupby(level="region", sort=False).sum().T
-            parts.append(d)
-        ref = pd.concat(parts)
+        ref = pd.concat([getattr(ext, theirs) for ext in exts])
         got = getattr(acc, ours).reindex(columns=ref.columns)
         assert max_rel(got, ref) < 1e-12, ours
+    # F_Y is kept per region and category, as pymrio holds it
+    fy = io.emissions.F_Y
+    got = analysis.final_demand_factor_use(e, [f for f in e.factor_ids if f.startswith("Emissions:")])
+    assert got.shape == fy.shape
+    assert max_rel(got.loc[:, ["/".join(c) for c in fy.columns]], fy) < 1e-15
+    # without it (a demand of one's own, or direct=False) the accounts are the embodied ones only
+    bare = analysis.consumption_accounts(e, direct=False)
+    assert acc.direct is not None and bare.direct is None
+    np.testing.assert_allclose(acc.consumption - bare.consumption, acc.direct.loc[:, acc.consumption.columns],
+                               rtol=1e-12, atol=1e-9)
     # the accounts add up: what a region consumes = what it makes for itself + imports
     np.testing.assert_allclose(acc.consumption.sum(axis=1), acc.production.sum(axis=1), rtol=1e-12)
     np.testing.assert_allclose(acc.consumption - acc.imports, acc.production - acc.exports, rtol=1e-10)
@@ -311,3 +314,40 @@ def test_multipliers_in_one_solve_equal_the_separate_ones(method):
     np.testing.assert_allclose(M1, M.loc[some], rtol=1e-9, atol=1e-12)
     with pytest.raises(UnknownIdError, match="steel"):
         analysis.multipliers(e, ["steel"])
+
+
+def test_cli_analyze_linkages_ghosh_type_ii(tmp_path):
+    """``gosplan analyze --linkages --ghosh --type-ii`` writes the API's tables, labelled with
+    each product's name and unit, and prints one number format per kind of column (UK 2010, ONS)."""
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    out = tmp_path / "results.csv"
+    result = CliRunner().invoke(app, ["analyze", "uk_2010", "--linkages", "--ghosh", "--type-ii", "--top", "3",
+                                      "--out", str(out)], env={"COLUMNS": "250"})
+    assert result.exit_code == 0, result.output
+    table = pd.read_csv(out, dtype={"product": str}).set_index("product")
+    e = read_economy("uk_2010")
+    assert table.loc["01", "name"] == e.products.loc["01", "name"] and table.loc["01", "unit"] == "GBP million"
+    link = analysis.linkages(e)
+    np.testing.assert_allclose(table["linkage:forward_normalised"], link["forward_normalised"], rtol=1e-12)
+    assert (table["linkage:key_sector"] == link["key_sector"].astype(str)).all()
+    np.testing.assert_allclose(table["ghosh:supply_driven_output"], e.x, rtol=1e-9)
+    t2 = analysis.type_two_multipliers(e)
+    np.testing.assert_allclose(table["compensation:type_ii_multiplier"], t2["compensation:type_ii_multiplier"],
+                               rtol=1e-12)
+    # flows with one decimal and separators, multipliers with four decimals; the name is shown
+    assert "Construction" in result.output and "210,238.0" in result.output and "1.8289" in result.output
+    result = CliRunner().invoke(app, ["analyze", "uk_2010", "--type-ii", "--consumption", "Tourists"])
+    assert result.exit_code != 0 and "'Tourists'" in str(result.exception)
+
+
+def test_analyze_stages_with_the_optional_tables():
+    from gosplan.cli.analysis import analyze_table, stages
+
+    e = read_economy("uk_2010")
+    seen: list[str] = []
+    analyze_table(e, method="neumann", linkages=True, ghosh=True, type_ii=True,
+                  progress=lambda s, k, *_: seen.append(s) if k is None else None)
+    assert tuple(seen) == stages(linkages=True, ghosh=True, type_ii=True)

@@ -233,3 +233,97 @@ def test_a_matrix_mapped_from_disk_is_read_in_place(tmp_path):
     D = np.random.default_rng(48).uniform(0, 1, (3_000, 2))
     for transpose in (False, True):
         np.testing.assert_allclose(solver.solve(D, transpose=transpose).x, reference(A, D, transpose), rtol=1e-9)
+    # a matrix streamed from disk gets no transposed copy in memory: the transposed step scatters
+    assert solver._copy is None and not solver.transposed_copy
+
+
+@kernels
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(1, 60),
+    m=st.integers(1, 60),
+    density=st.floats(0.0, 1.0),
+    seed=st.integers(0, 2**31),
+    index=st.sampled_from([np.int32, np.int64]),
+    value=st.sampled_from([np.float64, np.float32]),
+)
+def test_property_parallel_transpose_equals_scipy(n, m, density, seed, index, value):
+    """The transposed copy (count, then place) is SciPy's transpose in canonical form, for any
+    shape, empty rows and columns included, both index and both value types."""
+    A = with_index(sp.random_array((n, m), density=density, format="csr", dtype=value, rng=seed), index)
+    AT = iterative.parallel_transpose(A, iterative.ParallelCSR(A, 1))
+    ref = sp.csr_array(A.T)
+    ref.sort_indices()
+    assert AT.shape == (m, n) and AT.dtype == value and AT.indices.dtype == index
+    np.testing.assert_array_equal(AT.indptr, ref.indptr)
+    np.testing.assert_array_equal(AT.indices, ref.indices)
+    np.testing.assert_array_equal(AT.data, ref.data)
+
+
+@kernels
+@pytest.mark.parametrize("threads", [2, 3])
+def test_parallel_transpose_by_blocks_keeps_every_row_sorted(threads):
+    """Several row blocks write disjoint places of the copy; its rows come out sorted."""
+    n = 160_000
+    A = random_economy(n, 5e-5, 61, colsum=0.8)
+    op = iterative.ParallelCSR(A, threads)
+    assert len(op.blocks) == threads
+    AT = iterative.parallel_transpose(A, op)
+    ref = sp.csr_array(A.T)
+    ref.sort_indices()
+    for name in ("indptr", "indices", "data"):
+        np.testing.assert_array_equal(getattr(AT, name), getattr(ref, name))
+
+
+@kernels
+@pytest.mark.parametrize("k", [1, 3])
+def test_transposed_solve_on_the_copy_equals_the_scatter(k):
+    """The transposed solve on the solver's transposed copy (built once, kept) gives what the
+    scatter into per-thread buffers gives, in the same number of steps."""
+    n = 120_000
+    A = random_economy(n, 1e-4, 67, colsum=0.8)
+    D = np.random.default_rng(68).uniform(0, 1, (n, k) if k > 1 else n)
+    copy = SeriesSolver(A, tol=1e-10, threads=2)
+    scatter = SeriesSolver(A, tol=1e-10, threads=2, transposed_copy=False)
+    a, b = copy.solve(D, transpose=True), scatter.solve(D, transpose=True)
+    assert copy._copy is not None and scatter._copy is None and copy.transpose_seconds >= 0
+    built = copy._copy
+    assert abs(a.iterations - b.iterations) <= 1
+    np.testing.assert_allclose(a.x, b.x, rtol=1e-9)
+    copy.solve(D, transpose=True)
+    assert copy._copy is built  # kept, not rebuilt
+    jac = SeriesSolver(A, tol=1e-10, threads=2, jacobi=True).solve(D, transpose=True)
+    np.testing.assert_allclose(jac.x, b.x, rtol=1e-8)
+
+
+@kernels
+@pytest.mark.parametrize("jacobi", [False, True])
+def test_heavy_columns_are_scattered_apart_and_added_back(jacobi):
+    """A matrix with hub columns (bought by every product, as energy and transport are): the
+    copy leaves their rows of A^T out, the step adds them back through D, and the solution is
+    the scatter's and the exact one; the caller's right-hand side is left as it was."""
+    n, hubs = 120_000, [7, 50_000, 119_999]
+    rng = np.random.default_rng(71)
+    A = random_economy(n, 3e-5, 72, colsum=0.5).tolil()
+    for h in hubs:
+        A[rng.choice(n, 2_000, replace=False), h] = 0.2 / 2_000
+    A = sp.csr_array(A)
+    D = np.ascontiguousarray(rng.uniform(0, 1, (n, 4)))
+    keep = D.copy()
+    solver = SeriesSolver(A, tol=1e-11, threads=2, jacobi=jacobi)
+    got = solver.solve(D, transpose=True)
+    assert list(solver._copy.heavy) == hubs and solver._copy.AT[hubs].nnz == 0
+    assert solver._copy.H.shape == (n, 3) and solver._copy.H.nnz == A[:, hubs].nnz
+    np.testing.assert_array_equal(D, keep)
+    ref = SeriesSolver(A, tol=1e-11, threads=2, jacobi=jacobi, transposed_copy=False).solve(D, transpose=True)
+    np.testing.assert_allclose(got.x, ref.x, rtol=1e-9)
+    M = sp.identity(n, format="csr") - A.T
+    assert np.max(np.linalg.norm(D - M @ got.x, axis=0) / np.linalg.norm(D, axis=0)) <= 1.01e-11
+    # split=True through the public function: the copy without the hubs, and their ids
+    AT, heavy = iterative.parallel_transpose(A, solver.op, split=True)
+    assert list(heavy) == hubs
+    full = sp.csr_array(A.T)
+    full.sort_indices()
+    rest = [i for i in range(n) if i not in hubs]
+    np.testing.assert_array_equal(AT[rest].indices, full[rest].indices)
+    np.testing.assert_array_equal(AT[rest].data, full[rest].data)

@@ -151,6 +151,10 @@ class Economy:
         Base-year activity levels (the gross output of a source table), if known.
     final_demand
         Products x categories of final use (may be negative, e.g. inventories).
+    final_demand_factor_use
+        Factors x final-demand categories: factor use of final demand itself, not of
+        any activity (pymrio's ``F_Y``: households' own emissions from heating and
+        driving). Flows in the factor's unit; a factor or category not named is zero.
     name, meta
         A short name and provenance (source, year, units, notes).
     """
@@ -164,6 +168,7 @@ class Economy:
     capital: sp.csr_array | None = None
     levels: pd.Series | None = None
     final_demand: pd.DataFrame | None = None
+    final_demand_factor_use: pd.DataFrame | None = None
     name: str = ""
     meta: Mapping[str, Any] = field(default_factory=dict)
 
@@ -209,6 +214,8 @@ class Economy:
             set_(self, "levels", self._aligned_series(self.levels, activities.index, "levels"))
         if self.final_demand is not None:
             set_(self, "final_demand", self._aligned_frame(self.final_demand, products.index))
+        if self.final_demand_factor_use is not None:
+            set_(self, "final_demand_factor_use", self._final_factor_frame(self.final_demand_factor_use, factors.index))
         set_(self, "meta", dict(self.meta))
 
     # -- alignment helpers -------------------------------------------------
@@ -243,6 +250,30 @@ class Economy:
             raise SchemaError(
                 f"final_demand: value at ({df.index[i]!r}, {df.columns[j]!r}) is not finite; fill it with a number"
             )
+        return df
+
+    def _final_factor_frame(self, frame: pd.DataFrame, factors: pd.Index) -> pd.DataFrame:
+        """``final_demand_factor_use`` on every factor (rows) and final-demand category (columns)."""
+        what = "final_demand_factor_use"
+        if not isinstance(frame, pd.DataFrame):
+            raise SchemaError(f"{what} must be a DataFrame of factors x final-demand categories")
+        if self.final_demand is None:
+            raise SchemaError(f"{what} needs final_demand: its columns are final-demand categories")
+        df = frame.astype(float)
+        df.columns = pd.Index([str(c) for c in df.columns], dtype=object)
+        for axis, labels, kind in ((df.index, factors, "factor"), (df.columns, self.final_demand.columns, "category")):
+            if axis.duplicated().any():
+                raise DuplicateIdError(f"{what}: duplicate {kind} {axis[axis.duplicated()][0]!r}")
+            unknown = axis.difference(labels)
+            if len(unknown):
+                raise UnknownIdError(f"{what}: unknown {kind}(s) {list(map(str, unknown[:10]))}; "
+                                     f"the economy's are {list(map(str, labels[:20]))}")
+        df = df.reindex(index=factors, columns=self.final_demand.columns, fill_value=0.0)
+        df.index.name, df.columns.name = "factor", "category"
+        values = df.to_numpy()
+        if not np.isfinite(values).all():
+            i, j = np.argwhere(~np.isfinite(values))[0]
+            raise SchemaError(f"{what}: value at ({df.index[i]!r}, {df.columns[j]!r}) is not finite; fill it with a number")
         return df
 
     # -- labels ------------------------------------------------------------
@@ -541,6 +572,7 @@ def from_coefficients(
     capital: Any | None = None,
     name: str = "",
     meta: Mapping[str, Any] | None = None,
+    final_demand_factor_use: pd.DataFrame | None = None,
 ) -> Economy:
     """A symmetric economy (one activity per product, id = product id) from coefficients.
 
@@ -583,6 +615,7 @@ def from_coefficients(
         capital=capital,
         levels=levels,
         final_demand=final_demand,
+        final_demand_factor_use=final_demand_factor_use,
         name=name,
         meta=meta or {},
     )

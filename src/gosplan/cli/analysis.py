@@ -38,15 +38,27 @@ def read_demand(economy, demand: str | None):
     return cats[0] if len(cats) == 1 else cats
 
 
-#: the solves of ``gosplan analyze``, in order
+#: the solves of ``gosplan analyze``, in order (without --linkages, --ghosh or --type-ii)
 STAGES = ("gross output", "multipliers")
 
 
-def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[str] | None = None, progress=None):
-    """The results table of ``gosplan analyze``: per product, demand, gross output and multipliers.
+def stages(*, linkages: bool = False, ghosh: bool = False, type_ii: bool = False) -> tuple[str, ...]:
+    """The solves of ``gosplan analyze`` with the optional tables asked for, in order."""
+    extra = [name for name, on in (("linkages", linkages), ("ghosh", ghosh), ("type II", type_ii)) if on]
+    return STAGES + tuple(extra)
+
+
+def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[str] | None = None, progress=None,
+                  linkages: bool = False, ghosh: bool = False, type_ii: bool = False,
+                  income: str = "compensation", consumption: str = "Households"):
+    """The results table of ``gosplan analyze``: per product, its name and unit, demand, gross
+    output and multipliers; with ``linkages`` the backward and forward linkages and key-sector class
+    (``linkage:*``), with ``ghosh`` the supply-side model for the table's primary inputs
+    (``ghosh:*``), with ``type_ii`` the Type I and II multipliers and induced effects of the model
+    closed with households (``income`` row, ``consumption`` column; ``output:*``, ``{income}:*``, ...).
 
     ``progress(stage, iteration, residual, tol)``, if given, is called as each solve of
-    :data:`STAGES` starts (``iteration`` None) and at each iteration of an iterative method.
+    :func:`stages` starts (``iteration`` None) and at each iteration of an iterative method.
     """
     import pandas as pd
 
@@ -61,7 +73,7 @@ def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[s
     D = analysis.demand_matrix(economy, demand)
     stage(STAGES[0])
     X = analysis.gross_output(economy, D, solver=solver)
-    out = pd.DataFrame(index=economy.product_ids)
+    out = pd.DataFrame({"name": economy.products["name"], "unit": economy.products["unit"]}, index=economy.product_ids)
     for c in D.columns:
         out[f"demand:{c}"] = D[c]
         out[f"gross_output:{c}"] = X[c]
@@ -69,6 +81,26 @@ def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[s
     out["output_multiplier"], M = analysis.multipliers(economy, factors, solver=solver)
     for f in M.index:
         out[f"multiplier:{f}"] = M.loc[f]
+    if linkages:
+        stage("linkages")
+        table = analysis.linkages(economy, forward="ghosh" if economy.levels is not None else "leontief",
+                                  solver=solver)
+        for c in table.columns:
+            out[f"linkage:{c}"] = table[c]
+    if ghosh:
+        stage("ghosh")
+        x = economy.x.to_numpy()
+        primary = x * (1.0 - economy.A.sum(axis=0))
+        out["ghosh:primary_inputs"] = primary
+        out["ghosh:supply_driven_output"] = analysis.supply_driven_output(economy, solver=solver)
+        # row sums of G = x^-1 L x: the total forward linkage (one forward solve with x)
+        Lx = solver.solve(x).x
+        out["ghosh:total_forward"] = [lx / xi if xi else 1.0 for lx, xi in zip(Lx, x)]
+    if type_ii:
+        stage("type II")
+        t2 = analysis.type_two_multipliers(economy, income, consumption, factors, method=method)
+        for c in t2.columns:
+            out[c] = t2[c]
     return out, solver.method
 
 
@@ -81,6 +113,27 @@ def _residual_share(first: float, res: float, tol: float) -> float:
     return min(max(math.log(first / res) / math.log(first / tol), 0.0), 1.0)
 
 
+def _cell(value, column: str) -> str:
+    """One number format per kind of column: flows with thousands separators and one decimal,
+    coefficients and multipliers with four decimals, labels as they are."""
+    if isinstance(value, str) or not isinstance(value, (int, float)):
+        return str(value)
+    if column.startswith(("demand:", "gross_output:", "ghosh:primary", "ghosh:supply")):
+        return f"{value:,.1f}"
+    return f"{value:.4f}"
+
+
+def _shown_columns(result, gross: list[str], linkages: bool, ghosh: bool, type_ii: bool, income: str) -> list[str]:
+    cols = gross + ["output_multiplier"]
+    if linkages:
+        cols += ["linkage:backward_normalised", "linkage:forward_normalised", "linkage:key_sector"]
+    if ghosh:
+        cols += ["ghosh:supply_driven_output", "ghosh:total_forward"]
+    if type_ii:
+        cols += ["output:type_ii", f"{income}:type_ii_multiplier"]
+    return [c for c in cols if c in result.columns]
+
+
 @app.command()
 def analyze(
     table: str = typer.Argument(..., help="economy: a folder/workbook in gosplan's format or a dataset name"),
@@ -91,8 +144,14 @@ def analyze(
     factor: Optional[list[str]] = typer.Option(None, "--factor", "-f", help="factor multipliers to report (repeatable; default all)"),
     top: int = typer.Option(10, help="products shown in the table"),
     report: Optional[Path] = typer.Option(None, "--report", help="write a self-contained HTML report to this file"),
+    linkages: bool = typer.Option(False, "--linkages", help="add backward and forward linkages (raw, normalised) and key sectors"),
+    ghosh: bool = typer.Option(False, "--ghosh", help="add the supply-side (Ghosh) model for the table's primary inputs"),
+    type_ii: bool = typer.Option(False, "--type-ii", help="add Type I and II multipliers of the model closed with households"),
+    income: str = typer.Option("compensation", help="--type-ii: the factor row of household income"),
+    consumption: str = typer.Option("Households", help="--type-ii: the final-demand category of household consumption"),
 ) -> None:
-    """Gross output for a final demand, with output and factor multipliers per product."""
+    """Gross output for a final demand, with output and factor multipliers per product; optionally
+    linkages, the supply-side model and Type II multipliers, all in one table (--out)."""
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
@@ -101,9 +160,10 @@ def analyze(
     console = _console()
     with console.status("reading the economy"):
         economy = read_economy(table)
+    todo = stages(linkages=linkages, ghosh=ghosh, type_ii=type_ii)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[residual]}"), TimeElapsedColumn())
     with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
-        task = bar.add_task(f"solving for {len(economy.product_ids):,} products", total=len(STAGES), residual="")
+        task = bar.add_task(f"solving for {len(economy.product_ids):,} products", total=len(todo), residual="")
         done, first = [-1], {}
 
         def progress(stage: str, k, res, tol) -> None:
@@ -115,16 +175,21 @@ def analyze(
             bar.update(task, completed=done[0] + share, residual=f"residual {res:.1e} (to {tol:.0e})")
 
         result, used = analyze_table(economy, read_demand(economy, demand), method=method, factors=factor,
-                                     progress=progress)
-        bar.update(task, description="solved", completed=len(STAGES))
+                                     progress=progress, linkages=linkages, ghosh=ghosh, type_ii=type_ii,
+                                     income=income, consumption=consumption)
+        bar.update(task, description="solved", completed=len(todo))
     gross = [c for c in result.columns if c.startswith("gross_output:")]
+    shown = _shown_columns(result, gross, linkages, ghosh, type_ii, income)
     t = Table(title=f"{economy.name or table}: gross output for the demand ({used}), top {top}")
     t.add_column("product")
-    for c in gross + ["output_multiplier"]:
+    t.add_column("name", overflow="ellipsis", max_width=40)
+    t.add_column("unit")
+    for c in shown:
         t.add_column(c, justify="right")
     for pid in result[gross[0]].abs().sort_values(ascending=False).index[:top]:
-        t.add_row(str(pid), *[f"{result.loc[pid, c]:,.4g}" for c in gross + ["output_multiplier"]])
-    t.add_row("[bold]total[/]", *[f"{result[c].sum():,.6g}" for c in gross], "")
+        row = result.loc[pid]
+        t.add_row(str(pid), str(row["name"]), str(row["unit"]), *[_cell(row[c], c) for c in shown])
+    t.add_row("[bold]total[/]", "", "", *[_cell(float(result[c].sum()), c) if c in gross else "" for c in shown])
     console.print(t)
     if out is not None:
         from gosplan.sources.tables import write_table

@@ -9,9 +9,16 @@
 // (an n x ld row-major block, ld padded to 1, 2, 4 or a multiple of 8 so that
 // rows of the block start on cache lines) the sums of a row stay in registers.
 //
-// The transposed step (the price system) scatters A^T x into one buffer per
-// thread; `combine` sums the buffers, forms the residual and the next iterate
-// and clears the buffers for the next step, again in one pass.
+// The transposed step (the price system) runs `step` on a transposed copy of A
+// that the solver builds once, in parallel, with `count` and `place` (a CSR
+// transpose by blocks of rows: each block counts its entries per column, the
+// counts become each block's write positions, and each block writes its entries
+// there, so that the copy's rows come out sorted).  Columns of A with many
+// entries (hubs) can be skipped: their rows of A^T would gather x at random, so the
+// solver scatters them instead, into buffers of a few rows that stay in cache.
+// Without the copy (a matrix streamed from disk) the step scatters A^T x into one
+// buffer per thread and `combine` sums the buffers, forms the residual and the
+// next iterate and clears the buffers for the next step, again in one pass.
 //
 // Every function works on a row range [r0, r1) so that Python threads can split
 // the rows; each releases the GIL.  Arrays arrive through the buffer protocol
@@ -240,6 +247,54 @@ GOSPLAN_INLINE void combine(V* const* parts, int nparts, const V* X, const V* D,
     }
 }
 
+// counts[j] += 1 for every entry of the rows r0..r1 in column j (this block's share of the
+// column counts of A, i.e. of the row lengths of A^T).
+// Columns with skip[j] != 0 are left out (skip may be null).
+template <typename I, typename C>
+GOSPLAN_INLINE void count_cols(const I* ptr, const I* ind, C* counts, const uint8_t* skip, int64_t r0, int64_t r1) {
+    if (skip) {
+        for (int64_t k = ptr[r0]; k < ptr[r1]; ++k)
+            if (!skip[ind[k]]) ++counts[ind[k]];
+    } else {
+        for (int64_t k = ptr[r0]; k < ptr[r1]; ++k) ++counts[ind[k]];
+    }
+}
+
+// Entry (i, j, a) of the rows r0..r1 goes to position pos[j]++ of the transposed arrays
+// (column id i, value a). Rows are visited in order, so each row of A^T gets its column ids
+// sorted as long as the blocks' positions were laid out in row order.
+template <typename V, typename I, typename C>
+GOSPLAN_INLINE void place_cols(const I* ptr, const I* ind, const V* a, C* pos, I* indT, V* aT, const uint8_t* skip,
+                               int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i)
+        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k) {
+            if (skip && skip[ind[k]]) continue;
+            const C p = pos[ind[k]]++;
+            indT[p] = I(i);
+            aT[p] = a[k];
+        }
+}
+
+// The entries of the rows r0..r1 in the columns with pick[j] != 0, as a CSR matrix of those
+// columns only (column j becomes remap[j]): with fill false, rowlen[i] = their number per row;
+// with fill true, they are written from ptrH[i] on.
+template <typename V, typename I>
+GOSPLAN_INLINE void pick_cols(const I* ptr, const I* ind, const V* a, const uint8_t* pick, const I* remap, I* ptrH,
+                              I* indH, V* aH, bool fill, int64_t r0, int64_t r1) {
+    for (int64_t i = r0; i < r1; ++i) {
+        I p = fill ? ptrH[i] : I(0);
+        for (int64_t k = ptr[i]; k < ptr[i + 1]; ++k)
+            if (pick[ind[k]]) {
+                if (fill) {
+                    indH[p] = remap[ind[k]];
+                    aH[p] = a[k];
+                }
+                ++p;
+            }
+        if (!fill) ptrH[i + 1] = p;
+    }
+}
+
 // The sum of a[r0..r1) (float64), in 8 SIMD partial sums: a pass that only reads, for the benchmarks'
 // bandwidth probe (NumPy's sum can read below what the memory gives: on the development VM it
 // read 30-35 GB/s on two cores in minutes when a SIMD pass read 47-56).
@@ -262,6 +317,8 @@ GOSPLAN_INLINE double read_sum(const double* a, int64_t r0, int64_t r1) {
 struct Args {
     const void *ptr, *ind, *a, *X, *D, *inv;
     void* out;
+    void *indT, *aT;  // the transpose's arrays (place); out holds the counts or positions
+    const uint8_t* skip;  // columns left out of the transpose (count, place), or null
     void* const* parts;
     int nparts;
     int64_t r0, r1, ld;
@@ -277,6 +334,14 @@ GOSPLAN_INLINE void run_typed(int op, const Args& g) {
     const V* X = static_cast<const V*>(g.X);
     if (op == 3)
         *g.sumsq = read_sum(static_cast<const double*>(g.a), g.r0, g.r1);
+    else if (op == 4)  // the counts have the index type of the matrix
+        count_cols<I, I>(ptr, ind, static_cast<I*>(g.out), g.skip, g.r0, g.r1);
+    else if (op == 6 || op == 7)  // pick: out = row pointers (lengths at i + 1 for op 6), indT/aT the picked entries
+        pick_cols<V, I>(ptr, ind, a, g.skip, static_cast<const I*>(g.D), static_cast<I*>(g.out),
+                        static_cast<I*>(g.indT), static_cast<V*>(g.aT), op == 7, g.r0, g.r1);
+    else if (op == 5)
+        place_cols<V, I, I>(ptr, ind, a, static_cast<I*>(g.out), static_cast<I*>(g.indT), static_cast<V*>(g.aT),
+                            g.skip, g.r0, g.r1);
     else if (op == 0)
         step<V, I>(ptr, ind, a, X, static_cast<const V*>(g.D), static_cast<V*>(g.out), static_cast<const V*>(g.inv),
                    g.r0, g.r1, g.ld, g.sumsq);
@@ -504,6 +569,113 @@ PyObject* py_combine(PyObject*, PyObject* args) {
     return run(2, g, &sums);
 }
 
+const char* COUNT_DOC =
+    "count(indptr, indices, data, counts, r0, r1, skip=None)\n\n"
+    "counts[j] += 1 for every entry of the rows r0..r1-1 of the CSR matrix A in column j, except\n"
+    "the columns with skip[j] != 0 (skip: uint8, one per column, or None). counts has one entry\n"
+    "per column of A and the dtype of indices; the column indices must lie in [0, len(counts))\n"
+    "(the caller checks them once per matrix).";
+
+// skip: None, or a uint8 array of m entries; fills g.skip
+bool skip_arg(Buffers& bs, PyObject* oskip, Py_ssize_t m, Args& g) {
+    Py_buffer* skip = bs.get(oskip, false, "skip", true);
+    if (!skip) return false;
+    if (skip->buf && (skip->itemsize != 1 || items(skip) != m))
+        return fail(PyExc_ValueError, "skip must be a uint8 array with one entry per column");
+    g.skip = static_cast<const uint8_t*>(skip->buf);
+    return true;
+}
+
+PyObject* py_count(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *ocounts, *oskip = Py_None;
+    Py_ssize_t r0, r1;
+    if (!PyArg_ParseTuple(args, "OOOOnn|O", &optr, &oind, &odat, &ocounts, &r0, &r1, &oskip)) return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    Py_buffer* counts = bs.get(ocounts, true, "counts");
+    if (!counts) return nullptr;
+    if (kind_of(*counts) != (g.i64 ? 'q' : 'i')) return fail(PyExc_TypeError, "counts must have the dtype of indices"), nullptr;
+    if (!skip_arg(bs, oskip, items(counts), g)) return nullptr;
+    g.out = counts->buf;
+    return run(4, g, nullptr);
+}
+
+const char* PLACE_DOC =
+    "place(indptr, indices, data, positions, indices_t, data_t, r0, r1, skip=None)\n\n"
+    "For the rows i = r0..r1-1 of the CSR matrix A, in order, each entry (i, j, a) is written\n"
+    "to position p = positions[j] of the transposed arrays (indices_t[p] = i, data_t[p] = a)\n"
+    "and positions[j] is advanced; entries in columns with skip[j] != 0 are left out. positions\n"
+    "has the dtype of indices, one entry per column; indices_t and data_t have A's dtypes and\n"
+    "room for every entry placed. The caller lays out the positions\n"
+    "so that no two blocks write the same place.";
+
+PyObject* py_place(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *opos, *oindT, *oaT, *oskip = Py_None;
+    Py_ssize_t r0, r1;
+    if (!PyArg_ParseTuple(args, "OOOOOOnn|O", &optr, &oind, &odat, &opos, &oindT, &oaT, &r0, &r1, &oskip))
+        return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    const Py_ssize_t nnz = items(bs.get(oind, false, "indices"));
+    Py_buffer* pos = bs.get(opos, true, "positions");
+    Py_buffer* indT = pos ? bs.get(oindT, true, "indices_t") : nullptr;
+    Py_buffer* aT = indT ? bs.get(oaT, true, "data_t") : nullptr;
+    if (!aT) return nullptr;
+    const char ik = g.i64 ? 'q' : 'i', vk = g.f32 ? 'f' : 'd';
+    if (kind_of(*pos) != ik || kind_of(*indT) != ik || kind_of(*aT) != vk)
+        return fail(PyExc_TypeError, "positions and indices_t must have the dtype of indices, data_t that of data"), nullptr;
+    if (!skip_arg(bs, oskip, items(pos), g)) return nullptr;
+    // without skip every entry is placed; with it, the caller sized the arrays to the entries kept
+    if ((!g.skip && items(indT) != nnz) || items(aT) != items(indT))
+        return fail(PyExc_ValueError, "indices_t and data_t must hold an entry for every entry placed"), nullptr;
+    g.out = pos->buf, g.indT = indT->buf, g.aT = aT->buf;
+    return run(5, g, nullptr);
+}
+
+const char* PICK_DOC =
+    "pick(indptr, indices, data, pick, remap, indptr_h, indices_h, data_h, r0, r1)\n\n"
+    "The entries of the rows r0..r1-1 of the CSR matrix A in the columns with pick[j] != 0, as\n"
+    "a CSR matrix H of those columns (column j of A is column remap[j] of H). With indices_h\n"
+    "None, indptr_h[i + 1] = their number in row i; else they are written from indptr_h[i] on\n"
+    "(the caller has summed the numbers into row pointers). pick is uint8 with one entry per\n"
+    "column, remap, indptr_h (n + 1 entries) and indices_h have the dtype of indices.";
+
+PyObject* py_pick(PyObject*, PyObject* args) {
+    PyObject *optr, *oind, *odat, *opick, *oremap, *optrH, *oindH, *oaH;
+    Py_ssize_t r0, r1;
+    if (!PyArg_ParseTuple(args, "OOOOOOOOnn", &optr, &oind, &odat, &opick, &oremap, &optrH, &oindH, &oaH, &r0, &r1))
+        return nullptr;
+    Buffers bs;
+    Args g{};
+    Py_ssize_t nrow;
+    if (!matrix_args(bs, optr, oind, odat, r0, r1, g, &nrow)) return nullptr;
+    Py_buffer* remap = bs.get(oremap, false, "remap");
+    if (!remap) return nullptr;
+    const char ik = g.i64 ? 'q' : 'i', vk = g.f32 ? 'f' : 'd';
+    if (kind_of(*remap) != ik) return fail(PyExc_TypeError, "remap must have the dtype of indices"), nullptr;
+    if (!skip_arg(bs, opick, items(remap), g)) return nullptr;
+    if (!g.skip) return fail(PyExc_ValueError, "pick must be a uint8 array, not None"), nullptr;
+    Py_buffer* ptrH = bs.get(optrH, true, "indptr_h");
+    if (!ptrH) return nullptr;
+    if (kind_of(*ptrH) != ik || items(ptrH) != nrow + 1)
+        return fail(PyExc_ValueError, "indptr_h must have n + 1 entries of the dtype of indices"), nullptr;
+    const bool fill = oindH != Py_None;
+    if (fill) {
+        Py_buffer* indH = bs.get(oindH, true, "indices_h");
+        Py_buffer* aH = indH ? bs.get(oaH, true, "data_h") : nullptr;
+        if (!aH) return nullptr;
+        if (kind_of(*indH) != ik || kind_of(*aH) != vk || items(indH) != items(aH))
+            return fail(PyExc_TypeError, "indices_h and data_h must have A's dtypes and one length"), nullptr;
+        g.indT = indH->buf, g.aT = aH->buf;
+    }
+    g.D = remap->buf, g.out = ptrH->buf;
+    return run(fill ? 7 : 6, g, nullptr);
+}
+
 const char* READ_DOC =
     "read(a, start, stop) -> float\n\n"
     "The sum of a[start:stop] for a float64 array, read once with SIMD loads and the GIL\n"
@@ -530,6 +702,9 @@ PyMethodDef METHODS[] = {
     {"step", py_step, METH_VARARGS, STEP_DOC},
     {"scatter", py_scatter, METH_VARARGS, SCATTER_DOC},
     {"combine", py_combine, METH_VARARGS, COMBINE_DOC},
+    {"count", py_count, METH_VARARGS, COUNT_DOC},
+    {"place", py_place, METH_VARARGS, PLACE_DOC},
+    {"pick", py_pick, METH_VARARGS, PICK_DOC},
     {nullptr, nullptr, 0, nullptr},
 };
 

@@ -7,9 +7,10 @@ pymrio labels region-sectors by a (region, sector) MultiIndex; gosplan by one id
 taken as pymrio holds them (``A`` and ``S`` where computed), so a round trip
 through pymrio is exact; where only flows are present they are divided by ``x``.
 
-Direct factor use of final demand (pymrio's ``F_Y``) has no place in an economy
-of activities; its totals are kept in ``meta["F_Y_total"]`` so nothing is lost
-silently.
+Direct factor use of final demand (pymrio's ``F_Y``: households' own emissions)
+is no activity's: it becomes the economy's ``final_demand_factor_use`` (factors x
+final-demand categories), so that consumption- and production-based accounts
+include it as pymrio's do; its totals stay in ``meta["F_Y_total"]`` as before.
 """
 
 from __future__ import annotations
@@ -69,7 +70,7 @@ def from_pymrio(io: Any, extensions: list[str] | None = None, name: str | None =
         units = [str(v) if pd.notna(v) else "" for v in u]
     products = pd.DataFrame({"unit": units, "region": regions, "name": sectors}, index=ids)
 
-    B_parts, fac_ids, fac_units, fy_total = [], [], [], {}
+    B_parts, fac_ids, fac_units, fy_total, fy_parts = [], [], [], {}, []
     for ext in io.get_extensions(data=True):
         if extensions is not None and ext.name not in extensions:
             continue
@@ -92,6 +93,8 @@ def from_pymrio(io: Any, extensions: list[str] | None = None, name: str | None =
         if getattr(ext, "F_Y", None) is not None:
             for k, v in zip(fid, ext.F_Y.sum(axis=1).to_numpy()):
                 fy_total[k] = float(v)
+            fy = ext.F_Y.reindex(index=sindex)
+            fy_parts.append(pd.DataFrame(fy.to_numpy(dtype=float), index=fid, columns=_ids(fy.columns)))
     B = np.vstack(B_parts) if B_parts else np.zeros((0, len(ids)))
     if len(set(fac_ids)) != len(fac_ids):
         raise SchemaError("pymrio extensions share stressor names; rename one extension")
@@ -113,6 +116,7 @@ def from_pymrio(io: Any, extensions: list[str] | None = None, name: str | None =
         levels=pd.Series(xv, index=ids),
         name=name if name is not None else str(getattr(io, "name", "") or "pymrio"),
         meta=meta,
+        final_demand_factor_use=pd.concat(fy_parts).fillna(0.0) if fy_parts and Y is not None else None,
     )
 
 

@@ -1,4 +1,4 @@
-"""Leontief quantity analysis of an Economy: what a final demand requires.
+"""Leontief (demand-driven) quantity analysis of an Economy: what a final demand requires.
 
 Gross output for any number of final-demand columns, output and factor
 multipliers, labour values (vertically integrated labour per product, by kind),
@@ -41,6 +41,11 @@ __all__ = [
     "consumption_accounts",
     "Accounts",
     "leontief_inverse",
+    "final_demand_factor_use",
+    "employment_multipliers",
+    "type_one_value_added_multiplier",
+    "hawkins_simon",
+    "HawkinsSimon",
 ]
 
 REGION_SEPARATOR = "/"
@@ -141,12 +146,17 @@ def gross_output(economy, demand=None, *, method: str = "auto", solver=None, **o
     return out
 
 
-def leontief_inverse(economy) -> pd.DataFrame:
+def leontief_inverse(economy, *, check: bool = True) -> pd.DataFrame:
     """The dense Leontief inverse ``L = (I - A)^{-1}``, labelled, on explicit request only.
 
     Costs ``n^2`` memory and about ``2 n^3`` flops (Miller & Blair 2009, ch. 2);
-    every other function here solves with a factorization instead.
+    every other function here solves with a factorization instead.  ``check``
+    runs :meth:`Economy.check_productive` first, as :func:`prepare` does: the
+    inverse of a non-productive economy exists but has negative entries and means
+    nothing, so it is refused with :class:`UnproductiveError` naming the products.
     """
+    if check:
+        economy.check_productive()
     L = linalg.leontief_inverse(economy.A)
     return pd.DataFrame(L, index=economy.product_ids, columns=economy.product_ids)
 
@@ -243,6 +253,115 @@ def type_one_multipliers(economy, factors=None, *, method: str = "auto", solver=
     return pd.DataFrame(ratio, index=M.index, columns=M.columns)
 
 
+def type_one_value_added_multiplier(economy, value_added, *, method: str = "auto", solver=None,
+                                    **options) -> pd.Series:
+    """Type I multiplier of several factor rows taken together, as ONS publishes its "GVA multiplier".
+
+    ``(sum_f (B (I - A)^{-1})_fj) / (sum_f B_fj)``: value added generated in the
+    whole economy per unit of the product's own (direct) value added, where value
+    added is the sum of the rows named in ``value_added`` (for ONS: compensation
+    of employees, gross operating surplus and taxes less subsidies on production).
+    ONS, *UK Input-Output Analytical Tables 2010*, sheet "Multipliers" ("GVA
+    multiplier" = "GVA effect" / direct GVA coefficient); Miller & Blair (2009),
+    ch. 6.  The sum is formed before the ratio, so signed rows (taxes less
+    subsidies) offset each other as in the published figure.  A product whose
+    direct value added is zero has no such multiplier: it is reported as NaN with
+    a warning naming it, never as a silent 0.
+    """
+    rows = _factor_rows(economy, value_added, "type_one_value_added_multiplier")
+    effect = value_added_multipliers(economy, rows, method=method, solver=solver, **options)
+    direct = np.asarray(_factor_coefficients(economy, rows).sum(axis=0)).ravel()
+    zero = direct == 0
+    if zero.any():
+        import warnings
+
+        warnings.warn(f"type_one_value_added_multiplier: product(s) {list(economy.product_ids[zero][:10])} have no "
+                      "direct value added; their multiplier is undefined (NaN)", RuntimeWarning, stacklevel=2)
+    ratio = np.divide(effect.to_numpy(), direct, out=np.full_like(direct, np.nan), where=~zero)
+    return pd.Series(ratio, index=economy.product_ids, name="type_one_value_added_multiplier")
+
+
+def employment_multipliers(economy, employment=None, *, type_one: bool = False, method: str = "auto",
+                           solver=None, **options) -> pd.DataFrame:
+    """Employment multipliers: jobs (or hours) in the whole economy per unit of final demand.
+
+    ``e (I - A)^{-1}`` for each employment row ``e`` of ``B`` (persons or hours per
+    unit of output), Miller & Blair (2009), section 6.3 ("employment
+    multipliers"); with ``type_one=True`` the Type I employment multiplier, that
+    total divided by the product's own direct coefficient ``e_j`` (section 6.3.2;
+    0 where ``e_j = 0``, ONS's convention).  ``employment`` names the rows
+    (default: the labour factors of :func:`labour_factors` not counted in money:
+    persons, hours); a thin name over :func:`factor_multipliers`.
+
+    Returns
+    -------
+    DataFrame employment factors x products.
+    """
+    if employment is None:
+        # labour counted in money (compensation, wages; a currency unit) is income, not employment
+        money = re.compile(r"\b(usd|gbp|eur|euro|dollar|pound|currency)\b|compensation|wage|salar", re.IGNORECASE)
+        t = economy.factors
+        employment = [f for f in labour_factors(economy)
+                      if not money.search(f"{f} {t.loc[f, 'name']} {t.loc[f, 'unit']}")]
+        if not employment:
+            raise SchemaError(
+                f"economy {economy.name!r} has no factor counting persons or hours among "
+                f"{list(economy.factor_ids)[:20]}; name them with employment=[...]"
+            )
+    fn = type_one_multipliers if type_one else factor_multipliers
+    out = fn(economy, employment, method=method, solver=solver, **options)
+    out.index.name = "employment"
+    return out
+
+
+@dataclass(frozen=True)
+class HawkinsSimon:
+    """The Hawkins-Simon condition checked by elimination, with what it shows.
+
+    Attributes
+    ----------
+    holds : every leading principal minor of ``I - A`` is positive.
+    pivots : the pivots of Gaussian elimination of ``I - A`` without row exchanges, per product;
+        the k-th leading principal minor is the product of the first k pivots.
+    first_failure : the product at whose pivot the condition first fails (None when it holds).
+    """
+
+    holds: bool
+    pivots: pd.Series
+    first_failure: str | None
+
+
+def hawkins_simon(economy, *, tol: float = 0.0) -> HawkinsSimon:
+    """Check the Hawkins-Simon condition without determinants, for teaching.
+
+    Hawkins & Simon (1949), "Note: some conditions of macroeconomic
+    stability", *Econometrica* 17: a non-negative ``A`` is productive (``(I -
+    A)^{-1} >= 0`` exists) iff every leading principal minor of ``I - A`` is
+    positive (Miller & Blair 2009, section 2.6 and appendix 2.1).  Rather than
+    computing ``n`` determinants, Gaussian elimination without row exchanges is
+    run on ``I - A``: the k-th minor is the product of the first ``k`` pivots,
+    so all minors are positive iff every pivot is (each pivot is the k-th
+    minor over the (k-1)-th).  The elimination stops at the first pivot ``<=
+    tol``, which names the product where the condition fails.  Dense, ``O(n^3)``:
+    for tables a student can read; :meth:`Economy.check_productive` is the
+    check that scales.
+    """
+    M = -economy.A.toarray()
+    n = M.shape[0]
+    M[np.diag_indices(n)] += 1.0
+    pivots = np.full(n, np.nan)
+    failure = None
+    for k in range(n):
+        p = M[k, k]
+        pivots[k] = p
+        if not p > tol:
+            failure = str(economy.product_ids[k])
+            break
+        # the elimination step that leaves the Schur complement, whose first entry is the next pivot
+        M[k + 1:, k + 1:] -= np.outer(M[k + 1:, k] / p, M[k, k + 1:])
+    return HawkinsSimon(failure is None, pd.Series(pivots, index=economy.product_ids, name="pivot"), failure)
+
+
 _LABOUR = re.compile(r"labou?r|hour|employ|compensation|wage|persons|worker", re.IGNORECASE)
 
 
@@ -288,8 +407,9 @@ def footprints(economy, factors=None, demand=None, *, method: str = "auto", solv
     demand requires is ``x_r = (I - A)^{-1} y_r`` and its footprint of factor
     ``f`` produced in region ``s`` is ``sum_{j in s} B_fj x_rj`` (Miller & Blair
     2009, ch. 3 and ch. 10 on factor use embodied in trade; pymrio ``calc_accounts``).  Summed over
-    origins this is pymrio's ``D_cba_reg`` (without direct final-demand
-    factor use ``F_Y``, which an Economy does not hold).
+    origins this is pymrio's ``D_cba_reg`` less the direct factor use of final
+    demand (``F_Y``), which no origin produced: see :func:`final_demand_factor_use`
+    and :func:`consumption_accounts`, which add it.
 
     Returns
     -------
@@ -329,6 +449,8 @@ class Accounts:
     imports : factors x consumers: the part of the footprint produced in other regions (``D_imp_reg``).
     exports : factors x regions: factor use of each region serving other consumers (``D_exp_reg``).
     by_origin : the full (factor, origin) x consumer table of :func:`footprints`.
+    direct : factors x regions: factor use of final demand itself (pymrio's ``F_Y`` by region),
+        included in ``consumption`` and ``production``; None where it was not added.
     """
 
     consumption: pd.DataFrame
@@ -336,9 +458,38 @@ class Accounts:
     imports: pd.DataFrame
     exports: pd.DataFrame
     by_origin: pd.DataFrame
+    direct: pd.DataFrame | None = None
 
 
-def consumption_accounts(economy, factors=None, demand=None, *, method: str = "auto", solver=None, **options) -> Accounts:
+def final_demand_factor_use(economy, factors=None, *, by: str = "category") -> pd.DataFrame:
+    """Factor use of final demand itself (pymrio's ``F_Y``), e.g. households' own emissions.
+
+    Not embodied in any product: fuel burnt in households' boilers and cars emits
+    where and when it is consumed (Miller & Blair 2009, section 10.3 on
+    household emissions; pymrio's ``F_Y``, added to ``D_cba`` and ``D_pba`` by
+    ``calc_accounts``).  ``by="category"`` gives factors x final-demand categories
+    as held by the economy (``"REGION/category"`` in a multi-regional one),
+    ``by="region"`` the sum over each consuming region's categories.  An economy
+    without it gives zeros.
+    """
+    rows = _factor_rows(economy, factors, "final_demand_factor_use")
+    cats = economy.Y.columns
+    held = economy.final_demand_factor_use
+    F = (held.loc[rows] if held is not None
+         else pd.DataFrame(0.0, index=pd.Index(rows, name="factor"), columns=cats))
+    F = F.copy()
+    F.index.name = "factor"
+    if by == "category":
+        return F
+    if by != "region":
+        raise SchemaError(f"final_demand_factor_use: by must be 'category' or 'region', not {by!r}")
+    consumer = np.asarray(_consumer_of(cats))
+    regions = pd.Index(pd.unique(consumer), name="region")
+    return F.T.groupby(consumer, sort=False).sum().T.reindex(columns=regions)
+
+
+def consumption_accounts(economy, factors=None, demand=None, *, direct: bool | None = None, method: str = "auto",
+                         solver=None, **options) -> Accounts:
     """Consumption- and production-based accounts of a multi-regional economy.
 
     From the footprints by origin ``D[f, s, r]`` (factor ``f`` used in region
@@ -346,8 +497,15 @@ def consumption_accounts(economy, factors=None, demand=None, *, method: str = "a
     ``sum_r D``, imports ``sum_{s != r} D`` and exports ``sum_{r != s} D``
     (Miller & Blair 2009, ch. 10 on emissions embodied in trade; pymrio
     ``calc_accounts``, whose gross output is likewise recomputed as
-    ``(I - A)^{-1} y`` so that the four accounts add up).
+    ``(I - A)^{-1} y`` so that the four accounts add up).  The factor use of
+    final demand itself (``F_Y``, :func:`final_demand_factor_use`) is added to
+    the consuming region's consumption and production, as pymrio's ``D_cba_reg``
+    and ``D_pba_reg`` do; ``direct`` (default: when the economy holds ``F_Y`` and
+    ``demand`` is its own final demand, the one ``F_Y`` belongs to) says whether
+    to add it.
     """
+    if direct is None:
+        direct = demand is None and economy.final_demand_factor_use is not None
     D = footprints(economy, factors, demand, method=method, solver=solver, **options)
     rows = list(D.index.get_level_values("factor").unique())
     consumers = list(D.columns)
@@ -359,4 +517,12 @@ def consumption_accounts(economy, factors=None, demand=None, *, method: str = "a
     prod = pd.DataFrame(cube.sum(axis=2), index=idx, columns=pd.Index(origins, name="region"))
     imp = pd.DataFrame((cube * ~same).sum(axis=1), index=idx, columns=pd.Index(consumers, name="region"))
     exp = pd.DataFrame((cube * ~same).sum(axis=2), index=idx, columns=pd.Index(origins, name="region"))
-    return Accounts(cons, prod, imp, exp, D)
+    fy = None
+    if direct:
+        fy = final_demand_factor_use(economy, rows, by="region")
+        fy.index = idx
+        cons = cons + fy.reindex(columns=cons.columns, fill_value=0.0)
+        # a region that consumes but produces nothing still uses factors in its own final demand
+        regions = prod.columns.append(fy.columns.difference(prod.columns, sort=False)).rename("region")
+        prod = prod.reindex(columns=regions, fill_value=0.0) + fy.reindex(columns=regions, fill_value=0.0)
+    return Accounts(cons, prod, imp, exp, D, fy)
