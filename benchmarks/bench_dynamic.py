@@ -23,7 +23,8 @@ status OPTIMAL). The rows print the relative measures of every method and the
 1-minute load average (the machine is shared). The peer runs with its own time
 limit (``--peer-time-limit``) where n x T <= ``--peer-max``.
 
-Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_dynamic.py [--sizes 100x5,1000x10] [--time-limit 600] [--peer-time-limit 120] [--no-peer] [--method pdlp --tol 1e-6 --accuracy 1e-3]
+Run: env -u OPENBLAS_CORETYPE -u OPENBLAS_L2_SIZE python benchmarks/bench_dynamic.py [--sizes 100x5,1000x10]
+     [--time-limit 600] [--peer-time-limit 120] [--no-peer] [--method pdlp --tol 1e-6 --accuracy 1e-3]
 """
 
 from __future__ import annotations
@@ -155,9 +156,8 @@ def run_one(n: int, T: int, time_limit: float, peer: bool, structure: str = "ran
             build_only: bool = False, tol: float = 1e-7, accuracy: float = 1e-3, peer_time_limit: float = 120.0) -> dict:
     from gosplan.planning.dynamic import MaxConsumption, build_dynamic_lp, dynamic_spec, read_back
     from gosplan.planning.dynamic.methods.approx import solve_approximate
-    from gosplan.planning.solver import relative_accuracy
     from gosplan.planning.dynamic.methods.ipm import solve_structured
-    from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
+    from gosplan.planning.solver import SolverOptions, SolverStatus, relative_accuracy, solve_lp
 
     eco, d = synthetic_economy(n, depreciation=0.05, structure=structure)
     lags = pd.Series(np.where(np.arange(n) % 3 == 0, 2, 1), index=eco.activity_ids)
@@ -276,7 +276,13 @@ def main() -> None:
     import scipy
     from threadpoolctl import threadpool_info
 
-    print("BLAS/OpenMP:", [(i.get("internal_api"), i.get("filepath", "").rsplit("/", 1)[-1], i.get("num_threads"), i.get("architecture")) for i in threadpool_info()])
+    print(
+        "BLAS/OpenMP:",
+        [
+            (i.get("internal_api"), i.get("filepath", "").rsplit("/", 1)[-1], i.get("num_threads"), i.get("architecture"))
+            for i in threadpool_info()
+        ],
+    )
     print(f"highspy {highspy.__version__ if hasattr(highspy, '__version__') else '?'}, scipy {scipy.__version__}")
     print("load average (1, 5, 15 min):", __import__("os").getloadavg())
     rows = []
@@ -291,14 +297,21 @@ def main() -> None:
                       f"build {r['build_s']:7.2f} s wall / {r['build_cpu_s']:6.2f} s CPU, +{r['build_MiB']:7.1f} MiB", flush=True)
                 continue
             print(
-                f"{structure:>7} n={n:>6} T={T:>3}: {r['rows']:>9,} rows {r['cols']:>9,} cols {r['nnz']:>10,} nnz | build {r['build_s']:7.2f} s "
-                f"solve {r['solve_s']:8.2f} s wall / {r['solve_cpu_s']:8.2f} s CPU ({r['status']}, {r['iterations']:,} it) read {r['read_s']:5.2f} s | "
+                f"{structure:>7} n={n:>6} T={T:>3}: {r['rows']:>9,} rows {r['cols']:>9,} cols {r['nnz']:>10,} nnz | "
+                f"build {r['build_s']:7.2f} s "
+                f"solve {r['solve_s']:8.2f} s wall / {r['solve_cpu_s']:8.2f} s CPU ({r['status']}, {r['iterations']:,} it) "
+                f"read {r['read_s']:5.2f} s | "
                 f"+{r['build_MiB']:7.1f} MiB build, +{r['solve_MiB']:7.1f} MiB solve | verify {r['verify_ok']}"
-                + (f" | rel. primal inf {r['rel_primal_inf']:.1e}, dual inf {r['rel_dual_inf']:.1e}, gap {r['rel_gap']:.1e}" if "rel_gap" in r else "")
+                + (
+                    f" | rel. primal inf {r['rel_primal_inf']:.1e}, dual inf {r['rel_dual_inf']:.1e}, gap {r['rel_gap']:.1e}"
+                    if "rel_gap" in r
+                    else ""
+                )
                 + f" | load {r['load_1min']:.2f}"
                 + (f" | by {r['solved_by']}" + (f" (structured: {r['fallback']})" if r["fallback"] else ""))
                 + (f" | scipy.linprog {r['peer_cpu_s']:.2f} s CPU, CPU ratio {r['ratio_gosplan_over_scipy']:.2f}, "
-                   + (f"objective diff {r['objective_rel_diff']:.1e}" if "objective_rel_diff" in r else f"not solved (status {r['peer_status']})")
+                   + (f"objective diff {r['objective_rel_diff']:.1e}" if "objective_rel_diff" in r
+                      else f"not solved (status {r['peer_status']})")
                    if "peer_s" in r else ""),
                 flush=True,
             )

@@ -69,7 +69,11 @@ def projects(e, x, m: int, T: int, rng) -> pd.DataFrame:
     for pid in ids:
         if rng.uniform() < 0.8:
             j = int(rng.integers(n))
-            mapping[pid] = {"activity": f"a{j}", "capacity": float(x[j] * rng.uniform(0.05, 0.4)), "first_period": int(rng.integers(2, T + 1))}
+            mapping[pid] = {
+                "activity": f"a{j}",
+                "capacity": float(x[j] * rng.uniform(0.05, 0.4)),
+                "first_period": int(rng.integers(2, T + 1)),
+            }
         else:
             mapping[pid] = {"start": int(rng.integers(1, T + 1))}
     return investment_table(table, mapping)

@@ -479,7 +479,8 @@ def main() -> None:
                     continue
                 bw = r["bandwidth"]
                 copy = f", transposed copy built in {r['transpose_seconds']:.2f} s" if r.get("transpose_seconds") else ""
-                print(f"{n:>10,} {impl:<20} nnz={r['nnz']:,} matrix {gib(r['matrix_bytes'])}, threads={r['threads']}, kernel {r['kernel']}, "
+                print(f"{n:>10,} {impl:<20} nnz={r['nnz']:,} matrix {gib(r['matrix_bytes'])}, threads={r['threads']}, "
+                      f"kernel {r['kernel']}, "
                       f"build {r['build_seconds']:.1f} s, peak above inputs {gib(r['peak_extra'])}{copy}")
                 scaling.append(r)
                 print(f"{'':>12}bandwidth GB/s: " + ", ".join(f"{k.replace('_', ' ')} {v / 1e9:.1f}" for k, v in bw.items()))

@@ -68,7 +68,12 @@ const original = ctx.comparisonStep, originalTies = ctx.breakTies;
 // gosplan's tie-breaking: the smallest project id in string order
 const byId = (N, C, cost, approvers, params, choices) => [[...choices].sort()[0]];
 function zeroStep(N, C, cost, approvers, B, greedy, winners, params) {
-  const count = (set) => { const s = {}; for (const i of N) s[i] = 0; for (const c of set) for (const i of approvers[c]) s[i] += 1; return s; };
+  const count = (set) => {
+    const s = {};
+    for (const i of N) s[i] = 0;
+    for (const c of set) for (const i of approvers[c]) s[i] += 1;
+    return s;
+  };
   const a = count(winners), b = count(greedy);
   let pm = 0, pg = 0;
   for (const i of N) { if (a[i] > b[i]) pm++; else if (b[i] > a[i]) pg++; }
@@ -147,7 +152,14 @@ def main() -> int:
         full = {"tieBreaking": [], "accuracy": "fractions", "increment": 1, **params}
         case = json.dumps({"instance": instance, "params": full, "zero": zero, "byId": by_id})
         try:
-            done = subprocess.run([node, "-e", HARNESS, str(args.tool)], input=case, capture_output=True, text=True, timeout=args.timeout, check=False)
+            done = subprocess.run(
+                [node, "-e", HARNESS, str(args.tool)],
+                input=case,
+                capture_output=True,
+                text=True,
+                timeout=args.timeout,
+                check=False,
+            )
         except subprocess.TimeoutExpired:
             return {"error": f"no answer in {args.timeout} s"}
         if done.returncode:
@@ -155,7 +167,10 @@ def main() -> int:
         return json.loads(done.stdout)
 
     rng = random.Random(args.seed)
-    stats = {k: {"endless": 0, "timeout": 0, "all_fit_differ": 0, "cases": 0, "ties": 0, "agree": 0, "agree_free": 0, "agree_zero": 0} for k in VARIANTS}
+    stats = {
+        k: {"endless": 0, "timeout": 0, "all_fit_differ": 0, "cases": 0, "ties": 0, "agree": 0, "agree_free": 0, "agree_zero": 0}
+        for k in VARIANTS
+    }
     shown = {k: 0 for k in VARIANTS}
     differ_cases = 0
     for _ in range(args.n):
@@ -197,7 +212,8 @@ def main() -> int:
             differ_cases += 1
     for name, st in stats.items():
         print(
-            f"{name}: {st['cases']} elections ({st['endless']} more skipped: the tool would not stop; {st['timeout']} more: no answer in time); gosplan = tool in {st['agree_free']} of the "
+            f"{name}: {st['cases']} elections ({st['endless']} more skipped: the tool would not stop; "
+            f"{st['timeout']} more: no answer in time); gosplan = tool in {st['agree_free']} of the "
             f"{st['cases'] - st['ties']} without a tie; with ties broken by id, gosplan = tool in {st['agree']}, "
             f"= tool counting from 0 in {st['agree_zero']} of {st['cases']}; "
             f"{st['all_fit_differ']} of the differences where every project fits in the budget"

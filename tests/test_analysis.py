@@ -8,7 +8,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import RAW_DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -16,6 +15,8 @@ from gosplan import analysis, datasets
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
 from gosplan.sources import read_economy
+
+from conftest import RAW_DATA
 
 
 def max_rel(got, ref, floor=1e-12):

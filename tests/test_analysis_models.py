@@ -13,7 +13,6 @@ import warnings
 import numpy as np
 import pandas as pd
 import pytest
-from conftest import RAW_DATA as DATA
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -26,6 +25,8 @@ from gosplan.errors import (
     UnproductiveError,
 )
 from gosplan.sources import read_economy
+
+from conftest import RAW_DATA as DATA
 
 # -- Eurostat Manual (2008), Germany 1995, six product groups -------------------------------------
 #

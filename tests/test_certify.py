@@ -7,7 +7,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
-from test_planning import leontief
 
 from gosplan.planning import (
     SolverOptions,
@@ -19,6 +18,8 @@ from gosplan.planning import (
 )
 from gosplan.planning.solver import EXACT_TOL, relative_accuracy
 from gosplan.testing import two_sector
+
+from test_planning import leontief
 
 
 def _worst(acc):

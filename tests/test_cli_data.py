@@ -27,9 +27,10 @@ def test_convert_round_trip(tmp_path):
 
 
 def test_bad_table_is_a_clear_error(tmp_path):
-    from gosplan.cli import main
     import subprocess
     import sys
+
+    from gosplan.cli import main
 
     proc = subprocess.run(
         [sys.executable, "-c", "from gosplan.cli import main; main()", "info", str(tmp_path / "missing")],

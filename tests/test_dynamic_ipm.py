@@ -9,7 +9,6 @@ import pandas as pd
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
-from test_dynamic import _synthetic
 
 from gosplan.errors import SchemaError
 from gosplan.planning.dynamic import (
@@ -31,6 +30,8 @@ from gosplan.planning.solver import (
     solve_lp,
 )
 from gosplan.testing import two_sector
+
+from test_dynamic import _synthetic
 
 STRUCTURED = SolverOptions(method="structured_ipm")
 EXACT = SolverOptions(method="dual_simplex", tol=1e-9)

@@ -397,7 +397,10 @@ def test_a_plan_impossible_without_projects_is_an_error_naming_its_limits(table)
     blame, and the error names the floor and the supply of one (any) period."""
     from gosplan.planning.dynamic import InfeasibleDynamicPlanError
 
-    with pytest.raises(InfeasibleDynamicPlanError, match=r"even without the funded projects.*consumption floor of 'bread' in (\d) \(300\); supply of 'labour' in \1 \(100\)"):
+    with pytest.raises(
+        InfeasibleDynamicPlanError,
+        match=r"even without the funded projects.*consumption floor of 'bread' in (\d) \(300\); supply of 'labour' in \1 \(100\)",
+    ):
         plan_funded(steel_and_bread(), 4, table, ["P1"], final_demand=pd.Series({"bread": 300.0}))
 
 

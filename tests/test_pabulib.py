@@ -203,7 +203,8 @@ def test_ballot_with_unknown_project_named():
     i = _line_of(lines, "vote046173fb")
     lines[i - 1] = "vote046173fb-2020-434c-8996-228dbd840ad5;1,99"
     with pytest.raises(
-        UnknownIdError, match=rf"bad\.pb:{i}: voter 'vote046173fb-2020-434c-8996-228dbd840ad5', field 'vote': project '99' is not in PROJECTS"
+        UnknownIdError,
+        match=rf"bad\.pb:{i}: voter 'vote046173fb-2020-434c-8996-228dbd840ad5', field 'vote': project '99' is not in PROJECTS",
     ):
         _parse(lines)
 
@@ -212,7 +213,11 @@ def test_ballot_above_max_length_named():
     lines = _assen_lines()
     lines.insert(_line_of(lines, "min_length"), "max_length;4")
     i = _line_of(lines, "vote01006bcf")  # 1,2,6,9,13: five projects
-    with pytest.raises(SchemaError, match=rf"bad\.pb:{i}: voter 'vote01006bcf-62b6-435d-a0de-2966c3e75249', field 'vote': ballot names 5 projects, more than max_length 4"):
+    with pytest.raises(
+        SchemaError,
+        match=rf"bad\.pb:{i}: voter 'vote01006bcf-62b6-435d-a0de-2966c3e75249', field 'vote': "
+        r"ballot names 5 projects, more than max_length 4",
+    ):
         _parse(lines)
 
 
@@ -250,7 +255,9 @@ def test_project_count_checked_against_meta():
     lines = _assen_lines()
     lines[_line_of(lines, "num_projects") - 1] = "num_projects;15"
     last_project = _line_of(lines, "VOTES") - 1
-    with pytest.raises(SchemaError, match=rf"bad\.pb:{last_project}: the PROJECTS section ends here after 14 projects, but META num_projects"):
+    with pytest.raises(
+        SchemaError, match=rf"bad\.pb:{last_project}: the PROJECTS section ends here after 14 projects, but META num_projects"
+    ):
         _parse(lines)
 
 
@@ -298,7 +305,10 @@ def test_duplicate_voter_named():
     lines = _assen_lines()
     i = _line_of(lines, "vote02bb4517")
     lines[i - 1] = "vote01006bcf-62b6-435d-a0de-2966c3e75249;1,2"
-    with pytest.raises(DuplicateIdError, match=rf"bad\.pb:{i}: field 'voter_id': voter 'vote01006bcf-62b6-435d-a0de-2966c3e75249' already voted on line {i - 1}"):
+    with pytest.raises(
+        DuplicateIdError,
+        match=rf"bad\.pb:{i}: field 'voter_id': voter 'vote01006bcf-62b6-435d-a0de-2966c3e75249' already voted on line {i - 1}",
+    ):
         _parse(lines)
 
 

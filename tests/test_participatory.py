@@ -10,6 +10,7 @@ demand and output of every round within a relative 1e-9 of the trace (what we se
 from __future__ import annotations
 
 import dataclasses
+
 import numpy as np
 import pandas as pd
 import pytest

@@ -418,7 +418,7 @@ def test_trade_limit_binds():
     assert limited.levels["N/bake_import"] == pytest.approx(4.0)
     row = limited.constraints.set_index(["kind", "id"]).loc[("trade", "S->N")]
     assert row["binding"] and row["valuation"] == pytest.approx(2.0)
-    assert not free.verify(e, t).ok is False
+    assert free.verify(e, t).ok is not False
     # the free plan breaks the trade limit: verify on a plan claiming the limit finds it
     forged = free.replace(trade_limits={("S", "N"): 4.0})
     rep = forged.verify(e, t)

@@ -22,7 +22,6 @@ from gosplan.planning.presets import (
     von_neumann,
 )
 
-
 # -- Feldman -------------------------------------------------------------------------------
 
 

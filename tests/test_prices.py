@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-
 import numpy as np
 import pandas as pd
 import pytest
@@ -10,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from gosplan import analysis, plots, prices
-from gosplan.sources import read_economy
 from gosplan.economy import Economy
 from gosplan.errors import SchemaError, UnknownIdError, UnproductiveError
+from gosplan.sources import read_economy
 
 SCISSORS = "ussr_1922_1924"  # shipped, see datasets/ussr_1922_1924/PROVENANCE.md
 

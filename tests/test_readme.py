@@ -93,4 +93,6 @@ def test_readme_block_runs(number, clone):
         # a server a block starts in the background is stopped when the block ends
         cmd = ["bash", "-c", "set -euo pipefail\ntrap 'kill $(jobs -p) 2>/dev/null || true' EXIT\n" + script]
     done = subprocess.run(cmd, cwd=clone, env=env, capture_output=True, text=True, timeout=900)
-    assert done.returncode == 0, f"README block {number} ({lang}) failed:\n{code}\n--- output ---\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    assert done.returncode == 0, (
+        f"README block {number} ({lang}) failed:\n{code}\n--- output ---\n{done.stdout[-3000:]}\n{done.stderr[-3000:]}"
+    )

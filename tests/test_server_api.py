@@ -19,10 +19,10 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from _server_harness import ADMIN, Client, Server, backends, fresh_database, products, seat_delegates  # noqa: E402
-
 from gosplan import datasets  # noqa: E402
 from gosplan.democracy.ledger import verify_export  # noqa: E402
+
+from _server_harness import ADMIN, Client, Server, backends, fresh_database, products, seat_delegates  # noqa: E402
 
 MAX_BODY = 64 * 1024
 

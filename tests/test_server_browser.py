@@ -73,10 +73,9 @@ class Pages:
 
     def wait_for(self, element_id: str):
         """Wait until the page has loaded completely and shows ``element_id`` (or a refusal)."""
+        from selenium.common.exceptions import WebDriverException
         from selenium.webdriver.support import expected_conditions as ec
         from selenium.webdriver.support.ui import WebDriverWait
-
-        from selenium.common.exceptions import WebDriverException
 
         WebDriverWait(self.d, 30, ignored_exceptions=(WebDriverException,)).until(
             lambda d: d.execute_script("return document.readyState") == "complete")

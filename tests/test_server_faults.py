@@ -23,9 +23,9 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("uvicorn")
 
-from _server_harness import Server, seed_plan_round  # noqa: E402
-
 from gosplan.democracy.ledger import verify_export  # noqa: E402
+
+from _server_harness import Server, seed_plan_round  # noqa: E402
 
 COUNCILS = 40
 

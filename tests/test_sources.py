@@ -15,9 +15,10 @@ from hypothesis import strategies as st
 from gosplan import Economy, datasets
 from gosplan.errors import SchemaError, SourceError, UnknownIdError
 from gosplan.sources import read_economy, write_economy
-from gosplan.sources.tables import write_table
 from gosplan.sources.published import read_ons_iot, read_wiod2013_mrio, read_wiod_niot
+from gosplan.sources.tables import write_table
 from gosplan.testing import assert_economy_equal
+
 
 @st.composite
 def economies(draw):

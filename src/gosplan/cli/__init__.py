@@ -8,21 +8,24 @@ from __future__ import annotations
 
 import sys
 
+from gosplan.cli import (
+    analysis,  # noqa: F401  (analyze, scissors)
+    budget,  # noqa: F401  (budget)
+    compare,  # noqa: F401  (compare)
+    data,  # noqa: F401  (info, convert, demo)
+    invest,  # noqa: F401  (invest)
+    ledger,  # noqa: F401  (ledger verify, ledger show)
+    plan,  # noqa: F401  (plan)
+    serve,  # noqa: F401  (serve)
+    world,  # noqa: F401  (world)
+)
 from gosplan.cli._app import app
-from gosplan.cli import data  # noqa: F401  (info, convert, demo)
-from gosplan.cli import ledger  # noqa: F401  (ledger verify, ledger show)
-from gosplan.cli import serve  # noqa: F401  (serve)
-from gosplan.cli import analysis  # noqa: F401  (analyze, scissors)
-from gosplan.cli import budget  # noqa: F401  (budget)
-from gosplan.cli import plan  # noqa: F401  (plan)
-from gosplan.cli import compare  # noqa: F401  (compare)
-from gosplan.cli import invest  # noqa: F401  (invest)
-from gosplan.cli import world  # noqa: F401  (world)
 
 
 def main() -> None:
-    from gosplan.errors import GosplanError
     from rich.console import Console
+
+    from gosplan.errors import GosplanError
 
     try:
         app()

@@ -138,9 +138,11 @@ def _shown_columns(result, gross: list[str], linkages: bool, ghosh: bool, type_i
 def analyze(
     table: str = typer.Argument(..., help="economy: a folder/workbook in gosplan's format or a dataset name"),
     demand: Optional[str] = typer.Option(None, "--demand", "-d",
-                                         help="CSV file product,quantity, or final-demand category name(s), comma-separated; default: total final demand"),
+                                         help="CSV file product,quantity, or final-demand category name(s), comma-separated; "
+                                              "default: total final demand"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="write the results table (.parquet or .csv)"),
-    method: str = typer.Option("auto", help="solver: auto, dense, dense32, dense-gmres, dense-neumann, neumann, jacobi, gmres, bicgstab, cupy"),
+    method: str = typer.Option(
+        "auto", help="solver: auto, dense, dense32, dense-gmres, dense-neumann, neumann, jacobi, gmres, bicgstab, cupy"),
     factor: Optional[list[str]] = typer.Option(None, "--factor", "-f", help="factor multipliers to report (repeatable; default all)"),
     top: int = typer.Option(10, help="products shown in the table"),
     report: Optional[Path] = typer.Option(None, "--report", help="write a self-contained HTML report to this file"),

@@ -12,7 +12,11 @@ from gosplan.cli._app import REPORT_HELP, app, write_report
 
 @app.command()
 def budget(
-    election: str = typer.Argument(..., help="A Pabulib .pb file (META, PROJECTS, VOTES), or a shipped election: assen_2024, swiecie_2023, czestochowa_2024_lisiniec, czestochowa_2024_mirow."),
+    election: str = typer.Argument(
+        ...,
+        help="A Pabulib .pb file (META, PROJECTS, VOTES), or a shipped election: "
+        "assen_2024, swiecie_2023, czestochowa_2024_lisiniec, czestochowa_2024_mirow.",
+    ),
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
     out: Optional[Path] = typer.Option(None, "--out", "-o", help="Write the per-project table (.csv or .parquet)."),
     compare: bool = typer.Option(False, "--compare", help="Also say whether the outcome matches the file's 'selected' column."),

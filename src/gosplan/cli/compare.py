@@ -25,8 +25,8 @@ from gosplan.cli._app import fmt_amount as _fmt
 
 def _scenario(spec: str, economy: Any, default_baseline: Any, default_plan: Any):
     """A Scenario from a built-in name or a JSON file."""
-    from gosplan.errors import SchemaError, SourceError
     from gosplan.cli.plan import dynamic_objective
+    from gosplan.errors import SchemaError, SourceError
     from gosplan.planning.scenarios import Scenario
 
     if spec == "baseline":

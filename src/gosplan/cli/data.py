@@ -147,7 +147,11 @@ def demo(
     }
     cons = [f"consumption_{p}" for p in ussr.CONSUMER_GOODS]  # households' goods, as report.md counts them
     for label in [*cols.values()][:5] + ["household consumption"] + [*cols.values()][5:]:
-        t.add_column(label, justify="left" if label in ("year", "scenario") else "right", min_width=17 if label == "scenario" else len(label))
+        t.add_column(
+            label,
+            justify="left" if label in ("year", "scenario") else "right",
+            min_width=17 if label == "scenario" else len(label),
+        )
     for _, row in table.iterrows():
         cells = [str(row[c]) if c in ("period", "scenario") else f"{row[c]:,.0f}" for c in list(cols)[:5]]
         cells.append(f"{row[cons].sum():,.0f}")

@@ -57,14 +57,26 @@ def _fmt(x: float) -> str:
 
 @app.command("invest")
 def invest_command(
-    election: str = typer.Argument(..., help="A Pabulib .pb file or a shipped election (assen_2024, ...); its project table may carry the investment columns."),
+    election: str = typer.Argument(
+        ...,
+        help="A Pabulib .pb file or a shipped election (assen_2024, ...); its project table may carry the investment columns.",
+    ),
     economy: str = typer.Option("ussr_1923", "--economy", "-e", help="ussr_1923 (the shipped example) or an economy path/dataset."),
-    mapping: Path | None = typer.Option(None, "--mapping", "-m", help="CSV/Parquet: project, activity, capacity, first_period, start, duration, labour, factor."),
+    mapping: Path | None = typer.Option(
+        None, "--mapping", "-m",
+        help="CSV/Parquet: project, activity, capacity, first_period, start, duration, labour, factor.",
+    ),
     rule: str = typer.Option("equal-shares", "--rule", "-r", help="equal-shares | greedy | phragmen"),
     periods: int = typer.Option(5, "--periods", help="Number of periods (years)."),
-    money_goods: list[str] | None = typer.Option(None, "--money-goods", help="PRODUCT=QUANTITY per unit of cost, for projects without capacity (repeat)."),
+    money_goods: list[str] | None = typer.Option(
+        None, "--money-goods",
+        help="PRODUCT=QUANTITY per unit of cost, for projects without capacity (repeat).",
+    ),
     labour_factor: str | None = typer.Option(None, "--labour-factor", help="Factor of direct labour where a project names none."),
-    cost_in_labour: float | None = typer.Option(None, "--cost-in-labour", help="Units of --labour-factor per unit of cost (costs in hours)."),
+    cost_in_labour: float | None = typer.Option(
+        None, "--cost-in-labour",
+        help="Units of --labour-factor per unit of cost (costs in hours).",
+    ),
     depreciation: float = typer.Option(0.05, "--depreciation", help="Depreciation rate (other economies)."),
     growth: float = typer.Option(0.0, "--growth", help="Growth rate of factor supply per period (other economies)."),
     out: Path | None = typer.Option(None, "--out", "-o", help="Write the per-project, per-year needs (.csv or .parquet)."),

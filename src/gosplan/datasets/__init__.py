@@ -33,18 +33,56 @@ class Dataset:
 
 #: name -> where it is and what it holds
 DATASETS = {
-    "uk_2010": Dataset("economy", "economy", "ONS UK Input-Output Analytical Tables 2010, 127 products, GBP million (Crown copyright, OGL)"),
-    "uk_2010_published": Dataset("results", "published_results.json", "ONS's published Leontief inverse and Type I multipliers for uk_2010 (OGL)", "uk_2010"),
-    "usa_2014": Dataset("economy", "economy", "WIOD 2016 USA national IO table 2014, 56 industries, USD million, with hours and persons (CC BY 4.0)"),
-    "wiod_2011_7regions": Dataset("economy", "economy", "WIOD 2013 world IO table 2011 aggregated to 7 regions x 35 sectors, USD million"),
-    "wiod_2011": Dataset("world", "world", "WIOD 2013 world table 2011, 41 regions x 35 sectors, as a world to plan (value added as a stated proxy for labour)"),
-    "assen_2024": Dataset("election", "election.pb", "Pabulib: Assen 2024, approval, 84 voters, 14 projects, EUR 100,000 (Equal Shares, add1)"),
-    "swiecie_2023": Dataset("election", "election.pb", "Pabulib: Swiecie 2023, approval, 2,553 voters, 22 projects, PLN 1,070,000 (Equal Shares, add1)"),
-    "czestochowa_2024_lisiniec": Dataset("election", "election.pb", "Pabulib: Czestochowa 2024, Lisiniec, cumulative, 1,356 voters, 34 projects, PLN 364,210 (greedy)"),
-    "czestochowa_2024_mirow": Dataset("election", "election.pb", "Pabulib: Czestochowa 2024, Mirow, cumulative, 379 voters, 11 projects, PLN 272,579 (greedy)"),
-    "ussr_1922_1924": Dataset("prices", "prices.csv", "Soviet industrial and agricultural price indices 1913-1926 (1913 = 100), the 1923 scissors, one source per row"),
-    "dep1ex01": Dataset("councils", "councils.json.gz", "Hahnel's participatory-planning experiment 1: 3,000 consumer and 3,000 worker councils (simulated, EPL-1.0)"),
-    "dep1ex01_trace": Dataset("trace", "trace.csv.gz", "the pequod-cljs trace of dep1ex01: prices, supplies and demands per planning round", "dep1ex01"),
+    "uk_2010": Dataset(
+        "economy", "economy",
+        "ONS UK Input-Output Analytical Tables 2010, 127 products, GBP million (Crown copyright, OGL)",
+    ),
+    "uk_2010_published": Dataset(
+        "results", "published_results.json",
+        "ONS's published Leontief inverse and Type I multipliers for uk_2010 (OGL)",
+        "uk_2010",
+    ),
+    "usa_2014": Dataset(
+        "economy", "economy",
+        "WIOD 2016 USA national IO table 2014, 56 industries, USD million, with hours and persons (CC BY 4.0)",
+    ),
+    "wiod_2011_7regions": Dataset(
+        "economy", "economy",
+        "WIOD 2013 world IO table 2011 aggregated to 7 regions x 35 sectors, USD million",
+    ),
+    "wiod_2011": Dataset(
+        "world", "world",
+        "WIOD 2013 world table 2011, 41 regions x 35 sectors, as a world to plan (value added as a stated proxy for labour)",
+    ),
+    "assen_2024": Dataset(
+        "election", "election.pb",
+        "Pabulib: Assen 2024, approval, 84 voters, 14 projects, EUR 100,000 (Equal Shares, add1)",
+    ),
+    "swiecie_2023": Dataset(
+        "election", "election.pb",
+        "Pabulib: Swiecie 2023, approval, 2,553 voters, 22 projects, PLN 1,070,000 (Equal Shares, add1)",
+    ),
+    "czestochowa_2024_lisiniec": Dataset(
+        "election", "election.pb",
+        "Pabulib: Czestochowa 2024, Lisiniec, cumulative, 1,356 voters, 34 projects, PLN 364,210 (greedy)",
+    ),
+    "czestochowa_2024_mirow": Dataset(
+        "election", "election.pb",
+        "Pabulib: Czestochowa 2024, Mirow, cumulative, 379 voters, 11 projects, PLN 272,579 (greedy)",
+    ),
+    "ussr_1922_1924": Dataset(
+        "prices", "prices.csv",
+        "Soviet industrial and agricultural price indices 1913-1926 (1913 = 100), the 1923 scissors, one source per row",
+    ),
+    "dep1ex01": Dataset(
+        "councils", "councils.json.gz",
+        "Hahnel's participatory-planning experiment 1: 3,000 consumer and 3,000 worker councils (simulated, EPL-1.0)",
+    ),
+    "dep1ex01_trace": Dataset(
+        "trace", "trace.csv.gz",
+        "the pequod-cljs trace of dep1ex01: prices, supplies and demands per planning round",
+        "dep1ex01",
+    ),
 }
 
 

@@ -297,7 +297,8 @@ def pav(
             expl.append(f"elected: approved by {_fmt(votes[c])}; adds {marginal(c):.3f} to the committee's PAV score {score:.3f}")
         else:
             expl.append(
-                f"not elected: approved by {_fmt(votes[c])}; would add {marginal(c):.3f}, no more than the least a member adds ({least:.3f})"
+                f"not elected: approved by {_fmt(votes[c])}; would add {marginal(c):.3f}, "
+                f"no more than the least a member adds ({least:.3f})"
             )
     return Committee("pav", k, tuple(cands[c] for c in chosen), _table(cands, votes, list(chosen), expl), score=score)
 
@@ -345,7 +346,9 @@ def seq_phragmen(
     expl = []
     for c in range(m):
         if c in elected and np.isfinite(loads[c]):
-            expl.append(f"elected in round {elected.index(c) + 1}: its {_fmt(votes[c])} approvers each carried a load of {loads[c]:.4f} seats")
+            expl.append(
+                f"elected in round {elected.index(c) + 1}: its {_fmt(votes[c])} approvers each carried a load of {loads[c]:.4f} seats"
+            )
         elif c in elected:
             expl.append("elected to fill a seat nobody else's approvers could take")
         else:

@@ -107,7 +107,9 @@ def investment_table(
     out["cost"] = pd.to_numeric(table["cost"], errors="coerce").to_numpy(dtype=float)
     for col in ("category", "district"):
         out[col] = [None if _blank(v) else str(v) for v in table[col]] if col in table.columns else None
-    cols: dict[str, list[Any]] = {c: [table[c].iloc[i] if c in table.columns else None for i in range(len(table))] for c in INVESTMENT_COLUMNS}
+    cols: dict[str, list[Any]] = {
+        c: [table[c].iloc[i] if c in table.columns else None for i in range(len(table))] for c in INVESTMENT_COLUMNS
+    }
     if mapping is not None:
         m = mapping if isinstance(mapping, pd.DataFrame) else pd.DataFrame.from_dict(dict(mapping), orient="index")
         m.index = pd.Index([str(i) for i in m.index])
@@ -207,7 +209,10 @@ def _needs(
                 raise UnknownIdError(f"{where}: activity {act!r} is not in the economy; known: {list(economy.activity_ids[:10])}")
             j = int(economy.activity_ids.get_loc(act))
             if not spec.capital_activities[j]:
-                raise SchemaError(f"{where}: activity {act!r} ties up no capital, so it has no capacity to build; map the project to an activity with capital coefficients")
+                raise SchemaError(
+                    f"{where}: activity {act!r} ties up no capital, so it has no capacity to build; "
+                    "map the project to an activity with capital coefficients"
+                )
             lag = int(spec.lag[j])
             f = lag if _blank(r["first_period"]) else _period_pos(r["first_period"], periods, f"{where}, first_period")
             s = f - lag
@@ -224,7 +229,10 @@ def _needs(
             s = 0 if _blank(r["start"]) else _period_pos(r["start"], periods, f"{where}, start")
             d = int(r["duration"])
             if s + d > T:
-                raise SchemaError(f"{where}: {d} period(s) from {periods[s]!r} run past the plan's last period {periods[-1]!r}; lengthen the plan or shorten the project")
+                raise SchemaError(
+                    f"{where}: {d} period(s) from {periods[s]!r} run past the plan's last period {periods[-1]!r}; "
+                    "lengthen the plan or shorten the project"
+                )
             years = range(s, s + d)
             if mg is not None:
                 goods[q, s : s + d] = r["cost"] * mg / d
@@ -429,7 +437,9 @@ class InvestmentReport:
         lines.append(self.clash.message(names) if self.clash is not None else "the plan cannot carry the funded projects")
         for kind, tab in self.relaxations.items():
             if len(tab):
-                ch = "; ".join(f"{r.kind} {r.id} in {r.period}: {r.current:,.4g} -> {r.new:,.4g} ({r.relative:+.1%})" for r in tab.head(6).itertuples())
+                ch = "; ".join(
+                    f"{r.kind} {r.id} in {r.period}: {r.current:,.4g} -> {r.new:,.4g} ({r.relative:+.1%})" for r in tab.head(6).itertuples()
+                )
                 lines.append(f"  least change of {kind} alone: {ch}")
             else:
                 lines.append(f"  changing {kind} alone cannot carry every funded project")
@@ -536,7 +546,10 @@ def plan_funded(
         raise SchemaError(f"funded: project(s) {sorted({p for p in ids if ids.count(p) > 1})} listed twice")
     order = ids if priority is None else [str(p) for p in priority]
     if sorted(order) != sorted(ids):
-        raise SchemaError(f"priority must list the funded projects once each: missing {sorted(set(ids) - set(order))}, extra {sorted(set(order) - set(ids))}")
+        raise SchemaError(
+            f"priority must list the funded projects once each: missing {sorted(set(ids) - set(order))}, "
+            f"extra {sorted(set(order) - set(ids))}"
+        )
     ids = order
     objective = MaxConsumption() if objective is None else objective
     options = options or SolverOptions()

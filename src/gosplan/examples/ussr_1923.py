@@ -580,7 +580,8 @@ def _report(comp, setup: DemoSetup, myopic: Any = None) -> str:
         ]
     lines += [
         f"The plan here must therefore hand on a capital stock {f(100 * g_term, 1)} % a year larger than its "
-        f"starting one ({f(stock(plan), 0)} against {f(float(K.sum(axis=0) @ setup.common['initial_capacity'].reindex(eco.activity_ids).fillna(0.0).to_numpy()), 0)}"
+        f"starting one ({f(stock(plan), 0)} against "
+        f"{f(float(K.sum(axis=0) @ setup.common['initial_capacity'].reindex(eco.activity_ids).fillna(0.0).to_numpy()), 0)}"
         f" at the start; the baseline hands on {f(stock(base), 0)}): the labour force's growth, weighted by "
         "where the capital is held, so that the economy after the plan can go on growing at the same "
         "capital per worker. The baseline's investment is fixed by its rate and shares and keeps the weaker "
@@ -588,7 +589,8 @@ def _report(comp, setup: DemoSetup, myopic: Any = None) -> str:
         "",
         "## The scissors index (manufactures over farm goods, Leontief prices, 1924/25 = 1)",
         "",
-        "| year | baseline | industrialisation | industrialisation, 1913 = 1 | modern share of light-industry output (plan) | price of light-industry goods (plan) |",
+        "| year | baseline | industrialisation | industrialisation, 1913 = 1 | "
+        "modern share of light-industry output (plan) | price of light-industry goods (plan) |",
         "|---|---|---|---|---|---|",
     ]
     for t in periods:

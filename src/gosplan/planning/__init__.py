@@ -6,7 +6,8 @@ economy and targets into a linear program, ``objectives`` says what is best,
 factorisation-free exact method for the common case (alternative single-output
 techniques, capacities, a few factor limits), ``optimal`` runs build-solve-read
 back, ``plan`` holds and checks the result, ``diagnose`` explains an impossible plan. Multi-period plans live in
-``dynamic``; the world plan (regions coupled by trade, decomposed by ``decompose``) in ``world``. Submodules are imported on first use so ``import gosplan`` stays fast.
+``dynamic``; the world plan (regions coupled by trade, decomposed by ``decompose``) in ``world``. Submodules are
+imported on first use so ``import gosplan`` stays fast.
 """
 
 from __future__ import annotations

@@ -99,7 +99,9 @@ class World:
     @property
     def labour_available(self) -> pd.Series:
         f = self.economy.factors
-        return pd.Series(f.loc[self.labour_factors, "available"].to_numpy(dtype=float), index=pd.Index(self.regions, name="region"), name="available")
+        return pd.Series(
+            f.loc[self.labour_factors, "available"].to_numpy(dtype=float), index=pd.Index(self.regions, name="region"), name="available"
+        )
 
     def region_of_products(self) -> np.ndarray:
         return self.economy.products["region"].to_numpy(dtype=object)
@@ -394,7 +396,9 @@ def world_from_mrio(
     else:
         if factor not in economy.factor_ids:
             raise UnknownIdError(f"factor {factor!r} is not in economy {economy.name!r}; name the value-added row")
-        lab_total = np.maximum(np.asarray(economy.factor_use[[economy.factor_ids.get_loc(factor)], :].todense()).ravel() * economy.levels.to_numpy(), 0.0)
+        lab_total = np.maximum(
+            np.asarray(economy.factor_use[[economy.factor_ids.get_loc(factor)], :].todense()).ravel() * economy.levels.to_numpy(), 0.0
+        )
         resource = str(kw.pop("resource", "value added (proxy for labour)"))
     lab = np.divide(lab_total, x, out=np.zeros_like(x), where=x > 0)
     # world average technique of each sector (output-weighted) for region-sectors without output
@@ -443,7 +447,11 @@ def regional_baskets(world: World, baskets: Mapping[str, Any] | pd.DataFrame) ->
     for r, b in baskets.items():
         if str(r) not in world.regions:
             raise UnknownIdError(f"basket of region {r!r}: not a region of world {world.name!r}")
-        s = b if isinstance(b, pd.Series) else pd.Series(dict(b) if isinstance(b, Mapping) else b, index=None if isinstance(b, Mapping) else list(world.products))
+        s = (
+            b
+            if isinstance(b, pd.Series)
+            else pd.Series(dict(b) if isinstance(b, Mapping) else b, index=None if isinstance(b, Mapping) else list(world.products))
+        )
         for p, v in s.items():
             out[f"{r}{REGION_SEPARATOR}{p}"] = float(v)
     return pd.Series(out, dtype=float)
@@ -584,7 +592,10 @@ def _split_basket(lp: Any, model: Any, world: World, cb: np.ndarray) -> tuple[An
     A2 = sp.csc_array(A.copy())
     A2 = sp.hstack([A2[:, :j], sp.csc_array((m, 1)), A2[:, j + 1 :], Tk], format="csc")
     link = sp.csc_array(
-        (np.concatenate([-np.ones(R), np.ones(R)]), (np.concatenate([np.arange(R), np.arange(R)]), np.concatenate([np.full(R, j), n + np.arange(R)]))),
+        (
+            np.concatenate([-np.ones(R), np.ones(R)]),
+            (np.concatenate([np.arange(R), np.arange(R)]), np.concatenate([np.full(R, j), n + np.arange(R)])),
+        ),
         shape=(R, n + R),
     )
     A2 = sp.vstack([A2, link], format="csc")

@@ -140,7 +140,8 @@ def budget_report(election, outcome, *, title: str | None = None, max_rows: int 
         paras.append(f"Under Equal Shares each voter controls an equal share of the budget, {fmt(outcome.per_voter_budget)} {cur}, "
                      "and projects are bought by their supporters' shares.")
     sections.append(Section("Each voter's share", paras, [
-        Figure(svg(_share_chart(sat, cur, outcome.per_voter_budget)), "Distribution over the voters of the cost of the funded projects on their ballot."),
+        Figure(svg(_share_chart(sat, cur, outcome.per_voter_budget)),
+               "Distribution over the voters of the cost of the funded projects on their ballot."),
         Table("How many funded projects each voter chose", [("funded projects on the ballot", ""), ("voters", ""), ("share", "")],
               rows, numeric=[True, True, True])]))
     for col, s in outcome.spending.items():
@@ -157,7 +158,8 @@ def budget_report(election, outcome, *, title: str | None = None, max_rows: int 
     return Report(
         title=title or f"Participatory budget: {meta.get('description', 'election')}",
         kind="budget outcome",
-        subtitle=f"{outcome.rule.value}; {election.n_projects:,} projects, {election.n_voters:,} voters" + (f"; money in {cur}" if cur else ""),
+        subtitle=(f"{outcome.rule.value}; {election.n_projects:,} projects, {election.n_voters:,} voters"
+                  + (f"; money in {cur}" if cur else "")),
         facts=facts, sections=sections, sources=srcs,
         inputs=Table("The election's facts (Pabulib META)", [("key", ""), ("value", "")], info, numeric=[False, False]),
     )

@@ -623,7 +623,11 @@ class Service:
             if r.council_id is not None and r.council_id != p.council_id:
                 raise Forbidden(f"round {r.id} is for council {r.council_id}; this member belongs to council {p.council_id}")
             params = loads(r.params)
-            content = self._check_budget_ballot(s, r, params, data) if r.kind == RoundKind.BUDGET else self._check_election_ballot(s, r, data)
+            content = (
+                self._check_budget_ballot(s, r, params, data)
+                if r.kind == RoundKind.BUDGET
+                else self._check_election_ballot(s, r, data)
+            )
             return self._store_vote(s, r, p, f"member:{p.member_id}", content)
 
     @staticmethod

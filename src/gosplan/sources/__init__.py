@@ -11,9 +11,8 @@ from functools import lru_cache
 from pathlib import Path
 
 from gosplan import datasets
-
-from gosplan.sources.tables import write_economy
 from gosplan.sources.tables import read_economy as _read_path
+from gosplan.sources.tables import write_economy
 
 
 def read_economy(source: str | os.PathLike):

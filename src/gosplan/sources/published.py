@@ -175,7 +175,11 @@ def read_wiod_niot(
 
 
 def read_wiod2013_mrio(
-    folder: str | os.PathLike, prefix: str = "wiot2011_7regions", sectors: str | os.PathLike | None = None, rtol: float = 1e-6, atol: float = 0.0
+    folder: str | os.PathLike,
+    prefix: str = "wiot2011_7regions",
+    sectors: str | os.PathLike | None = None,
+    rtol: float = 1e-6,
+    atol: float = 0.0,
 ) -> Economy:
     """The WIOD 2013 world table (or its regional aggregate) as one multi-regional economy.
 

@@ -14,7 +14,6 @@ import scipy.sparse as sp
 
 from gosplan.economy import Economy, align
 from gosplan.errors import SchemaError, UnknownIdError
-
 from gosplan.planning.dynamic.spec import DynamicSpec, MaxConsumption, MaxTerminalStocks, Objective, ReachTargets, period_frame
 
 # -- the block LP -------------------------------------------------------------------------
@@ -355,7 +354,9 @@ def build_dynamic_lp(economy: Economy, spec: DynamicSpec, objective: Objective):
         w = (
             np.ones(F)
             if objective.cost is None
-            else align(pd.Series(objective.cost, dtype=float).reindex(economy.factor_ids).fillna(0.0), economy.factor_ids, "cost").to_numpy()
+            else align(
+                pd.Series(objective.cost, dtype=float).reindex(economy.factor_ids).fillna(0.0), economy.factor_ids, "cost"
+            ).to_numpy()
         )
         beta = (1.0 + objective.discount) ** -np.arange(T)
         c[col_blocks["x"][0] : col_blocks["x"][1]] = np.kron(beta, w @ Fm)

@@ -154,7 +154,9 @@ class Clash:
         return f"the funded projects {projects} cannot be carried together with: {limits}"
 
 
-def clash(plps: Sequence[ProjectProgram], economy: Economy, spec: DynamicSpec, needs: ProjectNeeds, keep: np.ndarray, options: Any) -> Clash | None:
+def clash(
+    plps: Sequence[ProjectProgram], economy: Economy, spec: DynamicSpec, needs: ProjectNeeds, keep: np.ndarray, options: Any
+) -> Clash | None:
     """The IIS of the first of ``plps`` (the same plan written two ways) for which HiGHS
     computes one, read back in the economy's terms; ``None`` if it computes none."""
     from gosplan.planning.solver import iis_detail
@@ -277,7 +279,10 @@ def elastic_clash(plp: ProjectProgram, needs: ProjectNeeds, limits: pd.DataFrame
             "id": limits["id"],
             "period": limits["period"],
             "limit": limits["current"],
-            "constraint": [f"{k} {i!r} in {t!r} ({v:g})" for k, i, t, v in zip(limits["kind"], limits["id"], limits["period"], limits["current"], strict=True)],
+            "constraint": [
+                f"{k} {i!r} in {t!r} ({v:g})"
+                for k, i, t, v in zip(limits["kind"], limits["id"], limits["period"], limits["current"], strict=True)
+            ],
         },
         columns=_LIMIT_COLUMNS,
     )

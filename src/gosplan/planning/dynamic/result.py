@@ -14,7 +14,6 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.economy import Economy
-
 from gosplan.planning.dynamic.lp import Layout, consumption_levels
 from gosplan.planning.dynamic.spec import DynamicSpec, MaxConsumption, Objective
 
@@ -96,7 +95,9 @@ class DynamicPlan:
             viol = np.abs(resid) > tol * np.maximum(1.0, np.abs(scale))
             if viol.any():
                 t, k = np.argwhere(viol)[0]
-                bad.append(f"{name}: {int(viol.sum())} violation(s); first in period {labels[t]!r}, {cols[k]!r}: residual {resid[t, k]:.3g}")
+                bad.append(
+                    f"{name}: {int(viol.sum())} violation(s); first in period {labels[t]!r}, {cols[k]!r}: residual {resid[t, k]:.3g}"
+                )
 
         def check_nonneg(name: str, v: np.ndarray, scale: np.ndarray, cols: pd.Index) -> None:
             viol = v < -tol * np.maximum(1.0, np.abs(scale))
@@ -176,7 +177,10 @@ class DynamicPlan:
                 gap = Z @ kv - spec.investment_rate * income
                 if (np.abs(gap) > tol * np.maximum(1.0, np.abs(income))).any():
                     t = int(np.argmax(np.abs(gap)))
-                    bad.append(f"investment rate: period {spec.periods[t]!r} invests {Z[t] @ kv:.6g}, not {spec.investment_rate[t]:.4g} x {income[t]:.6g}")
+                    bad.append(
+                        f"investment rate: period {spec.periods[t]!r} invests {Z[t] @ kv:.6g}, "
+                        f"not {spec.investment_rate[t]:.4g} x {income[t]:.6g}"
+                    )
         return bad
 
 

@@ -7,10 +7,8 @@ import dataclasses
 from collections.abc import Callable, Sequence
 from typing import Any
 
-
 from gosplan.economy import Economy
 from gosplan.errors import GosplanError, SchemaError
-
 from gosplan.planning.dynamic.lp import Layout, build_dynamic_lp
 from gosplan.planning.dynamic.result import DynamicPlan, manifest, read_back
 from gosplan.planning.dynamic.spec import (
@@ -20,6 +18,7 @@ from gosplan.planning.dynamic.spec import (
     Objective,
     dynamic_spec,
 )
+
 
 def plan_dynamic(
     economy: Economy,

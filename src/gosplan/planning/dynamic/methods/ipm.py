@@ -533,7 +533,9 @@ def _ipm(
     zf = red.zfree
     masks = {"z": zf, "u": None, "sx": mx, "sf": mf, "sl": None, "sc": None}
     ncomp = int(zf.sum() + nu + mx.sum() + mf.sum() + len(red.hl) + len(red.hc))
-    scale_h = 1.0 + max(np.abs(hx).max(initial=0.0), np.abs(hf).max(initial=0.0), np.abs(red.hl).max(initial=0.0), np.abs(red.hc).max(initial=0.0))
+    scale_h = 1.0 + max(
+        np.abs(hx).max(initial=0.0), np.abs(hf).max(initial=0.0), np.abs(red.hl).max(initial=0.0), np.abs(red.hc).max(initial=0.0)
+    )
     scale_c = 1.0 + max(np.abs(red.cz).max(initial=0.0), np.abs(red.cw).max(initial=0.0), np.abs(red.cu).max(initial=0.0))
     kkt = _KKT(red)
     size0 = 1.0 + float(np.abs(red.kappa[0]).sum())
@@ -565,7 +567,10 @@ def _ipm(
         mu_avg = comp / max(ncomp, 1)
         pobj = float((red.cz * p.z).sum() + (red.cw * p.w).sum() + red.cu @ p.u) + red.const
         dobj = -float((hx * p.lx).sum() + (hf * p.lf).sum() + red.hl @ p.ll + red.hc @ p.lc) + red.const
-        pinf = max(np.abs(rx).max(initial=0), np.abs(rf).max(initial=0), np.abs(rl).max(initial=0), np.abs(rc).max(initial=0), np.abs(req).max(initial=0)) / scale_h
+        pinf = max(
+            np.abs(rx).max(initial=0), np.abs(rf).max(initial=0), np.abs(rl).max(initial=0), np.abs(rc).max(initial=0),
+            np.abs(req).max(initial=0),
+        ) / scale_h
         dinf = max(np.abs(rdz).max(initial=0), np.abs(rdw).max(initial=0), np.abs(rdu).max(initial=0)) / scale_c
         gap = abs(pobj - dobj) / (1.0 + abs(pobj))
         log.append({"iteration": len(log), "pobj": pobj, "dobj": dobj, "pinf": pinf, "dinf": dinf, "gap": gap, "mu": mu_avg})
@@ -660,7 +665,10 @@ def _ipm(
             extra = []
             for (a, b), r in zip(_PAIRS, rhs):
                 v = (getattr(p, a) + tp * getattr(d, a)) * (getattr(p, b) + td * getattr(d, b))
-                t = np.where(v < 0.1 * target, 0.1 * target - v, 0.0) + np.where(v > 10 * target, np.maximum(10 * target - v, -10 * target), 0.0)
+                t = (
+                    np.where(v < 0.1 * target, 0.1 * target - v, 0.0)
+                    + np.where(v > 10 * target, np.maximum(10 * target - v, -10 * target), 0.0)
+                )
                 extra.append(r + (np.where(masks[a], t, 0.0) if masks[a] is not None else t))
             d2 = direction(*extra)
             ap2, ad2 = steps(d2)
