@@ -16,7 +16,7 @@ import warnings
 import numpy as np
 
 from gosplan.errors import ConvergenceError, GosplanError
-from gosplan.linalg import Method, SolveResult, relative_residual
+from gosplan.linalg.seam import Method, SolveResult, relative_residual
 
 
 class DenseLU:

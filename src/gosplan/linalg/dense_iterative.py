@@ -34,7 +34,7 @@ from contextlib import nullcontext
 import numpy as np
 
 from gosplan.errors import ConvergenceError, GosplanError
-from gosplan.linalg import Method, SolveResult
+from gosplan.linalg.seam import Method, SolveResult
 
 __all__ = ["DenseIterative"]
 

@@ -11,7 +11,7 @@ from __future__ import annotations
 import numpy as np
 
 from gosplan.errors import ConvergenceError, GosplanError, MissingDependencyError, require
-from gosplan.linalg import Method, SolveResult
+from gosplan.linalg.seam import Method, SolveResult
 
 
 def _cupy():

@@ -37,10 +37,10 @@ from concurrent.futures import ThreadPoolExecutor
 import numpy as np
 
 from gosplan.errors import ConvergenceError, GosplanError
-from gosplan.linalg import Method, SolveResult, relative_residual
+from gosplan.linalg.seam import Method, SolveResult, relative_residual
 
 try:  # the fused series kernels, built from _series.cpp when a C++ compiler was at hand
-    from gosplan.linalg import _series
+    import gosplan.linalg._series as _series
 except ImportError:  # pragma: no cover - depends on the build
     _series = None
 
