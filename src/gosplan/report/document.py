@@ -201,7 +201,7 @@ def svg(fig) -> str:
 
 def markdown(text: str) -> str:
     """Markdown (with tables) as HTML; raw HTML in the text is escaped, not passed on."""
-    from markdown_it import MarkdownIt  # comes with rich
+    from markdown_it import MarkdownIt
 
     return MarkdownIt("js-default").render(text)
 
