@@ -22,7 +22,7 @@ HERE = Path(__file__).parent
 
 @dataclass(frozen=True)
 class Dataset:
-    kind: str  #: economy | election | prices | councils | results
+    kind: str  #: economy | world | election | prices | councils | trace | results | parameters
     file: str  #: what the readers of its kind read, relative to the dataset's folder
     title: str
     folder: str = ""  #: when several datasets share one folder
@@ -73,6 +73,10 @@ DATASETS = {
     "ussr_1922_1924": Dataset(
         "prices", "prices.csv",
         "Soviet industrial and agricultural price indices 1913-1926 (1913 = 100), the 1923 scissors, one source per row",
+    ),
+    "ussr_1923": Dataset(
+        "parameters", "parameters.csv",
+        "the demo's USSR 1924/25: three sectors, each parameter sourced, derived or marked illustrative",
     ),
     "dep1ex01": Dataset(
         "councils", "councils.json.gz",
