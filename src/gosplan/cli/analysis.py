@@ -184,10 +184,13 @@ def analyze(
     shown = _shown_columns(result, gross, linkages, ghosh, type_ii, income)
     t = Table(title=f"{economy.name or table}: gross output for the demand ({used}), top {top}")
     t.add_column("product")
-    t.add_column("name", overflow="ellipsis", max_width=40)
-    t.add_column("unit")
+    t.add_column("name", overflow="ellipsis", no_wrap=True, max_width=24)
+    t.add_column("unit", no_wrap=True)
     for c in shown:
-        t.add_column(c, justify="right")
+        # "gross_output:CONS_h" as "gross / output / CONS_h", never cut: the column is as wide as its words
+        measure, _, which = c.partition(":")
+        header = "\n".join([*measure.split("_"), *([which] if which else [])])
+        t.add_column(header, justify="right", min_width=max(len(w) for w in header.split("\n")))
     for pid in result[gross[0]].abs().sort_values(ascending=False).index[:top]:
         row = result.loc[pid]
         t.add_row(str(pid), str(row["name"]), str(row["unit"]), *[_cell(row[c], c) for c in shown])
