@@ -22,7 +22,7 @@ def world_cmd(
     method: str = typer.Option("monolithic", help="monolithic (one LP) or decomposed (by region, Dantzig-Wolfe)"),
     workers: int = typer.Option(0, help="decomposed on a local Dask cluster of this many workers (0: in this process)"),
     scheduler: str = typer.Option("", help="decomposed on the Dask cluster at this address (or DASK_SCHEDULER_ADDRESS)"),
-    out: Path = typer.Option(None, "--out", help="write the per-region table (.parquet or .csv); a .png chart beside it"),
+    out: Path = typer.Option(None, "--out", "-o", help="write the per-region table (.parquet or .csv); a .png chart beside it"),
 ) -> None:
     """Plan the world economy pooled, and compare it with every region alone."""
     import os
@@ -55,12 +55,15 @@ def world_cmd(
             wp = plan_world(w, targets, objective, method=method, executor=ex)
             table = wp.regions
             cmp = None
-    tab = Table(title=f"{w.name}: per region ({w.resource})")
+    # the table's "labour" columns hold whatever the world's resource is: say which, a word a line
+    word = "resource" if "proxy" in w.resource else "labour"
+    tab = Table(title=f"{w.name}: per region; resource: {w.resource}; multiples of each region's basket")
     tab.add_column("region")
     for c in table.columns:
-        tab.add_column(c, justify="right")
+        tab.add_column(c.replace("labour", word).replace("_", "\n"), justify="right")
     for r, row in table.iterrows():
-        tab.add_row(str(r), *[f"{v:,.4g}" if abs(v) < 1e4 else f"{v:,.0f}" for v in row.to_numpy(dtype=float)])
+        tab.add_row(str(r), *[f"{v:.3f}" if c.startswith("multiple") else f"{0.0 if abs(v) < 0.5 else v:,.0f}"
+                              for c, v in zip(table.columns, row.to_numpy(dtype=float), strict=True)])
     con.print(tab)
     if cmp is not None:
         tot = cmp.total
@@ -72,14 +75,11 @@ def world_cmd(
         con.print(f"gain most: {', '.join(f'{k} x{v:.3f}' for k, v in g.tail(3)[::-1].items())}; "
                   f"least: {', '.join(f'{k} x{v:.3f}' for k, v in g.head(3).items())}")
     if out is not None:
+        from gosplan.sources.tables import write_table
+
         df = table.reset_index()
         df["resource"] = w.resource
-        if out.suffix == ".parquet":
-            df.to_parquet(out, index=False)
-        elif out.suffix == ".csv":
-            df.to_csv(out, index=False)
-        else:
-            raise SourceError(f"{out}: write the table to .parquet or .csv")
+        write_table(df, out, index=False)
         if cmp is not None:
             from gosplan.plots import world_gains_chart
 
