@@ -340,3 +340,16 @@ def test_large_plan_report_opens_fast(browser, screens, tmp_path):
     seconds = open_offline(browser, path, screens / "report-plan-10000.png")
     assert seconds < 2, seconds
     assert re.search(r"Showing 30 of 10,000 rows", browser.page_source)
+
+
+def test_world_section_names_the_proxy_and_its_unit():
+    """The demo's world section: each region's multiple alone and pooled, the resource named as the
+    proxy it is and counted in the table's money, the chart inline."""
+    from gosplan.planning.world import world_comparison
+    from gosplan.report import Report, world_section
+
+    section, text = world_section(world_comparison("wiod_2011"), "wiod_2011")
+    assert "proxy for labour" in text and "USD million" in text
+    assert "CYP" in text and "LUX" in text  # the regions that gain most and least, named
+    html = Report("world", "world", sections=[section]).html()
+    assert html.count("<svg") == 1 and "times its basket" in html

@@ -112,7 +112,8 @@ def demo(
 
     Part 1 loads and checks the shipped ONS UK 2010 table. Part 2 plans the USSR of
     1924/25 (gosplan.examples.ussr_1923): a NEP-like baseline against the optimal industrialisation
-    plan, with the scissors index per year, and writes tables, a chart and a report to OUT.
+    plan, with the scissors index per year, and writes tables, a chart and a report to OUT; the
+    report ends with the world of 2011 (WIOD, 41 regions) planned region by region and pooled.
     """
     from rich.markdown import Markdown
     from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn, TimeRemainingColumn
@@ -131,8 +132,9 @@ def demo(
     console.rule("gosplan demo, part 2: industrialisation and the scissors, USSR 1924/25")
     with Progress(TextColumn("{task.description}"), BarColumn(), TimeElapsedColumn(), TimeRemainingColumn(),
                   console=console, transient=True, disable=not console.is_terminal) as bar:
-        task = bar.add_task("starting", total=4)
-        result = ussr.run(out, progress=lambda step, k, n: bar.update(task, description=step, completed=k, total=n))
+        task = bar.add_task("starting", total=5)
+        result = ussr.run(out, progress=lambda step, k, n: bar.update(task, description=step, completed=k, total=n),
+                          world="wiod_2011")
     table = result.table
     t = Table(title="Per year and scenario, million pre-war roubles (all columns: table.csv)")
     cols = {

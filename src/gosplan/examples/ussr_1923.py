@@ -330,11 +330,16 @@ def demo_scenarios(setup: DemoSetup, *, terminal: Any = None) -> list:
     return [baseline, plan]
 
 
-def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = None) -> DemoResult:
+def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = None,
+        world: str | None = None) -> DemoResult:
     """Run the baseline and the industrialisation plan over five years and write
     ``table.csv``, ``table.parquet``, ``scissors.csv``, ``chart.png``, ``report.md``,
     ``parameters_used.csv`` and ``report.html`` into ``out_dir`` (created if needed).
     Prints nothing.
+
+    ``world``, a shipped world's name (``wiod_2011``), adds the seed's other question to the
+    report: every region planned alone against the world planned as one
+    (:func:`gosplan.planning.world.world_comparison`), with ``world.csv`` and ``world.png``.
 
     ``progress(step, k, n)`` is called before each step.
     """
@@ -342,7 +347,7 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
 
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
-    steps = 4
+    steps = 5 if world else 4
     if progress is not None:
         progress("building the 1924/25 economy", 0, steps)
     setup = ussr_1923_setup()
@@ -378,10 +383,26 @@ def run(out_dir: str | Path, progress: Callable[[str, int, int], Any] | None = N
     myopic = compare(eco, [demo_scenarios(setup, terminal="stocks")[1]], setup.periods, up=INDUSTRY, down=["agr"],
                      unit_cost=setup.unit_cost, index_weights=eco.x.reindex(eco.product_ids), **setup.common)
     report = _report(comp, setup, myopic.plans["industrialisation"])
+    html = html_report(comp, setup, report)
+    if world:
+        from gosplan.planning.world import world_comparison
+        from gosplan.plots import pyplot, world_gains_chart
+        from gosplan.report import world_section
+
+        if progress is not None:
+            progress(f"the world ({world}): each region alone and pooled", 4, steps)
+        cmp = world_comparison(world)
+        files.append(write_table(cmp.table.reset_index(), out / "world.csv", index=False))
+        pyplot().close(world_gains_chart(cmp.table, resource=cmp.resource, path=out / "world.png"))
+        files.append(out / "world.png")
+        title = {"wiod_2011": "WIOD 2011, 41 regions"}.get(world, world)
+        section, text = world_section(cmp, title)
+        html.sections.append(section)
+        report = f"{report.rstrip()}\n\n{text}"
     (out / "report.md").write_text(report, encoding="utf-8")
     files.append(out / "report.md")
     files.append(write_table(setup.parameters, out / "parameters_used.csv", index=False))
-    files.append(html_report(comp, setup, report).write(out / "report.html"))
+    files.append(html.write(out / "report.html"))
     if progress is not None:
         progress("done", steps, steps)
     return DemoResult(out_dir=out, table=table, scissors=sc, report=report, files=files, comparison=comp, setup=setup)

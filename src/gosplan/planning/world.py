@@ -400,6 +400,8 @@ def world_from_mrio(
             np.asarray(economy.factor_use[[economy.factor_ids.get_loc(factor)], :].todense()).ravel() * economy.levels.to_numpy(), 0.0
         )
         resource = str(kw.pop("resource", "value added (proxy for labour)"))
+        # the proxy is counted in the table's money (the factor row's unit), not in hours
+        kw.setdefault("resource_unit", str(economy.factors.at[factor, "unit"] or "value added"))
     lab = np.divide(lab_total, x, out=np.zeros_like(x), where=x > 0)
     # world average technique of each sector (output-weighted) for region-sectors without output
     W = sp.csr_array((np.ones(len(x)), (bi, np.arange(len(x)))), shape=(n, len(x)))  # sector indicator
@@ -874,8 +876,9 @@ def world_to_tables(world: World, baskets: pd.Series | None = None) -> dict[str,
         "labour": lab_coef,
         "basket": 0.0 if baskets is None else baskets.reindex(aid).fillna(0.0).to_numpy(dtype=float),
     })
+    unit = world.economy.factors["unit"].iloc[0] if len(world.economy.factors) else ""
     supply = pd.DataFrame({"region": list(world.regions), "available": world.labour_available.to_numpy(),
-                           "resource": world.resource})
+                           "resource": world.resource, "resource_unit": unit})
     return {"techniques": tech, "regions": regions, "supply": supply}
 
 
@@ -887,6 +890,8 @@ def world_from_tables(tables: Mapping[str, pd.DataFrame], name: str = "world", *
     n = len(prods)
     use, lab, av = {}, {}, {}
     resource = str(sup["resource"].iloc[0]) if "resource" in sup.columns and len(sup) else "labour"
+    if "resource_unit" in sup.columns and len(sup):
+        kw.setdefault("resource_unit", str(sup["resource_unit"].iloc[0]))
     for r in sup["region"].astype(str):
         t = tech[tech["region"].astype(str) == r]
         use[r] = sp.csr_array((t["coefficient"].to_numpy(dtype=float),
