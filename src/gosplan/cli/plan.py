@@ -77,22 +77,6 @@ def dynamic_objective(economy: Any, objective: str, targets: Any = None, discoun
     )
 
 
-def objective_unit(econ, objective: str) -> str:
-    """The unit of a plan's objective value: the factor's unit for labour and factor objectives
-    (the last stage of a lexicographic objective is the one reported)."""
-    last = str(objective).replace(">", ",").split(",")[-1].strip()
-    if last.startswith("factor:"):
-        fid = last.split(":", 1)[1]
-    elif last in ("labour", "min_labour"):
-        named = [f for f in econ.factors.index if "labour" in f.lower() or "labor" in f.lower()]
-        fid = named[0] if len(named) == 1 else None
-    else:
-        return {"basket": "times the basket", "harmony": "(harmony, fulfilment index)"}.get(last, "")
-    if fid is None or fid not in econ.factors.index:
-        return ""
-    return str(econ.factors.at[fid, "unit"] or "")
-
-
 def _name(econ, kind: str, cid) -> str:
     table = {"balance": econ.products, "factor": econ.factors, "capacity": econ.activities}.get(kind)
     if table is None or "name" not in table.columns or cid not in table.index:
@@ -234,7 +218,7 @@ def plan_command(
         )
 
     s = plan.summary()
-    unit = objective_unit(econ, objective)
+    unit = plan.objective_unit(econ)
     t = Table(title=f"Plan for {econ.name or economy!s}", show_header=False)
     t.add_row("objective", plan.objective)
     t.add_row("status", str(plan.status))
@@ -270,7 +254,7 @@ def plan_command(
             bound = r.lower if r.kind == "balance" else r.upper
             bt.add_row(r.kind, str(r.id), _name(econ, r.kind, r.id), _fmt(float(bound)), _fmt(float(r.valuation)))
         console.print(bt)
-    vt = Table(title=f"Top {top} valuations of products ({unit or 'objective units'} per unit of the product)")
+    vt = Table(title=f"Top {top} valuations of products ({unit} per unit of the product)")
     for col in ("product", "name", "valuation", "per"):
         vt.add_column(col, justify="right" if col == "valuation" else "left",
                       max_width=36 if col == "name" else None, overflow="ellipsis", no_wrap=col == "name")

@@ -250,6 +250,32 @@ class Plan:
         c = self.constraints
         return c[c["binding"]].sort_values("valuation", ascending=False)
 
+    def objective_unit(self, economy) -> str:
+        """What one unit of the objective counts: the unit of the factor it minimises, as the
+        economy's factor table states it, with the factor's name unless the unit says it (the
+        factor named labour where the objective says "labour"); "basket multiples"; or
+        "objective units"."""
+        from gosplan.planning.objectives import factor_weights
+
+        text = str(self.objective)
+        used = [f for f in economy.factor_ids if f"use of {f}" in text]
+        if not used and "use of labour" in text:
+            try:
+                w = factor_weights(economy, None)
+            except SchemaError:
+                w = np.zeros(0)
+            used = [economy.factor_ids[i] for i in np.flatnonzero(w)]
+        if len(used) == 1:
+            f = used[0]
+            unit = economy.factors.at[f, "unit"] if "unit" in economy.factors.columns else ""
+            if not (isinstance(unit, str) and unit):
+                return f"units of {f}"
+            # "GBP million of compensation", but "million hours worked" for hours, which says it already
+            return unit if f.lower() in unit.lower() else f"{unit} of {f}"
+        if "basket" in text:
+            return "basket multiples"
+        return "objective units"
+
     def top_valuations(self, n: int = 10) -> pd.Series:
         return self.valuations.sort_values(ascending=False).head(n)
 

@@ -46,18 +46,6 @@ def one_unit(u: pd.Series) -> str:
     return str(vals[0]) if len(vals) == 1 else ""
 
 
-def objective_unit(plan, economy) -> str:
-    """What one unit of the objective is, for the valuations' unit."""
-    text = str(plan.objective)
-    for f in economy.factor_ids:
-        if f"use of {f}" in text:
-            u = economy.factors["unit"].get(f, "") if "unit" in economy.factors else ""
-            return f"{u} of {f}".strip() if u else f"units of {f}"
-    if "basket" in text:
-        return "basket multiples"
-    return "objective units"
-
-
 def bar_chart(values: pd.Series, xlabel: str, title: str, colour: str = "tab:blue", limit: pd.Series | None = None):
     """Horizontal bars, largest on top; ``limit`` drawn as a tick per bar."""
     from gosplan.plots import pyplot
@@ -99,7 +87,7 @@ def plan_report(plan, economy, *, title: str | None = None, top: int = 15, max_r
     fac_name = labels(eco.factors, eco.factor_ids)
     fac_unit = units(eco.factors, eco.factor_ids)
     act_name = labels(eco.activities, eco.activity_ids)
-    ounit = objective_unit(plan, eco)
+    ounit = plan.objective_unit(eco)
     s = plan.summary()
     common_unit = one_unit(prod_unit)
     per_unit = f"{ounit} per {common_unit}" if common_unit else f"{ounit} per unit of the product"
