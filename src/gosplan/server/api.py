@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from gosplan.democracy.rounds import DEFAULT_QUORUM, MAX_QUANTITY, RoundStatus
 from gosplan.server.auth import Bearer, bearer
-from gosplan.server.services import Conflict, Invalid, Service
+from gosplan.server.services import Conflict, Invalid, NotFound, Service
 
 #: Ids are 32-bit on every database the service runs on (PostgreSQL's integer).
 MAX_ID = 2**31 - 1
@@ -80,11 +80,33 @@ class RoundIn(_In):
     nonce: Nonce = None
 
 
+Change = Annotated[float, Field(ge=-100, le=1e6, allow_inf_nan=False)]
+
+
 class ProposalIn(_In):
-    council_id: Id
-    basket: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
-    priorities: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
-    limits: Annotated[dict[str, Quantity], Field(max_length=100)] = {}
+    """A council's proposal for a plan round, in any mix of shapes.
+
+    A product's amount in ``basket`` wins over its per cent change in ``changes``, which
+    wins over its group's change in ``groups``; products named by none are not proposed.
+    The round stores the result as absolute amounts per product (``basket``), so the
+    page's form and this endpoint give the same proposal.
+    """
+
+    council_id: Id = Field(description="the council the delegate proposes for")
+    basket: Annotated[dict[str, Quantity], Field(max_length=100_000)] = Field(
+        {}, description="product id -> amount of final demand, in the product's unit")
+    changes: Annotated[dict[str, Change], Field(max_length=100_000)] = Field(
+        {}, description="product id -> change in per cent against the product's base-year amount (+5 is 5 % more)")
+    groups: Annotated[dict[str, Change], Field(max_length=1000)] = Field(
+        {}, description="group name (GET /economies/{name}/products) -> change in per cent applied to every product "
+        "of the group against its base-year amount")
+    priorities: Annotated[dict[str, Quantity], Field(max_length=100_000)] = Field(
+        {}, description="product id -> priority (weight >= 0 in the weighted objectives; 1 is normal)")
+    group_priorities: Annotated[dict[str, Quantity], Field(max_length=1000)] = Field(
+        {}, description="group name -> priority of every product of the group (a product's own priority wins)")
+    limits: Annotated[dict[str, Quantity], Field(max_length=100)] = Field(
+        {}, description="factor id -> the most of the factor the council would have the plan use")
+    comment: Annotated[str, Field(max_length=2000)] = Field("", description="why the council proposes this")
     nonce: Nonce = None
 
 
@@ -278,7 +300,34 @@ def result(round_id: PathId, svc: Svc):
 
 @router.post("/rounds/{round_id}/proposals", status_code=201, tags=["delegate"])
 def propose(round_id: PathId, body: ProposalIn, who: Who, svc: Svc, key: IdemKey = None):
-    return svc.propose(who, round_id, _dump(body), _key(key, body))
+    """Submit the council's proposal: amounts, or per cent changes against the base year, per
+    product or per group, with priorities and a comment; stored as amounts per product."""
+    from gosplan.server.proposals import stored_proposal
+
+    key = _key(key, body)
+    r = svc.round(round_id)
+    data = stored_proposal((r.get("params") or {}).get("economy"), round_id, r["kind"], _dump(body))
+    return svc.propose(who, round_id, data, key)
+
+
+@router.get("/economies/{name}/products", tags=["public"])
+def economy_products(name: Annotated[str, Path(max_length=100)]):
+    """The products a council proposes for in a plan round on economy ``name``: id, name, unit,
+    group and base-year amount (the economy's total final demand), and what one unit of each
+    costs in labour and in every limited factor, with the supply each is measured against."""
+    from gosplan.democracy import costing
+    from gosplan.errors import GosplanError
+
+    try:
+        cat = costing.catalogue(name)
+    except GosplanError as exc:
+        raise NotFound(str(exc)) from None
+    return {"economy": name, "base_year": costing.BASE_YEAR, "groups": cat.groups,
+            "products": [{"id": str(p), "name": row["name"], "unit": row["unit"], "group": row["group"],
+                          "base": float(row["base"])} for p, row in cat.products.iterrows()],
+            "factors": [{"id": str(f), "label": row["label"], "unit": row["unit"], "supply": float(row["supply"]),
+                         "against": row["against"], "per_unit": [float(v) for v in cat.costs.loc[f]]}
+                        for f, row in cat.factors.iterrows()]}
 
 
 @router.post("/rounds/{round_id}/votes", status_code=201, tags=["delegate"])

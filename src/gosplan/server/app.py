@@ -85,7 +85,8 @@ class Guard:
     runs: a page elsewhere, even on the same site, cannot make a logged-in browser act.
     Every response carries ``X-Content-Type-Options: nosniff``, ``X-Frame-Options: DENY``
     and ``Referrer-Policy: same-origin``; the pages (``/ui``) also a Content-Security-Policy
-    that allows no script at all.
+    that allows no script, except on a round's page, which may run the package's own script
+    files (the proposal form's live total), never an inline script or one from elsewhere.
     """
 
     CSP = ("default-src 'none'; style-src 'self' 'unsafe-inline'; img-src 'self' data:; form-action 'self'; "
@@ -104,13 +105,15 @@ class Guard:
                 return await BodyLimit._refuse(send, 403, "cross-origin request refused: the Origin (or Referer) "
                                                           f"{source.decode('latin-1')[:100]!r} is not this service")
         page = scope["path"].startswith("/ui")
+        scripted = scope["path"].startswith("/ui/rounds/")
 
         async def send_with_headers(message):
             if message["type"] == "http.response.start":
                 extra = [(b"x-content-type-options", b"nosniff"), (b"x-frame-options", b"DENY"),
                          (b"referrer-policy", b"same-origin")]
                 if page:
-                    extra += [(b"content-security-policy", self.CSP.encode()), (b"cache-control", b"no-store")]
+                    csp = self.CSP + ("; script-src 'self'" if scripted else "")
+                    extra += [(b"content-security-policy", csp.encode()), (b"cache-control", b"no-store")]
                 message = {**message, "headers": list(message.get("headers") or []) + extra}
             await send(message)
 

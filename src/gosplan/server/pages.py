@@ -35,7 +35,16 @@ def _templates():
 
     global _TEMPLATES
     if _TEMPLATES is None:
+        from gosplan.democracy.rounds import VOTING_RULES
+        from gosplan.server import explain
+
         _TEMPLATES = Jinja2Templates(directory=os.path.join(os.path.dirname(__file__), "templates"))
+        env = _TEMPLATES.env
+        env.filters["amount"] = lambda v: f"{float(v):,.1f}"  # amounts in their unit: a tenth is enough
+        env.filters["valuation"] = lambda v: f"{float(v):.4g}"
+        env.globals.update(article=explain.article, rule_text=explain.rule, kinds=explain.KINDS,
+                           statuses=explain.STATUSES, ties=explain.TIES, voting_rules=VOTING_RULES,
+                           role_names={"admin": "administrator"})
     return _TEMPLATES
 
 
@@ -52,6 +61,10 @@ def _who(request: Request):
 
 def _render(request: Request, name: str, status: int = 200, **ctx) -> Response:
     ctx.setdefault("who", _who(request))
+    who = ctx["who"]
+    if who is not None and who.council_id:
+        ctx.setdefault("who_council", next((c["name"] for c in _svc(request).councils() if c["id"] == who.council_id),
+                                           f"council {who.council_id}"))
     session = request.cookies.get(COOKIE)
     ctx["nonce"] = lambda: _new_nonce(session)
     return _templates().TemplateResponse(request, name, ctx, status_code=status)
@@ -143,13 +156,20 @@ async def logout(request: Request):
 
 @router.get("/rounds/{round_id}", response_class=HTMLResponse)
 async def round_page(request: Request, round_id: int):
-    from gosplan.server import charts
+    return await _round_page(request, round_id)
+
+
+async def _round_page(request: Request, round_id: int, *, form=None, message: str = "",  # noqa: ANN001
+                      status: int = 200) -> Response:
+    """The round's page; ``form`` is a proposal form submitted to be costed (or refused), shown again."""
+    from gosplan.server import charts, proposals
 
     svc = _svc(request)
     try:
         r = await run_in_threadpool(svc.round, round_id)
     except Refusal as exc:
         return _error(request, exc)
+    who = _who(request)
     figures = []
     if r["result"] is not None:
         if r["kind"] == "plan":
@@ -161,7 +181,75 @@ async def round_page(request: Request, round_id: int):
             figures = await run_in_threadpool(charts.election_charts, r["result"], names)
     mandates = await run_in_threadpool(svc.mandates, r["council_id"]) if r["kind"] == "election" else []
     names = {m["id"]: m["name"] for m in svc.members(r["council_id"])} if r["council_id"] else {}
-    return _render(request, "round.html", r=r, figures=figures, mandates=mandates, names=names)
+    councils = {c["id"]: c["name"] for c in await run_in_threadpool(svc.councils)}
+    proposal_form = None
+    if (r["kind"] == "plan" and r["status"] == "open" and who is not None and who.role == "delegate"
+            and not any(pr["council_id"] == who.council_id for pr in r["proposals"])):
+        proposal_form = await run_in_threadpool(proposals.form_view, r["params"]["economy"], form)
+        message = message or proposal_form.error
+        if message and status == 200:
+            status = 422
+    ctx = await run_in_threadpool(_plan_context, svc, r, councils, who) if r["kind"] == "plan" else {}
+    voter = None if who is None else (f"council:{who.council_id}" if who.role == "delegate" else f"member:{who.member_id}")
+    voted = voter in r["voters"] if voter else False
+    if voted and r["kind"] == "plan":
+        voted = ctx.get("own_vote") or True
+    return _render(request, "round.html", status=status, r=r, figures=figures, mandates=mandates, names=names,
+                   councils=councils, form=proposal_form, message=message, who=who, voted=voted,
+                   comment=str((form or {}).get("comment") or ""), priorities=proposals.PRIORITIES, **ctx)
+
+
+def _plan_context(svc: Service, r: dict, councils: dict, who) -> dict:  # noqa: ANN001
+    """What a plan round's page shows beside the round: each proposal summed up and costed,
+    the votes by council name, and the published plan grouped by section with names and units."""
+    from gosplan.democracy import costing
+    from gosplan.democracy.rounds import VOTING_RULES
+
+    cat = costing.catalogue(r["params"]["economy"])
+    info = cat.products
+    labels = {pr["id"]: f"proposal {pr['id']} of {councils.get(pr['council_id'], pr['council_id'])}" for pr in r["proposals"]}
+    summaries = {}
+    for pr in r["proposals"]:
+        basket = pr.get("basket") or {}
+        units = {info.loc[k, "unit"] for k in basket if k in info.index}
+        total = sum(basket.values())
+        pri = pr.get("priorities") or {}
+        levels = {}
+        for k, v in pri.items():
+            levels.setdefault(v, []).append(k)
+        summaries[pr["id"]] = {
+            "products": len(basket),
+            "total": f"{total:,.1f} {units.pop()}" if len(units) == 1 else f"{total:,.1f} in their units",
+            "costs": [c.sentence() for c in cat.cost(basket)],
+            "priorities": "; ".join(f"{len(ks)} product{'' if len(ks) == 1 else 's'} at {v:g}" for v, ks in sorted(levels.items())
+                                    if v != 1.0),
+            "limits": ", ".join(f"{f} at most {q:,.1f}" for f, q in (pr.get("limits") or {}).items()),
+        }
+    votes, support = [], {}
+    if r["rule"] in VOTING_RULES:
+        for v in svc.votes(r["id"]):
+            council = int(str(v["voter"]).split(":")[1])
+            chosen = v.get("approve") or v.get("ranking") or []
+            votes.append({"council": councils.get(council, council), "council_id": council,
+                          "choices": ", ".join(labels.get(c, f"proposal {c}") for c in chosen)})
+            for rank, c in enumerate(chosen, 1):
+                rank_text = "" if r["rule"] == "approval" else f" (rank {rank})"
+                support.setdefault(c, []).append(f"{councils.get(council, council)}{rank_text}")
+        support = {k: "; ".join(v) for k, v in support.items()}
+    own = [pr["id"] for pr in r["proposals"] if who is not None and pr["council_id"] == who.council_id]
+    own_vote = next((v["choices"] for v in votes if who is not None and v["council_id"] == who.council_id), None)
+    ctx = {"summaries": summaries, "votes": votes, "support": support, "own_proposal": own[0] if own else None,
+           "own_vote": own_vote, "proposal_council": {pr["id"]: pr["council_id"] for pr in r["proposals"]},
+           "plan_groups": [], "objective_unit": ""}
+    plan = (r.get("result") or {}).get("plan") or {}
+    if plan.get("output"):
+        targets, prices = plan.get("targets") or {}, plan.get("prices") or {}
+        for g in cat.groups:
+            rows = [{"id": p, "name": row["name"], "unit": row["unit"], "target": float(targets.get(p, 0.0)),
+                     "output": float(plan["output"].get(p, 0.0)), "price": float(prices.get(p, 0.0))}
+                    for p, row in info[info["group"] == g].iterrows()]
+            ctx["plan_groups"].append((g, rows))
+    return ctx
 
 
 def _float(form, name: str) -> float | None:
@@ -176,21 +264,29 @@ def _float(form, name: str) -> float | None:
 
 @router.post("/rounds/{round_id}/proposal")
 async def propose(request: Request, round_id: int):
+    """Submit the council's proposal, or (``action=cost``) show the page again with its cost."""
+    from gosplan.server import proposals
+
     form = await request.form()
     who = _who(request)
+    svc = _svc(request)
     try:
-        basket = {}
-        for k in form:
-            if k.startswith("basket:"):
-                q = _float(form, k)
-                if q is not None:
-                    basket[k.split(":", 1)[1]] = q
-        data = {"council_id": _whole(form.get("council_id") or (who.council_id if who else 0), "council_id"),
-                "basket": basket}
+        r = await run_in_threadpool(svc.round, round_id)
+        economy = (r.get("params") or {}).get("economy")
+        if economy is None:
+            raise Invalid(f"round {round_id} is a {r['kind']} round; councils propose in plan rounds")
+        if str(form.get("action") or "") == "cost":
+            return await _round_page(request, round_id, form=form)
+        data = await run_in_threadpool(proposals.from_form, economy, form)
+        data["council_id"] = _whole(form.get("council_id") or (who.council_id if who else 0), "council_id")
+        data = proposals.stored_proposal(economy, round_id, r["kind"], data)
+        await run_in_threadpool(svc.propose, who, round_id, data, _nonce(request, form))
     except Refusal as exc:
-        return _error(request, exc)
-    return await _act(request, _svc(request).propose, who, round_id, data, _nonce(request, form),
-                      to=f"/ui/rounds/{round_id}")
+        if exc.status in (401, 403, 404):
+            return _error(request, exc)
+        # keep what the delegate typed: the page again, with the reason
+        return await _round_page(request, round_id, form=form, message=str(exc), status=exc.status)
+    return RedirectResponse(f"/ui/rounds/{round_id}", status_code=303)
 
 
 def _whole(raw, what: str) -> int:

@@ -194,6 +194,8 @@ class RoundActs(ServiceBase):
             if s.scalars(select(Proposal.id).where(Proposal.round_id == r.id, Proposal.council_id == p.council_id)).first():
                 raise Conflict(f"council {p.council_id} has a proposal in round {r.id} already; one per council")
             content = {k: data.get(k) or {} for k in ("basket", "priorities", "limits")}
+            if data.get("comment"):
+                content["comment"] = str(data["comment"])
             pr = Proposal(round_id=r.id, council_id=p.council_id, content=domain.canonical(content))
             s.add(pr)
             s.flush()
