@@ -146,3 +146,78 @@ def test_the_api_takes_the_same_shapes(service):
     assert products["groups"][0] == "A Agriculture, forestry and fishing"
     assert products["factors"][0]["id"] == "hours" and len(products["factors"][0]["per_unit"]) == 56
     assert client.get("/economies/atlantis/products").status_code == 404
+
+
+def _api(client, path: str, token: str, body=None, status: int = 200) -> dict:
+    r = client.post(path, json=body, headers={"Authorization": f"Bearer {token}", "Idempotency-Key": uuid.uuid4().hex})
+    assert r.status_code == status, r.text
+    return r.json()
+
+
+def test_the_published_plan_reads_with_names_units_sections_and_a_report(service):
+    """After the proposals above: a vote, close, compute, publish; the round's page, its report and its ledger."""
+    client, seeded = service
+    rid = seeded["round"]
+    props = client.get(f"/rounds/{rid}").json()["proposals"]
+    assert len(props) == 2
+    chosen = props[0]["id"]
+    _api(client, f"/rounds/{rid}/votes", seeded["delegates"][0], {"council_id": seeded["councils"][0], "approve": [chosen]},
+         201)
+    # the voter's page confirms the vote and offers no form again
+    _login(client, seeded["delegates"][0])
+    page = client.get(f"/ui/rounds/{rid}").text
+    assert 'id="vote-done"' in page and 'id="vote-form"' not in page
+    for act in ("close", "compute", "publish"):
+        _api(client, f"/rounds/{rid}/{act}", seeded["planner"])
+    page = html_text.unescape(client.get(f"/ui/rounds/{rid}").text)
+    assert "Published plan" in page and f"proposal {chosen} of council 1 was chosen" in page and "No tie." in page
+    assert "C Manufacturing" in page and "Manufacture of computer, electronic and optical products" in page
+    assert re.search(r'<tr data-product="C26"><td>[^<]+</td><td><code>C26</code></td><td>USD million</td>'
+                     r'<td class="num target">1,000.0</td>', page)
+    assert "What each council asked for and what the plan delivers, by section" in page
+    assert page.count('<svg role="img" aria-label=') >= 3
+    # the report of the result, self-contained
+    report = client.get(f"/ui/rounds/{rid}/report.html")
+    assert report.status_code == 200 and report.headers["content-type"].startswith("text/html")
+    text = html_text.unescape(report.text)
+    assert "Manufacture of computer, electronic and optical products" in text and "USD million" in text
+    assert "<svg" in text and "http://" not in text.split("<svg")[0].replace("http://www.w3.org", "")
+    # the ledger as a page, the file beside it
+    ledger = html_text.unescape(client.get(f"/ui/rounds/{rid}/ledger").text)
+    assert "plan computed" in ledger and "result published" in ledger and f'href="/rounds/{rid}/ledger"' in ledger
+
+
+def test_a_report_before_publication_and_bad_addresses_are_pages(service):
+    client, seeded = service
+    for path, status, words in (("/ui/rounds/999999", 404, "round 999999 does not exist"),
+                                ("/ui/rounds/abc", 422, "round_id"),
+                                ("/ui/no-such-page", 404, "no such page"),
+                                ("/ui/rounds/999999/report.html", 404, "does not exist")):
+        r = client.get(path)
+        assert r.status_code == status, path
+        assert r.headers["content-type"].startswith("text/html"), path
+        assert 'id="error"' in r.text and words in r.text, (path, r.text[-600:])
+    assert client.get("/rounds/999999").headers["content-type"] == "application/json"  # the API stays JSON
+
+
+def test_docs_load_swagger_from_the_package(service):
+    client, _ = service
+    page = client.get("/docs").text
+    assert "/static/swagger-ui-bundle.js" in page and "/static/swagger-ui.css" in page
+    assert "cdn.jsdelivr" not in page and "https://" not in page
+    assert client.get("/static/swagger-ui-bundle.js").status_code == 200
+    assert client.get("/static/swagger-ui.css").status_code == 200
+
+
+def test_the_planner_form_offers_economies_and_objectives(service):
+    client, seeded = service
+    _login(client, seeded["planner"])
+    page = client.get("/ui/planner").text
+    assert 'name="economy"' in page and 'value="uk_2010"' in page and 'value="factor:hours"' in page
+    assert 'name="objective"' in page
+    r = client.post("/ui/rounds", data={"nonce": _nonce(page, "open-plan"), "kind": "plan", "title": "plan of the UK",
+                                        "economy": "uk_2010", "objective": "factor:compensation", "rule": "weighted-median"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    rid = int(r.headers["location"].rsplit("/", 1)[1])
+    assert client.get(f"/rounds/{rid}").json()["params"] == {"economy": "uk_2010", "objective": "factor:compensation"}

@@ -231,6 +231,8 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
 
     app = FastAPI(
         lifespan=lifespan,
+        docs_url=None,  # served below from the package's own Swagger UI files: /docs works offline
+        redoc_url=None,
         title="gosplan democracy service",
         version="0.1.0",
         description="Councils propose and vote, the plan follows by a published rule, and every act is in a "
@@ -238,20 +240,47 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
     )
     app.state.service = service
 
+    from fastapi.exceptions import RequestValidationError
+    from starlette.exceptions import HTTPException
+
+    # a page's error is a page; the API's stays JSON
+    def _page(request: Request) -> bool:
+        return request.url.path.startswith("/ui")
+
     @app.exception_handler(Refusal)
     async def _refusal(request: Request, exc: Refusal):
+        if _page(request):
+            return pages.error_page(request, exc.status, str(exc))
         return JSONResponse({"detail": str(exc)}, status_code=exc.status)
-
-    from fastapi.exceptions import RequestValidationError
 
     @app.exception_handler(RequestValidationError)
     async def _invalid(request: Request, exc: RequestValidationError):
+        if _page(request):
+            return pages.error_page(request, 422, "; ".join(
+                f"{' '.join(str(x) for x in e.get('loc', ())[1:])}: {e.get('msg', '')}" for e in exc.errors()))
         # the errors echo the input, which may hold NaN or infinities that JSON cannot carry
         return JSONResponse({"detail": _finite(jsonable_encoder(exc.errors()))}, status_code=422)
 
     @app.exception_handler(GosplanError)
     async def _domain(request: Request, exc: GosplanError):
+        if _page(request):
+            return pages.error_page(request, 422, str(exc))
         return JSONResponse({"detail": str(exc)}, status_code=422)
+
+    @app.exception_handler(HTTPException)
+    async def _http(request: Request, exc: HTTPException):
+        if _page(request):
+            text = "no such page" if exc.status_code == 404 else str(exc.detail)
+            return pages.error_page(request, exc.status_code, text)
+        return JSONResponse({"detail": exc.detail}, status_code=exc.status_code, headers=getattr(exc, "headers", None))
+
+    @app.get("/docs", include_in_schema=False)
+    async def _docs():
+        from fastapi.openapi.docs import get_swagger_ui_html
+
+        return get_swagger_ui_html(openapi_url=app.openapi_url, title=f"{app.title}: API",
+                                   swagger_js_url="/static/swagger-ui-bundle.js", swagger_css_url="/static/swagger-ui.css",
+                                   swagger_favicon_url="/static/favicon-32x32.png")
 
     @app.get("/", include_in_schema=False)
     async def _root():

@@ -6,14 +6,18 @@ avoided so that charts drawn by concurrent requests cannot mix.
 
 from __future__ import annotations
 
+import html
 import io
 
 
-def _svg(fig) -> str:  # noqa: ANN001
+def _svg(fig, label: str = "") -> str:  # noqa: ANN001
     buf = io.StringIO()
     fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
-    return text[text.find("<svg"):]
+    text = text[text.find("<svg"):]
+    # an image to assistive technology, named by its title (the figure's caption says it too)
+    label = label or (fig.axes[0].get_title() if fig.axes else "chart")
+    return text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label, quote=True)}" ', 1)
 
 
 def _figure(w: float = 6.0, h: float = 3.2):
@@ -23,9 +27,12 @@ def _figure(w: float = 6.0, h: float = 3.2):
     return fig, fig.add_subplot()
 
 
-def plan_charts(result: dict, top: int = 12) -> list[tuple[str, str]]:
+def plan_charts(result: dict, top: int = 12, names: dict[str, str] | None = None) -> list[tuple[str, str]]:
     """Targets against planned gross output for the targeted products (and the largest
-    outputs, up to ``top`` bars), and the highest valuations (shadow prices)."""
+    outputs, up to ``top`` bars), and the highest valuations (shadow prices); products by
+    ``names`` where given."""
+    names = names or {}
+    short = lambda k: (lambda n: n if len(n) <= 32 else n[:31] + "…")(names.get(k, k))  # noqa: E731
     plan = result["plan"]
     output = plan.get("output") or {}
     charts = []
@@ -37,7 +44,7 @@ def plan_charts(result: dict, top: int = 12) -> list[tuple[str, str]]:
         x = range(len(ids))
         ax.bar([i - 0.2 for i in x], [plan["targets"].get(k, 0.0) for k in ids], width=0.4, label="target (final demand)")
         ax.bar([i + 0.2 for i in x], [output[k] for k in ids], width=0.4, label="gross output")
-        ax.set_xticks(list(x), ids, rotation=45, ha="right", fontsize=8)
+        ax.set_xticks(list(x), [short(k) for k in ids], rotation=45, ha="right", fontsize=8)
         ax.set_title("Targets and planned gross output")
         ax.legend()
         charts.append(("Targets and planned output", _svg(fig)))
@@ -45,9 +52,11 @@ def plan_charts(result: dict, top: int = 12) -> list[tuple[str, str]]:
     if prices:
         ids = sorted(prices, key=lambda k: -prices[k])[:top]
         fig, ax = _figure()
-        ax.bar(ids, [prices[k] for k in ids], color="tab:red")
+        ax.bar([short(k) for k in ids], [prices[k] for k in ids], color="tab:red")
         ax.set_title(f"Highest valuations (shadow prices; {plan.get('objective', '')} per unit)")
         ax.tick_params(axis="x", rotation=45, labelsize=8)
+        for label in ax.get_xticklabels():
+            label.set_horizontalalignment("right")
         charts.append(("Valuations (shadow prices)", _svg(fig)))
     return charts
 
@@ -94,3 +103,31 @@ def election_charts(result: dict, names: dict[int, str]) -> list[tuple[str, str]
     ax.set_title("Candidates (green: elected)")
     ax.tick_params(axis="x", rotation=30)
     return [("Candidates", _svg(fig))]
+
+
+def group_chart(groups: list[str], asked: dict[str, dict[str, float]], delivered: dict[str, float],
+                unit: str) -> list[tuple[str, str]]:
+    """What each council asked for, by group, against the plan's targets (what it delivers at least).
+
+    ``asked`` maps a council's name to its proposed amount per group, ``delivered`` the
+    plan's targets per group; all in ``unit`` (a chart of sums needs one unit).
+    """
+    import numpy as np
+
+    shown = [g for g in groups if delivered.get(g, 0.0) > 0 or any(a.get(g, 0.0) > 0 for a in asked.values())]
+    if not shown:
+        return []
+    fig, ax = _figure(7.5, 0.9 + 0.42 * len(shown))
+    series = [*asked.items(), ("the plan", {g: delivered.get(g, 0.0) for g in shown})]
+    height = 0.8 / len(series)
+    y = np.arange(len(shown))
+    for i, (name, values) in enumerate(series):
+        ax.barh(y + (i - (len(series) - 1) / 2) * height, [values.get(g, 0.0) for g in shown], height=height,
+                label=name, color="#8b0000" if name == "the plan" else None)
+    ax.set_yticks(y, [g if len(g) <= 45 else g[:44] + "…" for g in shown], fontsize=8)
+    ax.invert_yaxis()
+    ax.set_xlabel(unit)
+    ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+    ax.set_title("Asked by each council and targeted by the plan, by section")
+    ax.legend(fontsize=8)
+    return [("What each council asked for and what the plan delivers, by section", _svg(fig))]

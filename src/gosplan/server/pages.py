@@ -89,7 +89,18 @@ def _nonce(request: Request, form) -> str:  # noqa: ANN001
 
 
 def _error(request: Request, exc: Refusal) -> Response:
-    return _render(request, "error.html", status=exc.status, status_code=exc.status, message=str(exc))
+    return error_page(request, exc.status, str(exc))
+
+
+#: What each refusal means, said on its error page.
+_STATUS_TEXT = {400: "bad request", 401: "you need to log in", 403: "not allowed", 404: "not found",
+                409: "not now", 413: "too large", 422: "cannot be used", 428: "form expired", 429: "too many tries"}
+
+
+def error_page(request: Request, status: int, message: str) -> Response:
+    """A refusal as a page: what was refused and why, with the way back."""
+    return _render(request, "error.html", status=status, status_code=status,
+                   status_text=_STATUS_TEXT.get(status, "refused"), message=message)
 
 
 async def _act(request: Request, fn, *args, to: str) -> Response:
@@ -109,8 +120,9 @@ def _svc(request: Request) -> Service:
 @router.get("/", response_class=HTMLResponse)
 async def index(request: Request):
     svc = _svc(request)
-    return _render(request, "index.html", rounds=await run_in_threadpool(svc.rounds),
-                   councils=await run_in_threadpool(svc.councils), mandates=await run_in_threadpool(svc.mandates))
+    councils = await run_in_threadpool(svc.councils)
+    return _render(request, "index.html", rounds=await run_in_threadpool(svc.rounds), councils=councils,
+                   council_names={c["id"]: c["name"] for c in councils}, mandates=await run_in_threadpool(svc.mandates))
 
 
 @router.get("/login", response_class=HTMLResponse)
@@ -173,7 +185,7 @@ async def _round_page(request: Request, round_id: int, *, form=None, message: st
     figures = []
     if r["result"] is not None:
         if r["kind"] == "plan":
-            figures = await run_in_threadpool(charts.plan_charts, r["result"])
+            figures = await run_in_threadpool(charts.plan_charts, r["result"], 12, r.get("product_names") or {})
         elif r["kind"] == "budget":
             figures = await run_in_threadpool(charts.budget_charts, r["result"], r["projects"])
         elif r["kind"] == "election":
@@ -190,6 +202,7 @@ async def _round_page(request: Request, round_id: int, *, form=None, message: st
         if message and status == 200:
             status = 422
     ctx = await run_in_threadpool(_plan_context, svc, r, councils, who) if r["kind"] == "plan" else {}
+    figures = ctx.pop("group_figures", []) + figures
     voter = None if who is None else (f"council:{who.council_id}" if who.role == "delegate" else f"member:{who.member_id}")
     voted = voter in r["voters"] if voter else False
     if voted and r["kind"] == "plan":
@@ -249,7 +262,76 @@ def _plan_context(svc: Service, r: dict, councils: dict, who) -> dict:  # noqa: 
                      "output": float(plan["output"].get(p, 0.0)), "price": float(prices.get(p, 0.0))}
                     for p, row in info[info["group"] == g].iterrows()]
             ctx["plan_groups"].append((g, rows))
+        units = info["unit"].unique()
+        if len(units) == 1:  # sums by group need one unit
+            from gosplan.server import charts
+
+            by_group = lambda basket: {g: float(sum(v for k, v in basket.items() if k in info.index  # noqa: E731
+                                                    and info.loc[k, "group"] == g)) for g in cat.groups}
+            asked = {councils.get(pr["council_id"], str(pr["council_id"])): by_group(pr.get("basket") or {})
+                     for pr in r["proposals"]}
+            ctx["group_figures"] = charts.group_chart(cat.groups, asked, by_group(targets), str(units[0]))
     return ctx
+
+
+@router.get("/rounds/{round_id}/report.html", response_class=HTMLResponse)
+async def round_report_page(request: Request, round_id: int):
+    """The published round's result as one self-contained HTML report (:mod:`gosplan.report`)."""
+    from gosplan.server import charts
+    from gosplan.server.round_report import round_report
+    from gosplan.server.services import Conflict
+
+    svc = _svc(request)
+    try:
+        r = await run_in_threadpool(svc.round, round_id)
+        if r["result"] is None:
+            raise Conflict(f"round {round_id} is {r['status']}; its report is made once its result is published")
+    except Refusal as exc:
+        return _error(request, exc)
+    councils = {c["id"]: c["name"] for c in await run_in_threadpool(svc.councils)}
+
+    def build() -> str:
+        from gosplan.democracy import costing
+
+        cat, figures = None, []
+        if r["kind"] == "plan":
+            cat = costing.catalogue(r["params"]["economy"])
+            ctx = _plan_context(svc, r, councils, None)
+            figures = ctx.get("group_figures", []) + charts.plan_charts(r["result"], 12, r.get("product_names") or {})
+        elif r["kind"] == "budget":
+            figures = charts.budget_charts(r["result"], r["projects"])
+        return round_report(r, councils, figures, cat).html()
+
+    return HTMLResponse(await run_in_threadpool(build))
+
+
+@router.get("/rounds/{round_id}/ledger", response_class=HTMLResponse)
+async def ledger_page(request: Request, round_id: int):
+    """The round's ledger as a page to read: one row per entry, oldest first (the file is beside it)."""
+    import json
+
+    svc = _svc(request)
+    try:
+        r = await run_in_threadpool(svc.round, round_id)
+        texts = await run_in_threadpool(svc.ledger_texts, round_id)
+    except Refusal as exc:
+        return _error(request, exc)
+    entries = []
+    for t in texts:
+        e = json.loads(t)
+        payload = e.get("payload") or {}
+        summary = ", ".join(f"{k}: {_short(v)}" for k, v in payload.items())
+        entries.append({"seq": e.get("seq"), "time": str(e.get("time", ""))[:19].replace("T", " "),
+                        "kind": str(e.get("kind", "")).replace("_", " "), "actor": e.get("actor", ""),
+                        "summary": summary, "hash": str(e.get("hash", ""))})
+    return _render(request, "ledger.html", r=r, entries=entries)
+
+
+def _short(value, limit: int = 120) -> str:  # noqa: ANN001
+    import json
+
+    text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False, separators=(", ", ": "))
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def _float(form, name: str) -> float | None:
@@ -372,11 +454,21 @@ async def delegate_token(request: Request):
 
 @router.get("/planner", response_class=HTMLResponse)
 async def planner_page(request: Request):
-    from gosplan.server import _domain
+    from gosplan import datasets
+    from gosplan.server import _domain, explain
+
+    def economies() -> list[dict]:
+        out = []
+        for name in datasets.names("economy"):
+            eco = _domain.economy(name)
+            factors = [(str(f), str(eco.factors.loc[f, "unit"])) for f in eco.factor_ids if not eco.factors.loc[f, "signed"]]
+            out.append({"name": name, "title": datasets.DATASETS[name].title, "factors": factors,
+                        "default": _domain.default_objective(name)})
+        return out
 
     return _render(request, "planner.html", councils=await run_in_threadpool(_svc(request).councils),
                    plan_rules=_domain.PLAN_RULES, budget_rules=_domain.BUDGET_RULES, election_rules=_domain.ELECTION_RULES,
-                   economy=_domain.DEFAULT_ECONOMY)
+                   economy=_domain.DEFAULT_ECONOMY, economies=await run_in_threadpool(economies), rules=explain.RULES)
 
 
 @router.post("/rounds")
@@ -388,6 +480,7 @@ async def open_round(request: Request):
                       "rule": str(form.get("rule") or "")}
         if kind == "plan":
             data["economy"] = str(form.get("economy") or "") or None
+            data["objective"] = str(form.get("objective") or "").strip() or None
         elif kind == "budget":
             data["budget"] = _float(form, "budget")
             if not data["budget"] or data["budget"] <= 0:
