@@ -526,3 +526,57 @@ def test_ci_tests_the_postgresql_backend():
     if os.environ.get("CI"):
         assert os.environ.get("GOSPLAN_TEST_POSTGRES_URL"), "CI=true but GOSPLAN_TEST_POSTGRES_URL is not set"
         assert "postgres" in backends()
+
+
+def test_every_field_and_enum_of_the_api_is_described(live):
+    _, c = live
+    spec = c.get("/openapi.json").json()
+    undescribed = [f"{name}.{field}" for name, schema in spec["components"]["schemas"].items()
+                   if name.endswith("In") for field, prop in schema.get("properties", {}).items()
+                   if not prop.get("description")]
+    assert undescribed == []
+    kind = spec["components"]["schemas"]["RoundIn"]["properties"]["kind"]["description"]
+    rule = spec["components"]["schemas"]["RoundIn"]["properties"]["rule"]["description"]
+    assert "`plan`:" in kind and "`election`:" in kind
+    assert "`weighted-median`:" in rule and "`equal-shares`:" in rule and "`stv`:" in rule
+    assert "`published`:" in spec["info"]["description"]
+
+
+def test_councils_members_and_planners_are_renamed_and_retired_with_their_history(live):
+    """Retiring keeps the record and ends the power to act; every act is in the registry chain."""
+    _, c = live
+    co = c.ok("/councils", {"name": "bakers typo", "kind": "workers"}, ADMIN)
+    assert c.ok(f"/councils/{co['id']}/rename", {"name": "bakers"}, ADMIN, status=200)["name"] == "bakers"
+    m1 = c.ok(f"/councils/{co['id']}/members", {"name": "Gil"}, ADMIN)
+    m2 = c.ok(f"/councils/{co['id']}/members", {"name": "Hana"}, ADMIN)
+    assert c.ok(f"/members/{m1['id']}/rename", {"name": "Gil B."}, ADMIN, status=200)["name"] == "Gil B."
+    assert c.get("/me", m1["token"]).json()["label"] == "Gil B."
+    # a member retires: her token stops working, her record stays
+    c.ok(f"/members/{m1['id']}/retire", None, ADMIN, status=200)
+    assert c.get("/me", m1["token"]).json()["role"] is None
+    members = {m["id"]: m for m in c.get(f"/councils/{co['id']}/members").json()}
+    assert members[m1["id"]]["retired"] and not members[m2["id"]]["retired"]
+    assert c.post(f"/members/{m1['id']}/retire", None, ADMIN).status_code == 409
+    # the council retires: the rest of its members stop, no member joins it
+    c.ok(f"/councils/{co['id']}/retire", None, ADMIN, status=200)
+    assert c.get("/me", m2["token"]).json()["role"] is None
+    assert next(x for x in c.get("/councils").json() if x["id"] == co["id"])["retired"] is True
+    r = c.post(f"/councils/{co['id']}/members", {"name": "Ivo"}, ADMIN)
+    assert r.status_code == 409 and "retired" in r.json()["detail"]
+    assert c.post(f"/councils/{co['id']}/rename", {"name": "x"}, ADMIN).status_code == 409
+    # planners
+    token = c.ok("/planners", {"label": "ofice of plans"}, ADMIN)["token"]
+    pid = next(p["id"] for p in c.get("/planners").json() if p["label"] == "ofice of plans")
+    c.ok(f"/planners/{pid}/rename", {"name": "office of plans"}, ADMIN, status=200)
+    assert c.get("/me", token).json() == {**c.get("/me", token).json(), "role": "planner", "label": "office of plans"}
+    c.ok(f"/planners/{pid}/retire", None, ADMIN, status=200)
+    assert c.get("/me", token).json()["role"] is None
+    assert c.post("/rounds", {"kind": "plan", "title": "t", "rule": "weighted-sum"}, token).status_code == 401
+    assert c.post("/me/delegate-token", None, m2["token"]).status_code == 401
+    # each act in the registry chain, which still verifies
+    registry = c.get(f"/rounds/{c.get('/health').json()['registry_round']}/ledger").content
+    assert verify_export(registry).ok
+    kinds = [json.loads(x)["kind"] for x in registry.splitlines()[1:]]
+    for kind in ("council_renamed", "member_renamed", "member_retired", "council_retired", "planner_renamed",
+                 "planner_retired"):
+        assert kind in kinds, kind

@@ -92,21 +92,14 @@ class ProposalIn(_In):
     page's form and this endpoint give the same proposal.
     """
 
-    council_id: Id = Field(description="the council the delegate proposes for")
-    basket: Annotated[dict[str, Quantity], Field(max_length=100_000)] = Field(
-        {}, description="product id -> amount of final demand, in the product's unit")
-    changes: Annotated[dict[str, Change], Field(max_length=100_000)] = Field(
-        {}, description="product id -> change in per cent against the product's base-year amount (+5 is 5 % more)")
-    groups: Annotated[dict[str, Change], Field(max_length=1000)] = Field(
-        {}, description="group name (GET /economies/{name}/products) -> change in per cent applied to every product "
-        "of the group against its base-year amount")
-    priorities: Annotated[dict[str, Quantity], Field(max_length=100_000)] = Field(
-        {}, description="product id -> priority (weight >= 0 in the weighted objectives; 1 is normal)")
-    group_priorities: Annotated[dict[str, Quantity], Field(max_length=1000)] = Field(
-        {}, description="group name -> priority of every product of the group (a product's own priority wins)")
-    limits: Annotated[dict[str, Quantity], Field(max_length=100)] = Field(
-        {}, description="factor id -> the most of the factor the council would have the plan use")
-    comment: Annotated[str, Field(max_length=2000)] = Field("", description="why the council proposes this")
+    council_id: Id
+    basket: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
+    changes: Annotated[dict[str, Change], Field(max_length=100_000)] = {}
+    groups: Annotated[dict[str, Change], Field(max_length=1000)] = {}
+    priorities: Annotated[dict[str, Quantity], Field(max_length=100_000)] = {}
+    group_priorities: Annotated[dict[str, Quantity], Field(max_length=1000)] = {}
+    limits: Annotated[dict[str, Quantity], Field(max_length=100)] = {}
+    comment: Annotated[str, Field(max_length=2000)] = ""
     nonce: Nonce = None
 
 
@@ -128,6 +121,82 @@ class BallotIn(_In):
 
 class EmptyIn(_In):
     nonce: Nonce = None
+
+
+class RenameIn(_In):
+    name: Name = Field(description="the new name (of a council, member or planner)")
+    nonce: Nonce = None
+
+
+def _describe(model: type[BaseModel], **texts: str) -> None:
+    """Give ``model``'s fields their OpenAPI descriptions, kept in one place (below) beside the
+    sentences the pages use (:mod:`gosplan.server.explain`)."""
+    for name, text in texts.items():
+        if name in model.model_fields:  # a test checks that every field has a description
+            model.model_fields[name].description = text
+    model.model_rebuild(force=True)
+
+
+def _rules(names) -> str:  # noqa: ANN001
+    from gosplan.server import explain
+
+    return " ".join(f"`{n}`: {explain.rule(n)}" for n in names)
+
+
+_NONCE = "a unique key for this request, instead of the Idempotency-Key header; a replay of it is refused (409)"
+
+
+def _describe_models() -> None:
+    from gosplan.democracy import rounds
+    from gosplan.server import explain
+
+    _describe(CouncilIn, name="the council's name, unique", kind="`workers` (a workplace), `consumers` (a neighbourhood or "
+              "household council) or `region`", weight="the council's weight in aggregation and votes (> 0; e.g. its "
+              "members or population)", recall_threshold="the share of the council's members whose signatures recall "
+              "its delegate (0 to 1)", seats="how many delegates the council elects", nonce=_NONCE)
+    _describe(MemberIn, name="the member's name, unique within the council", nonce=_NONCE)
+    _describe(PlannerIn, label="the planner's name (a person or an office)", nonce=_NONCE)
+    _describe(RenameIn, name="the new name", nonce=_NONCE)
+    _describe(ProjectIn, key="the project's id, unique within the round", name="the project's name as voters see it",
+              cost="what the project costs, in the budget's currency (> 0, at most the budget)",
+              category="a category (e.g. education, green space), for the spending by category",
+              district="the district it serves, for the spending by district")
+    kinds = "; ".join(f"`{k}`: {t}" for k, t in explain.KINDS.items())
+    _describe(RoundIn, kind=f"the kind of round. {kinds}", title="the round's title as the pages show it",
+              rule="how the round decides. Plan rounds: " + _rules(rounds.PLAN_RULES) + " Budget rounds: "
+              + _rules(rounds.BUDGET_RULES) + " Elections: " + _rules(rounds.ELECTION_RULES),
+              economy=f"plan rounds: the shipped economy to plan (default `{rounds.DEFAULT_ECONOMY}`; GET "
+              "/economies/{name}/products shows its products)",
+              objective="plan rounds: what the plan uses as little of as it can: `labour`, `factor:<id>` (a factor of "
+              "the economy), `basket`, `harmony`, `floors`; default: least labour",
+              council_id="the council the round is for (required for elections; budget rounds may name one)",
+              budget="budget rounds: the money to spend (> 0)",
+              ballot="budget rounds: `approval` (tick projects), `cumulative` (spread points) or `ordinal` (rank them)",
+              min_length="budget rounds: the fewest projects a ballot must name",
+              max_length="budget rounds: the most projects a ballot may name",
+              max_sum_points="budget rounds with cumulative ballots: the most points a ballot may give",
+              projects="budget rounds: the projects to vote on",
+              candidates="elections: member ids standing (members may also stand themselves while it is open)",
+              seats="elections: seats to fill (default: the council's seats)",
+              quorum="elections: the share of the council's members whose ballots the result needs (default 0.5)",
+              nonce=_NONCE)
+    _describe(ProposalIn, council_id="the council the delegate proposes for",
+              basket="product id -> amount of final demand, in the product's unit",
+              changes="product id -> change in per cent against the product's base-year amount (+5 is 5 % more)",
+              groups="group name (GET /economies/{name}/products) -> change in per cent applied to every product of the "
+              "group against its base-year amount",
+              priorities="product id -> priority (a weight >= 0 in the weighted objectives; 1 is normal)",
+              group_priorities="group name -> priority of every product of the group (a product's own priority wins)",
+              limits="factor id -> the most of the factor the council would have the plan use",
+              comment="why the council proposes this", nonce=_NONCE)
+    _describe(VoteIn, council_id="the council the delegate votes for",
+              approve="approval rule: the proposal ids the council approves",
+              ranking="ranked rules (instant-runoff, ranked-choice, schulze): proposal ids, first choice first",
+              nonce=_NONCE)
+    _describe(BallotIn, approve="approval ballots and PAV or sequential Phragmén elections: project ids or candidates' "
+              "member ids approved", ranking="ordinal ballots and STV elections: project ids or member ids, first choice "
+              "first", points="cumulative ballots: project id -> points", nonce=_NONCE)
+    _describe(EmptyIn, nonce=_NONCE)
 
 
 async def _service(request: Request) -> Service:
@@ -211,6 +280,45 @@ def members(council_id: PathId, svc: Svc):
 @router.post("/planners", status_code=201, tags=["administrator"])
 def create_planner(body: PlannerIn, who: Who, svc: Svc, key: IdemKey = None):
     return svc.create_planner(who, body.label, _key(key, body))
+
+
+@router.get("/planners", tags=["administrator"])
+def planners(svc: Svc):
+    """The planners (their token ids, names and whether they are active); tokens themselves are never shown again."""
+    return svc.planners()
+
+
+@router.post("/councils/{council_id}/rename", tags=["administrator"])
+def rename_council(council_id: PathId, body: RenameIn, who: Who, svc: Svc, key: IdemKey = None):
+    return svc.rename_council(who, council_id, body.name, _key(key, body))
+
+
+@router.post("/councils/{council_id}/retire", tags=["administrator"])
+def retire_council(council_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+    """Retire a council: its members' tokens stop working and its mandates end; its record and history stay."""
+    return svc.retire_council(who, council_id, _key(key, body))
+
+
+@router.post("/members/{member_id}/rename", tags=["administrator"])
+def rename_member(member_id: PathId, body: RenameIn, who: Who, svc: Svc, key: IdemKey = None):
+    return svc.rename_member(who, member_id, body.name, _key(key, body))
+
+
+@router.post("/members/{member_id}/retire", tags=["administrator"])
+def retire_member(member_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+    """Retire a member: its tokens (and a delegate token) stop working and a mandate it holds ends."""
+    return svc.retire_member(who, member_id, _key(key, body))
+
+
+@router.post("/planners/{token_id}/rename", tags=["administrator"])
+def rename_planner(token_id: PathId, body: RenameIn, who: Who, svc: Svc, key: IdemKey = None):
+    return svc.rename_planner(who, token_id, body.name, _key(key, body))
+
+
+@router.post("/planners/{token_id}/retire", tags=["administrator"])
+def retire_planner(token_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
+    """Retire a planner: its token and page sessions stop working."""
+    return svc.retire_planner(who, token_id, _key(key, body))
 
 
 @router.get("/rounds", tags=["public"])
@@ -415,3 +523,6 @@ def revoke_token(token_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body
 def delegate_token(who: Who, svc: Svc, key: IdemKey = None, body: EmptyIn | None = None):
     """An elected member's delegate token (shown once; an earlier one stops working)."""
     return svc.delegate_token(who, _key(key, body))
+
+
+_describe_models()

@@ -191,7 +191,7 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
     from fastapi.staticfiles import StaticFiles
 
     from gosplan.errors import GosplanError
-    from gosplan.server import api, pages
+    from gosplan.server import api, explain, pages
     from gosplan.server.db import Store
     from gosplan.server.services import Refusal, Service
 
@@ -236,7 +236,11 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
         title="gosplan democracy service",
         version="0.1.0",
         description="Councils propose and vote, the plan follows by a published rule, and every act is in a "
-        "tamper-evident ledger. Writes need `Authorization: Bearer TOKEN` and an `Idempotency-Key` header.",
+        "tamper-evident ledger. Writes need `Authorization: Bearer TOKEN` and an `Idempotency-Key` header.\n\n"
+        "A round's `status` is " + "; ".join(f"`{k}`: {v}" for k, v in explain.STATUSES.items()) + ". "
+        "Roles: `admin` (the administrator: councils, members, planners), `planner` (opens, closes, computes and "
+        "publishes rounds), `member` (votes in budget rounds and elections, signs recall petitions), `delegate` "
+        "(an elected member acting for the council in plan rounds).",
     )
     app.state.service = service
 

@@ -13,7 +13,7 @@ from sqlalchemy.orm import Session
 
 from gosplan.errors import GosplanError
 from gosplan.server.auth import MIN_ADMIN_TOKEN, SESSION_HOURS, Bearer, Principal, Role, hash_token, new_token, resolve
-from gosplan.server.db import Council, Member, Round, Token, utcnow
+from gosplan.server.db import Council, LedgerRow, Mandate, Member, Round, Token, utcnow
 from gosplan.server.services._base import Conflict, Forbidden, NotFound, ServiceBase, TooMany, Unauthorized
 
 
@@ -156,8 +156,7 @@ class AccountActs(ServiceBase):
         p = self.authorize(p, Role.ADMIN)
         with self._write(p, key) as s:
             reg = self._registry(s)
-            if s.get(Council, council_id) is None:
-                raise NotFound(f"council {council_id} does not exist")
+            self._council(s, council_id)  # exists, and is not retired
             if s.scalars(select(Member.id).where(Member.council_id == council_id, Member.name == name)).first():
                 raise Conflict(f"council {council_id} has a member named {name!r} already")
             m = Member(council_id=council_id, name=name)
@@ -181,18 +180,144 @@ class AccountActs(ServiceBase):
             self._log(s, reg, "token_issued", {"role": "planner", "token": t.id, "label": label}, p)
             return {"token": text, "role": "planner", "label": label}
 
+    # -- administrator: rename and retire ----------------------------------------
+    # Retiring keeps every record (the ledger's history names them) and ends the holder's
+    # ability to act: its tokens are revoked and a mandate it holds ends. The registry chain's
+    # ``*_retired`` entries are the record of who is retired; the reads below take it from there.
+    def rename_council(self, p: Principal | Bearer | None, council_id: int, name: str, key: str | None = None) -> dict:
+        p = self.authorize(p, Role.ADMIN)
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            c = self._council(s, council_id)
+            if s.scalars(select(Council.id).where(Council.name == name, Council.id != council_id)).first() is not None:
+                raise Conflict(f"a council named {name!r} exists already")
+            old, c.name = c.name, name
+            self._log(s, reg, "council_renamed", {"council": c.id, "from": old, "to": name}, p)
+            return self.council_dict(s, c)
+
+    def retire_council(self, p: Principal | Bearer | None, council_id: int, key: str | None = None) -> dict:
+        """Retire a council: its members' tokens are revoked, its mandates end; its history stays."""
+        p = self.authorize(p, Role.ADMIN)
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            c = self._council(s, council_id)
+            members = list(s.scalars(select(Member.id).where(Member.council_id == council_id)))
+            ended = self._end_mandates(s, Mandate.council_id == council_id, "council retired")
+            revoked = self._revoke_where(s, reg, Token.council_id == council_id, f"council {council_id} retired")
+            self._log(s, reg, "council_retired", {"council": c.id, "name": c.name, "members": members,
+                                                  "mandates_ended": ended, "tokens_revoked": sorted(set(revoked))}, p)
+            return {**self.council_dict(s, c), "retired": True}
+
+    def rename_member(self, p: Principal | Bearer | None, member_id: int, name: str, key: str | None = None) -> dict:
+        p = self.authorize(p, Role.ADMIN)
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            m = self._member(s, member_id)
+            if s.scalars(select(Member.id).where(Member.council_id == m.council_id, Member.name == name,
+                                                 Member.id != member_id)).first():
+                raise Conflict(f"council {m.council_id} has a member named {name!r} already")
+            old, m.name = m.name, name
+            for t in s.scalars(select(Token).where(Token.member_id == member_id, Token.role == Role.MEMBER)):
+                t.label = name
+            self._log(s, reg, "member_renamed", {"council": m.council_id, "member": m.id, "from": old, "to": name}, p)
+            return {"id": m.id, "council_id": m.council_id, "name": m.name}
+
+    def retire_member(self, p: Principal | Bearer | None, member_id: int, key: str | None = None) -> dict:
+        """Retire a member: its tokens (member and delegate) are revoked and a mandate it holds ends."""
+        p = self.authorize(p, Role.ADMIN)
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            m = self._member(s, member_id)
+            ended = self._end_mandates(s, Mandate.member_id == member_id, "member retired")
+            revoked = self._revoke_where(s, reg, Token.member_id == member_id, f"member {member_id} retired")
+            self._log(s, reg, "member_retired", {"council": m.council_id, "member": m.id, "name": m.name,
+                                                 "mandates_ended": ended, "tokens_revoked": sorted(set(revoked))}, p)
+            return {"id": m.id, "council_id": m.council_id, "name": m.name, "retired": True}
+
+    def planners(self) -> list[dict]:
+        """The planners' tokens issued by the administrator (not their page sessions)."""
+        with self.store.read() as s:
+            return [{"id": t.id, "label": t.label, "active": t.active} for t in s.scalars(
+                select(Token).where(Token.role == Role.PLANNER, Token.parent_id.is_(None)).order_by(Token.id))]
+
+    def rename_planner(self, p: Principal | Bearer | None, token_id: int, label: str, key: str | None = None) -> dict:
+        p = self.authorize(p, Role.ADMIN)
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            t = self._planner(s, token_id)
+            old = t.label
+            for x in s.scalars(select(Token).where((Token.id == token_id) | (Token.parent_id == token_id))):
+                x.label = label
+            self._log(s, reg, "planner_renamed", {"token": t.id, "from": old, "to": label}, p)
+            return {"id": t.id, "label": label, "active": t.active}
+
+    def retire_planner(self, p: Principal | Bearer | None, token_id: int, key: str | None = None) -> dict:
+        p = self.authorize(p, Role.ADMIN)
+        with self._write(p, key) as s:
+            reg = self._registry(s)
+            t = self._planner(s, token_id)
+            if not t.active:
+                raise Conflict(f"planner {token_id} ({t.label}) is retired already")
+            revoked = self._revoke_where(s, reg, Token.id == token_id, f"planner {token_id} retired")
+            self._log(s, reg, "planner_retired", {"token": t.id, "label": t.label, "tokens_revoked": sorted(set(revoked))}, p)
+            return {"id": t.id, "label": t.label, "active": False}
+
+    def _council(self, s: Session, council_id: int) -> Council:
+        c = s.get(Council, council_id)
+        if c is None:
+            raise NotFound(f"council {council_id} does not exist")
+        if council_id in self._retired(s, "council_retired", "council"):
+            raise Conflict(f"council {council_id} ({c.name}) is retired; its record is kept but it takes no new acts")
+        return c
+
+    def _member(self, s: Session, member_id: int) -> Member:
+        m = s.get(Member, member_id)
+        if m is None:
+            raise NotFound(f"member {member_id} does not exist")
+        if member_id in self._retired(s, "member_retired", "member"):
+            raise Conflict(f"member {member_id} ({m.name}) is retired; the record is kept but takes no new acts")
+        if m.council_id in self._retired(s, "council_retired", "council"):
+            raise Conflict(f"member {member_id} belongs to council {m.council_id}, which is retired")
+        return m
+
+    @staticmethod
+    def _planner(s: Session, token_id: int) -> Token:
+        t = s.get(Token, token_id)
+        if t is None or t.role != Role.PLANNER or t.parent_id is not None:
+            raise NotFound(f"planner {token_id} does not exist (GET /planners lists them)")
+        return t
+
+    @staticmethod
+    def _end_mandates(s: Session, condition, reason: str) -> list[int]:  # noqa: ANN001
+        ended = []
+        for m in s.scalars(select(Mandate).where(condition, Mandate.active)):
+            m.active, m.ended_at, m.ended_reason = False, utcnow(), reason
+            ended.append(m.id)
+        return ended
+
+    def _retired(self, s: Session, kind: str, field: str) -> set[int]:
+        """Ids retired by the registry chain's ``kind`` entries (the ledger is the record of it)."""
+        import json
+
+        # canonical JSON writes "kind":"..." exactly so: a substring match finds the entries
+        rows = s.scalars(select(LedgerRow.entry).where(LedgerRow.round_id == self.registry_id,
+                                                       LedgerRow.entry.contains(f'"kind":"{kind}"')))
+        return {int(json.loads(t)["payload"][field]) for t in rows}
+
     # -- reads -----------------------------------------------------------------
     @staticmethod
-    def council_dict(s: Session, c: Council) -> dict:
+    def council_dict(s: Session, c: Council, retired: bool = False) -> dict:
         n = s.scalar(select(func.count(Member.id)).where(Member.council_id == c.id))
         return {"id": c.id, "name": c.name, "kind": c.kind, "weight": c.weight, "recall_threshold": c.recall_threshold,
-                "seats": c.seats, "members": n}
+                "seats": c.seats, "members": n, "retired": retired}
 
     def councils(self) -> list[dict]:
         with self.store.read() as s:
-            return [self.council_dict(s, c) for c in s.scalars(select(Council).order_by(Council.id))]
+            retired = self._retired(s, "council_retired", "council")
+            return [self.council_dict(s, c, c.id in retired) for c in s.scalars(select(Council).order_by(Council.id))]
 
     def members(self, council_id: int) -> list[dict]:
         with self.store.read() as s:
-            return [{"id": m.id, "name": m.name, "council_id": m.council_id}
+            retired = self._retired(s, "member_retired", "member")
+            return [{"id": m.id, "name": m.name, "council_id": m.council_id, "retired": m.id in retired}
                     for m in s.scalars(select(Member).where(Member.council_id == council_id).order_by(Member.id))]
