@@ -221,3 +221,34 @@ def test_the_planner_form_offers_economies_and_objectives(service):
     assert r.status_code == 303, r.text
     rid = int(r.headers["location"].rsplit("/", 1)[1])
     assert client.get(f"/rounds/{rid}").json()["params"] == {"economy": "uk_2010", "objective": "factor:compensation"}
+
+
+def test_the_administrator_registers_renames_and_retires_from_pages(service):
+    from _server_harness import ADMIN
+
+    client, _ = service
+    _login(client, ADMIN)
+    page = client.get("/ui/admin").text
+    r = client.post("/ui/admin/councils", data={"nonce": _nonce(page, "new-council"), "name": "potters", "kind": "workers",
+                                                "weight": "2", "recall_threshold": "60", "seats": "1"},
+                    follow_redirects=False)
+    assert r.status_code == 303, r.text
+    council = next(c for c in client.get("/councils").json() if c["name"] == "potters")
+    assert council["weight"] == 2 and council["recall_threshold"] == 0.6
+    page = client.get("/ui/admin").text
+    r = client.post(f"/ui/admin/councils/{council['id']}/members",
+                    data={"nonce": _nonce(page, f"new-member-{council['id']}"), "name": "Jo"})
+    token = re.search(r'<pre id="issued-token">([^<]+)</pre>', r.text).group(1)
+    member = client.get(f"/councils/{council['id']}/members").json()[0]
+    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()["member_id"] == member["id"]
+    page = client.get("/ui/admin").text
+    form = page[page.index(f'action="/ui/admin/members/{member["id"]}/retire"'):]
+    nonce = re.search(r'name="nonce" value="([^"]+)"', form).group(1)
+    assert client.post(f"/ui/admin/members/{member['id']}/retire", data={"nonce": nonce},
+                       follow_redirects=False).status_code == 303
+    assert client.get("/me", headers={"Authorization": f"Bearer {token}"}).json()["role"] is None
+    assert "retired" in client.get("/ui/admin").text
+    # only the administrator sees the page
+    client.cookies.clear()
+    r = client.get("/ui/admin")
+    assert r.status_code == 401 and 'id="error"' in r.text

@@ -523,3 +523,91 @@ def _projects(text: str) -> list[dict]:
         out.append({"key": parts[0], "name": parts[1], "cost": cost,
                     "district": parts[3] if len(parts) > 3 else "", "category": parts[4] if len(parts) > 4 else ""})
     return out
+
+
+# -- administration -------------------------------------------------------------------
+@router.get("/admin", response_class=HTMLResponse)
+async def admin_page(request: Request):
+    """Councils, members and planners: register, rename, retire (the administrator only)."""
+    return await _admin(request)
+
+
+async def _admin(request: Request, issued: dict | None = None) -> Response:
+    """The administration page; ``issued`` is a token just made, shown this once."""
+    who = _who(request)
+    if who is None or who.role != "admin":
+        return error_page(request, 403 if who else 401, "this page is the administrator's; log in with the "
+                                                        "administrator's token")
+    svc = _svc(request)
+
+    def read() -> dict:
+        councils = svc.councils()
+        return {"councils": councils, "members": {c["id"]: svc.members(c["id"]) for c in councils},
+                "planners": svc.planners()}
+
+    return _render(request, "admin.html", who=who, issued=issued, **await run_in_threadpool(read))
+
+
+@router.post("/admin/councils")
+async def admin_new_council(request: Request):
+    form = await request.form()
+    try:
+        threshold = _float(form, "recall_threshold")
+        data = {"name": _name(form, "name"), "kind": str(form.get("kind") or "workers"),
+                "weight": _float(form, "weight") or 1.0,
+                "recall_threshold": (threshold if threshold is not None else 50.0) / 100.0,
+                "seats": _whole(form.get("seats") or 1, "seats")}
+        if data["kind"] not in ("workers", "consumers", "region"):
+            raise Invalid(f"kind {data['kind']!r}: choose workers, consumers or region")
+        if not data["weight"] > 0 or not 0 < data["recall_threshold"] <= 1 or not 1 <= data["seats"] <= 100:
+            raise Invalid("give a weight > 0, a recall threshold above 0 and at most 100 %, and 1 to 100 seats")
+    except Refusal as exc:
+        return _error(request, exc)
+    return await _act(request, _svc(request).create_council, _who(request), data, _nonce(request, form), to="/ui/admin")
+
+
+@router.post("/admin/councils/{council_id}/members")
+async def admin_new_member(request: Request, council_id: int):
+    form = await request.form()
+    try:
+        name = _name(form, "name")
+        out = await run_in_threadpool(_svc(request).create_member, _who(request), council_id, name, _nonce(request, form))
+    except Refusal as exc:
+        return _error(request, exc)
+    return await _admin(request, issued={"label": out["name"], "token": out["token"], "whom": "the member"})
+
+
+@router.post("/admin/planners")
+async def admin_new_planner(request: Request):
+    form = await request.form()
+    try:
+        label = _name(form, "label")
+        out = await run_in_threadpool(_svc(request).create_planner, _who(request), label, _nonce(request, form))
+    except Refusal as exc:
+        return _error(request, exc)
+    return await _admin(request, issued={"label": out["label"], "token": out["token"], "whom": "the planner"})
+
+
+@router.post("/admin/{what}/{ident}/{act}")
+async def admin_act(request: Request, what: str, ident: int, act: str):
+    """Rename or retire a council, member or planner."""
+    form = await request.form()
+    svc = _svc(request)
+    acts = {("councils", "rename"): svc.rename_council, ("councils", "retire"): svc.retire_council,
+            ("members", "rename"): svc.rename_member, ("members", "retire"): svc.retire_member,
+            ("planners", "rename"): svc.rename_planner, ("planners", "retire"): svc.retire_planner}
+    fn = acts.get((what, act))
+    if fn is None:
+        return _error(request, Refusal(f"no such action: {act} of {what}", status=404))
+    try:
+        args = (_name(form, "name"),) if act == "rename" else ()
+    except Refusal as exc:
+        return _error(request, exc)
+    return await _act(request, fn, _who(request), ident, *args, _nonce(request, form), to="/ui/admin")
+
+
+def _name(form, field: str) -> str:  # noqa: ANN001
+    text = str(form.get(field) or "").strip()
+    if not text or len(text) > 200:
+        raise Invalid(f"{field}: give a name of 1 to 200 characters")
+    return text
