@@ -1,16 +1,22 @@
 """The pages in a real browser: headless Chromium (Debian's ``chromium`` and ``chromium-driver``).
 
-A planner opens an election and a plan round through the pages; members vote, the elected
-member takes up the delegate mandate, submits the council's proposal and vote through the
-forms, the planner closes, computes and publishes, and the delegate sees the published plan
-with its charts. Then a member votes in a budget round and sees the funded projects and
-their charts. Every step goes through the server's HTML forms; no page runs a script.
+The journeys of issue 19: the administrator registers a council and its members from the pages;
+a planner opens the council's election, the members elect a delegate, the planner opens a plan
+round with its economy and objective; the delegate reads the round, proposes +5 % on every
+section and watches the labour cost update while typing, submits and votes; the planner closes,
+computes and publishes, and the delegate reads the published plan with names and units. Then a
+member votes in a budget round, and members recall their delegate. Every page is checked for
+accessibility (a label on every input, images and charts named, headings in order) and saved as
+a screenshot (``$GOSPLAN_SCREENSHOTS``, else the test run's temporary folder). The browser
+resolves no host but the test server's, so ``/docs`` is shown to render with the network cut.
 """
 
 from __future__ import annotations
 
+import os
 import shutil
 import tempfile
+from pathlib import Path
 
 import pytest
 
@@ -28,9 +34,36 @@ from selenium.webdriver.common.by import By  # noqa: E402
 
 from _server_harness import ADMIN, Client, Server, fresh_database, products  # noqa: E402
 
+# every host name but the test server's fails to resolve: no page may need the network
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
-         "--disable-dev-shm-usage", "--window-size=1280,1600"]
+         "--disable-dev-shm-usage", "--window-size=1280,1600",
+         "--host-resolver-rules=MAP * ~NOTFOUND , EXCLUDE 127.0.0.1"]
+
+#: The accessibility check run on every page (axe-core is not available offline): every
+#: form field has a label, images have alt text, charts are named images, headings start at
+#: one h1 and never skip a level, buttons have text, tables have headers, ids are unique.
+ACCESSIBILITY = """
+const problems = [];
+document.querySelectorAll('input:not([type=hidden]):not([type=submit]):not([type=button]), select, textarea')
+  .forEach(el => { if (!((el.labels && el.labels.length) || el.getAttribute('aria-label')
+                         || el.getAttribute('aria-labelledby'))) problems.push('no label: ' + (el.name || el.id)); });
+document.querySelectorAll('img').forEach(el => { if (!el.hasAttribute('alt')) problems.push('img without alt: ' + el.src); });
+document.querySelectorAll('svg').forEach(el => {
+  if (!el.closest('svg[role=img][aria-label]') && el.getAttribute('aria-hidden') !== 'true')
+    problems.push('svg without role=img and aria-label'); });
+const hs = [...document.querySelectorAll('h1,h2,h3,h4,h5,h6')].map(h => +h.tagName[1]);
+if (hs.filter(h => h === 1).length !== 1 || hs[0] !== 1) problems.push('not one h1 first: ' + hs.join(','));
+for (let i = 1; i < hs.length; i++) if (hs[i] > hs[i - 1] + 1) problems.push('heading skips from h' + hs[i - 1] + ' to h' + hs[i]);
+document.querySelectorAll('button').forEach(b => { if (!b.textContent.trim() && !b.getAttribute('aria-label'))
+  problems.push('button without text'); });
+document.querySelectorAll('table').forEach(t => { if (!t.querySelector('th')) problems.push('table without headers: ' + t.id); });
+if (!document.documentElement.lang) problems.push('no lang on html');
+const ids = {};
+document.querySelectorAll('[id]').forEach(e => { ids[e.id] = (ids[e.id] || 0) + 1; });
+for (const k in ids) if (ids[k] > 1) problems.push('duplicate id ' + k);
+return problems;
+"""
 
 
 @pytest.fixture(scope="module")
@@ -41,6 +74,14 @@ def live(tmp_path_factory):
     yield server, client
     client.close()
     server.stop()
+
+
+@pytest.fixture(scope="module")
+def shots(tmp_path_factory) -> Path:
+    """Where the screenshots go: ``$GOSPLAN_SCREENSHOTS``, else the run's temporary folder."""
+    folder = Path(os.environ.get("GOSPLAN_SCREENSHOTS") or tmp_path_factory.mktemp("screenshots"))
+    folder.mkdir(parents=True, exist_ok=True)
+    return folder
 
 
 @pytest.fixture(scope="module")
@@ -58,8 +99,8 @@ def browser():
 
 
 class Pages:
-    def __init__(self, driver, base: str):
-        self.d, self.base = driver, base
+    def __init__(self, driver, base: str, shots: Path | None = None):
+        self.d, self.base, self.shots = driver, base, shots
 
     def go(self, path: str) -> None:
         self.d.get(self.base + path)
@@ -105,32 +146,80 @@ class Pages:
     def round_id(self) -> int:
         return int(self.d.current_url.rstrip("/").rsplit("/", 1)[1])
 
+    def check(self, name: str) -> None:
+        """The page passes the accessibility check; its screenshot is saved as ``name``.png."""
+        problems = self.d.execute_script(ACCESSIBILITY)
+        assert problems == [], f"{name} ({self.d.current_url}): {problems}"
+        self.shot(name)
 
-def test_delegate_proposes_votes_and_sees_published_plan(live, browser):
+    def shot(self, name: str) -> None:
+        if self.shots is None:
+            return
+        height = self.d.execute_script("return document.documentElement.scrollHeight")
+        self.d.set_window_size(1280, min(max(int(height), 800), 6000))
+        self.d.save_screenshot(str(self.shots / f"{name}.png"))
+        self.d.set_window_size(1280, 1600)
+
+
+def _issued_token(p: Pages) -> str:
+    return p.text("issued-token").strip()
+
+
+def _administrator_registers(p: Pages, c: Client) -> tuple[dict, dict]:
+    """The administrator's journey: a council, two members and a planner registered from the pages."""
+    p.login(ADMIN)
+    p.click("admin-link", then="new-council")
+    p.check("1-admin-empty")
+    p.d.find_element(By.ID, "council-name").send_keys("textile workers")
+    p.d.find_element(By.ID, "council-weight").clear()
+    p.d.find_element(By.ID, "council-weight").send_keys("2")
+    p.click("create-council", then="new-council")
+    council = next(x for x in c.get("/councils").json() if x["name"] == "textile workers")
+    assert council["weight"] == 2
+    tokens = {}
+    for name in ("Ana", "Bo"):
+        p.d.find_element(By.ID, f"member-name-{council['id']}").send_keys(name)
+        p.click(f"add-member-{council['id']}", then="issued-token")
+        tokens[name] = p.text("issued-token").strip()
+    p.check("2-admin-member-token")
+    p.d.find_element(By.ID, "planner-label").send_keys("state planning committee")
+    p.click("create-planner", then="issued-token")
+    tokens["planner"] = p.text("issued-token").strip()
+    p.check("3-admin-planner-token")
+    for name in ("Ana", "Bo"):
+        assert c.get("/me", tokens[name]).json()["label"] == name
+    assert c.get("/me", tokens["planner"]).json()["role"] == "planner"
+    members = {m["name"]: m for m in c.get(f"/councils/{council['id']}/members").json()}
+    return council, {name: {"token": tokens[name], "id": members[name]["id"]} for name in ("Ana", "Bo")} | {
+        "planner": tokens["planner"]}
+
+
+def test_a_council_plans_from_the_pages(live, browser, shots):
+    """The administrator's, the planner's and the member's journeys, every step through the pages."""
     server, c = live
-    council = c.ok("/councils", {"name": "textile workers", "kind": "workers", "weight": 2.0}, ADMIN)
-    ana = c.ok(f"/councils/{council['id']}/members", {"name": "Ana"}, ADMIN)
-    bo = c.ok(f"/councils/{council['id']}/members", {"name": "Bo"}, ADMIN)
-    planner = c.ok("/planners", {"label": "planner"}, ADMIN)["token"]
-    p = Pages(browser, server.url)
+    p = Pages(browser, server.url, shots)
+    council, people = _administrator_registers(p, c)
+    ana, bo, planner = people["Ana"], people["Bo"], people["planner"]
 
     # the planner opens the council's election through the planner page
     p.login(planner)
     p.click("planner-link", then="open-plan")
+    p.check("4-planner-forms")
     form = browser.find_element(By.ID, "open-election")
     form.find_element(By.NAME, "title").send_keys("delegate of the textile workers")
     form.find_element(By.NAME, "candidates").send_keys(f"{ana['id']} {bo['id']}")
-    form.find_element(By.TAG_NAME, "button").click()
-    p.wait_for("status")
+    p.click("open-election-button", then="status")
     election = p.round_id()
     assert p.text("status") == "open"
 
-    # both members approve Ana
+    # both members approve Ana; each ballot is confirmed and its form goes away
     for m in (ana, bo):
         p.login(m["token"])
         p.go(f"/ui/rounds/{election}")
         p.click(f"approve-{ana['id']}")
-        p.click("submit-ballot", then="status")
+        p.click("submit-ballot", then="ballot-done")
+        assert not p.d.find_elements(By.ID, "ballot-form")
+    p.check("5-member-ballot-cast")
     assert c.get(f"/rounds/{election}").json()["votes"] == 2
 
     p.login(planner)
@@ -141,31 +230,57 @@ def test_delegate_proposes_votes_and_sees_published_plan(live, browser):
 
     # Ana takes up the mandate: the page hands her a delegate token and switches her session to it
     p.login(ana["token"])
+    assert "of textile workers" in p.text("whoami")
     p.click("become-delegate", then="delegate-token")
     delegate_token = p.text("delegate-token")
     assert c.get("/me", delegate_token).json()["role"] == "delegate"
 
-    # the planner opens a plan round (approval among the councils' proposals)
+    # the planner opens a plan round with its economy, objective and rule
     p.login(planner)
     p.click("planner-link", then="open-plan")
-    p.d.find_element(By.ID, "plan-title").send_keys("plan 2027")
     from selenium.webdriver.support.ui import Select
 
-    Select(p.d.find_element(By.ID, "plan-rule")).select_by_visible_text("approval")
+    p.d.find_element(By.ID, "plan-title").send_keys("plan 2027")
+    Select(p.d.find_element(By.ID, "plan-economy")).select_by_value("usa_2014")
+    Select(p.d.find_element(By.ID, "plan-objective")).select_by_value("factor:hours")
+    Select(p.d.find_element(By.ID, "plan-rule")).select_by_value("approval")
     p.click("open-plan-button", then="status")
     plan_round = p.round_id()
+    assert c.get(f"/rounds/{plan_round}").json()["params"] == {"economy": "usa_2014", "objective": "factor:hours"}
 
-    # the delegate submits the council's proposal and vote through the forms
-    g, s = products()[:2]
+    # the delegate reads the round: products by section with names, units, base-year amounts and the labour cost
     p.login(delegate_token)
     p.go(f"/ui/rounds/{plan_round}")
-    p.d.find_element(By.ID, f"basket-{g}").send_keys("120")
-    p.d.find_element(By.ID, f"basket-{s}").send_keys("30")
-    p.click("submit-proposal", then="status")
+    p.wait_for("proposal-form")
+    cost = p.d.find_element(By.ID, "cost-hours")
+    assert "needs 262.6 billion hours worked by employees; the base year used 262.6 billion" in cost.text
+    p.check("6-delegate-round")
+    # +5 % on every section, typed: the script updates the cost while she types
+    groups = p.d.find_elements(By.CSS_SELECTOR, "input.gchange")
+    assert len(groups) == 20
+    for g in groups:
+        g.clear()
+        g.send_keys("+5")
+    assert "needs 275.7 billion hours worked by employees" in cost.text and "(105.0 %)" in cost.text
+    summary = p.d.find_element(By.CSS_SELECTOR, "#group-2 summary")  # open manufacturing's products
+    p.d.execute_script("arguments[0].scrollIntoView({block: 'center'})", summary)
+    summary.click()
+    p.d.find_element(By.ID, "comment").send_keys("five per cent more of everything")
+    p.shot("7-delegate-typed-plus-5")
+    # the server works out the same cost without the script
+    p.click("work-out-cost", then="cost-hours")
+    assert "needs 275.7 billion hours worked by employees" in p.text("cost-hours")
+    assert p.d.find_element(By.ID, "gchange-0").get_attribute("value") == "+5"
+    p.click("submit-proposal", then="proposal-done")
     proposal = c.get(f"/rounds/{plan_round}").json()["proposals"][0]
-    assert proposal["basket"] == {g: 120, s: 30}
+    assert len(proposal["basket"]) == 56 and proposal["comment"] == "five per cent more of everything"
+    g = products()[0]
+    from gosplan.democracy import costing
+
+    assert proposal["basket"][g] == pytest.approx(costing.catalogue("usa_2014").products.loc[g, "base"] * 1.05, abs=1e-6)
     p.click(f"approve-{proposal['id']}")
-    p.click("submit-vote", then="status")
+    p.click("submit-vote", then="vote-done")
+    p.check("8-delegate-proposed-and-voted")
     assert c.get(f"/rounds/{plan_round}/votes").json()[0]["approve"] == [proposal["id"]]
 
     p.login(planner)
@@ -174,16 +289,40 @@ def test_delegate_proposes_votes_and_sees_published_plan(live, browser):
     p.click("compute", then="status")
     p.click("publish", then="status")
 
-    # the delegate sees the published plan and its charts
+    # the delegate reads the published plan: names, units, sections, the chart, the report
     p.login(delegate_token)
     p.go(f"/ui/rounds/{plan_round}")
     assert p.text("status") == "published"
     assert p.d.find_element(By.ID, "published").text == "Published plan"
-    rows = {r.find_elements(By.TAG_NAME, "td")[0].text: r.find_elements(By.TAG_NAME, "td")
-            for r in p.d.find_elements(By.CSS_SELECTOR, "#plan-table tr")[1:]}
-    assert float(rows[g][2].text) == 120 and float(rows[g][3].text) >= 120
+    assert "textile workers was chosen" in p.text("how-decided")
+    row = p.d.find_element(By.CSS_SELECTOR, f'#plan-table tr[data-product="{g}"]')
+    cells = [td.text for td in row.find_elements(By.TAG_NAME, "td")]
+    assert cells[0].startswith("Crop and animal production") and cells[2] == "USD million"
+    assert float(cells[3].replace(",", "")) == pytest.approx(proposal["basket"][g], abs=0.05)
     assert p.text("plan-status") == "optimal"
-    assert len(p.d.find_elements(By.CSS_SELECTOR, "figure.chart svg")) >= 2
+    captions = [f.text for f in p.d.find_elements(By.CSS_SELECTOR, "figure.chart figcaption")]
+    assert captions[0] == "What each council asked for and what the plan delivers, by section"
+    p.check("9-published-plan")
+    p.click("report-link", then="key-figures")  # the report, a page of its own
+    assert "Crop and animal production" in p.d.page_source
+    p.shot("10-plan-report")
+    p.go(f"/ui/rounds/{plan_round}")
+    p.click("ledger-link", then="ledger")
+    assert "plan computed" in p.text("ledger")
+    p.check("11-ledger")
+
+
+def test_docs_render_with_the_network_cut(live, browser, shots):
+    """Swagger UI comes from the package: with no host resolvable but the server's, /docs shows the API."""
+    from selenium.webdriver.support.ui import WebDriverWait
+
+    server, _ = live
+    p = Pages(browser, server.url, shots)
+    p.go("/docs")
+    WebDriverWait(p.d, 30).until(lambda d: d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock"))
+    assert "gosplan democracy service" in p.d.find_element(By.CSS_SELECTOR, ".swagger-ui .info .title").text
+    assert len(p.d.find_elements(By.CSS_SELECTOR, ".swagger-ui .opblock")) > 20
+    p.shot("12-docs-offline")
 
 
 def test_member_votes_in_budget_round(live, browser):

@@ -172,7 +172,7 @@ def test_the_published_plan_reads_with_names_units_sections_and_a_report(service
     page = html_text.unescape(client.get(f"/ui/rounds/{rid}").text)
     assert "Published plan" in page and f"proposal {chosen} of council 1 was chosen" in page and "No tie." in page
     assert "C Manufacturing" in page and "Manufacture of computer, electronic and optical products" in page
-    assert re.search(r'<tr data-product="C26"><td>[^<]+</td><td><code>C26</code></td><td>USD million</td>'
+    assert re.search(r'<tr data-product="C26"><td>[^<]+</td><td><code>C26</code></td><td class="unit">USD million</td>'
                      r'<td class="num target">1,000.0</td>', page)
     assert "What each council asked for and what the plan delivers, by section" in page
     assert page.count('<svg role="img" aria-label=') >= 3

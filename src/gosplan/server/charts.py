@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import html
 import io
+import re
+import uuid
 
 
 def _svg(fig, label: str = "") -> str:  # noqa: ANN001
@@ -15,6 +17,12 @@ def _svg(fig, label: str = "") -> str:  # noqa: ANN001
     fig.savefig(buf, format="svg", bbox_inches="tight")
     text = buf.getvalue()
     text = text[text.find("<svg"):]
+    # matplotlib numbers the ids of every figure alike (figure_1, patch_1, clip paths): prefix
+    # them, so that several charts on one page neither share ids nor borrow each other's clips
+    prefix = f"c{uuid.uuid4().hex[:8]}-"
+    text = re.sub(r'\bid="([^"]+)"', rf'id="{prefix}\1"', text)
+    text = re.sub(r"url\(#([^)]+)\)", rf"url(#{prefix}\1)", text)
+    text = re.sub(r'href="#([^"]+)"', rf'href="#{prefix}\1"', text)
     # an image to assistive technology, named by its title (the figure's caption says it too)
     label = label or (fig.axes[0].get_title() if fig.axes else "chart")
     return text.replace("<svg ", f'<svg role="img" aria-label="{html.escape(label, quote=True)}" ', 1)
@@ -27,36 +35,39 @@ def _figure(w: float = 6.0, h: float = 3.2):
     return fig, fig.add_subplot()
 
 
-def plan_charts(result: dict, top: int = 12, names: dict[str, str] | None = None) -> list[tuple[str, str]]:
-    """Targets against planned gross output for the targeted products (and the largest
-    outputs, up to ``top`` bars), and the highest valuations (shadow prices); products by
-    ``names`` where given."""
+def plan_charts(result: dict, top: int = 12, names: dict[str, str] | None = None,
+                unit: str = "") -> list[tuple[str, str]]:
+    """The ``top`` largest targets against their planned gross output, and the ``top``
+    highest valuations (shadow prices); products by ``names`` where given, amounts in ``unit``."""
     names = names or {}
-    short = lambda k: (lambda n: n if len(n) <= 32 else n[:31] + "…")(names.get(k, k))  # noqa: E731
+    short = lambda k: (lambda n: n if len(n) <= 40 else n[:39] + "…")(names.get(k, k))  # noqa: E731
     plan = result["plan"]
     output = plan.get("output") or {}
     charts = []
     if output:
-        targeted = [k for k, v in plan["targets"].items() if v > 0]
-        rest = sorted((k for k in output if k not in targeted), key=lambda k: -output[k])
-        ids = (targeted + rest)[:max(top, len(targeted))]
-        fig, ax = _figure()
-        x = range(len(ids))
-        ax.bar([i - 0.2 for i in x], [plan["targets"].get(k, 0.0) for k in ids], width=0.4, label="target (final demand)")
-        ax.bar([i + 0.2 for i in x], [output[k] for k in ids], width=0.4, label="gross output")
-        ax.set_xticks(list(x), [short(k) for k in ids], rotation=45, ha="right", fontsize=8)
-        ax.set_title("Targets and planned gross output")
-        ax.legend()
-        charts.append(("Targets and planned output", _svg(fig)))
+        targets = plan.get("targets") or {}
+        ranked = sorted(output, key=lambda k: (-targets.get(k, 0.0), -output[k]))[:top]
+        fig, ax = _figure(7.5, 0.9 + 0.36 * len(ranked))
+        y = range(len(ranked))
+        ax.barh([i - 0.2 for i in y], [targets.get(k, 0.0) for k in ranked], height=0.4, label="target (final demand)")
+        ax.barh([i + 0.2 for i in y], [output[k] for k in ranked], height=0.4, label="gross output")
+        ax.set_yticks(list(y), [short(k) for k in ranked], fontsize=8)
+        ax.invert_yaxis()
+        ax.xaxis.set_major_formatter(lambda v, _: f"{v:,.0f}")
+        if unit:
+            ax.set_xlabel(unit)
+        ax.set_title(f"The {len(ranked)} largest targets and their gross output")
+        ax.legend(fontsize=8)
+        charts.append(("Largest targets and planned gross output", _svg(fig)))
     prices = plan.get("prices") or {}
     if prices:
         ids = sorted(prices, key=lambda k: -prices[k])[:top]
-        fig, ax = _figure()
-        ax.bar([short(k) for k in ids], [prices[k] for k in ids], color="tab:red")
-        ax.set_title(f"Highest valuations (shadow prices; {plan.get('objective', '')} per unit)")
-        ax.tick_params(axis="x", rotation=45, labelsize=8)
-        for label in ax.get_xticklabels():
-            label.set_horizontalalignment("right")
+        fig, ax = _figure(7.5, 0.9 + 0.3 * len(ids))
+        ax.barh([short(k) for k in ids], [prices[k] for k in ids], color="tab:red")
+        ax.invert_yaxis()
+        ax.tick_params(axis="y", labelsize=8)
+        ax.set_xlabel(f"valuation: the objective ({plan.get('objective', '')}) per unit of the product")
+        ax.set_title("Highest valuations (shadow prices)")
         charts.append(("Valuations (shadow prices)", _svg(fig)))
     return charts
 

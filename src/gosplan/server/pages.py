@@ -35,6 +35,7 @@ def _templates():
 
     global _TEMPLATES
     if _TEMPLATES is None:
+        from gosplan.democracy import costing
         from gosplan.democracy.rounds import VOTING_RULES
         from gosplan.server import explain
 
@@ -42,6 +43,7 @@ def _templates():
         env = _TEMPLATES.env
         env.filters["amount"] = lambda v: f"{float(v):,.1f}"  # amounts in their unit: a tenth is enough
         env.filters["valuation"] = lambda v: f"{float(v):.4g}"
+        env.filters["quantity"] = lambda v, unit: costing.format_quantity(float(v), unit)
         env.globals.update(article=explain.article, rule_text=explain.rule, kinds=explain.KINDS,
                            statuses=explain.STATUSES, ties=explain.TIES, voting_rules=VOTING_RULES,
                            role_names={"admin": "administrator"})
@@ -185,7 +187,8 @@ async def _round_page(request: Request, round_id: int, *, form=None, message: st
     figures = []
     if r["result"] is not None:
         if r["kind"] == "plan":
-            figures = await run_in_threadpool(charts.plan_charts, r["result"], 12, r.get("product_names") or {})
+            figures = await run_in_threadpool(charts.plan_charts, r["result"], 12, r.get("product_names") or {},
+                                              _one_unit(r["params"]["economy"]))
         elif r["kind"] == "budget":
             figures = await run_in_threadpool(charts.budget_charts, r["result"], r["projects"])
         elif r["kind"] == "election":
@@ -212,6 +215,30 @@ async def _round_page(request: Request, round_id: int, *, form=None, message: st
                    comment=str((form or {}).get("comment") or ""), priorities=proposals.PRIORITIES, **ctx)
 
 
+def _one_unit(economy: str) -> str:
+    """The unit every product of ``economy`` is measured in, or "" when they differ."""
+    from gosplan.democracy import costing
+
+    units = costing.catalogue(economy).products["unit"].unique()
+    return str(units[0]) if len(units) == 1 else ""
+
+
+def _objective_unit(economy: str, spec: str | None) -> str:
+    """The unit of a plan's objective value: the factor's when it minimises one factor."""
+    from gosplan.server import _domain
+
+    eco = _domain.economy(economy)
+    spec = spec or _domain.default_objective(economy)
+    if spec.startswith("factor:") and spec[7:] in eco.factors.index:
+        return str(eco.factors.loc[spec[7:], "unit"])
+    if spec == "labour":
+        from gosplan.analysis import labour_factors
+
+        units = {str(eco.factors.loc[f, "unit"]) for f in labour_factors(eco)}
+        return units.pop() if len(units) == 1 else ""
+    return ""
+
+
 def _plan_context(svc: Service, r: dict, councils: dict, who) -> dict:  # noqa: ANN001
     """What a plan round's page shows beside the round: each proposal summed up and costed,
     the votes by council name, and the published plan grouped by section with names and units."""
@@ -232,7 +259,7 @@ def _plan_context(svc: Service, r: dict, councils: dict, who) -> dict:  # noqa: 
             levels.setdefault(v, []).append(k)
         summaries[pr["id"]] = {
             "products": len(basket),
-            "total": f"{total:,.1f} {units.pop()}" if len(units) == 1 else f"{total:,.1f} in their units",
+            "total": costing.format_quantity(total, units.pop()) if len(units) == 1 else f"{total:,.1f} in their units",
             "costs": [c.sentence() for c in cat.cost(basket)],
             "priorities": "; ".join(f"{len(ks)} product{'' if len(ks) == 1 else 's'} at {v:g}" for v, ks in sorted(levels.items())
                                     if v != 1.0),
@@ -255,6 +282,8 @@ def _plan_context(svc: Service, r: dict, councils: dict, who) -> dict:  # noqa: 
            "own_vote": own_vote, "proposal_council": {pr["id"]: pr["council_id"] for pr in r["proposals"]},
            "plan_groups": [], "objective_unit": ""}
     plan = (r.get("result") or {}).get("plan") or {}
+    if plan:
+        ctx["objective_unit"] = _objective_unit(r["params"]["economy"], plan.get("objective_spec"))
     if plan.get("output"):
         targets, prices = plan.get("targets") or {}, plan.get("prices") or {}
         for g in cat.groups:
@@ -297,10 +326,12 @@ async def round_report_page(request: Request, round_id: int):
         if r["kind"] == "plan":
             cat = costing.catalogue(r["params"]["economy"])
             ctx = _plan_context(svc, r, councils, None)
-            figures = ctx.get("group_figures", []) + charts.plan_charts(r["result"], 12, r.get("product_names") or {})
+            figures = ctx.get("group_figures", []) + charts.plan_charts(r["result"], 12, r.get("product_names") or {},
+                                                                        _one_unit(r["params"]["economy"]))
         elif r["kind"] == "budget":
             figures = charts.budget_charts(r["result"], r["projects"])
-        return round_report(r, councils, figures, cat).html()
+        unit = _objective_unit(r["params"]["economy"], (r["result"].get("plan") or {}).get("objective_spec")) if cat else ""
+        return round_report(r, councils, figures, cat, unit).html()
 
     return HTMLResponse(await run_in_threadpool(build))
 

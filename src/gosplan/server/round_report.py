@@ -12,13 +12,15 @@ from gosplan.report.document import Fact, Figure, Report, Section, Table, fmt
 from gosplan.server import explain
 
 
-def round_report(r: dict, councils: dict, figures: list[tuple[str, str]], catalogue=None) -> Report:  # noqa: ANN001
-    """The report of the published round ``r`` (as :meth:`Service.round` returns it)."""
+def round_report(r: dict, councils: dict, figures: list[tuple[str, str]], catalogue=None,  # noqa: ANN001
+                 objective_unit: str = "") -> Report:
+    """The report of the published round ``r`` (as :meth:`Service.round` returns it); plan
+    rounds need the economy's :class:`~gosplan.democracy.costing.Catalogue` and the objective's unit."""
     items = [Figure(svg, title) for title, svg in figures]
     title = f"{r['title']}: round {r['id']}"
     rule = Section("Rule", [f"{r['rule']}: {explain.rule(r['rule'])}", explain.TIES.get(r["kind"], "")])
     if r["kind"] == "plan":
-        return _plan(r, councils, items, catalogue, title, rule)
+        return _plan(r, councils, items, catalogue, title, rule, objective_unit)
     result = r["result"]
     if r["kind"] == "budget":
         funded = set(result.get("funded") or [])
@@ -38,14 +40,14 @@ def round_report(r: dict, councils: dict, figures: list[tuple[str, str]], catalo
                   facts, sections=[rule, Section("Candidates", items=items)])
 
 
-def _plan(r: dict, councils: dict, items: list, cat, title: str, rule: Section) -> Report:  # noqa: ANN001
+def _plan(r: dict, councils: dict, items: list, cat, title: str, rule: Section, unit: str) -> Report:  # noqa: ANN001
     plan = r["result"]["plan"]
     ex = r["result"]["aggregation"]["explanation"]
     info = cat.products
     facts = [Fact("status", str(plan["status"])), Fact("economy", r["params"]["economy"]),
              Fact("objective", str(plan.get("objective") or plan.get("objective_spec")))]
     if "objective_value" in plan:
-        facts.append(Fact("objective value", fmt(plan["objective_value"])))
+        facts.append(Fact("objective value", fmt(plan["objective_value"]), unit))
     warnings = [] if plan["status"] == "optimal" else [f"The plan is {plan['status']}: {plan.get('diagnosis', '')}"]
     owner = {pr["id"]: councils.get(pr["council_id"], str(pr["council_id"])) for pr in r["proposals"]}
     how = []
