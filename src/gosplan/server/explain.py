@@ -51,8 +51,15 @@ KINDS = {
     "election": "members of one council elect its delegates",
 }
 
+#: What an open round takes, by kind (the pages say it beside the status).
+OPEN = {
+    "plan": "councils' proposals and votes are taken",
+    "budget": "members' ballots are taken",
+    "election": "candidates stand and members' ballots are taken",
+}
+
 STATUSES = {
-    "open": "proposals and votes are taken",
+    "open": "proposals, votes and ballots are taken",
     "closed": "no more proposals or votes; the planner computes (plan rounds) and publishes the result",
     "published": "the result is final and public",
 }

@@ -23,6 +23,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from starlette.concurrency import run_in_threadpool
 
+from gosplan.server import explain
 from gosplan.server.auth import Bearer, form_tag, resolve
 from gosplan.server.services import Forbidden, Invalid, Refusal, Service
 
@@ -45,7 +46,7 @@ def _templates():
         env.filters["valuation"] = lambda v: f"{float(v):.4g}"
         env.filters["quantity"] = lambda v, unit: costing.format_quantity(float(v), unit)
         env.globals.update(article=explain.article, rule_text=explain.rule, kinds=explain.KINDS,
-                           statuses=explain.STATUSES, ties=explain.TIES, voting_rules=VOTING_RULES,
+                           statuses=explain.STATUSES, open_text=explain.OPEN, ties=explain.TIES, voting_rules=VOTING_RULES,
                            role_names={"admin": "administrator"})
     return _TEMPLATES
 
@@ -387,7 +388,7 @@ async def propose(request: Request, round_id: int):
         r = await run_in_threadpool(svc.round, round_id)
         economy = (r.get("params") or {}).get("economy")
         if economy is None:
-            raise Invalid(f"round {round_id} is a {r['kind']} round; councils propose in plan rounds")
+            raise Invalid(f"round {round_id} is {explain.article(r['kind'])} round; councils propose in plan rounds")
         if str(form.get("action") or "") == "cost":
             return await _round_page(request, round_id, form=form)
         data = await run_in_threadpool(proposals.from_form, economy, form)

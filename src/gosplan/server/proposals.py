@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 
 from gosplan.democracy import costing
 from gosplan.errors import SchemaError
+from gosplan.server.explain import article
 from gosplan.server.services import Invalid
 
 #: The priorities a delegate chooses from on the form (weights in the plan's objective).
@@ -29,7 +30,7 @@ def stored_proposal(economy: str | None, round_id: int, kind: str, data: dict) -
     group_priorities = data.pop("group_priorities", None) or {}
     if economy is None:
         if changes or groups or group_priorities:
-            raise Invalid(f"round {round_id} is a {kind} round; proposals by change or group are for plan rounds")
+            raise Invalid(f"round {round_id} is {article(kind)} round; proposals by change or group are for plan rounds")
         return data
     try:
         cat = costing.catalogue(economy)

@@ -14,7 +14,11 @@ from sqlalchemy.orm import Session
 from gosplan.errors import GosplanError
 from gosplan.server.auth import MIN_ADMIN_TOKEN, SESSION_HOURS, Bearer, Principal, Role, hash_token, new_token, resolve
 from gosplan.server.db import Council, LedgerRow, Mandate, Member, Round, Token, utcnow
+from gosplan.server.explain import article
 from gosplan.server.services._base import Conflict, Forbidden, NotFound, ServiceBase, TooMany, Unauthorized
+
+#: How messages name a role.
+_ROLE_NAMES = {"admin": "administrator"}
 
 
 class AccountActs(ServiceBase):
@@ -52,7 +56,8 @@ class AccountActs(ServiceBase):
         if p is None:
             raise Unauthorized("this needs a bearer token (Authorization: Bearer TOKEN); yours is missing, unknown or revoked")
         if p.role not in roles:
-            raise Forbidden(f"a {p.role} may not do this; it needs the role {' or '.join(str(r) for r in roles)}")
+            raise Forbidden(f"{article(_ROLE_NAMES.get(p.role, p.role))} may not do this; it needs the role "
+                            f"{' or '.join(str(r) for r in roles)}")
         return p
 
     # -- administrator ---------------------------------------------------------
