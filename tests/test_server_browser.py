@@ -325,12 +325,12 @@ def test_docs_render_with_the_network_cut(live, browser, shots):
     p.shot("12-docs-offline")
 
 
-def test_member_votes_in_budget_round(live, browser):
+def test_member_votes_in_budget_round(live, browser, shots):
     server, c = live
     council = c.ok("/councils", {"name": "district 4", "kind": "consumers"}, ADMIN)
     cleo = c.ok(f"/councils/{council['id']}/members", {"name": "Cleo"}, ADMIN)
     planner = c.ok("/planners", {"label": "planner 2"}, ADMIN)["token"]
-    p = Pages(browser, server.url)
+    p = Pages(browser, server.url, shots)
     p.login(planner)
     p.click("planner-link", then="open-plan")
     form = p.d.find_element(By.ID, "open-budget")
@@ -346,7 +346,9 @@ def test_member_votes_in_budget_round(live, browser):
     p.go(f"/ui/rounds/{budget_round}")
     p.click("approve-school")
     p.click("approve-trees")
-    p.click("submit-ballot", then="status")
+    p.click("submit-ballot", then="ballot-done")
+    assert not p.d.find_elements(By.ID, "ballot-form")
+    p.check("13-budget-ballot-cast")
     assert c.get(f"/rounds/{budget_round}/votes").json()[0]["approve"] == ["school", "trees"]
 
     p.login(planner)
@@ -356,13 +358,14 @@ def test_member_votes_in_budget_round(live, browser):
 
     p.login(cleo["token"])
     p.go(f"/ui/rounds/{budget_round}")
-    assert set(p.text("funded").split(", ")) == {"school", "trees"}
+    assert set(p.text("funded").split(", ")) == {"New school", "Street trees"}
+    p.check("14-budget-outcome")
     figures = p.d.find_elements(By.CSS_SELECTOR, "figure.chart")
     assert [f.find_element(By.TAG_NAME, "figcaption").text for f in figures] == [
         "Projects: cost against votes", "Satisfaction of voters"]
 
 
-def test_members_recall_their_delegate(live, browser):
+def test_members_recall_their_delegate(live, browser, shots):
     """Two of three members sign the recall petition through the pages (threshold 0.5):
     the mandate ends, the delegate's token stops working and a by-election opens."""
     server, c = live
@@ -373,7 +376,12 @@ def test_members_recall_their_delegate(live, browser):
 
     token = seat_delegates(c, planner, council["id"], ms)[0]
     mandate = next(m for m in c.get(f"/mandates?council_id={council['id']}").json() if m["active"])
-    p = Pages(browser, server.url)
+    p = Pages(browser, server.url, shots)
+    # the delegate is not offered to petition her own recall
+    p.login(ms[0]["token"])
+    p.go(f"/ui/rounds/{mandate['round_id']}")
+    p.wait_for("mandates")
+    assert not p.d.find_elements(By.ID, f"recall-{mandate['id']}")
     for m in ms[1:]:
         p.login(m["token"])
         p.go(f"/ui/rounds/{mandate['round_id']}")
@@ -381,6 +389,15 @@ def test_members_recall_their_delegate(live, browser):
     assert c.get("/me", token).json()["role"] is None
     p.go(f"/ui/rounds/{mandate['round_id']}")
     assert "recalled" in p.d.find_element(By.ID, "mandates").text
+    p.check("15-recalled")
+    # the pages everyone starts from, and a refusal, pass the same check
+    p.go("/ui")
+    p.check("16-index")
+    p.go("/ui/login")
+    p.check("17-login")
+    p.go("/ui/rounds/999999")
+    p.check("18-error-page")
+    assert "does not exist" in p.text("error")
     rounds = c.get("/rounds").json()
     new = [r for r in rounds if r["kind"] == "election" and r["council_id"] == council["id"] and r["status"] == "open"]
     assert len(new) == 1 and new[0]["params"]["replaces"] == mandate["id"]
