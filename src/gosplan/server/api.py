@@ -423,13 +423,13 @@ def economy_products(name: Annotated[str, Path(max_length=100)]):
     """The products a council proposes for in a plan round on economy ``name``: id, name, unit,
     group and base-year amount (the economy's total final demand), and what one unit of each
     costs in labour and in every limited factor, with the supply each is measured against."""
+    from gosplan import datasets
     from gosplan.democracy import costing
-    from gosplan.errors import GosplanError
 
-    try:
-        cat = costing.catalogue(name)
-    except GosplanError as exc:
-        raise NotFound(str(exc)) from None
+    shipped = datasets.names("economy")
+    if name not in shipped:  # a shipped name only: never a path on the server's disk
+        raise NotFound(f"no shipped economy is named {name!r}; the service plans {', '.join(shipped)}")
+    cat = costing.catalogue(name)
     return {"economy": name, "base_year": costing.BASE_YEAR, "groups": cat.groups,
             "products": [{"id": str(p), "name": row["name"], "unit": row["unit"], "group": row["group"],
                           "base": float(row["base"])} for p, row in cat.products.iterrows()],

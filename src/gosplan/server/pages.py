@@ -248,11 +248,12 @@ def _plan_context(svc: Service, r: dict, councils: dict, who) -> dict:  # noqa: 
 
     cat = costing.catalogue(r["params"]["economy"])
     info = cat.products
+    unit_of, group_of = info["unit"].to_dict(), info["group"].to_dict()
     labels = {pr["id"]: f"proposal {pr['id']} of {councils.get(pr['council_id'], pr['council_id'])}" for pr in r["proposals"]}
     summaries = {}
     for pr in r["proposals"]:
         basket = pr.get("basket") or {}
-        units = {info.loc[k, "unit"] for k in basket if k in info.index}
+        units = {unit_of[k] for k in basket if k in unit_of}
         total = sum(basket.values())
         pri = pr.get("priorities") or {}
         levels = {}
@@ -296,8 +297,13 @@ def _plan_context(svc: Service, r: dict, councils: dict, who) -> dict:  # noqa: 
         if len(units) == 1:  # sums by group need one unit
             from gosplan.server import charts
 
-            by_group = lambda basket: {g: float(sum(v for k, v in basket.items() if k in info.index  # noqa: E731
-                                                    and info.loc[k, "group"] == g)) for g in cat.groups}
+            def by_group(basket: dict) -> dict[str, float]:
+                out = dict.fromkeys(cat.groups, 0.0)
+                for k, v in basket.items():
+                    if k in group_of:
+                        out[group_of[k]] += float(v)
+                return out
+
             asked = {councils.get(pr["council_id"], str(pr["council_id"])): by_group(pr.get("basket") or {})
                      for pr in r["proposals"]}
             ctx["group_figures"] = charts.group_chart(cat.groups, asked, by_group(targets), str(units[0]))
