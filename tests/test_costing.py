@@ -95,3 +95,32 @@ def test_an_economy_without_labour_is_costed_in_its_unsigned_factors():
 ])
 def test_quantities_read_as_people_say_them(value, unit, text):
     assert costing.format_quantity(value, unit) == text
+
+
+def test_a_limited_factor_is_set_against_what_the_economy_can_supply():
+    workforce = costing.FactorCost("hours", "labour (hours)", "million hours worked by employees", 41_200.0, 38_000.0,
+                                   "available")
+    assert workforce.over and workforce.share == pytest.approx(41.2 / 38.0)
+    assert workforce.sentence() == ("labour (hours): your proposal needs 41.2 billion hours worked by employees; "
+                                    "the workforce supplies 38.0 billion hours worked by employees")
+    land = costing.FactorCost("land", "farmland", "thousand hectares", 900.0, 1_000.0, "available")
+    assert not land.over
+    assert land.sentence() == "farmland: your proposal needs 900,000 hectares; the economy can supply 1.0 million hectares"
+
+
+def test_an_economy_stating_its_workforce_costs_against_it(monkeypatch):
+    """With hours limited to 250,000 million, the base year's final demand needs more than the workforce supplies."""
+    import dataclasses
+
+    import gosplan.sources
+
+    eco = read_economy("usa_2014")
+    factors = eco.factors.copy()
+    factors.loc["hours", "available"] = 250_000.0
+    limited = dataclasses.replace(eco, factors=factors)
+    monkeypatch.setattr(gosplan.sources, "read_economy", lambda name: limited)
+    cat = costing.catalogue.__wrapped__("usa_2014")  # past the cache of the shipped economy
+    need = {c.factor: c for c in cat.cost(cat.base_basket())}
+    assert need["hours"].against == "available" and need["hours"].supplies == 250_000.0
+    assert need["hours"].over and "the workforce supplies 250.0 billion hours" in need["hours"].sentence()
+    assert need["persons"].against == "base year"
