@@ -115,6 +115,67 @@ def factor_ids(name: str) -> list[str]:
     return [str(f) for f in economy(name).factor_ids]
 
 
+def check_economy(name: str) -> None:
+    """Refuse a plan round's economy unless it is a shipped economy (:mod:`gosplan.datasets`)."""
+    from gosplan import datasets
+    from gosplan.errors import SchemaError
+
+    shipped = datasets.names("economy")
+    if name not in shipped:
+        raise SchemaError(f"economy {name!r} is not a shipped economy; choose one of {', '.join(shipped)}")
+
+
+#: Objectives that scale a basket up; a plan round's targets are the councils' floors, never a basket.
+_BASKET_OBJECTIVES = ("max_basket", "max_harmony")
+
+
+def check_objective(economy_name: str, spec: str) -> None:
+    """Refuse an objective the plan round's economy cannot be planned by, naming what it offers.
+
+    Each stage of ``spec`` (:func:`gosplan.planning.objectives.parse_objective`) is checked:
+    a factor it minimises must be a factor of the economy (``labour`` needs a factor named
+    so), and a stage that scales a basket up is refused because a plan round's targets
+    are floors. Raises :class:`~gosplan.errors.SchemaError`.
+    """
+    from gosplan.errors import SchemaError
+    from gosplan.planning.objectives import Lexicographic, MinFactor, parse_objective
+
+    try:
+        objective = parse_objective(spec)
+    except SchemaError as exc:
+        raise SchemaError(f"objective {spec!r}: {exc}") from None
+    ids = factor_ids(economy_name)
+    offer = f"its factors are: {', '.join(ids)}"
+    for stage in objective.stages if isinstance(objective, Lexicographic) else (objective,):
+        if isinstance(stage, MinFactor):
+            named = [stage.factors] if isinstance(stage.factors, str) else list(stage.factors or [])
+            if not named and len(ids) > 1 and not any("labour" in f.lower() or "labor" in f.lower() for f in ids):
+                raise SchemaError(f"objective {spec!r} names no factor of {economy_name} (none is named labour); "
+                                  f"{offer}; choose one with 'factor:<id>', e.g. 'factor:{ids[0]}'")
+            unknown = [f for f in named if f not in ids]
+            if unknown:
+                raise SchemaError(f"objective {spec!r} names no factor {unknown[0]!r} of {economy_name}; {offer}")
+        elif getattr(stage, "name", "") in _BASKET_OBJECTIVES:
+            raise SchemaError(f"objective {spec!r} scales up a basket, but a plan round's targets are the councils' "
+                              "floors; choose labour, 'factor:<id>' or floors")
+
+
+def plan_params(history: Sequence) -> dict:
+    """A plan round's parameters as they stand: those it was opened with, then each ``round_amended``."""
+    params = dict(opened(history)["params"])
+    for e in _entries_of(history, "round_amended"):
+        params.update(e.payload["params"])
+    return params
+
+
+def plan_failed(result: dict | None) -> str | None:
+    """Why a plan round's computed plan is not a plan (failed, infeasible, ...), or ``None`` if it is one."""
+    plan = (result or {}).get("plan")
+    if plan is None or plan.get("status") == "optimal":
+        return None
+    return plan.get("diagnosis") or f"the solver ended with status {plan.get('status')!r}"
+
+
 def default_objective(name: str) -> str:
     """Least labour: the factor named labour, else hours worked, else the first factor."""
     ids = factor_ids(name)
@@ -411,10 +472,10 @@ def plan_from_ledger(history: Sequence, weights: dict[int, float]) -> tuple[dict
     """Aggregate the recorded proposals and votes by the round's rule and solve the plan:
     ``(aggregation, plan)``. ``weights`` are the councils' weights (council id to weight)."""
     op = opened(history)
+    params = plan_params(history)
     proposals, votes = plan_inputs(history)
     agg = aggregate(op["rule"], proposals, weights, votes)
-    plan = solve_plan(op["params"]["economy"], agg["basket"], agg["limits"], agg["priorities"],
-                      op["params"].get("objective"))
+    plan = solve_plan(params["economy"], agg["basket"], agg["limits"], agg["priorities"], params.get("objective"))
     return agg, plan
 
 
@@ -536,10 +597,12 @@ REPLAYS = {OutcomeKind.PLAN.value: replay_plan, OutcomeKind.BUDGET.value: replay
 
 
 def _register() -> None:
-    from gosplan.democracy.ledger import register_replay
+    from gosplan.democracy.ledger import register_kind, register_replay
 
     for kind, fn in REPLAYS.items():
         register_replay(kind, fn)
+    register_kind("round_amended", "a planner changed a plan round's economy or objective; payload: the new params")
+    register_kind("round_reopened", "a planner reopened a closed plan round whose plan was not computed")
 
 
 _register()
@@ -605,6 +668,7 @@ def check_quantities(part: str, values: dict, known: Iterable[str], what: str = 
 __all__ = [
     "RoundStatus", "RoundKind", "OutcomeKind", "MAX_QUANTITY", "DEFAULT_QUORUM", "BASKET_RULES", "VOTING_RULES",
     "RANKED_RULES", "PLAN_RULES", "BUDGET_RULES", "BALLOT_KINDS", "ELECTION_RULES", "DEFAULT_ECONOMY",
+    "check_economy", "check_objective", "plan_params", "plan_failed",
     "aggregate", "solve_plan", "budget_outcome", "elect", "recall", "opened", "plan_inputs", "plan_from_ledger",
     "budget_inputs", "budget_from_ledger", "election_from_ledger", "recall_from_ledger", "quorum_needed",
     "replay_plan", "replay_budget", "replay_election", "replay_recall", "REPLAYS", "check_budget_ballot",
