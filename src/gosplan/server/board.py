@@ -144,18 +144,41 @@ async def plan_round_act(request: Request, round_id: int, act: str):
     return p._error(request, Refusal(f"no such action {act!r}", status=404))
 
 
+def convergence_chart(state: dict) -> str:
+    """Excess demand per iteration as inline SVG: the largest relative imbalance ``|2 (S - D)| / (S + D)``
+    against the round's threshold, and the excess demand ``(D - S) / S`` of each kind of good."""
+    from gosplan.server.charts import _figure, _svg
+
+    its = state["iterations"]
+    x = [u["iteration"] for u in its]
+    fig, ax = _figure(7.0, 3.6)
+    ax.semilogy(x, [max(u["max_imbalance"], 1e-12) for u in its], "k-o", ms=3, label="largest imbalance")
+    ax.axhline(state["params"]["threshold"], color="tab:red", ls="--", label="threshold")
+    ax.set_xlabel("iteration")
+    ax.set_ylabel("relative imbalance")
+    kinds = sorted({g.rsplit("-", 1)[0] for g in state["params"]["goods"]})
+    ax2 = ax.twinx()
+    for kind in kinds:
+        goods = [g for g in state["params"]["goods"] if g.rsplit("-", 1)[0] == kind]
+        ax2.plot(x, [sum(u["excess_demand"][g] for g in goods) / len(goods) for u in its], lw=1, label=f"{kind}: excess demand")
+    ax2.set_ylabel("mean excess demand (D - S)")
+    ax.set_title("Convergence: excess demand per iteration")
+    lines = ax.get_legend_handles_labels()
+    more = ax2.get_legend_handles_labels()
+    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper right")
+    return _svg(fig)
+
+
 @pages.get("/participatory/{round_id}", response_class=HTMLResponse)
 async def participatory_page(request: Request, round_id: int):
-    from gosplan.server import charts
-
     p = _pages()
     svc = p._svc(request)
     try:
         state = await run_in_threadpool(svc.participatory, round_id)
     except Refusal as exc:
         return p._error(request, exc)
-    figures = await run_in_threadpool(charts.convergence_charts, state) if state["iterations"] else []
-    return p._render(request, "participatory.html", r=state, figures=figures)
+    chart = await run_in_threadpool(convergence_chart, state) if state["iterations"] else None
+    return p._render(request, "participatory.html", r=state, chart=chart)
 
 
 @pages.post("/participatory/{round_id}/{act}")

@@ -1,0 +1,210 @@
+"""Participatory rounds in the service, driven over HTTP, against the trace of pequod's dep1ex01.
+
+Reference: the councils and the round-by-round trace of pequod-cljs experiment dep1ex01 (the
+shipped datasets ``dep1ex01`` and ``dep1ex01_trace``; Hahnel, *Democratic Economic Planning*,
+Routledge 2021, ch. 9). The service's councils answer each iteration's indicative prices with the
+proposals their worker and consumer councils make (computed here, by the councils, with the
+library), and the board's prices must be the trace's, iteration by iteration, within a relative
+1e-9 (the tolerance of tests/test_participatory.py). Also: plan rounds amended and reopened over
+HTTP after a failed compute.
+"""
+
+from __future__ import annotations
+
+import re
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytest.importorskip("fastapi")
+pytest.importorskip("sqlalchemy")
+
+from gosplan.democracy.ledger import Ledger, read_export, verify, verify_export  # noqa: E402
+from gosplan.democracy.participatory import load_pequod_councils, read_pequod_trace  # noqa: E402
+from gosplan.democracy.rounds import REPLAYS  # noqa: E402
+from gosplan.server.demo import seed_plan_round  # noqa: E402
+
+from _server_harness import Client, Server  # noqa: E402
+
+RTOL = 1e-9
+COUNCILS = 6  # 500 worker and 500 consumer councils each: a proposal of about 0.5 MB, under the 1 MiB body limit
+
+
+@pytest.fixture(scope="module")
+def service(tmp_path_factory):
+    """A live server (``gosplan serve``) over councils with elected delegates, seeded in-process."""
+    tmp = tmp_path_factory.mktemp("participatory")
+    url = str(tmp / "p.sqlite")
+    seed = seed_plan_round(url, COUNCILS, proposals=0)
+    server = Server(url, tmp / "server.log").start()
+    client = Client(server.url)
+    yield client, seed
+    client.close()
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def economy():
+    return load_pequod_councils("dep1ex01")
+
+
+def post(client, path, body, token, status=(200, 201)):
+    r = client.post(path, body, token)
+    assert r.status_code in status, (path, r.status_code, r.text[:500])
+    return r.json()
+
+
+def answers(economy, state) -> dict[str, dict]:
+    """Each service council's proposal at the round's current prices, as its councils compute it."""
+    prices = pd.Series(state["prices"])
+    workers, consumers = economy.proposals(prices)
+    inputs = economy.worker_inputs(prices)
+    asks = {w: dict(zip(g["good"], g["quantity"].astype(float))) for w, g in inputs.groupby("worker_council", sort=False)}
+    out = {}
+    for c, share in state["params"]["councils"].items():
+        out[c] = {"council_id": int(c), "iteration": state["iteration"],
+                  "workers": {w: {"output": float(workers.at[w, "output"]), "inputs": asks[w]} for w in share["workers"]},
+                  "consumers": {k: {str(g): float(q) for g, q in consumers.loc[k].items()} for k in share["consumers"]}}
+    return out
+
+
+def open_round(client, seed, **extra) -> dict:
+    body = {"title": "dep1ex01, year one", "councils": seed["councils"], **extra}
+    return post(client, "/participatory", body, seed["planner"], status=(201,))
+
+
+def test_councils_over_http_reproduce_the_trace_of_year_one(service, economy):
+    """dep1ex01 year one: 19 iterations, every announced price, supply and demand within 1e-9 of
+    the trace; the ledger verifies, recomputing all 19 price updates from the recorded proposals."""
+    client, seed = service
+    delegate = dict(zip(seed["councils"], seed["delegates"]))
+    rid = open_round(client, seed)["id"]
+    state = client.get(f"/participatory/{rid}").json()
+    assert state["iteration"] == 1 and set(state["prices"].values()) == {700.0}
+    while state["status"] == "open":
+        for c, body in answers(economy, state).items():
+            post(client, f"/participatory/{rid}/proposals", body, delegate[int(c)], status=(201,))
+        state = client.get(f"/participatory/{rid}").json()
+    trace = read_pequod_trace("dep1ex01_trace")[0]
+    its = state["iterations"]
+    assert len(its) == 19 == len(trace["prices"])
+    for key in ("prices", "supply", "demand"):
+        ours = pd.DataFrame([u[key] for u in its], index=trace[key].index)[trace[key].columns]
+        rel = np.abs(ours.to_numpy() / trace[key].to_numpy() - 1)
+        assert rel.max() < RTOL, (key, rel.max())
+    assert state["status"] == "closed" and state["outcome"]["converged"] and state["outcome"]["iterations"] == 19
+    assert its[-1]["max_imbalance"] <= 0.03 < its[-2]["max_imbalance"]
+    # no answer after the close
+    post(client, f"/participatory/{rid}/proposals", answers(economy, {**state, "iteration": 20})[str(seed["councils"][0])],
+         delegate[seed["councils"][0]], status=(409,))
+    post(client, f"/rounds/{rid}/publish", None, seed["planner"], status=(200,))
+    report = client.get(f"/rounds/{rid}/ledger/verify").json()
+    assert report["ok"] and report["replayed"] == 19, report
+    # the export as `gosplan ledger verify --replay` reads it
+    export = client.get(f"/rounds/{rid}/ledger").content
+    offline = verify_export(export, replay=REPLAYS)
+    assert offline.ok and offline.replayed == 19, offline.message
+    page = client.get(f"/ui/board/participatory/{rid}")
+    assert page.status_code == 200 and "<svg" in page.text and "The proposals balance" in page.text
+    # a price update that the recorded proposals do not give fails the replay at that entry
+    _, entries = read_export(export)
+    at = max(i for i, e in enumerate(entries) if e.kind == "prices_updated")
+    forged = Ledger(entries[:at])
+    result = dict(entries[at].payload["result"])
+    result["prices"] = {**result["prices"], "labour-1": result["prices"]["labour-1"] * (1 + 1e-6)}
+    forged.append("prices_updated", entries[at].actor, {"result": result})
+    report = verify(forged.entries, replay=REPLAYS)
+    assert not report.ok and report.index == at and report.field == "replay"
+
+def test_answers_are_checked_and_an_iteration_can_be_closed_without_every_council(service, economy):
+    """Refusals name the council and the good; the planner closes an iteration a council has not
+    answered (its last proposal counts); at the iteration limit the round closes unbalanced; the
+    ledger replays it all; a delegate answers from the page."""
+    client, seed = service
+    delegate = dict(zip(seed["councils"], seed["delegates"]))
+    first, last = seed["councils"][0], seed["councils"][-1]
+    rid = open_round(client, seed, max_iterations=3, title="three iterations")["id"]
+    url = f"/participatory/{rid}/proposals"
+    state = client.get(f"/participatory/{rid}").json()
+    post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(409,))  # nobody has answered yet
+    body = answers(economy, state)
+    mine = body[str(first)]
+    w0 = next(iter(mine["workers"]))
+    refusals = [
+        ({**mine, "iteration": 2}, delegate[first], 409, "is at iteration 1"),
+        (mine, delegate[last], 403, f"acts for council {last}, not for council {first}"),
+        ({**mine, "workers": {k: v for k, v in mine["workers"].items() if k != w0}}, delegate[first], 422,
+         f"{w0!r} of council {first} gave no proposal"),
+        ({**mine, "workers": {**mine["workers"], w0: {"output": 1.0, "inputs": {"private-1": 2.0}}}}, delegate[first], 422,
+         f"'private-1' is not an input of {w0!r}'s technique"),
+        ({**mine, "consumers": {**mine["consumers"], "cc-99999": {"private-1": 1.0}}}, delegate[first], 422,
+         "'cc-99999' is not one of council"),
+    ]
+    for data, token, status, text in refusals:
+        r = client.post(url, data, token)
+        assert r.status_code == status and text in r.json()["detail"], (status, r.text[:300])
+    for c, b in body.items():
+        post(client, url, b, delegate[int(c)], status=(201,))
+    post(client, url, body[str(first)], delegate[first], status=(409,))  # iteration 1 is over
+    state = client.get(f"/participatory/{rid}").json()
+    assert state["iteration"] == 2
+    # iteration 2: the first council answers from its page (its councils' modelled proposal); the last does not answer
+    page = client.http.post("/ui/login", data={"token": delegate[first]}, follow_redirects=False)
+    assert page.status_code == 303
+    html = client.http.get(f"/ui/board/participatory/{rid}").text
+    nonce = re.search(r'id="answer-form">\s*<input type="hidden" name="nonce" value="([^"]+)"', html).group(1)
+    done = client.http.post(f"/ui/board/participatory/{rid}/answer", data={"nonce": nonce, "council_id": str(first), "proposal": ""},
+                       follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
+    client.http.cookies.clear()
+    body = answers(economy, state)
+    assert client.get(f"/participatory/{rid}").json()["answered"] == [first]
+    for c, b in body.items():
+        if int(c) not in (first, last):
+            post(client, url, b, delegate[int(c)], status=(201,))
+    post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(200,))
+    post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(200,))  # iteration 3: nobody answered
+    state = client.get(f"/participatory/{rid}").json()
+    assert state["status"] == "closed" and not state["outcome"]["converged"] and state["outcome"]["iterations"] == 3
+    assert state["iterations"][1]["answered"][str(last)] == 1  # carried from iteration 1
+    assert set(state["iterations"][2]["answered"].values()) == {1, 2}
+    report = client.get(f"/rounds/{rid}/ledger/verify").json()
+    assert report["ok"] and report["replayed"] == 3, report
+
+
+def test_a_participatory_round_needs_known_councils_and_a_known_rule(service):
+    client, seed = service
+    for extra, text in (({"councils": [999]}, "council 999 does not exist"), ({"rule": "market"}, "rule 'market'"),
+                        ({"source": "uk_2010"}, "not a shipped pequod experiment")):
+        body = {"title": "bad", "councils": seed["councils"], **extra}
+        r = client.post("/participatory", body, seed["planner"])
+        assert r.status_code == 422 and text in r.json()["detail"], r.text[:300]
+
+
+def test_a_failed_plan_round_is_amended_and_computed_again_over_http(service):
+    """A plan round on uk_2010 with objective labour is refused at the opening, naming the factors;
+    one whose plan is unbounded shows its error on its page, is amended there and computed again."""
+    client, seed = service
+    planner = seed["planner"]
+    r = client.post("/rounds", {"kind": "plan", "title": "x", "rule": "weighted-mean", "economy": "uk_2010",
+                                "objective": "labour"}, planner)
+    assert r.status_code == 422 and "its factors are: imports, taxes_on_products" in r.json()["detail"]
+    rid = post(client, "/rounds", {"kind": "plan", "title": "value", "rule": "weighted-mean", "objective": "value"},
+               planner)["id"]
+    product = client.get(f"/rounds/{rid}").json()["products"][0]
+    post(client, f"/rounds/{rid}/proposals", {"council_id": seed["councils"][0], "basket": {product: 5.0}},
+         seed["delegates"][0])
+    post(client, f"/rounds/{rid}/close", None, planner)
+    assert post(client, f"/rounds/{rid}/compute", None, planner)["error"] == "the solver ended with status 'unbounded'"
+    assert client.http.post("/ui/login", data={"token": planner}, follow_redirects=False).status_code == 303
+    html = client.http.get(f"/ui/rounds/{rid}").text
+    assert 'id="compute-error"' in html and "unbounded" in html
+    nonce = re.search(r'id="amend-form"><input type="hidden" name="nonce" value="([^"]+)"', html).group(1)
+    done = client.http.post(f"/ui/board/rounds/{rid}/amend", data={"nonce": nonce, "economy": "usa_2014", "objective": "factor:hours"},
+                       follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
+    client.http.cookies.clear()
+    assert post(client, f"/rounds/{rid}/compute", None, planner)["error"] is None
+    post(client, f"/rounds/{rid}/reopen", None, planner, status=(409,))  # a computed plan is not undone
+    assert client.get(f"/rounds/{rid}/ledger/verify").json()["replayed"] == 2
