@@ -656,6 +656,8 @@ def participatory_params(source: str, councils: Sequence[int], rule: str, initia
     return {
         "source": source, "source_sha256": pequod_sha256(source),
         "goods": [str(g) for g in e.commodities],
+        # a consumer council's basket is recorded as quantities of these goods, in this order
+        "consumer_goods": [str(e.commodities[g]) for g in e.utility_good],
         "endowment": {str(g): float(q) for g, q in zip(e.commodities, e.endowment) if q},
         "initial_prices": {str(g): float(initial_price) for g in e.commodities},
         "threshold": float(threshold), "max_iterations": int(max_iterations),
@@ -711,8 +713,8 @@ def iteration_outcome(params: dict, rule: str, previous: dict | None, proposals:
             demanded_ids.extend(w["inputs"])
             demanded.extend(w["inputs"].values())
         for basket in p["consumers"].values():
-            demanded_ids.extend(basket)
-            demanded.extend(basket.values())
+            demanded_ids.extend(params["consumer_goods"])
+            demanded.extend(basket)
     endowment = pd.Series(params["endowment"], dtype=float).reindex(goods, fill_value=0.0).to_numpy()
     supply, demand = tally(goods, endowment, pd.Series(supplied, index=supplied_ids, dtype=float),
                            pd.Series(demanded, index=demanded_ids, dtype=float))

@@ -17,6 +17,7 @@ the ledger's entries (those of the iteration, checked against the round's head),
 
 from __future__ import annotations
 
+import hashlib
 from typing import Any
 
 from sqlalchemy import select
@@ -129,13 +130,17 @@ class ParticipatoryActs(ServiceBase):
                               f"{', '.join(sorted(allowed))}")
             out_workers[wid] = {"good": made, "output": float(w["output"]),
                                 "inputs": {g: float(q) for g, q in w["inputs"].items()}}
-        wanted = {str(goods[g]) for g in e.utility_good}
+        wanted = params["consumer_goods"]
+        baskets = {}
         for cid, basket in consumers.items():
-            unknown = sorted(set(basket) - wanted)
+            unknown = sorted(set(basket) - set(wanted))
             if unknown:
                 raise Invalid(f"consumers: {cid!r} asks for {unknown[0]!r}, which no consumer council's preferences "
                               "name (private and public goods only)")
-        return {"workers": out_workers, "consumers": {c: {g: float(q) for g, q in b.items()} for c, b in consumers.items()}}
+            # recorded as a row over the round's consumer goods (a good not asked for is 0): the
+            # ledger then holds numbers, not 20 names per council
+            baskets[cid] = [float(basket.get(g, 0.0)) for g in wanted]
+        return {"workers": out_workers, "consumers": baskets}
 
     def modelled_answer(self, round_id: int, council: int) -> dict:
         """The proposal a council's worker and consumer councils make at the current prices by their
@@ -185,11 +190,13 @@ class ParticipatoryActs(ServiceBase):
 
     def _last_update(self, s: Session, r: Round) -> tuple[int, dict | None]:
         """The sequence number and outcome of the round's last price update (``-1, None`` before the first)."""
-        row = s.execute(select(LedgerRow.seq, LedgerRow.entry).where(
-            LedgerRow.round_id == r.id, LedgerRow.entry.like(_UPDATE_MARK)).order_by(LedgerRow.seq.desc()).limit(1)).first()
-        if row is None:
-            return -1, None
-        return row[0], loads(row[1])["payload"]["result"]
+        # read back from the head: the iteration's few proposals, then the update (no scan of the whole chain)
+        rows = s.execute(select(LedgerRow.seq, LedgerRow.entry).where(LedgerRow.round_id == r.id)
+                         .order_by(LedgerRow.seq.desc()).execution_options(yield_per=4))
+        for seq, text in rows:
+            if _UPDATE_MARK.strip("%") in text[:400]:
+                return seq, loads(text)["payload"]["result"]
+        return -1, None
 
     def _entries_after(self, s: Session, r: Round, seq: int) -> list:
         """The round's entries after ``seq`` (all of them from ``-1``), checked: each one's hash is
@@ -205,7 +212,11 @@ class ParticipatoryActs(ServiceBase):
             if n == seq:
                 continue
             e = Entry.from_dict(loads(text), f"entry {n}")
-            if e.seq != n or e.prev_hash != prev or e.computed_hash() != e.hash:
+            # The stored text is the canonical form of the entry, its hash member after "actor":
+            # without that member it is the hashed content, so the hash is checked on the stored
+            # bytes instead of serialising the payload (half a megabyte a proposal) once more.
+            content = text.replace(f',"hash":"{e.hash}"', "", 1).encode("utf-8")
+            if e.seq != n or e.prev_hash != prev or hashlib.sha256(content).hexdigest() != e.hash:
                 raise LedgerBroken(f"the ledger of round {r.id} does not verify at entry {n}; no price update is "
                                    "computed from a broken ledger, nothing stored; check it with `gosplan ledger verify`")
             entries.append(e)
@@ -233,10 +244,7 @@ class ParticipatoryActs(ServiceBase):
         updates = [loads(t)["payload"]["result"] for t in s.scalars(select(LedgerRow.entry).where(
             LedgerRow.round_id == r.id, LedgerRow.entry.like(_UPDATE_MARK)).order_by(LedgerRow.seq))]
         last = updates[-1] if updates else None
-        since = -1
-        if last is not None:
-            since = s.scalar(select(LedgerRow.seq).where(LedgerRow.round_id == r.id, LedgerRow.entry.like(_UPDATE_MARK))
-                             .order_by(LedgerRow.seq.desc()).limit(1))
+        since = self._last_update(s, r)[0]
         answered = self._answered(s, r, since) if r.status == RoundStatus.OPEN else []
         return {"iteration": (last["iteration"] + 1 if last else 1) if r.status == RoundStatus.OPEN else len(updates),
                 "prices": last["prices"] if last else params["initial_prices"], "answered": answered,

@@ -123,6 +123,9 @@ class RoundActs(ServiceBase):
             r = self._round(s, round_id)
             if r.status != RoundStatus.OPEN:
                 raise Conflict(f"round {round_id} is {r.status} already")
+            if r.kind == RoundKind.PARTICIPATORY:
+                raise Conflict(f"round {round_id} is a participatory round: it closes when the proposals balance or "
+                               f"at its iteration limit; close an iteration with POST /participatory/{round_id}/update")
             r.status = RoundStatus.CLOSED
             r.closed_at = utcnow()
             closing: dict[str, Any] = {"votes": s.scalar(select(func.count(Vote.id)).where(Vote.round_id == r.id))}
