@@ -20,7 +20,7 @@ import pytest
 pytest.importorskip("fastapi")
 pytest.importorskip("sqlalchemy")
 
-from gosplan.democracy.ledger import canonical_hash, read_export, verify_export  # noqa: E402
+from gosplan.democracy.ledger import canonical_hash, read_export  # noqa: E402
 from gosplan.democracy.participatory import load_pequod_councils, read_pequod_trace  # noqa: E402
 from gosplan.democracy.rounds import REPLAYS  # noqa: E402
 from gosplan.server.demo import seed_plan_round  # noqa: E402
@@ -75,7 +75,7 @@ def open_round(client, seed, **extra) -> dict:
 
 
 @pytest.mark.slow
-def test_councils_over_http_reproduce_the_trace_of_year_one(service, economy):
+def test_councils_over_http_reproduce_the_trace_of_year_one(service, economy, tmp_path):
     """dep1ex01 year one: 19 iterations, every announced price, supply and demand within 1e-9 of
     the trace; the ledger verifies, recomputing all 19 price updates from the recorded proposals."""
     client, seed = service
@@ -102,10 +102,19 @@ def test_councils_over_http_reproduce_the_trace_of_year_one(service, economy):
     post(client, f"/rounds/{rid}/publish", None, seed["planner"], status=(200,))
     report = client.get(f"/rounds/{rid}/ledger/verify").json()
     assert report["ok"] and report["replayed"] == 19, report
-    # the export as `gosplan ledger verify --replay` reads it
+    # the export, checked by `gosplan ledger verify` (which replays every outcome by default)
     export = client.get(f"/rounds/{rid}/ledger").content
-    offline = verify_export(export, replay=REPLAYS)
-    assert offline.ok and offline.replayed == 19, offline.message
+    path = tmp_path / "participatory.jsonl"
+    path.write_bytes(export)
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+
+    checked = CliRunner(env={"COLUMNS": "200"}).invoke(app, ["ledger", "verify", str(path)])
+    assert checked.exit_code == 0 and "19 replayed" in checked.output, checked.output
+    # the round's record page links to its iterations
+    record = client.http.get(f"/ui/rounds/{rid}")
+    assert record.status_code == 200 and f"/ui/board/participatory/{rid}" in record.text
     page = client.get(f"/ui/board/participatory/{rid}")
     assert page.status_code == 200 and "<svg" in page.text and "The proposals balance" in page.text
     # the replay recomputes each update from the proposals before it: the recorded one, not a forged one
@@ -207,3 +216,28 @@ def test_a_failed_plan_round_is_amended_and_computed_again_over_http(service):
     assert post(client, f"/rounds/{rid}/compute", None, planner)["error"] is None
     post(client, f"/rounds/{rid}/reopen", None, planner, status=(409,))  # a computed plan is not undone
     assert client.get(f"/rounds/{rid}/ledger/verify").json()["replayed"] == 2
+
+
+def test_the_planner_opens_a_participatory_round_from_a_page(service):
+    client, seed = service
+    assert client.http.post("/ui/login", data={"token": seed["planner"]}, follow_redirects=False).status_code == 303
+    try:
+        html = client.http.get("/ui/board/participatory").text
+        nonce = re.search(r'id="open-participatory">\s*<input type="hidden" name="nonce" value="([^"]+)"', html).group(1)
+        assert all(f'id="council-{c}"' in html for c in seed["councils"])
+        form = {"nonce": nonce, "title": "from the page", "rule": "pequod", "initial_price": "500", "threshold_percent": "5",
+                "max_iterations": "10", "council": [str(c) for c in seed["councils"]]}
+        done = client.http.post("/ui/board/participatory", data=form, follow_redirects=False)
+        assert done.status_code == 303, done.text[:300]
+        page = client.http.get(done.headers["location"]).text
+        assert "from the page" in page and 'id="iteration">1<' in page and 'id="update-prices"' in page
+        rid = int(done.headers["location"].rsplit("/", 1)[1])
+        state = client.get(f"/participatory/{rid}").json()
+        assert set(state["prices"].values()) == {500.0} and state["params"]["threshold"] == 0.05
+        # a form without councils is refused on a page that says why
+        html = client.http.get("/ui/board/participatory").text
+        nonce = re.search(r'id="open-participatory">\s*<input type="hidden" name="nonce" value="([^"]+)"', html).group(1)
+        refused = client.http.post("/ui/board/participatory", data={"nonce": nonce, "title": "none"}, follow_redirects=False)
+        assert refused.status_code == 422 and "tick the councils" in refused.text
+    finally:
+        client.http.cookies.clear()

@@ -145,28 +145,70 @@ async def plan_round_act(request: Request, round_id: int, act: str):
 
 
 def convergence_chart(state: dict) -> str:
-    """Excess demand per iteration as inline SVG: the largest relative imbalance ``|2 (S - D)| / (S + D)``
-    against the round's threshold, and the excess demand ``(D - S) / S`` of each kind of good."""
-    from gosplan.server.charts import _figure, _svg
+    """Excess demand per iteration as inline SVG: above, the largest relative imbalance
+    ``|2 (S - D)| / (S + D)`` against the round's threshold; below, the mean excess demand
+    ``D - S`` of each kind of good (private, intermediate, public, nature, labour)."""
+    from matplotlib.figure import Figure
+    from matplotlib.ticker import MaxNLocator
+
+    from gosplan.server.charts import _svg
 
     its = state["iterations"]
     x = [u["iteration"] for u in its]
-    fig, ax = _figure(7.0, 3.6)
-    ax.semilogy(x, [max(u["max_imbalance"], 1e-12) for u in its], "k-o", ms=3, label="largest imbalance")
-    ax.axhline(state["params"]["threshold"], color="tab:red", ls="--", label="threshold")
-    ax.set_xlabel("iteration")
-    ax.set_ylabel("relative imbalance")
-    kinds = sorted({g.rsplit("-", 1)[0] for g in state["params"]["goods"]})
-    ax2 = ax.twinx()
-    for kind in kinds:
-        goods = [g for g in state["params"]["goods"] if g.rsplit("-", 1)[0] == kind]
-        ax2.plot(x, [sum(u["excess_demand"][g] for g in goods) / len(goods) for u in its], lw=1, label=f"{kind}: excess demand")
-    ax2.set_ylabel("mean excess demand (D - S)")
-    ax.set_title("Convergence: excess demand per iteration")
-    lines = ax.get_legend_handles_labels()
-    more = ax2.get_legend_handles_labels()
-    ax.legend(lines[0] + more[0], lines[1] + more[1], fontsize=7, loc="upper right")
+    fig = Figure(figsize=(7.0, 5.0))
+    top, bottom = fig.subplots(2, 1, sharex=True)
+    top.semilogy(x, [max(u["max_imbalance"], 1e-12) for u in its], "k-o", ms=3, label="largest imbalance")
+    top.axhline(state["params"]["threshold"], color="grey", ls="--", label=f"threshold {state['params']['threshold']:.0%}")
+    top.set_ylabel("relative imbalance")
+    top.set_title("Convergence: excess demand per iteration")
+    top.legend(fontsize=8)
+    goods = state["params"]["goods"]
+    for kind in dict.fromkeys(g.rsplit("-", 1)[0] for g in goods):
+        mine = [g for g in goods if g.rsplit("-", 1)[0] == kind]
+        bottom.plot(x, [sum(u["excess_demand"][g] for g in mine) / len(mine) for u in its], lw=1.2, marker=".", label=kind)
+    bottom.axhline(0.0, color="grey", lw=0.8)
+    bottom.set_ylabel("mean excess demand D - S")
+    bottom.set_xlabel("iteration")
+    bottom.xaxis.set_major_locator(MaxNLocator(integer=True))
+    bottom.legend(fontsize=8, ncol=5, loc="lower right")
     return _svg(fig)
+
+
+@pages.get("/participatory", response_class=HTMLResponse)
+async def open_participatory_form(request: Request):
+    """The planner's form: the councils that answer, the rule, the first price, threshold and limit."""
+    from gosplan.democracy.participatory import RULES
+    from gosplan.democracy.rounds import PARTICIPATORY_SOURCES
+
+    p = _pages()
+    councils = await run_in_threadpool(p._svc(request).councils)
+    return p._render(request, "participatory.html", r=None, councils=councils, rules=list(RULES),
+                     sources=PARTICIPATORY_SOURCES)
+
+
+@pages.post("/participatory")
+async def open_participatory_page(request: Request) -> Response:
+    from fastapi.responses import RedirectResponse
+
+    p = _pages()
+    form = await request.form()
+    try:
+        data = {"title": str(form.get("title") or "").strip() or "participatory round",
+                "source": str(form.get("source") or "dep1ex01"), "rule": str(form.get("rule") or "pequod"),
+                "councils": [p._whole(c, "council") for c in form.getlist("council")],
+                "initial_price": p._float(form, "initial_price") or 700.0,
+                "threshold": (p._float(form, "threshold_percent") or 3.0) / 100,
+                "max_iterations": p._whole(form.get("max_iterations") or 200, "max_iterations")}
+        if not data["councils"]:
+            raise Refusal("council: tick the councils that answer the board's prices", status=422)
+        body = ParticipatoryIn.model_validate(data)
+        out = await run_in_threadpool(p._svc(request).open_participatory, p._who(request), _dump(body),
+                                      p._nonce(request, form))
+    except ValueError as exc:  # pydantic's refusal of a field
+        return p._error(request, Refusal(f"the round's settings: {str(exc)[:300]}", status=422))
+    except Refusal as exc:
+        return p._error(request, exc)
+    return RedirectResponse(f"/ui/board/participatory/{out['id']}", status_code=303)
 
 
 @pages.get("/participatory/{round_id}", response_class=HTMLResponse)
