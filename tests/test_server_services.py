@@ -194,3 +194,28 @@ def test_a_round_reopened_after_a_failed_compute_takes_more_proposals(service):
     assert svc.compute_plan(planner, rnd, None)["error"] is None
     report = svc.verify(rnd)
     assert report["ok"] and report["replayed"] == 2, report
+
+
+def test_a_round_closed_without_proposals_is_reopened_not_stuck(service):
+    svc, seed = service
+    planner = _planner(seed)
+    rnd = svc.open_round(planner, {"kind": "plan", "title": "empty", "rule": "weighted-median"}, None)["id"]
+    svc.close_round(planner, rnd, None)
+    with pytest.raises(Refusal, match="no council submitted a proposal.*reopen the round") as err:
+        svc.compute_plan(planner, rnd, None)
+    assert err.value.status == 409
+    product = svc.round(rnd)["products"][0]
+    with pytest.raises(Refusal, match="round .* is closed"):
+        svc.propose(Bearer(seed["delegates"][0]), rnd, {"council_id": seed["councils"][0], "basket": {product: 1.0}}, None)
+    svc.reopen_round(planner, rnd, None)
+    with pytest.raises(Refusal, match=r"basket: unknown product 'unobtainium'; the economy has .*\(economy 'usa_2014'\)"):
+        svc.propose(Bearer(seed["delegates"][0]), rnd, {"council_id": seed["councils"][0], "basket": {"unobtainium": 1.0}},
+                    None)
+    with pytest.raises(Refusal, match=f"quantity of '{product}' is 1e\\+13; quantities must be finite, >= 0 and <= 1e\\+12"):
+        svc.propose(Bearer(seed["delegates"][0]), rnd, {"council_id": seed["councils"][0], "basket": {product: 1e13}}, None)
+    svc.propose(Bearer(seed["delegates"][0]), rnd, {"council_id": seed["councils"][0], "basket": {product: 1.0}}, None)
+    svc.close_round(planner, rnd, None)
+    assert svc.compute_plan(planner, rnd, None)["error"] is None
+    with pytest.raises(Refusal, match="only a plan round is amended or reopened"):
+        svc.reopen_round(planner, svc.open_round(planner, {"kind": "election", "title": "e", "rule": "pav",
+                                                           "council_id": seed["councils"][0]}, None)["id"], None)

@@ -174,8 +174,10 @@ def plan_params(history: Sequence) -> dict:
 
 def plan_failed(result: dict | None) -> str | None:
     """Why a plan round's computed plan is not a plan (failed, infeasible, ...), or ``None`` if it is one."""
+    from gosplan.planning.solver import SolverStatus
+
     plan = (result or {}).get("plan")
-    if plan is None or plan.get("status") == "optimal":
+    if plan is None or plan.get("status") == SolverStatus.OPTIMAL:
         return None
     return plan.get("diagnosis") or f"the solver ended with status {plan.get('status')!r}"
 
@@ -825,7 +827,8 @@ def check_quantities(part: str, values: dict, known: Iterable[str], what: str = 
             raise SchemaError(f"{part}: unknown {what} {k!r}; the economy has {', '.join(sorted(known)[:20])}"
                               + (" ..." if len(known) > 20 else ""))
         if not isinstance(q, (int, float)) or not math.isfinite(q) or q < 0 or q > MAX_QUANTITY:
-            raise SchemaError(f"{part}: quantity of {k!r} is {q!r}; quantities must be finite, >= 0 and "
+            shown = f"{q:g}" if isinstance(q, (int, float)) else repr(q)
+            raise SchemaError(f"{part}: quantity of {k!r} is {shown}; quantities must be finite, >= 0 and "
                               f"<= {MAX_QUANTITY:g}")
 
 

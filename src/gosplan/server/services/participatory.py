@@ -48,11 +48,12 @@ class ParticipatoryActs(ServiceBase):
                 if s.get(Council, c) is None:
                     raise Invalid(f"councils: council {c} does not exist")
             try:
-                params = rounds.participatory_params(data.get("source") or "dep1ex01", councils, data["rule"],
-                                                     data["initial_price"], data["threshold"], data["max_iterations"])
+                params = rounds.participatory_params(data.get("source") or "dep1ex01", councils,
+                                                     data.get("rule") or "pequod", data.get("initial_price", 700.0),
+                                                     data.get("threshold", 0.03), data.get("max_iterations", 200))
             except GosplanError as exc:
                 raise Invalid(str(exc)) from None
-            r = Round(kind=RoundKind.PARTICIPATORY, title=data["title"], rule=data["rule"], council_id=None,
+            r = Round(kind=RoundKind.PARTICIPATORY, title=data["title"], rule=data.get("rule") or "pequod", council_id=None,
                       params=domain.canonical(params))
             s.add(r)
             s.flush()

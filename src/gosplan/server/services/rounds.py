@@ -161,7 +161,11 @@ class RoundActs(ServiceBase):
             entries = self._entries(s, r)
             proposals, votes = rounds.plan_inputs(entries)
             weights = {c.id: c.weight for c in s.scalars(select(Council))}
-            agg = domain.aggregate(r.rule, proposals, weights, votes)
+            try:
+                agg = domain.aggregate(r.rule, proposals, weights, votes)
+            except GosplanError as exc:
+                raise Conflict(f"round {round_id}: {exc}; reopen the round for proposals and votes "
+                               f"(POST /rounds/{round_id}/reopen), close it and compute again") from None
             self._log(s, r, "targets_aggregated", {"rule": r.rule, **agg}, p)
             plan = domain.solve_plan(params["economy"], agg["basket"], agg["limits"], agg["priorities"],
                                      params.get("objective"))
