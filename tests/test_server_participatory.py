@@ -60,13 +60,16 @@ def answers(economy, state) -> dict[str, dict]:
     prices = pd.Series(state["prices"])
     workers, consumers = economy.proposals(prices)
     inputs = economy.worker_inputs(prices)
-    asks = {w: dict(zip(g["good"], g["quantity"].astype(float))) for w, g in inputs.groupby("worker_council", sort=False)}
-    out = {}
-    for c, share in state["params"]["councils"].items():
-        out[c] = {"council_id": int(c), "iteration": state["iteration"],
-                  "workers": {w: {"output": float(workers.at[w, "output"]), "inputs": asks[w]} for w in share["workers"]},
-                  "consumers": {k: {str(g): float(q) for g, q in consumers.loc[k].items()} for k in share["consumers"]}}
-    return out
+    output = dict(zip(workers.index, workers["output"].to_numpy().tolist()))
+    asks: dict[str, dict] = {}
+    for w, g, q in zip(inputs["worker_council"], inputs["good"], inputs["quantity"].to_numpy().tolist()):
+        asks.setdefault(w, {})[g] = q
+    goods = [str(g) for g in consumers.columns]
+    baskets = dict(zip(consumers.index, consumers.to_numpy().tolist()))
+    return {c: {"council_id": int(c), "iteration": state["iteration"],
+                "workers": {w: {"output": output[w], "inputs": asks[w]} for w in share["workers"]},
+                "consumers": {k: dict(zip(goods, baskets[k])) for k in share["consumers"]}}
+            for c, share in state["params"]["councils"].items()}
 
 
 def open_round(client, seed, **extra) -> dict:

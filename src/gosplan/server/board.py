@@ -73,6 +73,9 @@ class ParticipatoryIn(_In):
 
 
 class WorkerAnswer(_In):
+    """A worker council's output of its product (``good``, optional: its technique names it) and the inputs it asks for."""
+
+    good: GoodId | None = None
     output: Quantity
     inputs: Annotated[dict[GoodId, Quantity], Field(max_length=1000)]
 

@@ -156,14 +156,17 @@ class ParticipatoryActs(ServiceBase):
         prices = pd.Series(state["prices"])
         workers, consumers = e.proposals(prices)
         inputs = e.worker_inputs(prices)
-        inputs = inputs[inputs["worker_council"].isin(share["workers"])]
-        asks = {w: dict(zip(g["good"], g["quantity"].astype(float))) for w, g in inputs.groupby("worker_council", sort=False)}
-        workers = workers.loc[share["workers"]]
+        mine = set(share["workers"])
+        asks: dict[str, dict] = {}
+        for w, g, q in zip(inputs["worker_council"], inputs["good"], inputs["quantity"].to_numpy().tolist()):
+            if w in mine:
+                asks.setdefault(w, {})[g] = q
+        goods = [str(g) for g in consumers.columns]
+        baskets = consumers.loc[share["consumers"]]
         return {"council_id": council, "iteration": state["iteration"],
-                "workers": {w: {"good": str(row.good), "output": float(row.output), "inputs": asks[w]}
-                            for w, row in workers.iterrows()},
-                "consumers": {c: {str(g): float(q) for g, q in row.items()}
-                              for c, row in consumers.loc[share["consumers"]].iterrows()}}
+                "workers": {w: {"good": str(g), "output": q, "inputs": asks[w]} for w, g, q in zip(
+                    share["workers"], workers.loc[share["workers"], "good"], workers.loc[share["workers"], "output"].tolist())},
+                "consumers": dict(zip(share["consumers"], (dict(zip(goods, row)) for row in baskets.to_numpy().tolist())))}
 
     # -- the board's update ------------------------------------------------------
     def _update(self, s: Session, r: Round, p: Principal) -> None:
