@@ -11,6 +11,7 @@ HTTP after a failed compute.
 
 from __future__ import annotations
 
+import json
 import re
 
 import numpy as np
@@ -151,6 +152,10 @@ def test_answers_are_checked_and_an_iteration_can_be_closed_without_every_counci
          f"'private-1' is not an input of {w0!r}'s technique"),
         ({**mine, "consumers": {**mine["consumers"], "cc-99999": {"private-1": 1.0}}}, delegate[first], 422,
          "'cc-99999' is not one of council"),
+        ({**mine, "workers": {**mine["workers"], w0: {**mine["workers"][w0], "good": "public-9"}}}, delegate[first], 422,
+         f"{w0!r} makes "),
+        ({**mine, "consumers": {k: {**v, "labour-1": 1.0} for k, v in mine["consumers"].items()}}, delegate[first], 422,
+         "asks for 'labour-1', which no consumer council's preferences name"),
     ]
     for data, token, status, text in refusals:
         r = client.post(url, data, token)
@@ -175,11 +180,21 @@ def test_answers_are_checked_and_an_iteration_can_be_closed_without_every_counci
         if int(c) not in (first, last):
             post(client, url, b, delegate[int(c)], status=(201,))
     post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(200,))
-    post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(200,))  # iteration 3: nobody answered
+    # iteration 3: the first council pastes its proposal as JSON on its page; nobody else answers
+    state = client.get(f"/participatory/{rid}").json()
+    pasted = json.dumps({k: v for k, v in answers(economy, state)[str(first)].items() if k != "council_id"})
+    assert client.http.post("/ui/login", data={"token": delegate[first]}, follow_redirects=False).status_code == 303
+    html = client.http.get(f"/ui/board/participatory/{rid}").text
+    nonce = re.search(r'id="answer-form">\s*<input type="hidden" name="nonce" value="([^"]+)"', html).group(1)
+    done = client.http.post(f"/ui/board/participatory/{rid}/answer", data={"nonce": nonce, "proposal": pasted},
+                            follow_redirects=False)
+    assert done.status_code == 303, done.text[:300]
+    client.http.cookies.clear()
+    post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(200,))
     state = client.get(f"/participatory/{rid}").json()
     assert state["status"] == "closed" and not state["outcome"]["converged"] and state["outcome"]["iterations"] == 3
     assert state["iterations"][1]["answered"][str(last)] == 1  # carried from iteration 1
-    assert set(state["iterations"][2]["answered"].values()) == {1, 2}
+    assert state["iterations"][2]["answered"][str(first)] == 3 and set(state["iterations"][2]["answered"].values()) == {1, 2, 3}
     report = client.get(f"/rounds/{rid}/ledger/verify").json()
     assert report["ok"] and report["replayed"] == 3, report
 
