@@ -106,6 +106,9 @@ class ParticipatoryActs(ServiceBase):
         """The proposal as recorded, checked against the council's share of the experiment: every
         worker and consumer council of it answers, and each asks only for what its technique or
         its preferences name. Worker councils' products are recorded with their outputs."""
+        if rounds.pequod_sha256(params["source"]) != params["source_sha256"]:
+            raise Conflict(f"the councils of {params['source']} shipped with this server are not those the round "
+                           "was opened on (their file's SHA-256 differs); answers cannot be checked against them")
         e = rounds.pequod_councils(params["source"])
         goods = e.commodities
         workers, consumers = data.get("workers") or {}, data.get("consumers") or {}

@@ -353,7 +353,7 @@ class RoundActs(ServiceBase):
     @staticmethod
     def round_dict(s: Session, r: Round) -> dict:
         n = s.scalar(select(func.count(Vote.id)).where(Vote.round_id == r.id))
-        result = loads(r.result)
+        result = loads(r.result) if r.status == RoundStatus.PUBLISHED or r.kind == RoundKind.PLAN else None
         return {"id": r.id, "kind": r.kind, "title": r.title, "status": r.status, "rule": r.rule,
                 "council_id": r.council_id, "params": loads(r.params), "votes": n,
                 "ledger_entries": r.seq + 1, "head_hash": r.head_hash,
