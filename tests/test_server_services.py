@@ -219,3 +219,30 @@ def test_a_round_closed_without_proposals_is_reopened_not_stuck(service):
     with pytest.raises(Refusal, match="only a plan round is amended or reopened"):
         svc.reopen_round(planner, svc.open_round(planner, {"kind": "election", "title": "e", "rule": "pav",
                                                            "council_id": seed["councils"][0]}, None)["id"], None)
+
+
+def test_a_participatory_update_is_refused_on_a_tampered_ledger(service):
+    """A proposal rewritten in the database after it was recorded: the board's update, computed
+    from the iteration's ledger entries, finds it and stores nothing."""
+    from sqlalchemy import select
+
+    from gosplan.server.db import LedgerRow
+
+    svc, seed = service
+    rnd = svc.open_participatory(_planner(seed), {"title": "tamper", "councils": seed["councils"], "max_iterations": 2},
+                                 None)["id"]
+    delegates = dict(zip(seed["councils"], seed["delegates"]))
+    *first, last = seed["councils"]
+    for c in first:
+        svc.answer_participatory(Bearer(delegates[c]), rnd, svc.modelled_answer(rnd, c), None)
+    with svc.store.write() as s:
+        row = s.scalars(select(LedgerRow).where(LedgerRow.round_id == rnd).order_by(LedgerRow.seq.desc())).first()
+        assert '"kind":"iteration_proposal"' in row.entry
+        row.entry = row.entry.replace('"output":', '"output":1', 1)
+    before = svc.participatory(rnd)["ledger_entries"]
+    with pytest.raises(Refusal, match=f"the ledger of round {rnd} does not verify at entry {row.seq}") as err:
+        svc.answer_participatory(Bearer(delegates[last]), rnd, svc.modelled_answer(rnd, last), None)
+    assert err.value.status == 409
+    state = svc.participatory(rnd)
+    assert state["ledger_entries"] == before and state["iteration"] == 1 and state["answered"] == first
+    assert not svc.verify(rnd)["ok"]
