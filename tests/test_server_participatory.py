@@ -252,6 +252,16 @@ def test_the_planner_opens_a_participatory_round_from_a_page(service):
         rid = int(done.headers["location"].rsplit("/", 1)[1])
         state = client.get(f"/participatory/{rid}").json()
         assert set(state["prices"].values()) == {500.0} and state["params"]["threshold"] == 0.05
+        # what a council answers for: its worker councils' techniques and its consumer councils' preferences
+        mine = client.get(f"/participatory/{rid}/councils/{seed['councils'][1]}").json()
+        assert list(mine["workers"]) == state["params"]["councils"][str(seed["councils"][1])]["workers"]
+        economy = load_pequod_councils("dep1ex01")
+        w = economy.worker_ids.get_loc("wc-501")
+        assert mine["workers"]["wc-501"]["scale"] == economy.scale[w]
+        assert sum(mine["workers"]["wc-501"]["input_exponents"].values()) == pytest.approx(
+            economy.input_exponent[economy.input_owner == w].sum(), rel=1e-15)
+        assert mine["consumers"]["cc-501"]["income"] == economy.income[500]
+        assert client.get(f"/participatory/{rid}/councils/999").status_code == 404
         # a form without councils is refused on a page that says why
         html = client.http.get("/ui/board/participatory").text
         nonce = re.search(r'id="open-participatory">\s*<input type="hidden" name="nonce" value="([^"]+)"', html).group(1)
