@@ -165,6 +165,8 @@ def test_answers_are_checked_and_an_iteration_can_be_closed_without_every_counci
     post(client, url, body[str(first)], delegate[first], status=(409,))  # iteration 1 is over
     state = client.get(f"/participatory/{rid}").json()
     assert state["iteration"] == 2
+    trace = read_pequod_trace("dep1ex01_trace")[0]["prices"].iloc[0]  # every council answered: the trace's first prices
+    assert max(abs(state["prices"][g] / trace[g] - 1) for g in trace.index) < RTOL
     # iteration 2: the first council answers from its page (its councils' modelled proposal); the last does not answer
     page = client.http.post("/ui/login", data={"token": delegate[first]}, follow_redirects=False)
     assert page.status_code == 303
