@@ -139,7 +139,8 @@ def test_answers_are_checked_and_an_iteration_can_be_closed_without_every_counci
     rid = open_round(client, seed, max_iterations=3, title="three iterations")["id"]
     url = f"/participatory/{rid}/proposals"
     state = client.get(f"/participatory/{rid}").json()
-    post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(409,))  # nobody has answered yet
+    refused = post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(409,))
+    assert "no council has answered iteration 1" in refused["detail"]
     body = answers(economy, state)
     mine = body[str(first)]
     w0 = next(iter(mine["workers"]))
@@ -182,6 +183,7 @@ def test_answers_are_checked_and_an_iteration_can_be_closed_without_every_counci
         if int(c) not in (first, last):
             post(client, url, b, delegate[int(c)], status=(201,))
     post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(200,))
+    post(client, f"/participatory/{rid}/update", None, seed["planner"], status=(409,))  # not twice on the same answers
     # iteration 3: the first council pastes its proposal as JSON on its page; nobody else answers
     state = client.get(f"/participatory/{rid}").json()
     pasted = json.dumps({k: v for k, v in answers(economy, state)[str(first)].items() if k != "council_id"})

@@ -69,6 +69,12 @@ class ParticipatoryActs(ServiceBase):
         p = self.authorize(p, Role.PLANNER)
         with self._write(p, key) as s:
             r = self._participatory(s, round_id)
+            since, previous = self._last_update(s, r)
+            if not self._answered(s, r, since):
+                # prices are moved by answers: a second click must not move them again on the same proposals
+                k = 1 if previous is None else previous["iteration"] + 1
+                raise Conflict(f"no council has answered iteration {k} of round {r.id} yet; the prices move once "
+                               "at least one council has answered them")
             self._update(s, r, p)
             return self.round_dict(s, r)
 
