@@ -244,3 +244,38 @@ def test_max_rounds_reports_not_converged(economy):
 
     with pytest.raises(ConvergenceError, match="after 3 rounds"):
         run_participatory(economy, max_rounds=3, raise_on_max_rounds=True)
+
+
+def test_one_iteration_at_a_time_from_the_councils_proposals(economy, year1):
+    """The seam the democracy service drives: each council's proposal (outputs, inputs, baskets)
+    counted by ``tally`` and the prices moved by ``price_update`` give run_participatory's rounds."""
+    from gosplan.democracy.participatory import PequodRule, price_update, tally
+
+    rule = PequodRule()
+    price = pd.Series(700.0, economy.commodities)
+    state = rule.initial_state(economy.n_commodities)
+    for k in range(1, 5):
+        workers, consumers = economy.proposals(price)
+        inputs = economy.worker_inputs(price)
+        supplied = pd.Series(workers["output"].to_numpy(), index=workers["good"].to_numpy())
+        baskets = consumers.stack()
+        demanded = pd.concat([pd.Series(inputs["quantity"].to_numpy(), index=inputs["good"].to_numpy()),
+                              pd.Series(baskets.to_numpy(), index=baskets.index.get_level_values(1))])
+        supply, demand = tally(economy.commodities, economy.endowment, supplied, demanded)
+        np.testing.assert_allclose(supply, year1.supply.loc[k].to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(demand, year1.demand.loc[k].to_numpy(), rtol=1e-12)
+        nxt, v, step, state = price_update(price.to_numpy(), supply, demand, state, rule, k)
+        np.testing.assert_allclose(nxt, year1.prices.loc[k].to_numpy(), rtol=1e-12)
+        np.testing.assert_allclose(v, year1.imbalance.loc[k].to_numpy(), rtol=1e-9, atol=1e-14)
+        price = pd.Series(nxt, economy.commodities)
+    with pytest.raises(SchemaError, match="demanded: unknown good 'gold'"):
+        tally(economy.commodities, economy.endowment, supplied, pd.Series([1.0], index=["gold"]))
+    # the inputs a worker council asks for are what its output costs it: x_j p_j = lambda b_j Q
+    p = year1.proposal_prices.iloc[0]
+    inputs = economy.worker_inputs(p)
+    workers, _ = economy.proposals(p)
+    first = inputs[inputs["worker_council"] == "wc-1"]
+    b = economy.input_exponent[economy.input_owner == 0]
+    lam = p[workers.at["wc-1", "good"]]
+    np.testing.assert_allclose(first["quantity"].to_numpy() * p[first["good"]].to_numpy(),
+                               lam * b * workers.at["wc-1", "output"], rtol=1e-12)

@@ -122,3 +122,67 @@ def test_a_plan_the_solver_refuses_is_recorded_as_failed_not_raised():
     assert plan["status"] == "failed" and "could not be computed" in plan["diagnosis"]
     assert plan["manifest"]["failed"] is True
     assert rounds.solve_plan(rounds.DEFAULT_ECONOMY, {product: 1.7e308})["manifest"] == plan["manifest"]
+
+
+# -- participatory rounds: every price update recomputed from the recorded proposals --------------
+
+
+def participatory_proposal(economy, params, council: str, prices: dict, iteration: int) -> dict:
+    """A council's proposal as the service records it, made by its councils' techniques and preferences."""
+    import pandas as pd
+
+    p = pd.Series(prices)
+    workers, consumers = economy.proposals(p)
+    inputs = economy.worker_inputs(p)
+    share = params["councils"][council]
+    inputs = inputs[inputs["worker_council"].isin(share["workers"])]
+    asks = {w: dict(zip(g["good"], g["quantity"].astype(float))) for w, g in inputs.groupby("worker_council")}
+    return {"iteration": iteration, "council": int(council),
+            "workers": {w: {"good": workers.at[w, "good"], "output": float(workers.at[w, "output"]), "inputs": asks[w]}
+                        for w in share["workers"]},
+            "consumers": {c: [float(consumers.at[c, g]) for g in params["consumer_goods"]] for c in share["consumers"]}}
+
+
+@pytest.mark.slow
+def test_participatory_updates_replay_from_the_ledger_and_a_silent_council_counts_with_its_last_proposal():
+    """Year one of dep1ex01 for two iterations, council 3 silent in the second: the recorded prices
+    are the library's in the first iteration (the trace's) and every update replays."""
+    from gosplan.democracy.participatory import load_pequod_councils, read_pequod_trace
+
+    economy = load_pequod_councils("dep1ex01")
+    params = rounds.participatory_params("dep1ex01", [1, 2, 3], "pequod", 700.0, 0.03, 5)
+    assert [len(s["workers"]) for s in params["councils"].values()] == [1000, 1000, 1000]
+    led = Ledger(clock=lambda: T)
+    led.append("round_opened", "planner#1", {"round": 9, "kind": "participatory", "title": "dep1ex01", "rule": "pequod",
+                                             "council": None, "params": params})
+    prices = params["initial_prices"]
+    for k, councils in ((1, ["1", "2", "3"]), (2, ["1", "2"])):
+        for c in councils:
+            led.append("iteration_proposal", f"delegate#{c}", participatory_proposal(economy, params, c, prices, k))
+        outcome = rounds.participatory_outcome(led.entries)
+        led.append("prices_updated", "planner#1", {"result": outcome})
+        prices = outcome["prices"]
+    first, second = (e.payload["result"] for e in led.entries if e.kind == "prices_updated")
+    trace = read_pequod_trace("dep1ex01_trace")[0]
+    ours = [first["prices"][g] for g in trace["prices"].columns]
+    assert max(abs(a / b - 1) for a, b in zip(ours, trace["prices"].iloc[0])) < 1e-9
+    assert second["answered"] == {"1": 2, "2": 2, "3": 1} and not second["converged"] and not second["last"]
+    report = verify(led.entries, replay=rounds.REPLAYS)
+    assert report.ok and report.replayed == 2, report.message
+    # an update the proposals do not give fails the replay at that entry
+    forged = Ledger(led.entries[:-1], clock=lambda: T)
+    forged.append("prices_updated", "planner#1", {"result": {**second, "prices": first["prices"]}})
+    report = verify(forged.entries, replay=rounds.REPLAYS)
+    assert not report.ok and report.field == "replay" and report.index == len(led.entries) - 1
+
+
+def test_participatory_round_refusals():
+    with pytest.raises(SchemaError, match="rule 'market' is not a participatory price rule; choose one of pequod"):
+        rounds.participatory_params("dep1ex01", [1], "market", 700.0, 0.03, 5)
+    with pytest.raises(SchemaError, match="not a shipped pequod experiment"):
+        rounds.participatory_params("/etc/passwd", [1], "pequod", 700.0, 0.03, 5)
+    params = rounds.participatory_params("dep1ex01", [1, 2], "pequod", 700.0, 0.03, 5)
+    from gosplan.errors import GosplanError
+
+    with pytest.raises(GosplanError, match="iteration 1: council 2 has not answered in any iteration yet"):
+        rounds.iteration_outcome(params, "pequod", None, {"1": {"iteration": 1, "workers": {}, "consumers": {}}})

@@ -215,6 +215,14 @@ class ParticipatoryEconomy:
         return workers, consumers
 
 
+    def worker_inputs(self, prices: pd.Series) -> pd.DataFrame:
+        """The inputs every worker council asks for at ``prices``: one row per (council, input),
+        columns ``worker_council``, ``good`` and ``quantity`` (``x_j = lambda b_j Q / p_j``)."""
+        _, _, inputs = self._kernel.workers(_price_vector(prices, self.commodities))
+        return pd.DataFrame({"worker_council": self.worker_ids[self.input_owner],
+                             "good": self.commodities[self.input_good], "quantity": inputs})
+
+
 class _Kernel:
     """Everything that does not change with the price, computed once per economy."""
 
@@ -264,6 +272,41 @@ def relative_imbalance(supply: np.ndarray, demand: np.ndarray) -> np.ndarray:
     with np.errstate(invalid="ignore", divide="ignore"):
         v = np.where(total > 0, np.abs(2.0 * (supply - demand)) / np.where(total > 0, total, 1.0), 0.0)
     return v
+
+
+def tally(commodities: pd.Index, endowment: np.ndarray, supplied: pd.Series, demanded: pd.Series
+          ) -> tuple[np.ndarray, np.ndarray]:
+    """Supply and demand of every good from the councils' proposals, as the board counts them.
+
+    ``supplied`` and ``demanded`` are quantities indexed by good id (a good may repeat: one
+    entry per council and good). Supply is the worker councils' outputs plus the endowment
+    (nature and labour); demand is their inputs plus the consumer councils' baskets.
+    Source: ``update-surpluses-prices`` in pequod-cljs ``csvgen.clj``.
+    """
+    out = []
+    for name, part in (("supplied", supplied), ("demanded", demanded)):
+        pos = commodities.get_indexer(part.index)
+        if (pos < 0).any():
+            bad = part.index[int(np.flatnonzero(pos < 0)[0])]
+            raise SchemaError(f"{name}: unknown good {bad!r}; the goods are {', '.join(commodities[:5])}, ...")
+        out.append(np.bincount(pos, weights=part.to_numpy(dtype=np.float64), minlength=len(commodities)))
+    return out[0] + np.asarray(endowment, dtype=np.float64), out[1]
+
+
+def price_update(price: np.ndarray, supply: np.ndarray, demand: np.ndarray, state: np.ndarray,
+                 rule: "PriceRule", round_: int) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """One move of the board: the relative imbalance of every good and the next prices.
+
+    Returns ``(next_price, imbalance, step, next_state)``; ``round_`` (1-based) names the
+    round in the error raised when a supply or demand is not finite (the prices diverged).
+    :func:`run_participatory` iterates it; the democracy service calls it once per iteration
+    of a participatory round, on the proposals the councils sent.
+    """
+    v = relative_imbalance(supply, demand)
+    if not np.isfinite(v).all() or not np.isfinite(supply).all():
+        raise ConvergenceError(f"round {round_}: a supply or demand is not finite; the prices diverged")
+    nxt, step, state = rule(price, supply - demand, v, state)
+    return np.asarray(nxt, dtype=np.float64), v, np.asarray(step, dtype=np.float64), np.asarray(state, dtype=np.float64)
 
 
 class PriceRule(Protocol):
@@ -323,6 +366,10 @@ class BookTextRule:
     def __call__(self, price, surplus, imbalance, state):
         step = np.minimum(imbalance, self.cap) * (1.05 - 0.5 ** imbalance)
         return _move(price, surplus, step), step, state
+
+
+RULES: dict[str, type] = {"pequod": PequodRule, "book-text": BookTextRule}
+"""The boards' price rules by name: the program's (the trace follows it) and the book's text."""
 
 
 @dataclasses.dataclass(frozen=True)
@@ -435,19 +482,14 @@ def run_participatory(
     converged = False
     for _ in range(max_rounds):
         supply, demand, output, effort = kernel.balance(price)
-        v = relative_imbalance(supply, demand)
-        if not np.isfinite(v).all() or not np.isfinite(supply).all():
-            raise ConvergenceError(
-                f"round {len(rows['v']) + 1}: a supply or demand is not finite; the prices diverged"
-            )
-        nxt, step, state = rule(price, supply - demand, v, state)
+        nxt, v, step, state = price_update(price, supply, demand, state, rule, len(rows["v"]) + 1)
         for key, value in (("proposal", price), ("next", nxt), ("supply", supply), ("demand", demand),
                            ("v", v), ("step", step)):
             rows[key].append(value)
         if record_workers:
             rows["out"].append(output)
             rows["eff"].append(effort)
-        price = np.asarray(nxt, dtype=np.float64)
+        price = nxt
         if v.max() <= threshold:
             converged = True
             break

@@ -17,6 +17,7 @@ The rule registries are read from the modules that implement the rules
 from __future__ import annotations
 
 import enum
+import functools
 import math
 from collections.abc import Iterable, Sequence
 from typing import Any
@@ -36,6 +37,8 @@ class RoundKind(enum.StrEnum):
     PLAN = "plan"
     BUDGET = "budget"
     ELECTION = "election"
+    #: Hahnel's participatory planning: councils answer indicative prices until they balance
+    PARTICIPATORY = "participatory"
     #: a chain imported from an export, read-only
     IMPORTED = "imported"
     #: the chain of councils, members and tokens
@@ -49,6 +52,7 @@ class OutcomeKind(enum.StrEnum):
     BUDGET = "budget_outcome"
     ELECTION = "election_result"
     RECALL = "recall"
+    PRICES = "prices_updated"
 
 
 #: The largest quantity a basket, priority or limit may state. A plan of 10^12 units of a
@@ -113,6 +117,69 @@ def product_names(name: str) -> dict[str, str]:
 
 def factor_ids(name: str) -> list[str]:
     return [str(f) for f in economy(name).factor_ids]
+
+
+def check_economy(name: str) -> None:
+    """Refuse a plan round's economy unless it is a shipped economy (:mod:`gosplan.datasets`)."""
+    from gosplan import datasets
+    from gosplan.errors import SchemaError
+
+    shipped = datasets.names("economy")
+    if name not in shipped:
+        raise SchemaError(f"economy {name!r} is not a shipped economy; choose one of {', '.join(shipped)}")
+
+
+#: Objectives that scale a basket up; a plan round's targets are the councils' floors, never a basket.
+_BASKET_OBJECTIVES = ("max_basket", "max_harmony")
+
+
+def check_objective(economy_name: str, spec: str) -> None:
+    """Refuse an objective the plan round's economy cannot be planned by, naming what it offers.
+
+    Each stage of ``spec`` (:func:`gosplan.planning.objectives.parse_objective`) is checked:
+    a factor it minimises must be a factor of the economy (``labour`` needs a factor named
+    so), and a stage that scales a basket up is refused because a plan round's targets
+    are floors. Raises :class:`~gosplan.errors.SchemaError`.
+    """
+    from gosplan.errors import SchemaError
+    from gosplan.planning.objectives import Lexicographic, MinFactor, parse_objective
+
+    try:
+        objective = parse_objective(spec)
+    except SchemaError as exc:
+        raise SchemaError(f"objective {spec!r}: {exc}") from None
+    ids = factor_ids(economy_name)
+    offer = f"its factors are: {', '.join(ids)}"
+    for stage in objective.stages if isinstance(objective, Lexicographic) else (objective,):
+        if isinstance(stage, MinFactor):
+            named = [stage.factors] if isinstance(stage.factors, str) else list(stage.factors or [])
+            if not named and len(ids) > 1 and not any("labour" in f.lower() or "labor" in f.lower() for f in ids):
+                raise SchemaError(f"objective {spec!r} names no factor of {economy_name} (none is named labour); "
+                                  f"{offer}; choose one with 'factor:<id>', e.g. 'factor:{ids[0]}'")
+            unknown = [f for f in named if f not in ids]
+            if unknown:
+                raise SchemaError(f"objective {spec!r} names no factor {unknown[0]!r} of {economy_name}; {offer}")
+        elif getattr(stage, "name", "") in _BASKET_OBJECTIVES:
+            raise SchemaError(f"objective {spec!r} scales up a basket, but a plan round's targets are the councils' "
+                              "floors; choose labour, 'factor:<id>' or floors")
+
+
+def plan_params(history: Sequence) -> dict:
+    """A plan round's parameters as they stand: those it was opened with, then each ``round_amended``."""
+    params = dict(opened(history)["params"])
+    for e in _entries_of(history, "round_amended"):
+        params.update(e.payload["params"])
+    return params
+
+
+def plan_failed(result: dict | None) -> str | None:
+    """Why a plan round's computed plan is not a plan (failed, infeasible, ...), or ``None`` if it is one."""
+    from gosplan.planning.solver import SolverStatus
+
+    plan = (result or {}).get("plan")
+    if plan is None or plan.get("status") == SolverStatus.OPTIMAL:
+        return None
+    return plan.get("diagnosis") or f"the solver ended with status {plan.get('status')!r}"
 
 
 def default_objective(name: str) -> str:
@@ -411,10 +478,10 @@ def plan_from_ledger(history: Sequence, weights: dict[int, float]) -> tuple[dict
     """Aggregate the recorded proposals and votes by the round's rule and solve the plan:
     ``(aggregation, plan)``. ``weights`` are the councils' weights (council id to weight)."""
     op = opened(history)
+    params = plan_params(history)
     proposals, votes = plan_inputs(history)
     agg = aggregate(op["rule"], proposals, weights, votes)
-    plan = solve_plan(op["params"]["economy"], agg["basket"], agg["limits"], agg["priorities"],
-                      op["params"].get("objective"))
+    plan = solve_plan(params["economy"], agg["basket"], agg["limits"], agg["priorities"], params.get("objective"))
     return agg, plan
 
 
@@ -530,16 +597,178 @@ def replay_recall(entry, history) -> dict:
                               [int(m) for m in p["members"]], float(p["threshold"]))
 
 
+# -- participatory rounds (gosplan.democracy.participatory) ---------------------------
+# A participatory round is opened on a pequod experiment's councils, shared among the
+# service's councils; each iteration the councils answer the board's indicative prices
+# (``iteration_proposal``) and the board counts supply and demand and moves the prices by
+# the round's rule (``prices_updated``, replayed from the proposals before it).
+
+PARTICIPATORY_SOURCES = ("dep1ex01",)
+"""Pequod experiments a participatory round may be opened on (shipped councils datasets)."""
+
+
+def pequod_councils(source: str):
+    """A shipped pequod experiment's councils (:func:`gosplan.democracy.participatory.load_pequod_councils`), cached."""
+    from gosplan.errors import SchemaError
+
+    if source not in PARTICIPATORY_SOURCES:
+        raise SchemaError(f"councils {source!r}: not a shipped pequod experiment; choose one of "
+                          f"{', '.join(PARTICIPATORY_SOURCES)}")
+    return _pequod_councils(source)
+
+
+@functools.cache
+def _pequod_councils(source: str):
+    from gosplan.democracy.participatory import load_pequod_councils
+
+    return load_pequod_councils(source)
+
+
+@functools.cache
+def pequod_sha256(source: str) -> str:
+    """SHA-256 of the experiment's file as shipped: the round records it, so that its councils are known exactly."""
+    import hashlib
+
+    from gosplan import datasets
+
+    return hashlib.sha256(datasets.resolve(source, "councils").read_bytes()).hexdigest()
+
+
+def participatory_params(source: str, councils: Sequence[int], rule: str, initial_price: float,
+                         threshold: float, max_iterations: int) -> dict:
+    """The parameters a participatory round is opened with and its ledger records.
+
+    The experiment's worker and consumer councils are shared among ``councils`` in file
+    order (contiguous, as equal as can be: :func:`numpy.array_split`); the goods, their
+    endowments and the first (cold-start) prices are recorded so that every price update
+    can be recomputed from the ledger alone.
+    """
+    import numpy as np
+
+    from gosplan.democracy.participatory import RULES
+    from gosplan.errors import SchemaError
+
+    if rule not in RULES:
+        raise SchemaError(f"rule {rule!r} is not a participatory price rule; choose one of {', '.join(RULES)}")
+    if len(set(councils)) != len(councils):
+        raise SchemaError("councils: a council is named twice")
+    e = pequod_councils(source)
+    workers = np.array_split(np.asarray(e.worker_ids, dtype=object), len(councils))
+    consumers = np.array_split(np.asarray(e.consumer_ids, dtype=object), len(councils))
+    return {
+        "source": source, "source_sha256": pequod_sha256(source),
+        "goods": [str(g) for g in e.commodities],
+        # a consumer council's basket is recorded as quantities of these goods, in this order
+        "consumer_goods": [str(e.commodities[g]) for g in e.utility_good],
+        "endowment": {str(g): float(q) for g, q in zip(e.commodities, e.endowment) if q},
+        "initial_prices": {str(g): float(initial_price) for g in e.commodities},
+        "threshold": float(threshold), "max_iterations": int(max_iterations),
+        "councils": {str(c): {"workers": [str(w) for w in ws], "consumers": [str(k) for k in ks]}
+                     for c, ws, ks in zip(councils, workers, consumers)},
+    }
+
+
+def latest_proposals(history: Sequence, iteration: int, councils: Iterable[str]) -> dict[str, dict]:
+    """Each council's latest ``iteration_proposal`` up to ``iteration`` (a council that did not
+    answer this iteration counts with its last answer); reads the history from its end."""
+    wanted, found = set(councils), {}
+    for e in reversed(history):
+        if e.kind == "iteration_proposal" and int(e.payload["iteration"]) <= iteration:
+            c = str(e.payload["council"])
+            if c in wanted and c not in found:
+                found[c] = e.payload
+                if len(found) == len(wanted):
+                    break
+    return found
+
+
+def iteration_outcome(params: dict, rule: str, previous: dict | None, proposals: dict[str, dict]) -> dict:
+    """What the board announces after an iteration, from the councils' proposals.
+
+    ``previous`` is the last iteration's outcome (``None`` for the first: the recorded
+    initial prices and the rule's initial state). Supply and demand are counted by
+    :func:`gosplan.democracy.participatory.tally` and the prices moved by
+    :func:`~gosplan.democracy.participatory.price_update` under the round's rule. The
+    outcome holds the iteration, which councils answered it (and, for the others, the
+    iteration of the proposal counted), supply, demand, imbalance, step, the next prices
+    and rule state, the largest imbalance and whether the proposals balance (converged)
+    or the iteration limit ends the round (``last``).
+    """
+    import numpy as np
+    import pandas as pd
+
+    from gosplan.democracy.participatory import RULES, price_update, tally
+    from gosplan.errors import GosplanError
+
+    goods = pd.Index(params["goods"], name="commodity")
+    k = 1 if previous is None else int(previous["iteration"]) + 1
+    missing = sorted(set(params["councils"]) - set(proposals), key=int)
+    if missing:
+        raise GosplanError(f"iteration {k}: council {missing[0]} has not answered in any iteration yet; the board "
+                           "cannot count its supply and demand")
+    supplied_ids, supplied, demanded_ids, demanded = [], [], [], []
+    for c in sorted(proposals, key=int):
+        p = proposals[c]
+        for w in p["workers"].values():
+            supplied_ids.append(w["good"])
+            supplied.append(w["output"])
+            demanded_ids.extend(w["inputs"])
+            demanded.extend(w["inputs"].values())
+        for basket in p["consumers"].values():
+            demanded_ids.extend(params["consumer_goods"])
+            demanded.extend(basket)
+    endowment = pd.Series(params["endowment"], dtype=float).reindex(goods, fill_value=0.0).to_numpy()
+    supply, demand = tally(goods, endowment, pd.Series(supplied, index=supplied_ids, dtype=float),
+                           pd.Series(demanded, index=demanded_ids, dtype=float))
+    rule_ = RULES[rule]()
+    if previous is None:
+        price = pd.Series(params["initial_prices"]).reindex(goods).to_numpy(dtype=float)
+        state = np.asarray(rule_.initial_state(len(goods)), dtype=float)
+    else:
+        price = pd.Series(previous["prices"]).reindex(goods).to_numpy(dtype=float)
+        state = pd.Series(previous["rule_state"]).reindex(goods).to_numpy(dtype=float)
+    nxt, v, step, state = price_update(price, supply, demand, state, rule_, k)
+    label = lambda a: {g: float(x) for g, x in zip(params["goods"], a)}  # noqa: E731
+    converged = bool(v.max() <= params["threshold"])
+    return {"iteration": k, "answered": {c: int(proposals[c]["iteration"]) for c in sorted(proposals, key=int)},
+            "supply": label(supply), "demand": label(demand), "imbalance": label(v), "step": label(step),
+            "prices": label(nxt), "rule_state": label(state), "max_imbalance": float(v.max()),
+            "converged": converged, "last": converged or k >= int(params["max_iterations"])}
+
+
+def participatory_outcome(history: Sequence) -> dict:
+    """The next iteration's outcome from a participatory round's ledger (the entries so far)."""
+    op = opened(history)
+    if op.get("kind") != RoundKind.PARTICIPATORY:
+        raise GosplanError(f"the ledger records a {op.get('kind')} round, not a participatory round")
+    updates = _entries_of(history, OutcomeKind.PRICES.value)
+    previous = updates[-1].payload["result"] if updates else None
+    k = 1 if previous is None else int(previous["iteration"]) + 1
+    return iteration_outcome(op["params"], op["rule"], previous,
+                             latest_proposals(history, k, op["params"]["councils"]))
+
+
+def replay_prices(entry, history) -> dict:
+    """Replay hook for ``prices_updated``: count the proposals recorded before it and move the
+    prices recorded by the update before that (or the opening's) by the round's rule."""
+    return participatory_outcome(history)
+
+
 REPLAYS = {OutcomeKind.PLAN.value: replay_plan, OutcomeKind.BUDGET.value: replay_budget,
-           OutcomeKind.ELECTION.value: replay_election, OutcomeKind.RECALL.value: replay_recall}
+           OutcomeKind.ELECTION.value: replay_election, OutcomeKind.RECALL.value: replay_recall,
+           OutcomeKind.PRICES.value: replay_prices}
 """Replay hooks of every outcome a round records, registered with the ledger on import."""
 
 
 def _register() -> None:
-    from gosplan.democracy.ledger import register_replay
+    from gosplan.democracy.ledger import register_kind, register_replay
 
     for kind, fn in REPLAYS.items():
         register_replay(kind, fn)
+    register_kind("round_amended", "a planner changed a plan round's economy or objective; payload: the new params")
+    register_kind("round_reopened", "a planner reopened a closed plan round whose plan was not computed")
+    register_kind("iteration_proposal", "a council's proposal at a participatory round's indicative prices")
+    register_kind("prices_updated", "the board's count of supply and demand after an iteration, and its next prices")
 
 
 _register()
@@ -598,15 +827,19 @@ def check_quantities(part: str, values: dict, known: Iterable[str], what: str = 
             raise SchemaError(f"{part}: unknown {what} {k!r}; the economy has {', '.join(sorted(known)[:20])}"
                               + (" ..." if len(known) > 20 else ""))
         if not isinstance(q, (int, float)) or not math.isfinite(q) or q < 0 or q > MAX_QUANTITY:
-            raise SchemaError(f"{part}: quantity of {k!r} is {q!r}; quantities must be finite, >= 0 and "
+            shown = f"{q:g}" if isinstance(q, (int, float)) else repr(q)
+            raise SchemaError(f"{part}: quantity of {k!r} is {shown}; quantities must be finite, >= 0 and "
                               f"<= {MAX_QUANTITY:g}")
 
 
 __all__ = [
     "RoundStatus", "RoundKind", "OutcomeKind", "MAX_QUANTITY", "DEFAULT_QUORUM", "BASKET_RULES", "VOTING_RULES",
     "RANKED_RULES", "PLAN_RULES", "BUDGET_RULES", "BALLOT_KINDS", "ELECTION_RULES", "DEFAULT_ECONOMY",
+    "check_economy", "check_objective", "plan_params", "plan_failed",
     "aggregate", "solve_plan", "budget_outcome", "elect", "recall", "opened", "plan_inputs", "plan_from_ledger",
     "budget_inputs", "budget_from_ledger", "election_from_ledger", "recall_from_ledger", "quorum_needed",
-    "replay_plan", "replay_budget", "replay_election", "replay_recall", "REPLAYS", "check_budget_ballot",
+    "replay_plan", "replay_budget", "replay_election", "replay_recall", "REPLAYS",
+    "PARTICIPATORY_SOURCES", "pequod_councils", "pequod_sha256", "participatory_params", "latest_proposals",
+    "iteration_outcome", "participatory_outcome", "replay_prices", "check_budget_ballot",
     "check_quantities",
 ]

@@ -191,7 +191,7 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
     from fastapi.staticfiles import StaticFiles
 
     from gosplan.errors import GosplanError
-    from gosplan.server import api, explain, pages
+    from gosplan.server import api, board, explain, pages
     from gosplan.server.db import Store
     from gosplan.server.services import Refusal, Service
 
@@ -294,6 +294,7 @@ def create_app(database_url: str | None = None, *, admin_token: str | None = Non
 
     app.include_router(api.router)
     app.include_router(pages.router)
+    app.include_router(board.router)  # amend/reopen plan rounds; participatory rounds
     app.mount("/static", StaticFiles(directory=os.path.join(os.path.dirname(__file__), "static")), name="static")
     limit = max_body or int(os.environ.get("GOSPLAN_MAX_BODY", DEFAULT_MAX_BODY))
     app.add_middleware(BodyLimit, limit=limit)

@@ -27,6 +27,7 @@ from gosplan.server.services._base import (
 from gosplan.server.services.accounts import AccountActs
 from gosplan.server.services.elections import ElectionActs
 from gosplan.server.services.ledger import LedgerActs
+from gosplan.server.services.participatory import ParticipatoryActs
 from gosplan.server.services.rounds import RoundActs
 
 __all__ = [
@@ -39,6 +40,7 @@ __all__ = [
     "LedgerActs",
     "LedgerBroken",
     "NotFound",
+    "ParticipatoryActs",
     "Refusal",
     "RoundActs",
     "Service",
@@ -49,7 +51,7 @@ __all__ = [
 ]
 
 
-class Service(AccountActs, RoundActs, ElectionActs, LedgerActs):
+class Service(AccountActs, RoundActs, ElectionActs, LedgerActs, ParticipatoryActs):
     """The acts of the service over one :class:`Store`.
 
     One object combining the parts, each in its own module: accounts and tokens

@@ -16,7 +16,7 @@ from sqlalchemy.orm import Session
 from gosplan.democracy import rounds
 from gosplan.democracy.ledger import canonical_hash
 from gosplan.democracy.rounds import RoundKind, RoundStatus
-from gosplan.errors import SchemaError
+from gosplan.errors import GosplanError, SchemaError
 from gosplan.server import _domain as domain
 from gosplan.server.auth import Bearer, Principal, Role
 from gosplan.server.db import Candidate, Council, Member, Project, Proposal, Round, Vote, utcnow
@@ -36,12 +36,9 @@ class RoundActs(ServiceBase):
             if council_id is not None and s.get(Council, council_id) is None:
                 raise Invalid(f"council_id: council {council_id} does not exist")
             if kind == RoundKind.PLAN:
-                name = data.get("economy") or domain.DEFAULT_ECONOMY
-                domain.economy(name)  # refuses an unknown economy before anything is stored
-                params["economy"] = name
-                params["objective"] = data.get("objective") or domain.default_objective(name)
                 if data["rule"] not in domain.PLAN_RULES:
                     raise Invalid(f"rule {data['rule']!r} is not a plan rule; choose one of {', '.join(domain.PLAN_RULES)}")
+                params.update(self._plan_params(data.get("economy") or domain.DEFAULT_ECONOMY, data.get("objective")))
             elif kind == RoundKind.BUDGET:
                 self._check_budget(data)
                 params.update(budget=data["budget"], ballot=data.get("ballot", "approval"))
@@ -82,6 +79,18 @@ class RoundActs(ServiceBase):
             return self.round_dict(s, r)
 
     @staticmethod
+    def _plan_params(name: str, objective: str | None) -> dict:
+        """A plan round's economy and objective, checked before anything is stored: a round that
+        opens is one whose plan can be computed once the councils have proposed."""
+        try:
+            rounds.check_economy(name)
+            objective = objective or domain.default_objective(name)
+            rounds.check_objective(name, objective)
+        except GosplanError as exc:
+            raise Invalid(str(exc)) from None
+        return {"economy": name, "objective": objective}
+
+    @staticmethod
     def _no_open_election(s: Session, council_id: int) -> None:
         """One election per council at a time: a second one cannot pre-empt the one under way."""
         other = s.scalars(select(Round.id).where(Round.kind == RoundKind.ELECTION, Round.council_id == council_id,
@@ -114,6 +123,9 @@ class RoundActs(ServiceBase):
             r = self._round(s, round_id)
             if r.status != RoundStatus.OPEN:
                 raise Conflict(f"round {round_id} is {r.status} already")
+            if r.kind == RoundKind.PARTICIPATORY:
+                raise Conflict(f"round {round_id} is a participatory round: it closes when the proposals balance or "
+                               f"at its iteration limit; close an iteration with POST /participatory/{round_id}/update")
             r.status = RoundStatus.CLOSED
             r.closed_at = utcnow()
             closing: dict[str, Any] = {"votes": s.scalar(select(func.count(Vote.id)).where(Vote.round_id == r.id))}
@@ -141,13 +153,19 @@ class RoundActs(ServiceBase):
                 raise Invalid(f"round {round_id} is a {r.kind} round; only a plan round computes a plan")
             if r.status != RoundStatus.CLOSED:
                 raise Conflict(f"round {round_id} is {r.status}; close it before computing its plan")
-            if r.result is not None:
+            if r.result is not None and rounds.plan_failed(loads(r.result)) is None:
                 raise Conflict(f"round {round_id} has its plan computed already; publish it")
+            # a failed compute stays on record (its plan_computed entry); computing again,
+            # after the planner amended the round or reopened it, records the next attempt
             params = loads(r.params)
             entries = self._entries(s, r)
             proposals, votes = rounds.plan_inputs(entries)
             weights = {c.id: c.weight for c in s.scalars(select(Council))}
-            agg = domain.aggregate(r.rule, proposals, weights, votes)
+            try:
+                agg = domain.aggregate(r.rule, proposals, weights, votes)
+            except GosplanError as exc:
+                raise Conflict(f"round {round_id}: {exc}; reopen the round for proposals and votes "
+                               f"(POST /rounds/{round_id}/reopen), close it and compute again") from None
             self._log(s, r, "targets_aggregated", {"rule": r.rule, **agg}, p)
             plan = domain.solve_plan(params["economy"], agg["basket"], agg["limits"], agg["priorities"],
                                      params.get("objective"))
@@ -156,6 +174,56 @@ class RoundActs(ServiceBase):
                                               "manifest": plan["manifest"], "plan": plan}, p)
             self._sign_head(s, r)
             return self.round_dict(s, r)
+
+    def amend_round(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        """Change a plan round's economy or objective before its plan is published (after a
+        failed compute, say): checked as at the opening, recorded as ``round_amended``."""
+        p = self.authorize(p, Role.PLANNER)
+        with self._write(p, key) as s:
+            r = self._plan_round_to_fix(s, round_id)
+            params = loads(r.params)
+            changed = {k: data[k] for k in ("economy", "objective") if data.get(k)}
+            if not changed:
+                raise Invalid("give an economy or an objective to amend the round with")
+            name = changed.get("economy", params["economy"])
+            new = self._plan_params(name, changed.get("objective") or (None if "economy" in changed
+                                                                       else params["objective"]))
+            if name != params["economy"]:
+                known = set(domain.product_ids(name))
+                for pid, pr in rounds.plan_inputs(self._entries(s, r))[0].items():
+                    unknown = sorted(set(pr["basket"]) - known)
+                    if unknown:
+                        raise Invalid(f"proposal {pid} of council {pr['council']} asks for {unknown[0]!r}, which "
+                                      f"{name} does not make; the round stays on {params['economy']}")
+            r.params = domain.canonical({**params, **new})
+            r.result = None
+            self._log(s, r, "round_amended", {"params": new}, p)
+            self._sign_head(s, r)
+            return self.round_dict(s, r)
+
+    def reopen_round(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
+        """Open a closed plan round again (its plan failed, or not yet computed) for more proposals and votes."""
+        p = self.authorize(p, Role.PLANNER)
+        with self._write(p, key) as s:
+            r = self._plan_round_to_fix(s, round_id)
+            if r.status != RoundStatus.CLOSED:
+                raise Conflict(f"round {round_id} is {r.status}; only a closed round can be reopened")
+            r.status = RoundStatus.OPEN
+            r.closed_at = None
+            r.result = None
+            self._log(s, r, "round_reopened", {}, p)
+            self._sign_head(s, r)
+            return self.round_dict(s, r)
+
+    def _plan_round_to_fix(self, s: Session, round_id: int) -> Round:
+        r = self._round(s, round_id)
+        if r.kind != RoundKind.PLAN:
+            raise Invalid(f"round {round_id} is a {r.kind} round; only a plan round is amended or reopened")
+        if r.status == RoundStatus.PUBLISHED:
+            raise Conflict(f"round {round_id} is published; its record is final")
+        if r.result is not None and rounds.plan_failed(loads(r.result)) is None:
+            raise Conflict(f"round {round_id} has a computed plan; publish it (a plan that was computed is not undone)")
+        return r
 
     def publish(self, p: Principal | Bearer | None, round_id: int, key: str | None = None) -> dict:
         p = self.authorize(p, Role.PLANNER)
@@ -287,10 +355,13 @@ class RoundActs(ServiceBase):
     @staticmethod
     def round_dict(s: Session, r: Round) -> dict:
         n = s.scalar(select(func.count(Vote.id)).where(Vote.round_id == r.id))
+        result = loads(r.result) if r.status == RoundStatus.PUBLISHED or r.kind == RoundKind.PLAN else None
         return {"id": r.id, "kind": r.kind, "title": r.title, "status": r.status, "rule": r.rule,
                 "council_id": r.council_id, "params": loads(r.params), "votes": n,
                 "ledger_entries": r.seq + 1, "head_hash": r.head_hash,
-                "result": loads(r.result) if r.status == RoundStatus.PUBLISHED else None}
+                "result": result if r.status == RoundStatus.PUBLISHED else None,
+                # why the last compute gave no plan: shown until the planner amends, reopens or computes again
+                "error": rounds.plan_failed(result) if r.kind == RoundKind.PLAN else None}
 
     def rounds(self) -> list[dict]:
         with self.store.read() as s:
