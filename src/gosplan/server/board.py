@@ -18,7 +18,7 @@ from pydantic import Field
 from starlette.concurrency import run_in_threadpool
 
 from gosplan.democracy.rounds import MAX_QUANTITY
-from gosplan.server.api import Id, IdemKey, Name, Nonce, PathId, Svc, Who, _dump, _In, _key
+from gosplan.server.api import _NONCE, EmptyIn, Id, IdemKey, Name, Nonce, PathId, Quantity, Svc, Who, _describe, _dump, _In, _key
 from gosplan.server.services import Refusal
 
 router = APIRouter()
@@ -31,10 +31,6 @@ class AmendIn(_In):
 
     economy: Annotated[str, Field(min_length=1, max_length=200)] | None = None
     objective: Annotated[str, Field(min_length=1, max_length=200)] | None = None
-    nonce: Nonce = None
-
-
-class EmptyIn(_In):
     nonce: Nonce = None
 
 
@@ -51,7 +47,6 @@ def reopen(round_id: PathId, who: Who, svc: Svc, key: IdemKey = None, body: Empt
 
 
 # -- participatory rounds -----------------------------------------------------------
-Quantity = Annotated[float, Field(ge=0, le=MAX_QUANTITY, allow_inf_nan=False)]
 GoodId = Annotated[str, Field(min_length=1, max_length=100)]
 
 
@@ -90,6 +85,23 @@ class AnswerIn(_In):
     consumers: Annotated[dict[Name, Annotated[dict[GoodId, Quantity], Field(max_length=1000)]],
                          Field(max_length=100_000)] = {}
     nonce: Nonce = None
+
+
+_describe(AmendIn, economy="the shipped economy to plan instead", objective="what the plan uses as little of as it can "
+          "instead: `labour`, `factor:<id>` or `floors`", nonce=_NONCE)
+_describe(ParticipatoryIn, title="the round's title as the pages show it",
+          source="the shipped pequod experiment whose councils' techniques and preferences the round uses",
+          councils="the service's councils that answer, in order; the experiment's councils are shared among them",
+          rule="how the board moves prices: `pequod` (the experiment's own rule) or `book-text` (the rule as Hahnel "
+          "states it in the book)", initial_price="every good's first indicative price",
+          threshold="the largest relative excess demand or supply at which the proposals count as feasible",
+          max_iterations="the most iterations before the round stops unbalanced", nonce=_NONCE)
+_describe(WorkerAnswer, good="the good the worker council makes (optional: its technique names it)",
+          output="how much of it the council offers to make", inputs="good id -> how much of it the council asks for")
+_describe(AnswerIn, council_id="the service council answering", iteration="the iteration whose prices the answer is at",
+          workers="the council's worker councils (experiment ids) -> their proposals",
+          consumers="the council's consumer councils (experiment ids) -> their baskets (good id -> quantity)",
+          nonce=_NONCE)
 
 
 @router.post("/participatory", status_code=201, tags=["planner"])
