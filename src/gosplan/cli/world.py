@@ -83,7 +83,7 @@ def world_cmd(
 
         def progress(rec: dict) -> None:  # plan_world's own callback: the certified gap of each round
             gap = rec.get("gap")
-            text = f"round {rec['round']}, phase {rec['phase']}"
+            text = f"round {rec['round']}" + (" (phase 1: a feasible mix)" if rec["phase"] == 1 else "")
             if gap is not None and 0 < gap < float("inf"):
                 stage["first"] = stage["first"] or gap
                 bar.update(task, total=1.0, completed=log_share(stage["first"], gap, REL_GAP),
@@ -111,7 +111,7 @@ def world_cmd(
             raise SourceError(f"--compare {compare!r}: the one comparison is 'autarky'")
         else:
             targets = Targets(floors=basket) if objective == "labour" else Targets(basket=basket)
-            stage["name"] = f"planning {len(w.regions)} regions " + ("by decomposition" if method == "decomposed" else "as one program")
+            stage["name"] = f"{len(w.regions)} regions, " + ("decomposed" if method == "decomposed" else "one program")
             bar.update(task, description=stage["name"])
             wp = plan_world(w, targets, objective, method=method, executor=ex,
                             progress=progress if method == "decomposed" else None)
@@ -125,7 +125,7 @@ def world_cmd(
     for c in table.columns:
         tab.add_column(c.replace("labour", word).replace("_", "\n"), justify="right")
     for r, row in table.iterrows():
-        tab.add_row(str(r), *[f"{v:.3f}" if c.startswith("multiple") else f"{0.0 if abs(v) < 0.5 else v:,.0f}"
+        tab.add_row(str(r), *[f"{v:.3f}" if "multiple" in c else f"{0.0 if abs(v) < 0.5 else v:,.0f}"
                               for c, v in zip(table.columns, row.to_numpy(dtype=float), strict=True)])
     con.print(tab)
     if cmp is not None:

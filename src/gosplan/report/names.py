@@ -20,7 +20,7 @@ WIOD_REGIONS = {
     "EST": "Estonia", "FIN": "Finland", "FRA": "France", "GBR": "United Kingdom", "GRC": "Greece", "HUN": "Hungary",
     "IDN": "Indonesia", "IND": "India", "IRL": "Ireland", "ITA": "Italy", "JPN": "Japan", "KOR": "South Korea",
     "LTU": "Lithuania", "LUX": "Luxembourg", "LVA": "Latvia", "MEX": "Mexico", "MLT": "Malta", "NLD": "Netherlands",
-    "POL": "Poland", "PRT": "Portugal", "ROU": "Romania", "RUS": "Russia", "SVK": "Slovakia", "SVN": "Slovenia",
+    "POL": "Poland", "PRT": "Portugal", "ROM": "Romania", "RUS": "Russia", "SVK": "Slovakia", "SVN": "Slovenia",
     "SWE": "Sweden", "TUR": "Turkey", "TWN": "Taiwan", "USA": "United States", "RoW": "Rest of the world",
 }
 

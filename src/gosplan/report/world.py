@@ -168,7 +168,7 @@ def _trade_matrix_chart(flows: pd.DataFrame, regions, nm: WorldNames):
         index=list(regions), columns=list(regions)).fillna(0.0)
     n = len(regions)
     label = [nm.region(r) if n <= 12 else r for r in regions]
-    size = max(4.5, 0.22 * n + 2.5)
+    size = min(7.5, max(4.5, 0.16 * n + 2.5))  # 41 regions stay readable at page width
     fig, ax = plt.subplots(figsize=(size + 1.5, size))
     data = M.to_numpy(dtype=float)
     pos = data[data > 0]
@@ -176,7 +176,7 @@ def _trade_matrix_chart(flows: pd.DataFrame, regions, nm: WorldNames):
     im = ax.imshow(masked, cmap="Reds", norm=LogNorm(vmin=pos.min(), vmax=pos.max()) if len(pos) else None,
                    interpolation="nearest", aspect="equal")
     ax.set_facecolor("#f4f5f7")
-    fs = 8 if n <= 12 else 6
+    fs = 8 if n <= 12 else 5.5
     ax.set_xticks(range(n), label, rotation=90, fontsize=fs)
     ax.set_yticks(range(n), label, fontsize=fs)
     ax.set_xlabel("to (importer)", fontsize=9)
