@@ -411,6 +411,37 @@ def world_reports(tmp_path_factory):
     return {k: (r, r.write(out / f"{k}.html"), res) for k, (r, res) in made.items()}
 
 
+@pytest.fixture(scope="module")
+def linkage_report(tmp_path_factory):
+    """The analysis report of uk_2010 with linkages, the Ghosh model and Type II (analyze
+    --linkages --ghosh --type-ii)."""
+    from gosplan.cli.analysis import analyze_table
+    from gosplan.report import analysis_report
+    from gosplan.sources import read_economy
+
+    uk = read_economy("uk_2010")
+    table, used = analyze_table(uk, linkages=True, ghosh=True, type_ii=True)
+    rep = analysis_report(uk, table, method=used)
+    return rep, rep.write(tmp_path_factory.mktemp("analysis") / "analysis-linkages.html"), table
+
+
+def test_analysis_report_shows_forward_linkages_key_sectors_ghosh_and_type_ii(linkage_report):
+    rep, path, table = linkage_report
+    text = path.read_text(encoding="utf-8")
+    c = check_html(text)
+    assert c.tags.get("svg", 0) == len(rep.figures)
+    titles = [s.title for s in rep.sections]
+    assert titles[:3] == ["Linkages and key sectors", "The supply side (Ghosh)", "Households closing the model: Type I and II"]
+    for want in ("forward linkage", "backward linkage", "key sector", "Key sectors: above the mean on both linkages",
+                 "Ghosh inverse", "total forward linkage", "supply-driven output", "Type I", "Type II", "induced",
+                 "compensation multiplier, Type II", "GBP million", "Coal and lignite (05)"):
+        assert want in text, want
+    key = table["linkage:key_sector"].astype(str)
+    assert f"Key sectors, above 1 on both: {int((key == 'key').sum()):,} of {len(key):,}" in text
+    strongest = (table["linkage:backward_normalised"] + table["linkage:forward_normalised"]).idxmax()
+    assert f"{table.at[strongest, 'linkage:forward_normalised']:.3f}" in text
+
+
 def test_world_report_of_the_wiod_world(world_reports):
     """Names, units and the proxy everywhere the resource is shown; every chart inline; valid HTML."""
     rep, path, cmp = world_reports["world-7regions"]
@@ -475,10 +506,11 @@ def test_cli_world_writes_the_report(tmp_path):
 
 
 @pytest.mark.browser
-def test_world_reports_open_offline_in_chromium(world_reports, browser, screens):
+def test_world_and_linkage_reports_open_offline_in_chromium(world_reports, linkage_report, browser, screens):
     from selenium.webdriver.common.by import By
 
-    for kind, (rep, path, _) in world_reports.items():
+    more = {**world_reports, "analysis-linkages": linkage_report}
+    for kind, (rep, path, _) in more.items():
         seconds = open_offline(browser, path, screens / f"report-{kind}.png")
         assert seconds < 2, (kind, seconds)
         assert browser.title == rep.title

@@ -198,7 +198,8 @@ def analyze(
         from gosplan.cli._app import write_report
         from gosplan.report import analysis_report
 
-        write_report(console, analysis_report(economy, result, method=used, footprints=_footprints(economy, factor)), report)
+        write_report(console, analysis_report(economy, result, method=used, footprints=_footprints(economy, factor),
+                                              income=income, consumption=consumption), report)
 
 
 def _footprints(economy, factors):
