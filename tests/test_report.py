@@ -519,3 +519,22 @@ def test_world_and_linkage_reports_open_offline_in_chromium(world_reports, linka
         for s in svgs:
             assert s.size["width"] > 200 and s.size["height"] > 100, kind
         assert (screens / f"report-{kind}.png").stat().st_size > 10_000
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_world_report_of_41_regions_opens_fast(browser, screens, tmp_path):
+    """The world of 2011 in 41 regions against autarky: every region in its tables, trade and
+    binding limits cut to 30 rows; the file stays small and opens in under 2 s."""
+    from gosplan.planning.world import world_comparison
+    from gosplan.report import world_report
+
+    rep = world_report(world_comparison("wiod_2011"))
+    path = rep.write(tmp_path / "world-41.html")
+    text = path.read_text(encoding="utf-8")
+    check_html(text)
+    assert path.stat().st_size < 1_000_000
+    assert "Luxembourg (LUX)" in text and "United States" in text and "Rest of the world" in text
+    assert re.search(r"Showing 30 of [\d,]+ rows", text)
+    seconds = open_offline(browser, path, screens / "report-world-41regions.png")
+    assert seconds < 2, seconds
