@@ -75,20 +75,26 @@ def world_cmd(
 
         def start(n_blocks: int) -> None:
             stage.update(round=0, first=None)
-            bar.update(task, description=f"{stage['name']}: {n_blocks} regions built", total=None, completed=0, gap="")
+            bar.update(task, description=f"{stage['name']}: {n_blocks} regions built", total=None, completed=0, gap="",
+                       refresh=True)
 
         def tick(phase: int) -> None:
             stage["round"] += 1
-            bar.update(task, description=f"{stage['name']}: round {stage['round']}, phase {phase}")
+            # drawn at once at a stage's first round: a short stage would otherwise end between two refreshes
+            bar.update(task, description=f"{stage['name']}: round {stage['round']}, phase {phase}",
+                       refresh=stage["round"] == 1)
 
         def progress(rec: dict) -> None:  # plan_world's own callback: the certified gap of each round
             gap = rec.get("gap")
             text = f"round {rec['round']}" + (" (phase 1: a feasible mix)" if rec["phase"] == 1 else "")
             if gap is not None and 0 < gap < float("inf"):
+                new = stage["first"] is None
                 stage["first"] = stage["first"] or gap
-                bar.update(task, total=1.0, completed=log_share(stage["first"], gap, REL_GAP),
-                           gap=f"certified gap {gap:.1e} (to {REL_GAP:.0e})")
-            bar.update(task, description=f"{stage['name']}: {text}")
+                bar.update(task, description=f"{stage['name']}: {text}", total=1.0,
+                           completed=log_share(stage["first"], gap, REL_GAP),
+                           gap=f"certified gap {gap:.1e} (to {REL_GAP:.0e})", refresh=new)
+            else:
+                bar.update(task, description=f"{stage['name']}: {text}")
 
         if compare == "autarky":
             if objective.replace("_", "-") not in ("max-min", "maxmin"):
