@@ -272,6 +272,8 @@ def _binding_section(wp, nm: WorldNames, max_rows: int) -> Section:
 
 
 def _objective_unit(wp) -> str:
+    if str(wp.objective).lower().startswith("harmony"):
+        return "harmony (Cockshott's fulfilment score)"  # a concave score of the baskets, not a multiple of them
     u = wp.plan.objective_unit(wp.world.economy)
     if u == "objective units" and str(wp.objective).lower().startswith(("labour", "labor", "min")):
         what, unit, _ = _resource(wp.world)
