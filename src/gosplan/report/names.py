@@ -72,6 +72,11 @@ class WorldNames:
                     unit = f"{wunit} (2011)" if "2011" in world.name else wunit
         return cls(regions, products, unit, source)
 
+    @property
+    def common_unit(self) -> bool:
+        """Whether every product is counted in one unit (then quantities of different products add up)."""
+        return self.unit != "units of each product"
+
     def region(self, r: str) -> str:
         return self.regions.get(str(r), str(r))
 

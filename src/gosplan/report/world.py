@@ -230,12 +230,15 @@ def _trade_section(wp, nm: WorldNames, top: int, max_rows: int) -> Section:
                    note="Full list: WorldPlan.plan.levels, the activities FROM>TO/product.")]
     if len(w.regions) > 1:
         items.insert(1, Figure(svg(_trade_matrix_chart(flows, w.regions, nm)),
-                               "Goods delivered from each exporter (rows) to each importer (columns), summed over products; "
-                               "grey: no trade." + (" Regions by ISO 3166 code (names in the tables)." if len(w.regions) > 12 else "")))
+                               "Goods delivered from each exporter (rows) to each importer (columns), summed over products"
+                               + ("; " if nm.common_unit else " (only a rough size: each product has its own unit); ")
+                               + "grey: no trade." + (" Regions by ISO 3166 code (names in the tables)." if len(w.regions) > 12 else "")))
     return Section("Trade between regions", [
-        f"The plan ships {len(flows):,} flows between regions, {fmt(total)} {nm.unit} delivered in all; the most traded "
-        f"products: {lead}. {margin} A flow is what the plan needs where trade lets the world reach a larger common "
-        "multiple (or the same floors with less of the resource), not a forecast of trade."], items)
+        f"The plan ships {len(flows):,} flows between regions"
+        + (f", {fmt(total)} {nm.unit} delivered in all" if nm.common_unit else " (products in units of their own: not summed)")
+        + f"; the most traded products, by quantity: {lead}. {margin} A flow is what the plan needs where trade lets "
+        "the world reach a larger common multiple (or the same floors with less of the resource), not a forecast of trade."],
+        items)
 
 
 def _binding_section(wp, nm: WorldNames, max_rows: int) -> Section:
@@ -476,7 +479,8 @@ def world_report(result, *, title: str | None = None, top: int = 12, max_rows: i
         facts.insert(2, Fact("smallest multiple alone", f"{cmp.total['smallest_multiple_alone']:.3f}", "times the basket"))
         facts.insert(3, Fact("common multiple pooled", f"{cmp.total['multiple_pooled']:.3f}", "times every region's basket"))
     facts.append(Fact(f"{what} used", fmt(float(wp.regions["labour_used"].sum())), unit))
-    facts.append(Fact("trade flows", f"{len(flows):,}", f"{fmt(float(flows['delivered'].sum()))} {nm.unit} delivered"))
+    facts.append(Fact("trade flows", f"{len(flows):,}",
+                      f"{fmt(float(flows['delivered'].sum()))} {nm.unit} delivered" if nm.common_unit else "between regions"))
     if wp.rounds is not None:
         facts.append(Fact("rounds of coordination", f"{len(wp.rounds) - 1:,}", f"certified gap {float(wp.gap):.1e}"))
     warnings = []
