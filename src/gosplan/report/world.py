@@ -247,7 +247,7 @@ def _binding_section(wp, nm: WorldNames, max_rows: int) -> Section:
     ounit = _objective_unit(wp)
     lim = b[b["kind"] != "balance"]
     bal = b[b["kind"] == "balance"].sort_values("valuation", ascending=False)
-    n_bal = min(len(bal), max(10, max_rows - len(lim)))
+    n_bal = min(len(bal), 10)  # balances often bind by the hundred at one valuation: the first ten say it
 
     def name(kind: str, i: str) -> tuple[str, str, str]:
         if kind == "factor" and i.endswith("/labour"):
