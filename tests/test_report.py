@@ -353,3 +353,188 @@ def test_world_section_names_the_proxy_and_its_unit():
     assert "CYP" in text and "LUX" in text  # the regions that gain most and least, named
     html = Report("world", "world", sections=[section]).html()
     assert html.count("<svg") == 1 and "times its basket" in html
+
+
+# -- the world plan -------------------------------------------------------------------------------
+
+
+def wiod_7_world():
+    """The shipped 7-region WIOD table of 2011 as a world, and each region's basket: its final
+    demand (households, non-profits, government, GFCF; not inventories) summed over origins, as
+    scripts/build_world.py forms the baskets of the 41-region world."""
+    from gosplan.planning.world import world_from_mrio
+    from gosplan.sources import read_economy
+
+    e = read_economy("wiod_2011_7regions")
+    w = world_from_mrio(e, name="wiod_2011_7regions")
+    Y = e.final_demand[[c for c in e.final_demand.columns if not c.endswith("/INVEN")]]
+    dest = Y.columns.str.split("/").str[0]
+    basket = {f"{r}/{p.split('/', 1)[1]}": 0.0 for r in w.regions for p in Y.index}
+    for p, row in zip(Y.index, Y.to_numpy(), strict=True):
+        for r in w.regions:
+            basket[f"{r}/{p.split('/', 1)[1]}"] += float(row[dest == r].sum())
+    b = pd.Series(basket)
+    return w, b[b > 0]
+
+
+def small_world(regions: int = 5, products: int = 8, seed: int = 3):
+    """A small random world that the decomposition solves in a second (random techniques and
+    labour, 5 % iceberg cost): for the coordination part of the report."""
+    from gosplan.planning.world import build_world, regional_baskets
+
+    rng = np.random.default_rng(seed)
+    prods = [f"p{i}" for i in range(products)]
+    use, lab, av = {}, {}, {}
+    for k in range(regions):
+        A = rng.uniform(0, 1, (products, products)) * (rng.uniform(size=(products, products)) < 0.6)
+        A *= rng.uniform(0.1, 0.6) / np.maximum(A.sum(axis=0), 1e-9)
+        use[f"R{k}"], lab[f"R{k}"], av[f"R{k}"] = A, rng.uniform(0.2, 3.0, products), float(rng.uniform(20, 100))
+    w = build_world(prods, use, lab, av, default_cost={"labour": 0.0, "goods": 0.05}, name="small random world")
+    basket = regional_baskets(w, {r: {p: float(rng.uniform(0.2, 2.0)) for p in prods} for r in w.regions})
+    return w, basket
+
+
+@pytest.fixture(scope="module")
+def world_reports(tmp_path_factory):
+    """The world report of the 7-region WIOD world compared with autarky (monolithic) and of a
+    small world planned by decomposition, as {kind: (Report, path, result)}."""
+    from gosplan.planning import Targets
+    from gosplan.planning.world import compare_autarky, plan_world
+    from gosplan.report import world_report
+
+    out = tmp_path_factory.mktemp("world-reports")
+    w, b = wiod_7_world()
+    cmp = compare_autarky(w, b)
+    sw, sb = small_world()
+    dec = plan_world(sw, Targets(basket=sb), "max-min", method="decomposed")
+    made = {"world-7regions": (world_report(cmp), cmp), "world-decomposed": (world_report(dec), dec)}
+    return {k: (r, r.write(out / f"{k}.html"), res) for k, (r, res) in made.items()}
+
+
+@pytest.fixture(scope="module")
+def linkage_report(tmp_path_factory):
+    """The analysis report of uk_2010 with linkages, the Ghosh model and Type II (analyze
+    --linkages --ghosh --type-ii)."""
+    from gosplan.cli.analysis import analyze_table
+    from gosplan.report import analysis_report
+    from gosplan.sources import read_economy
+
+    uk = read_economy("uk_2010")
+    table, used = analyze_table(uk, linkages=True, ghosh=True, type_ii=True)
+    rep = analysis_report(uk, table, method=used)
+    return rep, rep.write(tmp_path_factory.mktemp("analysis") / "analysis-linkages.html"), table
+
+
+def test_analysis_report_shows_forward_linkages_key_sectors_ghosh_and_type_ii(linkage_report):
+    rep, path, table = linkage_report
+    text = path.read_text(encoding="utf-8")
+    c = check_html(text)
+    assert c.tags.get("svg", 0) == len(rep.figures)
+    titles = [s.title for s in rep.sections]
+    assert titles[:3] == ["Linkages and key sectors", "The supply side (Ghosh)", "Households closing the model: Type I and II"]
+    for want in ("forward linkage", "backward linkage", "key sector", "Key sectors: above the mean on both linkages",
+                 "Ghosh inverse", "total forward linkage", "supply-driven output", "Type I", "Type II", "induced",
+                 "compensation multiplier, Type II", "GBP million", "Coal and lignite (05)"):
+        assert want in text, want
+    key = table["linkage:key_sector"].astype(str)
+    assert f"Key sectors, above 1 on both: {int((key == 'key').sum()):,} of {len(key):,}" in text
+    strongest = (table["linkage:backward_normalised"] + table["linkage:forward_normalised"]).idxmax()
+    assert f"{table.at[strongest, 'linkage:forward_normalised']:.3f}" in text
+
+
+def test_world_report_of_the_wiod_world(world_reports):
+    """Names, units and the proxy everywhere the resource is shown; every chart inline; valid HTML."""
+    rep, path, cmp = world_reports["world-7regions"]
+    text = path.read_text(encoding="utf-8")
+    c = check_html(text)
+    assert c.tags.get("svg", 0) == len(rep.figures) == 3  # alone/pooled, largest flows, exporter x importer
+    for want in ("The world economy pooled, against each region alone", "Regions in the world plan",
+                 "Trade between regions", "Where the world plan binds", "Inputs and sources", "Manifest",
+                 "value added (proxy for labour)", "USD million", "USD million (2011)", "Rest of the world",
+                 "Euro-zone", "BRIIAT", "Inland Transport", "times its basket", "wiod_2011_7regions",
+                 "WIOD 2013", "iceberg", "Max-min gives every region the same multiple"):
+        assert want in text, want
+    assert ">c14<" not in text and "/c14" not in text  # sector names, never codes
+    # the proxy is said in the warning and in every section that shows the resource
+    for s in rep.sections[:2] + rep.sections[3:4]:
+        assert "proxy" in " ".join(s.paragraphs) or any("proxy" in str(t.columns) for t in s.items
+                                                          if isinstance(t, type(rep.sections[0].items[1]))), s.title
+    assert any("proxy" in w_ for w_ in rep.warnings)
+    # the numbers are the comparison's own
+    assert f"{cmp.total['multiple_pooled']:.3f}" in text
+    top = cmp.pooled.plan.levels.reindex(cmp.pooled.world.economy.activity_ids).fillna(0)
+    trade = top[cmp.pooled.world.economy.activities["kind"].eq("trade").to_numpy()]
+    assert f"{trade.max():,.0f}" in text and f"{len(trade[trade > 1e-9 * trade.max()]):,} flows" in text
+
+
+def test_world_report_draws_the_coordination(world_reports):
+    """A decomposed plan: the certified gap by round (log scale), the centre's prices of the most
+    traded goods by round, each region's proposals, and the rounds table."""
+    rep, path, dec = world_reports["world-decomposed"]
+    text = path.read_text(encoding="utf-8")
+    c = check_html(text)
+    assert c.tags.get("svg", 0) == len(rep.figures) == 5  # flows, matrix, gap, prices, proposals
+    for want in ("How the centre and the regions coordinated", "certified relative gap (log scale)",
+                 "prices of the most traded goods, round by round", "how much it would improve the centre", "Proposals by region",
+                 "Rounds of coordination", "Kornai and Liptak", "labour (hours)", "basket multiples per unit"):
+        assert want in text, want
+    assert f"{len(dec.rounds) - 1:,} rounds" in text
+    assert "proxy" not in text  # a world counted in hours says nothing of a proxy
+    assert len(rep.sections) == 4 and rep.sections[-1].title.startswith("How the centre")
+
+
+def test_cli_world_writes_the_report(tmp_path):
+    """`gosplan world FOLDER --method decomposed --report FILE` on a world written as tables."""
+    from typer.testing import CliRunner
+
+    from gosplan.cli import app
+    from gosplan.planning.world import world_to_tables
+
+    w, b = small_world()
+    folder = tmp_path / "world"
+    folder.mkdir()
+    for k, df in world_to_tables(w, b).items():
+        df.to_parquet(folder / f"{k}.parquet", index=False)
+    path = tmp_path / "world.html"
+    res = CliRunner().invoke(app, ["world", str(folder), "--method", "decomposed", "--report", str(path)],
+                             terminal_width=140)
+    assert res.exit_code == 0, res.output
+    assert f"wrote the report to {path}" in res.output.replace("\n", "")
+    text = path.read_text(encoding="utf-8")
+    check_html(text)
+    assert "How the centre and the regions coordinated" in text and "R3" in text
+
+
+@pytest.mark.browser
+def test_world_and_linkage_reports_open_offline_in_chromium(world_reports, linkage_report, browser, screens):
+    from selenium.webdriver.common.by import By
+
+    more = {**world_reports, "analysis-linkages": linkage_report}
+    for kind, (rep, path, _) in more.items():
+        seconds = open_offline(browser, path, screens / f"report-{kind}.png")
+        assert seconds < 2, (kind, seconds)
+        assert browser.title == rep.title
+        svgs = browser.find_elements(By.CSS_SELECTOR, "figure svg")
+        assert len(svgs) == len(rep.figures)
+        for s in svgs:
+            assert s.size["width"] > 200 and s.size["height"] > 100, kind
+        assert (screens / f"report-{kind}.png").stat().st_size > 10_000
+
+
+@pytest.mark.browser
+@pytest.mark.slow
+def test_world_report_of_41_regions_opens_fast(browser, screens, tmp_path):
+    """The world of 2011 in 41 regions against autarky: every region in its tables, trade and
+    binding limits cut to 30 rows; the file stays small and opens in under 2 s."""
+    from gosplan.planning.world import world_comparison
+    from gosplan.report import world_report
+
+    rep = world_report(world_comparison("wiod_2011"))
+    path = rep.write(tmp_path / "world-41.html")
+    text = path.read_text(encoding="utf-8")
+    check_html(text)
+    assert path.stat().st_size < 1_000_000
+    assert "Luxembourg (LUX)" in text and "United States" in text and "Rest of the world" in text
+    assert re.search(r"Showing 30 of [\d,]+ rows", text)
+    seconds = open_offline(browser, path, screens / "report-world-41regions.png")
+    assert seconds < 2, seconds

@@ -32,6 +32,24 @@ def fmt_amount(x: float, digits: int = 4) -> str:
     return f"{x:,.{digits}g}" if abs(x) < 1000 else f"{x:,.0f}"
 
 
+def progress_bar(console, *columns, transient: bool = True):
+    """A rich progress bar on ``console`` with these columns, off when the console is not a
+    terminal (piped output, tests), as every long command shows one."""
+    from rich.progress import Progress
+
+    return Progress(*columns, console=console, transient=transient, disable=not console.is_terminal)
+
+
+def log_share(first: float, now: float, target: float) -> float:
+    """How far a quantity that falls geometrically (a residual, a gap) has gone from ``first`` to
+    ``target``, on a log scale (0..1): the share of a bar an iteration has filled."""
+    import math
+
+    if now <= target or first <= target:
+        return 1.0
+    return min(max(math.log(first / now) / math.log(first / target), 0.0), 1.0)
+
+
 REPORT_HELP = "Write a self-contained HTML report (charts inline, opens offline) to this file."
 
 

@@ -7,8 +7,10 @@ from typing import Optional
 
 import typer
 
-from gosplan.cli._app import app
+from gosplan.cli._app import app, log_share
 from gosplan.cli._app import console as _console
+
+_residual_share = log_share  # the name tests/test_analysis.py knows
 
 
 def read_demand(economy, demand: str | None):
@@ -104,15 +106,6 @@ def analyze_table(economy, demand=None, *, method: str = "auto", factors: list[s
     return out, solver.method
 
 
-def _residual_share(first: float, res: float, tol: float) -> float:
-    """How far an iteration has gone from its first residual to ``tol``, on a log scale (0..1)."""
-    import math
-
-    if res <= tol or first <= tol:
-        return 1.0
-    return min(max(math.log(first / res) / math.log(first / tol), 0.0), 1.0)
-
-
 def _cell(value, column: str) -> str:
     """One number format per kind of column: flows with thousands separators and one decimal,
     coefficients and multipliers with four decimals, labels as they are."""
@@ -154,9 +147,10 @@ def analyze(
 ) -> None:
     """Gross output for a final demand, with output and factor multipliers per product; optionally
     linkages, the supply-side model and Type II multipliers, all in one table (--out)."""
-    from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+    from rich.progress import BarColumn, TextColumn, TimeElapsedColumn
     from rich.table import Table
 
+    from gosplan.cli._app import progress_bar
     from gosplan.sources import read_economy
 
     console = _console()
@@ -164,7 +158,7 @@ def analyze(
         economy = read_economy(table)
     todo = stages(linkages=linkages, ghosh=ghosh, type_ii=type_ii)
     columns = (TextColumn("{task.description}"), BarColumn(), TextColumn("{task.fields[residual]}"), TimeElapsedColumn())
-    with Progress(*columns, console=console, disable=not console.is_terminal) as bar:
+    with progress_bar(console, *columns, transient=False) as bar:
         task = bar.add_task(f"solving for {len(economy.product_ids):,} products", total=len(todo), residual="")
         done, first = [-1], {}
 
@@ -173,7 +167,7 @@ def analyze(
                 done[0] += 1
                 bar.update(task, description=stage, completed=done[0], residual="")
                 return
-            share = _residual_share(first.setdefault(stage, res), res, tol)
+            share = log_share(first.setdefault(stage, res), res, tol)
             bar.update(task, completed=done[0] + share, residual=f"residual {res:.1e} (to {tol:.0e})")
 
         result, used = analyze_table(economy, read_demand(economy, demand), method=method, factors=factor,
@@ -204,7 +198,8 @@ def analyze(
         from gosplan.cli._app import write_report
         from gosplan.report import analysis_report
 
-        write_report(console, analysis_report(economy, result, method=used, footprints=_footprints(economy, factor)), report)
+        write_report(console, analysis_report(economy, result, method=used, footprints=_footprints(economy, factor),
+                                              income=income, consumption=consumption), report)
 
 
 def _footprints(economy, factors):

@@ -48,18 +48,25 @@ def _footprint_chart(fp: pd.DataFrame, factor: str, unit: str):
 
 def analysis_report(economy, table: pd.DataFrame, *, footprints: pd.DataFrame | None = None,
                     linkages: pd.DataFrame | None = None, method: str = "", title: str | None = None,
-                    top: int = 15, max_rows: int = MAX_ROWS) -> Report:
+                    top: int = 15, max_rows: int = MAX_ROWS, income: str = "compensation",
+                    consumption: str = "Households") -> Report:
     """The report of an analysis run: ``table`` is the result of
     :func:`gosplan.cli.analysis.analyze_table`'s kind (per product: ``demand:*``,
     ``gross_output:*``, ``output_multiplier``, ``multiplier:<factor>``).
 
-    Backward linkages are shown as the Rasmussen index (a product's output
-    multiplier over the mean, Miller and Blair 2009, sec. 12.2) unless ``linkages``
-    (product x columns, e.g. backward and forward) is given. ``footprints``: the
+    With ``linkage:*`` columns (``analyze --linkages``): backward and forward linkages
+    and the key sectors (Rasmussen 1956, Hirschman 1958; Miller and Blair 2009, sec. 12.2),
+    drawn as a quadrant chart; without them, the backward linkage as the Rasmussen index
+    (a product's output multiplier over the mean), with ``linkages`` (product x columns)
+    added to its table if given. With ``ghosh:*`` columns (``--ghosh``): the supply-side
+    model. With ``output:type_ii`` (``--type-ii``): Type I and II multipliers of the model
+    closed with households (``income`` row, ``consumption`` column). ``footprints``: the
     (factor, origin) x consumer table of :func:`gosplan.analysis.footprints`.
     """
     eco = economy
     name = labels(eco.products, table.index)
+    # the CLI weighs forward linkages by the Ghosh inverse where the table has gross output
+    forward_kind = "ghosh" if getattr(eco, "levels", None) is not None else "leontief"
     unit = one_unit(units(eco.products, eco.product_ids))
     fac_unit = units(eco.factors, eco.factor_ids)
     gross = [c for c in table.columns if c.startswith("gross_output:")]
@@ -77,30 +84,38 @@ def analysis_report(economy, table: pd.DataFrame, *, footprints: pd.DataFrame | 
     sections = []
 
     om = table["output_multiplier"].astype(float)
-    bl = om / om.mean()
     order = om.sort_values(ascending=False).index
-    fig = bar_chart(pd.Series(om[order[:top]].to_numpy(), index=[name[i] for i in order[:top]]),
-                    "output multiplier (gross output per unit of final demand)",
-                    f"The {min(top, len(om))} products with the largest output multipliers")
-    cols = [("product", ""), ("output multiplier", "output per unit of final demand"),
-            ("backward linkage", "index, mean = 1")]
-    if linkages is not None:
-        cols += [(str(c), "") for c in linkages.columns]
-    rows = []
-    for i in order[:max_rows]:
-        row = [name[i], fmt(om[i]), fmt(bl[i])]
+    if "linkage:backward_normalised" in table.columns:
+        sections.append(_linkages_section(table, name, om, top, max_rows, forward_kind))
+    else:
+        bl = om / om.mean()
+        fig = bar_chart(pd.Series(om[order[:top]].to_numpy(), index=[name[i] for i in order[:top]]),
+                        "output multiplier (gross output per unit of final demand)",
+                        f"The {min(top, len(om))} products with the largest output multipliers")
+        cols = [("product", ""), ("output multiplier", "output per unit of final demand"),
+                ("backward linkage", "index, mean = 1")]
         if linkages is not None:
-            row += [fmt(float(linkages.loc[i, c])) if i in linkages.index else "–" for c in linkages.columns]
-        rows.append(row)
-    sections.append(Section(
-        "Output multipliers and linkages",
-        ["The output multiplier of a product is the gross output of the whole economy that one more unit of its final "
-         "demand calls for (a column sum of the Leontief inverse). Its backward linkage index is the multiplier over the "
-         f"mean of all products: above 1, the product pulls more than the average on its suppliers. "
-         f"{int((bl > 1).sum()):,} of {len(bl):,} products are above 1."],
-        [Figure(svg(fig), "Largest output multipliers."),
-         Table("Output multipliers and backward linkages, largest first", cols, rows, total=len(om))],
-    ))
+            cols += [(str(c), "") for c in linkages.columns]
+        rows = []
+        for i in order[:max_rows]:
+            row = [name[i], fmt(om[i]), fmt(bl[i])]
+            if linkages is not None:
+                row += [fmt(float(linkages.loc[i, c])) if i in linkages.index else "–" for c in linkages.columns]
+            rows.append(row)
+        sections.append(Section(
+            "Output multipliers and linkages",
+            ["The output multiplier of a product is the gross output of the whole economy that one more unit of its final "
+             "demand calls for (a column sum of the Leontief inverse). Its backward linkage index is the multiplier over the "
+             f"mean of all products: above 1, the product pulls more than the average on its suppliers. "
+             f"{int((bl > 1).sum()):,} of {len(bl):,} products are above 1. Forward linkages and key sectors: "
+             "gosplan analyze --linkages."],
+            [Figure(svg(fig), "Largest output multipliers."),
+             Table("Output multipliers and backward linkages, largest first", cols, rows, total=len(om))],
+        ))
+    if "ghosh:total_forward" in table.columns:
+        sections.append(_ghosh_section(table, name, unit, top, max_rows))
+    if "output:type_ii" in table.columns:
+        sections.append(_type_ii_section(table, name, unit, fac_unit, income, consumption, top, max_rows))
 
     if mults:
         items = []
@@ -155,3 +170,134 @@ def analysis_report(economy, table: pd.DataFrame, *, footprints: pd.DataFrame | 
         subtitle=f"{len(table):,} products" + (f", {len(regions)} regions" if regions else "") + (f"; {unit}" if unit else ""),
         facts=facts, sections=sections, sources=srcs,
     )
+
+
+_CLASS = {"key": "key sector", "backward": "backward-oriented", "forward": "forward-oriented", "weak": "weakly linked"}
+_COLOUR = {"key": "#c0392b", "backward": "#2e86c1", "forward": "#d68910", "weak": "#a6acaf"}
+
+
+def _quadrant_chart(table: pd.DataFrame, name: pd.Series, label: int):
+    """Backward against forward linkage (both normalised, mean 1), coloured by class, the
+    ``label`` strongest key sectors named."""
+    from gosplan.plots import pyplot
+
+    plt = pyplot()
+    b = table["linkage:backward_normalised"].astype(float)
+    f = table["linkage:forward_normalised"].astype(float)
+    cls = table["linkage:key_sector"].astype(str)
+    fig, ax = plt.subplots(figsize=(9, 6))
+    for k, c in _COLOUR.items():
+        m = cls == k
+        if m.any():
+            ax.scatter(b[m], f[m], s=22, color=c, label=f"{_CLASS[k]} ({int(m.sum())})", alpha=0.85, edgecolors="white",
+                       linewidths=0.4)
+    ax.axvline(1.0, color="#555555", lw=0.8, ls="--")
+    ax.axhline(1.0, color="#555555", lw=0.8, ls="--")
+    strongest = (b + f)[cls == "key"].sort_values(ascending=False).index[:label]
+    for k, i in enumerate(strongest):
+        n = str(name[i])
+        # alternate above and below the point: neighbours in the top right otherwise print over each other
+        ax.annotate(n if len(n) <= 34 else n[:33] + "…", (b[i], f[i]), fontsize=7, xytext=(5, 4 if k % 2 == 0 else -10),
+                    textcoords="offset points", arrowprops={"arrowstyle": "-", "color": "#888888", "lw": 0.5})
+    ax.set_xlabel("backward linkage (pull on suppliers), mean = 1", fontsize=9)
+    ax.set_ylabel("forward linkage (push to users), mean = 1", fontsize=9)
+    ax.set_title("Key sectors: above the mean on both linkages (top right)", fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="upper left", bbox_to_anchor=(1.01, 1))
+    ax.grid(alpha=0.25)
+    fig.tight_layout()
+    return fig
+
+
+def _linkages_section(table, name, om, top, max_rows, forward_kind) -> Section:
+    b = table["linkage:backward_normalised"].astype(float)
+    f = table["linkage:forward_normalised"].astype(float)
+    cls = table["linkage:key_sector"].astype(str)
+    counts = cls.value_counts()
+    order = (b + f).sort_values(ascending=False).index
+    rows = [[name[i], f"{float(om[i]):.3f}", f"{float(b[i]):.3f}", f"{float(f[i]):.3f}", _CLASS.get(cls[i], cls[i])]
+            for i in order[:max_rows]]
+    fwd = ("row sums of the Ghosh inverse, what one more unit of primary input in the product pushes through the "
+           "economy's output (Miller and Blair 2009, sec. 12.2.2)" if forward_kind == "ghosh" else
+           "row sums of the Leontief inverse (Rasmussen's sensitivity of dispersion)")
+    key = [name[i] for i in order if cls[i] == "key"][:5]
+    return Section("Linkages and key sectors", [
+        "A product's backward linkage is how much it pulls on its suppliers (its output multiplier, a column sum of the "
+        f"Leontief inverse); its forward linkage is how much it pushes to the products that use it ({fwd}). Both are "
+        "shown normalised by their mean: above 1, more than the average product (Rasmussen 1956, Hirschman 1958).",
+        f"Key sectors, above 1 on both: {counts.get('key', 0):,} of {len(cls):,}"
+        + (f", the strongest {', '.join(key)}" if key else "") + f". Backward-oriented only: {counts.get('backward', 0):,}; "
+        f"forward-oriented only: {counts.get('forward', 0):,}; weakly linked: {counts.get('weak', 0):,}. A key sector is "
+        "where a plan's push spreads furthest, a bottleneck where it falls short."],
+        [Figure(svg(_quadrant_chart(table, name, label=min(top, 6))),
+                "Each product by its backward (across) and forward (up) linkage, both normalised to a mean of 1; the "
+                "dashed lines are the means. Top right: key sectors, the strongest named."),
+         Table("Linkages and key sectors, strongest (backward + forward) first",
+               [("product", ""), ("output multiplier", "output per unit of final demand"),
+                ("backward linkage", "index, mean = 1"), ("forward linkage", "index, mean = 1"), ("class", "")],
+               rows, total=len(cls), numeric=[False, True, True, True, False])])
+
+
+def _ghosh_section(table, name, unit, top, max_rows) -> Section:
+    g = table["ghosh:total_forward"].astype(float).sort_values(ascending=False)
+    v = table["ghosh:primary_inputs"].astype(float) if "ghosh:primary_inputs" in table else None
+    x = table["ghosh:supply_driven_output"].astype(float) if "ghosh:supply_driven_output" in table else None
+    fig = bar_chart(pd.Series(g.head(top).to_numpy(), index=[name[i] for i in g.index[:top]]),
+                    "gross output per unit of primary input (row sum of the Ghosh inverse)",
+                    f"The {min(top, len(g))} products whose primary inputs push furthest", colour="tab:purple")
+    cols = [("product", ""), ("total forward linkage", "output per unit of primary input")]
+    if v is not None:
+        cols.append(("primary inputs", unit))
+    if x is not None:
+        cols.append(("supply-driven output", unit))
+    rows = [[name[i], fmt(float(g[i]))] + ([fmt(float(v[i]))] if v is not None else [])
+            + ([fmt(float(x[i]))] if x is not None else []) for i in g.index[:max_rows]]
+    return Section("The supply side (Ghosh)", [
+        "The Ghosh model reads the table from the supply side: each product sells fixed shares of its output to its "
+        "users, and primary inputs (value added and imports) drive output forward (Ghosh 1958; Miller and Blair 2009, "
+        "sec. 12.1). A product's total forward linkage is the output of the whole economy that one more unit of its "
+        "primary input allows. Supply-driven output from the table's own primary inputs reproduces its gross output, "
+        "a check of the solve. The model describes where a supply shock spreads; it is not a plan's causality "
+        "(Oosterhaven 1988)."],
+        [Figure(svg(fig), "Largest total forward linkages (row sums of the Ghosh inverse)."),
+         Table("The supply-side model, largest forward linkage first", cols, rows, total=len(g))])
+
+
+def _type_ii_section(table, name, unit, fac_unit, income, consumption, top, max_rows) -> Section:
+    from gosplan.plots import pyplot
+
+    t1 = table["output:type_i"].astype(float)
+    t2 = table["output:type_ii"].astype(float)
+    ind = table["output:induced"].astype(float) if "output:induced" in table else t2 - t1
+    order = t2.sort_values(ascending=False).index
+    plt = pyplot()
+    sel = order[:top][::-1]
+    fig, ax = plt.subplots(figsize=(9, 0.32 * len(sel) + 1.3))
+    y = np.arange(len(sel))
+    ax.barh(y, t1[sel].to_numpy(), color="tab:blue", label="Type I: direct and indirect")
+    ax.barh(y, ind[sel].to_numpy(), left=t1[sel].to_numpy(), color="tab:cyan", label="induced by household spending")
+    ax.set_yticks(y, [s if len(s) <= 60 else s[:57] + "…" for s in (str(name[i]) for i in sel)], fontsize=8)
+    ax.set_xlabel("gross output per unit of final demand", fontsize=9)
+    ax.set_title(f"Output multipliers, Type I and II (the {len(sel)} largest Type II)", fontsize=10)
+    ax.legend(fontsize=8, frameon=False, loc="lower left", bbox_to_anchor=(1.01, 0))  # beside the bars, never on them
+    ax.grid(axis="x", alpha=0.3)
+    fig.tight_layout()
+    inc1, inc2 = f"{income}:type_i_multiplier", f"{income}:type_ii_multiplier"
+    have_income = inc1 in table and inc2 in table
+    cols = [("product", ""), ("output, Type I", "per unit of final demand"), ("output, Type II", "per unit of final demand"),
+            ("induced", "per unit of final demand")]
+    if have_income:
+        cols += [(f"{income} multiplier, Type I", "ratio"), (f"{income} multiplier, Type II", "ratio")]
+    rows = [[name[i], fmt(float(t1[i])), fmt(float(t2[i])), fmt(float(ind[i]))]
+            + ([fmt(float(table.at[i, inc1])), fmt(float(table.at[i, inc2]))] if have_income else [])
+            for i in order[:max_rows]]
+    iu = fac_unit.get(income, "")
+    return Section("Households closing the model: Type I and II", [
+        f"Type I multipliers count the output that a product's final demand calls for through its supply chain. Type II "
+        f"also counts what the households earn in it ({income}{f', {iu}' if iu else ''}) and spend again as the "
+        f"'{consumption}' column of final demand spends, households taken into the table as one more industry "
+        "(Miller and Blair 2009, sec. 6.2). The difference is the induced effect. "
+        f"The {income} multipliers are income generated in the whole economy per unit of income paid directly "
+        "(Type I and II ratios).",
+        f"Type II over Type I, averaged over products: {fmt(float((t2 / t1).mean()))}."],
+        [Figure(svg(fig), "Type I (blue) and the induced part (light) of each product's Type II output multiplier."),
+         Table("Type I and II multipliers, largest Type II first", cols, rows, total=len(t2))])

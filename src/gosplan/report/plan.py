@@ -63,6 +63,9 @@ def bar_chart(values: pd.Series, xlabel: str, title: str, colour: str = "tab:blu
     ax.set_xlabel(xlabel, fontsize=9)
     ax.set_title(title, fontsize=10)
     thousands(ax.xaxis)
+    from matplotlib.ticker import MaxNLocator
+
+    ax.xaxis.set_major_locator(MaxNLocator(6))  # long labels such as 350,000 must not run into each other
     ax.grid(axis="x", alpha=0.3)
     fig.tight_layout()
     return fig
