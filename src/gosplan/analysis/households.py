@@ -72,13 +72,17 @@ def close_households(economy, income: str = "compensation", consumption="Househo
     * ``income_total=None`` (default): the income earned in the industries,
       ``x_{n+1} = sum_j h_j x_j`` (the closure of the shipped UK table, checked
       against a closed model built by hand from the ONS table);
-    * ``income_total=<number>``: the households' row total of the table, which
-      also counts income paid by final demand and by households themselves. This
-      is Miller & Blair's (2009, section 2.5) ``x_{n+1}``: in their two-sector
-      example 1,000, where the industries pay 800, with ``own_purchases=50``.
+    * ``income_total=<number>``: household income from all sources, e.g. the
+      households' row total of the table, which also counts income paid by final
+      demand and by households themselves. This is Miller & Blair's (2009,
+      section 2.5) ``x_{n+1}``: in their two-sector example 1,000, where the
+      industries pay 800, with ``own_purchases=50``.
 
-    Households' consumption of imports and taxes on products stays out of ``c``
-    only if ``consumption`` is domestic use, as in the shipped tables.
+    A larger ``x_{n+1}`` for the same consumption gives a smaller ``c``, so less
+    is induced. Whatever changes only ``c`` or ``a_{n+1,n+1}`` scales every Type
+    II income multiplier by one common factor (see :func:`type_two_multipliers`).
+    Households' imports and taxes on products stay out of ``c`` only if
+    ``consumption`` is domestic use at basic prices (as in the shipped UK table).
 
     The closed economy has the products of ``economy`` plus ``household_id``
     (output: household income, in the unit of ``income``), the factors less
