@@ -253,8 +253,9 @@ def test_miller_blair_closed_model_as_printed(miller_blair_households):
 
 def test_the_closure_convention_changes_type_two(miller_blair_households):
     """The default closure (income = the 800 the industries pay, no own purchases) is a different
-    model from M&B's (1,000 and 50): c is 1.25 times larger, so more is induced. Both agree with
-    the closed model solved densely by hand."""
+    model from M&B's (1,000 and 50): c is 1.25 times larger but a_33 is 0, so the Type II output
+    multipliers come out higher and the income multipliers 0.8 % lower, all by one factor. Each
+    closure agrees with the closed model solved densely by hand."""
     e = miller_blair_households
     A = e.A.toarray()
     h, cons = np.array([0.3, 0.25]), np.array([50.0, 400.0])
@@ -269,6 +270,14 @@ def test_the_closure_convention_changes_type_two(miller_blair_households):
     default = analysis.type_two_multipliers(e, "compensation", "households")
     mb = analysis.type_two_multipliers(e, "compensation", "households", income_total=1000.0, own_purchases=50.0)
     assert (default["output:type_ii"] > mb["output:type_ii"]).all()
+    # only c and a_33 differ: every Type II income multiplier moves by one factor, the ratio of the corners
+    moved = default["compensation:type_ii_multiplier"] / mb["compensation:type_ii_multiplier"]
+    np.testing.assert_allclose(moved, default.attrs["income_ratio"] / mb.attrs["income_ratio"], rtol=1e-12)
+    assert abs(moved.iloc[0] - 1) > 5e-3  # (800, 0) and (1000, 50) are near (0.8 %) but not the same model
+    # the same consumption out of a larger income total (1,000 against 800, no own purchases): less is induced
+    wider = analysis.type_two_multipliers(e, "compensation", "households", income_total=1000.0)
+    assert (wider["compensation:type_ii_multiplier"] < default["compensation:type_ii_multiplier"]).all()
+    assert (wider["output:type_ii"] < default["output:type_ii"]).all()
     with pytest.raises(SchemaError, match="own_purchases"):
         analysis.close_households(e, "compensation", "households", income_total=1000.0, own_purchases=1000.0)
     with pytest.raises(SchemaError, match="own_purchases"):
