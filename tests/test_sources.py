@@ -93,6 +93,83 @@ def test_pymrio_round_trip_exact_and_totals():
     assert_economy_equal(back, e)
 
 
+@pytest.fixture(scope="module")
+def pymrio_with_fy():
+    """pymrio.load_test() with its accounts, and the economy it bridges to (F_Y carried per category)."""
+    pymrio = pytest.importorskip("pymrio", reason="the pymrio bridge needs the mrio extra: pip install 'gosplan[mrio]'")
+    import warnings
+
+    from gosplan.sources.pymrio_bridge import from_pymrio
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pymrio's own deprecation noise
+        io = pymrio.load_test().calc_all()
+    return io, from_pymrio(io)
+
+
+@pytest.mark.parametrize("target", ["mrio.csv", "mrio", "mrio.xlsx"])
+def test_final_demand_factor_use_written_and_read_back(tmp_path, pymrio_with_fy, target):
+    """F_Y (households' own emissions, per region and category) survives write_economy/read_economy
+    bit for bit, so the consumption- and production-based accounts of the economy read back equal
+    pymrio's, F_Y included. Without the table they would not: the control at the end."""
+    from gosplan import analysis
+
+    io, e = pymrio_with_fy
+    assert e.final_demand_factor_use is not None and (e.final_demand_factor_use.to_numpy() != 0).any()
+    path = tmp_path / target
+    write_economy(e, path, format="csv" if target.endswith(".csv") else None)
+    back = read_economy(path)
+    assert_economy_equal(back, e, check_meta=True)
+    acc = analysis.consumption_accounts(back)
+    exts = list(io.get_extensions(data=True))
+    for ours, theirs in (("consumption", "D_cba_reg"), ("production", "D_pba_reg")):
+        ref = pd.concat([getattr(ext, theirs) for ext in exts])
+        got = getattr(acc, ours).reindex(columns=ref.columns)  # rows: the factors, in pymrio's order
+        assert got.shape == ref.shape
+        np.testing.assert_allclose(got.to_numpy(), ref.to_numpy(), rtol=1e-12, atol=0, err_msg=ours)
+    if target == "mrio.xlsx":
+        return
+    suffix = ".csv" if target.endswith(".csv") else ".parquet"
+    assert json.loads((path / "meta.json").read_text())["version"] == 2
+    # control: the same files less F_Y give other consumption accounts
+    (path / f"final_demand_factor_use{suffix}").unlink()
+    bare = analysis.consumption_accounts(read_economy(path))
+    ref = pd.concat([ext.D_cba_reg for ext in exts])
+    assert not np.allclose(bare.consumption.reindex(columns=ref.columns).to_numpy(), ref.to_numpy(), rtol=1e-3)
+
+
+def test_economy_without_final_demand_factor_use_stays_version_1(tmp_path, miller_blair):
+    write_economy(miller_blair, tmp_path / "mb.csv", format="csv")
+    assert json.loads((tmp_path / "mb.csv" / "meta.json").read_text())["version"] == 1
+    assert not (tmp_path / "mb.csv" / "final_demand_factor_use.csv").exists()
+    assert read_economy(tmp_path / "mb.csv").final_demand_factor_use is None
+
+
+def test_bad_final_demand_factor_use_named(tmp_path, miller_blair):
+    import dataclasses
+
+    fy = pd.DataFrame({"final": [5.0]}, index=["value_added"])
+    e = dataclasses.replace(miller_blair, final_demand_factor_use=fy)
+    path = tmp_path / "mb.csv"
+    write_economy(e, path, format="csv")
+    f = path / "final_demand_factor_use.csv"
+    assert f.read_text().splitlines() == ["factor,final", "value_added,5.0"]
+    assert_economy_equal(read_economy(path), e, check_meta=True)
+    f.write_text("factor,final\nvalue_added,5.0\nvalue_added,6.0\n")
+    with pytest.raises(SchemaError, match=r"final_demand_factor_use.csv row 3: factor 'value_added' appears twice"):
+        read_economy(path)
+    f.write_text("factor,exports\nvalue_added,5.0\n")
+    with pytest.raises(UnknownIdError, match=r"final_demand_factor_use.csv: column\(s\) \['exports'\].*\['final'\]"):
+        read_economy(path)
+    f.write_text("factor,final\nwages,5.0\n")
+    with pytest.raises(UnknownIdError, match=r"final_demand_factor_use.csv row 2: unknown factor 'wages'"):
+        read_economy(path)
+    f.write_text("factor,final\nvalue_added,5.0\n")
+    (path / "final_demand.csv").unlink()
+    with pytest.raises(SchemaError, match="final_demand_factor_use.csv: needs the final_demand table"):
+        read_economy(path)
+
+
 def test_ons_table_matches_published_results(raw_data):
     """ONS (2014) UK IOAT 2010: our A and output multipliers equal the published ones.
 

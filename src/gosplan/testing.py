@@ -33,7 +33,7 @@ def assert_economy_equal(left: Economy, right: Economy, rtol: float = 0.0, atol:
                     f"{attr}: differs at ({getattr(left, 'factors' if attr == 'factor_use' else 'products').index[i]!r}, "
                     f"{left.activity_ids[j]!r}): {a[i, j]!r} != {b[i, j]!r}"
                 )
-    for attr in ("levels", "final_demand"):
+    for attr in ("levels", "final_demand", "final_demand_factor_use"):
         a, b = getattr(left, attr), getattr(right, attr)
         if (a is None) != (b is None):
             raise AssertionError(f"{attr}: present in one economy only")

@@ -52,15 +52,37 @@ def _consumption_vector(economy, consumption, where: str) -> pd.Series:
 
 
 def close_households(economy, income: str = "compensation", consumption="Households", *,
-                     income_total: float | None = None, household_id: str = HOUSEHOLDS) -> Economy:
+                     income_total: float | None = None, own_purchases: float = 0.0,
+                     household_id: str = HOUSEHOLDS) -> Economy:
     """The economy closed with respect to households (Miller & Blair 2009, section 2.5).
 
     The household row ``h`` is the factor ``income`` per unit of output (e.g.
     compensation of employees); the household column ``c`` is the household
     consumption of each product (the final-demand category ``consumption``, or
-    a Series by product) per unit of total household income, ``income_total``
-    (default: the base-year income flows, ``sum_j h_j x_j``: M&B's ``x_{n+1}``).
-    Households buy no labour from themselves (``a_{n+1,n+1} = 0``).
+    a Series by product) per unit of total household income ``x_{n+1}``; the
+    corner ``a_{n+1,n+1}`` is households' purchases from households (domestic
+    services) per unit of that income::
+
+        h_j = income_j / x_j,   c_i = consumption_i / x_{n+1},
+        a_{n+1,n+1} = own_purchases / x_{n+1}.
+
+    Two conventions for ``x_{n+1}`` are in use, and they give different
+    Type II multipliers:
+
+    * ``income_total=None`` (default): the income earned in the industries,
+      ``x_{n+1} = sum_j h_j x_j`` (the closure of the shipped UK table, checked
+      against a closed model built by hand from the ONS table);
+    * ``income_total=<number>``: household income from all sources, e.g. the
+      households' row total of the table, which also counts income paid by final
+      demand and by households themselves. This is Miller & Blair's (2009,
+      section 2.5) ``x_{n+1}``: in their two-sector example 1,000, where the
+      industries pay 800, with ``own_purchases=50``.
+
+    A larger ``x_{n+1}`` for the same consumption gives a smaller ``c``, so less
+    is induced. Whatever changes only ``c`` or ``a_{n+1,n+1}`` scales every Type
+    II income multiplier by one common factor (see :func:`type_two_multipliers`).
+    Households' imports and taxes on products stay out of ``c`` only if
+    ``consumption`` is domestic use at basic prices (as in the shipped UK table).
 
     The closed economy has the products of ``economy`` plus ``household_id``
     (output: household income, in the unit of ``income``), the factors less
@@ -72,7 +94,8 @@ def close_households(economy, income: str = "compensation", consumption="Househo
     leaves at zero.
 
     Raises :class:`UnknownIdError` for an unknown factor or category,
-    :class:`SchemaError` without base-year output or with no income.
+    :class:`SchemaError` without base-year output, with no income, or with
+    ``own_purchases`` negative or not below the income total.
     """
     where = "close_households"
     rows = _factor_rows(economy, income, where)
@@ -89,12 +112,16 @@ def close_households(economy, income: str = "compensation", consumption="Househo
     total = float(h @ x) if income_total is None else float(income_total)
     if not np.isfinite(total) or total <= 0:
         raise SchemaError(f"{where}: household income ({income!r}) totals {total:g}; it must be positive")
+    own = float(own_purchases)
+    if not (np.isfinite(own) and 0.0 <= own < total):
+        raise SchemaError(f"{where}: own_purchases {own:g} must lie in [0, income total {total:g})")
     cons = _consumption_vector(economy, consumption, where)
     c = cons.to_numpy(dtype=float) / total
     n = len(x)
     A = economy.A
+    corner = sp.csr_array(np.array([[own / total]])) if own else None
     A_bar = sp.block_array([[A, sp.csr_array(c.reshape(n, 1))],
-                            [sp.csr_array(h.reshape(1, n)), None]], format="csr")
+                            [sp.csr_array(h.reshape(1, n)), corner]], format="csr")
     keep = [f for f in economy.factor_ids if f != rows[0]]
     B = _factor_coefficients(economy, keep)
     B_bar = sp.hstack([B, sp.csr_array((len(keep), 1))], format="csr")
@@ -109,7 +136,7 @@ def close_households(economy, income: str = "compensation", consumption="Househo
     meta = dict(economy.meta)
     meta["closed"] = {"households": household_id, "income": rows[0],
                       "consumption": consumption if isinstance(consumption, str) else str(consumption.name),
-                      "income_total": total}
+                      "income_total": total, "own_purchases": own}
     return Economy.from_coefficients(
         A_bar, B_bar, products=products, factors=economy.factors.loc[keep],
         final_demand=Y, levels=pd.Series(np.append(x, total), index=products.index),
@@ -118,7 +145,8 @@ def close_households(economy, income: str = "compensation", consumption="Househo
 
 
 def type_two_multipliers(economy, income: str = "compensation", consumption="Households", factors=None, *,
-                         income_total: float | None = None, method: str = "auto", **options) -> pd.DataFrame:
+                         income_total: float | None = None, own_purchases: float = 0.0, method: str = "auto",
+                         **options) -> pd.DataFrame:
     """Type I and Type II multipliers and induced effects of output, household income and factors.
 
     With ``L`` the open and ``L_bar`` the closed inverse (:func:`close_households`),
@@ -126,7 +154,7 @@ def type_two_multipliers(economy, income: str = "compensation", consumption="Hou
     6.2.2, 6.3.1, 6.3.2):
 
     * ``output:type_i`` = ``sum_i l_ij``; ``output:type_ii`` = ``sum_{i<=n} lbar_ij`` (the
-      household row left out, M&B's "simple" Type II output multiplier);
+      household row left out, so that it counts products only, not income);
       ``output:induced`` = their difference;
     * ``{income}:type_i`` = ``sum_i h_i l_ij`` (income effect); ``{income}:type_ii`` =
       ``lbar_{n+1,j}``; ``{income}:induced``; and the multipliers over the direct
@@ -137,15 +165,22 @@ def type_two_multipliers(economy, income: str = "compensation", consumption="Hou
       ``sum_i b_fi l_ij``, ``f:type_ii`` = ``sum_{i<=n} b_fi lbar_ij``, ``f:induced`` and
       the two ratios to ``b_fj``.
 
+    ``income_total`` and ``own_purchases`` choose the closure's convention, as in
+    :func:`close_households` (default: household income is the income earned in
+    the industries; Miller & Blair's example counts all household receipts).
+
     A ratio whose direct coefficient is zero is reported as 0 (ONS's convention, as
     :func:`~gosplan.analysis.type_one_multipliers`).  The Type II over Type I ratio
-    of income multipliers is the same for every product (M&B section 6.3.1).
+    of income multipliers is the same for every product (M&B section 6.3.1): by the
+    partitioned inverse, ``lbar_{n+1,j} = lbar_{n+1,n+1} (h L)_j`` with
+    ``lbar_{n+1,n+1} = 1 / (1 - a_{n+1,n+1} - h L c)``, so the ratio is
+    ``lbar_{n+1,n+1}``, stored in ``attrs["income_ratio"]``.
 
     Returns
     -------
     DataFrame products (of the open economy) x the columns above.
     """
-    closed = close_households(economy, income, consumption, income_total=income_total)
+    closed = close_households(economy, income, consumption, income_total=income_total, own_purchases=own_purchases)
     inc = closed.meta["closed"]["income"]
     others = [f for f in _factor_rows(economy, factors, "type_two_multipliers") if f != inc]
     n = len(economy.product_ids)
@@ -160,7 +195,9 @@ def type_two_multipliers(economy, income: str = "compensation", consumption="Hou
     Rb[1, n] = 1.0  # the household row of L_bar: income earned per unit of final demand
     Rb[2:, :n] = F
     closed_fact = prepare(closed, method, **{"rhs": Rb.shape[0], **options})
-    M2 = np.asarray(closed_fact.solve(Rb.T, transpose=True).x, dtype=np.float64).reshape(n + 1, -1).T[:, :n]
+    M2 = np.asarray(closed_fact.solve(Rb.T, transpose=True).x, dtype=np.float64).reshape(n + 1, -1).T
+    income_ratio = float(M2[1, n])  # lbar_{n+1,n+1}: Type II over Type I income multiplier
+    M2 = M2[:, :n]
     out = pd.DataFrame(index=economy.product_ids)
     out["output:type_i"], out["output:type_ii"] = M1[0], M2[0]
     out["output:induced"] = M2[0] - M1[0]
@@ -171,5 +208,6 @@ def type_two_multipliers(economy, income: str = "compensation", consumption="Hou
         out[f"{name}:type_i_multiplier"] = np.divide(M1[k], direct, out=np.zeros(n), where=nz)
         out[f"{name}:type_ii_multiplier"] = np.divide(M2[k], direct, out=np.zeros(n), where=nz)
     out.attrs["income"], out.attrs["closed"] = inc, closed.meta["closed"]
+    out.attrs["income_ratio"] = income_ratio
     return out
 

@@ -212,6 +212,10 @@ def multipliers(economy, factors=None, *, method: str = "auto", solver=None,
     default all) from one transposed solve: an iterative method then passes over
     ``A`` once per iteration for all of them, not once per call.
 
+    ``[1'; B] (I - A)^{-1}``, solved as ``(I - A)^T X = [1, B^T]``: the output
+    multipliers ``1' L`` and ``M = B L`` (Miller & Blair 2009, ch. 6; pymrio's
+    ``calc_M``).
+
     Returns
     -------
     (Series over products, DataFrame factors x products)
@@ -234,7 +238,8 @@ def value_added_multipliers(economy, value_added=None, *, method: str = "auto", 
     factor).  With every primary input counted, a balanced value table gives 1
     for every product (each unit of final demand is paid out as primary
     incomes); with compensation, operating surplus and production taxes only, it
-    is ONS's "GVA effect".
+    is ONS's "GVA effect" (UK Input-Output Analytical Tables, sheet "Multipliers";
+    Miller & Blair 2009, ch. 6, value-added multipliers).
     """
     M = factor_multipliers(economy, value_added, method=method, solver=solver, **options)
     return M.sum(axis=0).rename("value_added_multiplier")

@@ -81,6 +81,12 @@ def linkages(economy, *, forward: str = "ghosh", method: str = "auto", solver=No
 
 
 def key_sectors(economy, *, forward: str = "ghosh", method: str = "auto", solver=None, **options) -> pd.Index:
-    """The products whose normalised backward and forward linkages both exceed 1 (see :func:`linkages`)."""
+    """The products whose normalised backward and forward linkages both exceed 1 (see :func:`linkages`).
+
+    ``{j : n sum_i l_ij / sum_ij l_ij > 1  and  n f_j / sum_k f_k > 1}``, with ``f`` the
+    forward linkages (Ghosh row sums, or Leontief row sums with ``forward="leontief"``):
+    the "key" class of Miller & Blair (2009), section 12.2.4, table 12.4 (Rasmussen 1956;
+    Hirschman 1958).
+    """
     table = linkages(economy, forward=forward, method=method, solver=solver, **options)
     return table.index[table["key_sector"] == "key"]

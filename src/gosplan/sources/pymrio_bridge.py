@@ -123,7 +123,8 @@ def from_pymrio(io: Any, extensions: list[str] | None = None, name: str | None =
 def to_pymrio(economy: Economy, extension: str = "factors") -> Any:
     """A ``pymrio.IOSystem`` from a symmetric Economy (one activity per product).
 
-    Sets ``Z``, ``A``, ``x`` and ``Y`` and one extension with ``F`` and ``S``. Product
+    Sets ``Z``, ``A``, ``x`` and ``Y`` and one extension with ``F``, ``S`` (and ``F_Y``
+    from ``final_demand_factor_use``, if the economy has it). Product
     ids without a region go to a region named after the economy.
     """
     pymrio = require("pymrio", "mrio")
@@ -166,10 +167,14 @@ def to_pymrio(economy: Economy, extension: str = "factors") -> Any:
         else:
             sindex = pd.Index([EXTENSION_SEPARATOR.join(p) for p in parts], name="stressor")
         S = pd.DataFrame(B[rows], index=sindex, columns=index)
+        F_Y = None
+        if economy.final_demand_factor_use is not None:  # households' own emissions go back as F_Y
+            F_Y = pd.DataFrame(economy.final_demand_factor_use.to_numpy()[rows], index=sindex, columns=Y.columns)
         ext = pymrio.Extension(
             name=ext_name,
             F=S * x[None, :],
             S=S,
+            F_Y=F_Y,
             unit=pd.DataFrame({"unit": economy.factors["unit"].to_numpy()[rows]}, index=sindex),
         )
         setattr(io, ext_name.replace(" ", "_"), ext)

@@ -1,21 +1,28 @@
 """gosplan's own table format: an economy as a few long tables, in CSV, Parquet or Excel.
 
-The format (version 1) is the economy itself, nothing more, so a round trip is exact:
+The format (versions 1 and 2) is the economy itself, nothing more, so a round trip is exact:
 
-=================  ==========================================================
-table              columns
-=================  ==========================================================
-``products``       ``id, unit, region, name``
-``activities``     ``id, region, name, capacity`` (``inf``: no limit)
-``factors``        ``id, unit, name, available`` (``inf``: no limit)
-``use``            ``product, activity, value`` (input per unit of level)
-``make``           ``product, activity, value`` (output per unit of level)
-``factor_use``     ``factor, activity, value``
-``capital``        ``product, activity, value`` (optional)
-``levels``         ``activity, value`` (optional: base-year activity levels)
-``final_demand``   ``product`` then one column per category (optional)
-``meta``           JSON: ``{"format": "gosplan-economy", "version": 1, "name": ..., "meta": {...}}``
-=================  ==========================================================
+=============================  ==========================================================
+table                          columns
+=============================  ==========================================================
+``products``                   ``id, unit, region, name``
+``activities``                 ``id, region, name, capacity`` (``inf``: no limit)
+``factors``                    ``id, unit, name, available`` (``inf``: no limit)
+``use``                        ``product, activity, value`` (input per unit of level)
+``make``                       ``product, activity, value`` (output per unit of level)
+``factor_use``                 ``factor, activity, value``
+``capital``                    ``product, activity, value`` (optional)
+``levels``                     ``activity, value`` (optional: base-year activity levels)
+``final_demand``               ``product`` then one column per category (optional)
+``final_demand_factor_use``    ``factor`` then one column per final-demand category: the
+                               factor use of final demand itself, pymrio's ``F_Y``
+                               (optional; version 2)
+``meta``                       JSON: ``{"format": "gosplan-economy", "version": 1, "name": ..., "meta": {...}}``
+=============================  ==========================================================
+
+An economy with ``final_demand_factor_use`` is written as version 2, so that a
+gosplan that reads only version 1 refuses it instead of dropping the table;
+every other economy is still written as version 1.
 
 CSV and Parquet store a folder with one file per table (``use.csv``,
 ``meta.json``, ...); Excel stores one workbook with one sheet per table (the
@@ -47,7 +54,8 @@ from gosplan.economy import Economy
 from gosplan.errors import GosplanError, SchemaError, SourceError, UnknownIdError
 
 FORMAT = "gosplan-economy"
-VERSION = 1
+#: the newest version read; version 2 adds the optional final_demand_factor_use table
+VERSION = 2
 LABEL_TABLES = {"products": "product", "activities": "activity", "factors": "factor"}
 #: coefficient table -> (row label table, column label table)
 MATRIX_TABLES = {
@@ -88,7 +96,13 @@ def economy_to_tables(economy: Economy) -> dict[str, pd.DataFrame | dict]:
         fd = economy.final_demand.copy()
         fd.columns = [str(c) for c in fd.columns]
         out["final_demand"] = fd.reset_index(names="product")
-    out["meta"] = {"format": FORMAT, "version": VERSION, "name": economy.name, "meta": _jsonable(economy.meta)}
+    fy = economy.final_demand_factor_use
+    if fy is not None:
+        fy = fy.copy()
+        fy.columns = [str(c) for c in fy.columns]
+        out["final_demand_factor_use"] = fy.reset_index(names="factor")
+    version = 2 if fy is not None else 1  # version 1 readers know every other table
+    out["meta"] = {"format": FORMAT, "version": version, "name": economy.name, "meta": _jsonable(economy.meta)}
     return out
 
 
@@ -174,6 +188,11 @@ def tables_to_economy(
             fd[i, k] = _values(df[c], f"{where('final_demand')} column {c!r}", negative_ok=True)
         final_demand = pd.DataFrame(fd, index=labels["products"].index, columns=pd.Index(cats, dtype=object))
 
+    final_factor_use = None
+    if "final_demand_factor_use" in tables:
+        final_factor_use = _final_factor_use(tables["final_demand_factor_use"], labels["factors"].index,
+                                             final_demand, where("final_demand_factor_use"))
+
     try:
         return Economy(
             products=labels["products"],
@@ -185,6 +204,7 @@ def tables_to_economy(
             capital=matrices["capital"],
             levels=levels,
             final_demand=final_demand,
+            final_demand_factor_use=final_factor_use,
             name=str(meta.get("name", "")),
             meta=meta.get("meta", {}),
         )
@@ -192,6 +212,29 @@ def tables_to_economy(
         if not source:
             raise
         raise type(exc)(f"{source}: {exc}") from exc
+
+
+def _final_factor_use(df: pd.DataFrame, factors: pd.Index, final_demand: pd.DataFrame | None,
+                      where: str) -> pd.DataFrame:
+    """The ``final_demand_factor_use`` table (factor, then a column per category) as factors x categories."""
+    _require_columns(df, ["factor"], where)
+    if final_demand is None:
+        raise SchemaError(f"{where}: needs the final_demand table, whose categories are its columns")
+    i = _positions(df["factor"], factors, where, "factor", "factors")
+    dup = pd.Series(i).duplicated().to_numpy()
+    if dup.any():
+        r = int(np.flatnonzero(dup)[0])
+        raise SchemaError(f"{where} row {r + 2}: factor {df['factor'].iloc[r]!r} appears twice; give each factor once")
+    cats = [str(c) for c in df.columns if c != "factor"]
+    unknown = [c for c in cats if c not in final_demand.columns]
+    if unknown:
+        raise UnknownIdError(f"{where}: column(s) {unknown[:10]} are no final-demand category; "
+                             f"the categories are {list(final_demand.columns)[:20]}")
+    values = np.zeros((len(factors), len(cats)))
+    for k, c in enumerate(df.columns.drop("factor")):
+        # signed: a factor may be a subsidy or a sink, as in factor_use's signed rows
+        values[i, k] = _values(df[c], f"{where} column {str(c)!r}", negative_ok=True)
+    return pd.DataFrame(values, index=factors, columns=pd.Index(cats, dtype=object))
 
 
 def _require_columns(df: pd.DataFrame, cols: list[str], where: str) -> None:
@@ -311,7 +354,7 @@ def _categorical(col: Any) -> pd.Categorical:
 
 def _read_folder(path: Path, suffix: str) -> dict[str, Any]:
     tables: dict[str, Any] = {}
-    for name in [*LABEL_TABLES, *MATRIX_TABLES, "levels", "final_demand"]:
+    for name in [*LABEL_TABLES, *MATRIX_TABLES, "levels", "final_demand", "final_demand_factor_use"]:
         f = path / f"{name}{suffix}"
         if not f.exists():
             continue
