@@ -15,7 +15,7 @@ import contextlib
 import datetime as dt
 import os
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import (
     Boolean,
@@ -321,22 +321,30 @@ class Store:
         return self.url.startswith("sqlite")
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, staged: Callable[[], None] | None = None) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error.
 
         Inside :meth:`batch` it is a savepoint of the batch's transaction instead.
+        ``staged`` is called once the block's writes are in the transaction and the
+        write lock is released, before the commit is awaited (group commit): the next
+        writer may start then, while this one waits for its batch's fsync. It is not
+        called when the block fails.
         """
         if self._outer is not None:
             with self._outer.begin_nested():
                 yield self._outer
+            if staged is not None:
+                staged()
             return
         if self.group:
-            yield from self._group_write()
+            yield from self._group_write(staged)
             return
         with self._write_lock, self.sessions() as session, session.begin():
             yield session
+        if staged is not None:
+            staged()
 
-    def _group_write(self) -> Iterator[Session]:
+    def _group_write(self, staged: Callable[[], None] | None = None) -> Iterator[Session]:
         with self._cond:
             while self._batch is not None and self._batch.members >= MAX_BATCH:
                 self._cond.wait()
@@ -352,6 +360,8 @@ class Store:
             savepoint.commit()
             b.members += 1
             self._cond.notify_all()
+        if staged is not None:
+            staged()
         b.done.wait()
         if b.error is not None:
             raise StorageFailure(f"the database did not commit this write ({b.error}); nothing was stored, "

@@ -17,14 +17,14 @@ import json
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gosplan.democracy.rounds import RoundKind, RoundStatus
 from gosplan.errors import GosplanError
 from gosplan.server import _domain as domain
-from gosplan.server.auth import FailedAuth, Principal, Role
+from gosplan.server.auth import Bearer, FailedAuth, Principal, Role, hash_token
 from gosplan.server.db import Head, LedgerRow, Mandate, Round, Store, Token, UsedKey, utcnow
 from gosplan.server.heads import Signer, default_key_path
 
@@ -94,9 +94,31 @@ class ServiceBase:
 
         self.failed_auth = FailedAuth(int(os.environ.get("GOSPLAN_AUTH_FAILURES", "20")))
         self._principals: dict[str, Principal] = {}
+        from gosplan.server.services.casting import BallotBox
+
+        #: the queue of votes and ballots, stored in batches (:mod:`.casting`)
+        self.ballot_box = BallotBox(self)
         self.registry_id = self._ensure_registry()
 
     # -- plumbing --------------------------------------------------------------
+    def remember(self, token_hash: str, p: Principal) -> None:
+        """Keep the principal behind a token (its role, council, member and mandate never change);
+        whether the token is still valid is checked again by every write."""
+        if len(self._principals) < 100_000:
+            self._principals[token_hash] = p
+
+    def _presented(self, p: Principal | Bearer | None) -> Principal | Bearer:
+        """A presented token as the principal already known for it, else as it came (checked later);
+        401 without one, 429 for an address that failed too often."""
+        if p is None:
+            raise Unauthorized("this needs a bearer token (Authorization: Bearer TOKEN); yours is missing, unknown or revoked")
+        if isinstance(p, Bearer):
+            wait = self.failed_auth.blocked(p.address)
+            if wait:
+                raise TooMany(f"too many failed tokens from {p.address or 'this address'}; try again in {wait:.0f} s")
+            return self._principals.get(hash_token(p.text)) or p
+        return p
+
     def _ensure_registry(self) -> int:
         """The chain that logs councils, members and tokens (writes not tied to a round)."""
         with self.store.write() as s:
@@ -110,12 +132,20 @@ class ServiceBase:
 
     def _log(self, s: Session, rnd: Round, kind: str, payload: dict, actor: Principal | str = "system") -> None:
         """Append one entry to ``rnd``'s chain; the caller holds the round's lock."""
-        actor = actor if isinstance(actor, str) else _actor(actor)
+        self._log_many(s, rnd, [(kind, payload, actor)])
+
+    def _log_many(self, s: Session, rnd: Round, entries: list[tuple[str, dict, Principal | str]]) -> None:
+        """Append ``(kind, payload, actor)`` entries to ``rnd``'s chain in order, as one multi-row
+        insert; the caller holds the round's lock."""
         self._check_head(s, rnd)
-        text, digest = domain.ledger_next(rnd.head_hash or domain.GENESIS, rnd.seq + 1, kind, actor, payload)
-        s.add(LedgerRow(round_id=rnd.id, seq=rnd.seq + 1, entry=text, hash=digest))
-        rnd.seq += 1
-        rnd.head_hash = digest
+        rows, seq, head = [], rnd.seq, rnd.head_hash or domain.GENESIS
+        for kind, payload, actor in entries:
+            seq += 1
+            text, head = domain.ledger_next(head, seq, kind, actor if isinstance(actor, str) else _actor(actor), payload)
+            rows.append({"round_id": rnd.id, "seq": seq, "entry": text, "hash": head})
+        if rows:
+            s.execute(insert(LedgerRow), rows)
+            rnd.seq, rnd.head_hash = seq, head
 
     def _check_head(self, s: Session, rnd: Round) -> None:
         """Refuse to extend a chain whose stored rows do not end at the round's recorded head.
