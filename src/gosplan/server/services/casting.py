@@ -59,6 +59,8 @@ class Cast:
     content: Content
     event: threading.Event = dataclasses.field(default_factory=threading.Event)
     lead: bool = False
+    #: how an awaiting request is woken (from the batch's thread), when the cast came from one
+    wake: Callable[[], None] | None = None
     result: dict | None = None
     error: BaseException | None = None
 
@@ -81,12 +83,7 @@ class BallotBox:
 
     def cast(self, c: Cast) -> dict:
         """Queue ``c``, wait until its batch is committed; the stored vote, or its refusal raised."""
-        if isinstance(c.who, Principal):
-            c.who = c.authorize(c.who)  # a known token's role and council are refused before queueing
-        with self._lock:
-            self._queue.append(c)
-            lead, self._leading = not self._leading, True
-        if lead:
+        if self._queued(c):
             self._run()
         while True:
             c.event.wait()
@@ -95,6 +92,40 @@ class BallotBox:
             c.lead = False
             c.event.clear()
             self._run()
+        return self._answer(c)
+
+    async def cast_async(self, c: Cast) -> dict:
+        """:meth:`cast` for a request served on the event loop: it waits without holding a worker
+        thread, and the batches run in threads of their own."""
+        import asyncio
+
+        loop = asyncio.get_running_loop()
+        done = loop.create_future()
+
+        def settle() -> None:
+            if not done.done():
+                done.set_result(None)
+
+        c.wake = lambda: loop.call_soon_threadsafe(settle)
+        if self._queued(c):
+            self._lead_in_thread()
+        await done
+        return self._answer(c)
+
+    def _queued(self, c: Cast) -> bool:
+        """Queue ``c``; whether its caller is to lead (no batch is being checked now)."""
+        if isinstance(c.who, Principal):
+            c.who = c.authorize(c.who)  # a known token's role and council are refused before queueing
+        with self._lock:
+            self._queue.append(c)
+            lead, self._leading = not self._leading, True
+        return lead
+
+    def _lead_in_thread(self) -> None:
+        threading.Thread(target=self._run, name="gosplan-ballot-box", daemon=True).start()
+
+    @staticmethod
+    def _answer(c: Cast) -> dict:
         if c.error is not None:
             raise c.error
         assert c.result is not None
@@ -110,12 +141,15 @@ class BallotBox:
             nonlocal passed
             passed = True
             with self._lock:
-                if self._queue:
-                    nxt = self._queue[0]
+                if not self._queue:
+                    self._leading = False
+                    return
+                nxt = self._queue[0]
+                if nxt.wake is None:  # a thread waits for it: that thread leads the next batch
                     nxt.lead = True
                     nxt.event.set()
-                else:
-                    self._leading = False
+                    return
+            self._lead_in_thread()
 
         try:
             self._store(batch, pass_lead)
@@ -125,7 +159,10 @@ class BallotBox:
             for c in batch:
                 if c.result is None and c.error is None:
                     c.error = StorageFailure("the vote was not stored (the service failed while storing it); send it again")
-                c.event.set()
+                if c.wake is not None:
+                    c.wake()
+                else:
+                    c.event.set()
 
     def _store(self, batch: list[Cast], staged: Callable[[], None] | None) -> None:
         for c in batch:

@@ -202,10 +202,16 @@ class RoundActs(ServiceBase):
             return {"id": pr.id, "round_id": r.id, "council_id": p.council_id, **content}
 
     def vote(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        return self.ballot_box.cast(self._vote_cast(p, round_id, data, key))
+
+    async def vote_async(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        """:meth:`vote` for a request on the event loop (it holds no worker thread while its batch is stored)."""
+        return await self.ballot_box.cast_async(self._vote_cast(p, round_id, data, key))
+
+    def _vote_cast(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None) -> Cast:
         council_id = data["council_id"]
-        return self.ballot_box.cast(Cast(self._presented(p), round_id, data, key,
-                                         authorize=lambda who: self._delegate_for(who, council_id),
-                                         content=self._vote_content))
+        return Cast(self._presented(p), round_id, data, key, authorize=lambda who: self._delegate_for(who, council_id),
+                    content=self._vote_content)
 
     def _vote_content(self, s: Session, r: Round, cache: dict, p: Principal, data: dict) -> dict:
         """A delegate's vote checked against its plan round (the batch's ``cache`` keeps the round's proposals)."""
@@ -227,9 +233,15 @@ class RoundActs(ServiceBase):
 
     # -- members: budget and election ballots ----------------------------------
     def ballot(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
-        return self.ballot_box.cast(Cast(self._presented(p), round_id, data, key,
-                                         authorize=lambda who: self.authorize(who, Role.MEMBER),
-                                         content=self._ballot_content))
+        return self.ballot_box.cast(self._ballot_cast(p, round_id, data, key))
+
+    async def ballot_async(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        """:meth:`ballot` for a request on the event loop."""
+        return await self.ballot_box.cast_async(self._ballot_cast(p, round_id, data, key))
+
+    def _ballot_cast(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None) -> Cast:
+        return Cast(self._presented(p), round_id, data, key, authorize=lambda who: self.authorize(who, Role.MEMBER),
+                    content=self._ballot_content)
 
     def _ballot_content(self, s: Session, r: Round, cache: dict, p: Principal, data: dict) -> dict:
         """A member's ballot checked against its budget or election round (the batch's ``cache``
