@@ -549,3 +549,40 @@ def test_pages_carry_security_headers(live):
     assert "default-src 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
     assert c.get("/rounds").headers["x-content-type-options"] == "nosniff"
+
+
+def test_public_verify_replays_once_per_head_and_still_finds_a_rewrite(tmp_path, monkeypatch):
+    """``GET /rounds/{id}/ledger/verify`` is public and its replay may solve a plan: asking again
+    for the same head must not recompute, but a row rewritten behind the service's back is
+    still found (the chain is hashed on every call)."""
+    from sqlalchemy import select, update
+
+    from gosplan.server import _domain
+    from gosplan.server.db import LedgerRow, Store
+    from gosplan.server.demo import seed_plan_round
+    from gosplan.server.services import Service
+
+    url = str(tmp_path / "verify.sqlite")
+    seed_plan_round(url, 2, proposals=1)
+    store = Store(url, durable=False)
+    try:
+        svc = Service(store)
+        replays = []
+        real = _domain.ledger_verify
+        monkeypatch.setattr(_domain, "ledger_verify",
+                            lambda texts, replay=False, **kw: replays.append(replay) or real(texts, replay=replay, **kw))
+        election = next(r["id"] for r in svc.rounds() if r["kind"] == "election" and r["status"] == "published")
+        first = svc.verify(election)
+        assert first["ok"] and first["replayed"], first
+        for _ in range(5):
+            assert svc.verify(election) == first
+        assert replays.count(True) == 1  # one replay for six requests of the same head
+        with store.write() as s:  # an intruder rewrites a ballot in the stored entry
+            row = s.scalars(select(LedgerRow).where(LedgerRow.round_id == election).order_by(LedgerRow.seq)).all()[2]
+            s.execute(update(LedgerRow).where(LedgerRow.id == row.id).values(entry=row.entry.replace('"approve":[', '"approve":[0,')))
+        tampered = svc.verify(election)
+        assert not tampered["ok"] and tampered["index"] == 2, tampered
+        assert replays.count(True) == 1
+    finally:
+        store.dispose()
+

@@ -94,6 +94,8 @@ class ServiceBase:
 
         self.failed_auth = FailedAuth(int(os.environ.get("GOSPLAN_AUTH_FAILURES", "20")))
         self._principals: dict[str, Principal] = {}
+        #: replayed verifications by (round, entries, head, published heads) (:meth:`LedgerActs.verify`)
+        self._replays: dict[tuple, dict] = {}
         from gosplan.server.services.casting import BallotBox
 
         #: the queue of votes and ballots, stored in batches (:mod:`.casting`)
