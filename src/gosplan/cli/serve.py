@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from typing import Optional
 
 import typer
@@ -20,6 +21,15 @@ def serve(
         False, "--rotate-admin-token",
         help="Revoke every administrator token and write a new one to the admin token file "
              "($GOSPLAN_ADMIN_TOKEN_FILE, else beside the signing key), never to the logs."),
+    migrate: bool = typer.Option(
+        False, "--migrate",
+        help="Bring a database made by an older gosplan to the current schema first (adds the missing "
+             "tables and columns, removes nothing; back it up before), and publish a signed head for "
+             "every round that has none."),
+    heads_mirror: Optional[str] = typer.Option(
+        None, "--heads-mirror", envvar="GOSPLAN_HEADS_MIRROR",
+        help="Also append every signed head to this file (opened append-only; the server refuses to start "
+             "if the database lacks a head the file holds). `gosplan ledger verify EXPORT --head FILE` reads it."),
 ) -> None:
     """Serve the councils' API (docs at /docs) and pages (at /ui).
 
@@ -32,10 +42,25 @@ def serve(
     uvicorn = require("uvicorn", "server")
     from gosplan.server.app import create_app
 
+    if heads_mirror:
+        os.environ["GOSPLAN_HEADS_MIRROR"] = os.path.abspath(heads_mirror)  # the service reads it when it starts
+    if migrate:
+        from gosplan.server.db import migrate as migrate_schema
+
+        for change in migrate_schema(database_url) or ["the schema is current: nothing to add"]:
+            typer.echo(f"gosplan: migrate: {change}", err=True)
     application = create_app(database_url, rotate_admin_token=rotate_admin_token)
+    if migrate:
+        signed, refused = application.state.service.sign_missing_heads()
+        typer.echo(f"gosplan: migrate: published a signed head for {len(signed)} round(s) that had none", err=True)
+        for rid, why in refused:
+            typer.echo(f"gosplan: migrate: round {rid} gets no head: its ledger does not verify ({why}); "
+                       "check it with `gosplan ledger verify`", err=True)
     typer.echo(f"gosplan: serving on http://{host}:{port}/ui (API docs: /docs)", err=True)
     # A client that reuses an idle connection just as the server closes it gets a reset
     # (httpx's ReadError): uvicorn closes idle connections after 5 s, exactly when httpx's
     # pool expires them. Keeping them longer than common clients do leaves the closing to
     # the client.
-    uvicorn.run(application, host=host, port=port, log_level="warning", timeout_keep_alive=65, backlog=4096)
+    # No access log (a line per vote costs the event loop); httptools and uvloop when installed.
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=65,
+                backlog=4096)

@@ -13,7 +13,9 @@ combines them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
@@ -26,7 +28,7 @@ from gosplan.errors import GosplanError
 from gosplan.server import _domain as domain
 from gosplan.server.auth import Bearer, FailedAuth, Principal, Role, hash_token
 from gosplan.server.db import Head, LedgerRow, Mandate, Round, Store, Token, UsedKey, utcnow
-from gosplan.server.heads import Signer, default_key_path
+from gosplan.server.heads import HeadsMirror, Signer, default_key_path
 
 
 class Refusal(GosplanError):
@@ -90,16 +92,15 @@ class ServiceBase:
     def __init__(self, store: Store, signer: Signer | None = None):
         self.store = store
         self.signer = signer if signer is not None else Signer(default_key_path(store.url))
-        import os
-
         self.failed_auth = FailedAuth(int(os.environ.get("GOSPLAN_AUTH_FAILURES", "20")))
         self._principals: dict[str, Principal] = {}
+        #: the append-only copy of every signed head, when ``$GOSPLAN_HEADS_MIRROR`` names a file
+        self.heads_mirror = HeadsMirror(os.environ["GOSPLAN_HEADS_MIRROR"]) if os.environ.get("GOSPLAN_HEADS_MIRROR") else None
         #: replayed verifications by (round, entries, head, published heads) (:meth:`LedgerActs.verify`)
         self._replays: dict[tuple, dict] = {}
-        from gosplan.server.services.casting import BallotBox
-
-        #: the queue of votes and ballots, stored in batches (:mod:`.casting`)
-        self.ballot_box = BallotBox(self)
+        if self.heads_mirror is not None:  # before any write: a database its mirror contradicts is not served
+            with self.store.read() as s:
+                self.heads_mirror.catch_up(list(s.scalars(select(Head.signed).order_by(Head.id))))
         self.registry_id = self._ensure_registry()
 
     # -- plumbing --------------------------------------------------------------
@@ -192,8 +193,32 @@ class ServiceBase:
         from gosplan.democracy.ledger import utc_now
 
         signed = self.signer.sign(r.id, r.seq + 1, r.head_hash, r.status, utc_now())
-        s.add(Head(round_id=r.id, entries=r.seq + 1, hash=r.head_hash, signed=domain.canonical(signed)))
+        text = domain.canonical(signed)
+        s.add(Head(round_id=r.id, entries=r.seq + 1, hash=r.head_hash, signed=text))
+        if self.heads_mirror is not None:
+            self.store.after_commit(s, functools.partial(self.heads_mirror.append, text))
         return signed
+
+    def sign_missing_heads(self) -> tuple[list[int], list[tuple[int, str]]]:
+        """Publish a signed head for every round that has none (a database made before heads were
+        signed, after :func:`gosplan.server.db.migrate`), if its chain verifies up to its recorded
+        head: ``(round ids signed, [(round id, why not)])``."""
+        with self.store.read() as s:
+            ids = list(s.scalars(select(Round.id).where(Round.kind != RoundKind.REGISTRY, Round.seq >= 0,
+                                                        ~select(Head.id).where(Head.round_id == Round.id).exists())
+                                 .order_by(Round.id)))
+        signed, refused = [], []
+        for rid in ids:
+            with self.store.write() as s:
+                r = self.store.lock_round(s, rid)
+                texts = list(s.scalars(select(LedgerRow.entry).where(LedgerRow.round_id == rid).order_by(LedgerRow.seq)))
+                report = domain.ledger_verify(texts, expected_count=r.seq + 1, expected_head=r.head_hash or None)
+                if report["ok"]:
+                    self._sign_head(s, r)
+                    signed.append(rid)
+                else:
+                    refused.append((rid, report["message"]))
+        return signed, refused
 
     def _still_valid(self, s: Session, p: Principal) -> None:
         """Check the caller's token again inside the write transaction.

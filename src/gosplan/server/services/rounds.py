@@ -8,6 +8,7 @@ winners (:meth:`ElectionActs._seat`, in :mod:`.elections`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,7 +22,7 @@ from gosplan.server import _domain as domain
 from gosplan.server.auth import Bearer, Principal, Role
 from gosplan.server.db import Candidate, Council, Member, Project, Proposal, Round, Vote, utcnow
 from gosplan.server.services._base import Conflict, Forbidden, Invalid, NotFound, ServiceBase, loads
-from gosplan.server.services.casting import Cast
+from gosplan.server.services.casting import BallotBox, Cast
 
 
 class RoundActs(ServiceBase):
@@ -200,6 +201,12 @@ class RoundActs(ServiceBase):
             s.flush()
             self._log(s, r, "proposal", {"proposal": pr.id, "council": p.council_id, **content}, p)
             return {"id": pr.id, "round_id": r.id, "council_id": p.council_id, **content}
+
+    @functools.cached_property
+    def ballot_box(self) -> BallotBox:
+        """The queue of votes and ballots, stored in batches (:mod:`.casting`). Two made at once
+        by racing first casts would each still be correct: batches are acts of the group commit."""
+        return BallotBox(self)
 
     def vote(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
         return self.ballot_box.cast(self._vote_cast(p, round_id, data, key))
