@@ -30,6 +30,12 @@ def serve(
         None, "--heads-mirror", envvar="GOSPLAN_HEADS_MIRROR",
         help="Also append every signed head to this file (opened append-only; the server refuses to start "
              "if the database lacks a head the file holds). `gosplan ledger verify EXPORT --head FILE` reads it."),
+    workers: int = typer.Option(
+        1, "--workers", min=1, max=64,
+        help="Processes serving requests over the one database. Writes stay serialised by the database "
+             "(SQLite's write lock, PostgreSQL's row locks), each process group-commits its own; the limit "
+             "on failed tokens counts per process. Stop the service with SIGTERM: a SIGKILL of this process "
+             "leaves its workers running."),
 ) -> None:
     """Serve the councils' API (docs at /docs) and pages (at /ui).
 
@@ -62,5 +68,14 @@ def serve(
     # pool expires them. Keeping them longer than common clients do leaves the closing to
     # the client.
     # No access log (a line per vote costs the event loop); httptools and uvloop when installed.
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=65,
-                backlog=4096)
+    options = dict(host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=65, backlog=4096)
+    if workers == 1:
+        uvicorn.run(application, **options)
+        return
+    # Everything done once at startup (key, administrator token, migration, registry, catching the
+    # mirror up) was done above, in this process; each worker opens the database afresh and finds it done.
+    from gosplan.server.db import normalise_url
+
+    application.state.service.store.dispose()
+    os.environ["GOSPLAN_DATABASE_URL"] = normalise_url(database_url)
+    uvicorn.run("gosplan.server.app:create_app", factory=True, workers=workers, **options)
