@@ -31,7 +31,7 @@ def serve(
         help="Also append every signed head to this file (opened append-only; the server refuses to start "
              "if the database lacks a head the file holds). `gosplan ledger verify EXPORT --head FILE` reads it."),
     workers: int = typer.Option(
-        1, "--workers", min=1, max=64,
+        1, "--workers", min=1, max=64, envvar="GOSPLAN_WORKERS",
         help="Processes serving requests over the one database. Writes stay serialised by the database "
              "(SQLite's write lock, PostgreSQL's row locks), each process group-commits its own; the limit "
              "on failed tokens counts per process. Stop the service with SIGTERM: a SIGKILL of this process "
