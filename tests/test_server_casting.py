@@ -123,3 +123,24 @@ def test_casts_from_the_event_loop_share_batches(seeded):
     assert sorted(o["id"] for o in out) == sorted(v["id"] for v in svc.votes(rnd))
     assert svc.ballot_box.batches < len(c)  # the casts waiting on the loop joined batches
     assert svc.verify(rnd, replay=False)["ok"]
+
+
+def test_a_cast_that_breaks_its_batch_fails_alone(seeded):
+    """An unexpected error while checking one cast (here its check raises) fails that cast only:
+    the batch is run again cast by cast, and the others are stored."""
+    svc, seed = seeded
+    rnd, props, d, c = seed["round"], seed["proposals"], seed["delegates"], seed["councils"]
+    box = svc.ballot_box
+    casts = [svc._vote_cast(Bearer(d[i]), rnd, {"council_id": c[i], "approve": [props[0]]}, f"k{i}") for i in range(3)]
+
+    def broken(*_):
+        raise RuntimeError("a bug in one check")
+
+    casts[1].content = broken
+    for x in casts:
+        box._queued(x)
+    box._run()
+    assert casts[0].result and casts[2].result and casts[1].result is None
+    assert "RuntimeError: a bug in one check" in str(casts[1].error)
+    assert sorted(v["voter"] for v in svc.votes(rnd)) == sorted([f"council:{c[0]}", f"council:{c[2]}"])
+    assert svc.verify(rnd, replay=False)["ok"]

@@ -171,30 +171,34 @@ class BallotBox:
         try:
             with self.service.store.write(staged=staged) as s:
                 self._check_and_stage(s, batch, results)
-        except IntegrityError as exc:
-            if len(batch) > 1:  # a constraint raced past the checks: find whose, each cast alone
-                for c in batch:
-                    self._store([c], None)
-                return
-            key = batch[0].key
-            batch[0].error = (Conflict(f"replayed request: Idempotency-Key {key!r} was already used by this token; "
-                                       "nothing stored") if "used_keys" in str(exc.orig)
-                              else Conflict(f"conflicting write refused, nothing stored ({exc.orig})"))
-            return
-        except (StorageFailure, Refusal) as exc:
+        except StorageFailure as exc:  # the batch's commit failed: none of its casts is stored
             for c in batch:
                 c.error = exc
             return
-        except Exception as exc:  # noqa: BLE001 (the database failed: every cast of the batch is told)
-            for c in batch:
-                c.error = StorageFailure(f"the database did not store this vote ({exc.__class__.__name__}: {exc}); "
-                                         "nothing was stored, send it again")
+        except Exception as exc:  # noqa: BLE001 (told to the cast that caused it, below)
+            if len(batch) > 1:  # one cast broke the batch (a constraint that raced past the checks...): each alone
+                for c in batch:
+                    self._store([c], None)
+                return
+            batch[0].error = self._refusal(exc, batch[0])
             return
         self.batches += 1
         self.casts += len(results)
         for c in batch:
             if c.error is None:
                 c.result = results[id(c)]
+
+    @staticmethod
+    def _refusal(exc: Exception, c: Cast) -> Exception:
+        """What a cast that failed alone is told; nothing of it was stored."""
+        if isinstance(exc, Refusal):
+            return exc
+        if isinstance(exc, IntegrityError):
+            if "used_keys" in str(exc.orig):
+                return Conflict(f"replayed request: Idempotency-Key {c.key!r} was already used by this token; "
+                                "nothing stored")
+            return Conflict(f"conflicting write refused, nothing stored ({exc.orig})")
+        return StorageFailure(f"this vote was not stored ({exc.__class__.__name__}: {exc}); send it again")
 
     def _check_and_stage(self, s: Session, batch: list[Cast], results: dict[int, dict]) -> None:
         svc = self.service
