@@ -159,10 +159,13 @@ class BallotBox:
             for c in batch:
                 if c.result is None and c.error is None:
                     c.error = StorageFailure("the vote was not stored (the service failed while storing it); send it again")
-                if c.wake is not None:
-                    c.wake()
-                else:
+                if c.wake is None:
                     c.event.set()
+                    continue
+                try:
+                    c.wake()
+                except RuntimeError:  # its event loop has closed (the server is stopping): no one waits
+                    pass
 
     def _store(self, batch: list[Cast], staged: Callable[[], None] | None) -> None:
         for c in batch:
