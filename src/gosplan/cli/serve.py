@@ -70,6 +70,12 @@ def serve(
     # No access log (a line per vote costs the event loop); httptools and uvloop when installed.
     options = dict(host=host, port=port, log_level="warning", access_log=False, timeout_keep_alive=65, backlog=4096)
     if workers == 1:
+        # What start-up made (modules, the economies, the app) lives as long as the server: kept out
+        # of the cyclic collector, whose passes over it otherwise stall requests under load.
+        import gc
+
+        gc.collect()
+        gc.freeze()
         uvicorn.run(application, **options)
         return
     # Everything done once at startup (key, administrator token, migration, registry, catching the
