@@ -1,16 +1,18 @@
 """Fault loop: ``kill -9`` of the server at random moments under load, K times (default 20).
 
 N councils with elected delegates (set up in-process, not timed). Each cycle starts
-``gosplan serve`` on the same database, opens a plan round as the planner, and sends the
-N councils' proposals to it from 16 threads (each with its own Idempotency-Key), reads
-the round's head while they go on, and kills the server with SIGKILL after a random
-delay. After every restart it checks: the server starts and answers; every proposal
-acknowledged so far, in every round of the loop, is stored; each round's exported ledger
-verifies and contains the heads read before the kill and the last head the server signed
-(``pinned``: a ledger cut short by the crash would fail). A proposal in flight at a kill
-is sent again with the same key after the restart: stored by the retry (201) or found
-stored already (409 replayed). Prints one line per cycle and the totals. Bounded: K
-cycles, K x N writes, ``--time-limit`` seconds.
+``gosplan serve`` on the same database, opens two plan rounds as the planner (one that
+aggregates proposals, one that takes votes on five proposals made first), and sends the
+N councils' proposals to the first and their votes to the second from 16 threads (each
+with its own Idempotency-Key; votes are stored in batches), reads the rounds' heads while
+they go on, and kills the server with SIGKILL after a random delay. After every restart
+it checks: the server starts and answers; every proposal and vote acknowledged so far, in
+every round of the loop, is stored; each round's exported ledger verifies and contains
+the heads read before the kill and the last head the server signed (``pinned``: a ledger
+cut short by the crash would fail). A write in flight at a kill is sent again with the
+same key after the restart: stored by the retry (201) or found stored already (409
+replayed). Prints one line per cycle and the totals. Bounded: K cycles, K x 2N writes,
+``--time-limit`` seconds.
 
     python benchmarks/bench_server_kill9.py --kills 20 --councils 300
     python benchmarks/bench_server_kill9.py --postgres postgresql://...
@@ -68,33 +70,45 @@ def main() -> None:
         from gosplan.server import _domain
 
         goods = _domain.product_ids(_domain.DEFAULT_ECONOMY)[:3]
-        acked: dict[tuple[int, int], str] = {}  # (round, council index) -> key, acknowledged
-        pending: dict[tuple[int, int], str] = {}  # sent, answer lost in a kill
+        acked: dict[tuple[str, int, int], str] = {}  # (kind, round, council index) -> key, acknowledged
+        pending: dict[tuple[str, int, int], str] = {}  # sent, answer lost in a kill
         lock = threading.Lock()
         totals = {"kills": 0, "writes_acknowledged": 0, "writes_stored": 0, "ledgers_verified": 0,
                   "clean_starts": 0, "retried_after_kill": 0, "found_stored_by_retry_409": 0}
         rounds_opened: list[int] = []
         seen: dict[int, tuple[int, str]] = {}
+        choices: dict[int, list[int]] = {}  # a voting round's proposals
 
-        def propose(base: str, rid: int, i: int, key: str, stop: threading.Event) -> None:
+        def send(kind: str, base: str, rid: int, i: int, key: str, stop: threading.Event) -> dict | None:
             if stop.is_set():
-                return
-            body = {"council_id": seed["councils"][i], "basket": {g: 1.0 + (i + rid) % 7 for g in goods}}
+                return None
+            if kind == "proposal":
+                path, body = "proposals", {"council_id": seed["councils"][i], "basket": {g: 1.0 + (i + rid) % 7 for g in goods}}
+            else:
+                path, body = "votes", {"council_id": seed["councils"][i], "approve": [choices[rid][i % len(choices[rid])]]}
             headers = {"Authorization": f"Bearer {seed['delegates'][i]}", "Idempotency-Key": key}
             try:
-                r = httpx.post(f"{base}/rounds/{rid}/proposals", json=body, headers=headers, timeout=30)
+                r = httpx.post(f"{base}/rounds/{rid}/{path}", json=body, headers=headers, timeout=30)
             except httpx.HTTPError:
                 with lock:
-                    pending[(rid, i)] = key
-                return
+                    pending[(kind, rid, i)] = key
+                return None
             with lock:
                 if r.status_code == 201 or (r.status_code == 409 and "replayed" in r.text):
-                    acked[(rid, i)] = key
-                    pending.pop((rid, i), None)
+                    acked[(kind, rid, i)] = key
+                    pending.pop((kind, rid, i), None)
                     if r.status_code == 409:
                         totals["found_stored_by_retry_409"] += 1
-                else:
-                    pending[(rid, i)] = key
+                    return r.json()
+                pending[(kind, rid, i)] = key
+            return None
+
+        def open_round(base: str, title: str, rule: str) -> int:
+            rid = httpx.post(f"{base}/rounds", json={"kind": "plan", "title": title, "rule": rule},
+                             headers={"Authorization": f"Bearer {seed['planner']}", "Idempotency-Key": uuid.uuid4().hex},
+                             timeout=30).json()["id"]
+            rounds_opened.append(rid)
+            return rid
 
         for cycle in range(1, args.kills + 1):
             if time.monotonic() > t_end:
@@ -103,24 +117,26 @@ def main() -> None:
             proc, base = _serve(url, tmp / "server.log")
             totals["clean_starts"] += 1
             stop = threading.Event()
-            # first the proposals whose answers a kill swallowed, with their keys
+            # first the writes whose answers a kill swallowed, with their keys
             retry = list(pending.items())
             totals["retried_after_kill"] += len(retry)
-            for (rid, i), key in retry:
-                propose(base, rid, i, key, stop)
-            rid = httpx.post(f"{base}/rounds", json={"kind": "plan", "title": f"kill cycle {cycle}",
-                                                      "rule": "weighted-sum"},
-                             headers={"Authorization": f"Bearer {seed['planner']}",
-                                      "Idempotency-Key": uuid.uuid4().hex}, timeout=30).json()["id"]
-            rounds_opened.append(rid)
+            for (kind, rid, i), key in retry:
+                send(kind, base, rid, i, key, stop)
+            rid = open_round(base, f"kill cycle {cycle}", "weighted-sum")
+            vid = open_round(base, f"kill cycle {cycle}, votes", "approval")
+            choices[vid] = []
+            for i in range(min(5, args.councils)):  # the proposals voted on, before the storm
+                choices[vid].append(send("proposal", base, vid, i, uuid.uuid4().hex, stop)["id"])
             with ThreadPoolExecutor(16) as pool:
-                futures = [pool.submit(propose, base, rid, i, uuid.uuid4().hex, stop) for i in range(args.councils)]
+                futures = [pool.submit(send, kind, base, r_id, i, uuid.uuid4().hex, stop)
+                           for i in range(args.councils) for kind, r_id in (("proposal", rid), ("vote", vid))]
                 time.sleep(rng.uniform(0.3, 2.0))
-                try:
-                    r = httpx.get(f"{base}/rounds/{rid}", timeout=10).json()
-                    seen[rid] = (r["ledger_entries"], r["head_hash"])
-                except httpx.HTTPError:
-                    pass
+                for r_id in (rid, vid):
+                    try:
+                        r = httpx.get(f"{base}/rounds/{r_id}", timeout=10).json()
+                        seen[r_id] = (r["ledger_entries"], r["head_hash"])
+                    except httpx.HTTPError:
+                        pass
                 time.sleep(rng.uniform(0.0, 0.5))
                 os.kill(proc.pid, signal.SIGKILL)
                 proc.wait(10)
@@ -133,9 +149,13 @@ def main() -> None:
             lost, broken, stored_n = [], [], 0
             try:
                 for r_id in rounds_opened:
-                    got = {p["council_id"] for p in httpx.get(f"{base}/rounds/{r_id}", timeout=60).json()["proposals"]}
+                    got = {("proposal", p["council_id"])
+                           for p in httpx.get(f"{base}/rounds/{r_id}", timeout=60).json()["proposals"]}
+                    got |= {("vote", int(v["voter"].split(":")[1]))
+                            for v in httpx.get(f"{base}/rounds/{r_id}/votes", timeout=60).json()}
                     stored_n += len(got)
-                    lost += [(r_id, i) for (rr, i) in acked if rr == r_id and seed["councils"][i] not in got]
+                    lost += [(kind, r_id, i) for (kind, rr, i) in acked
+                             if rr == r_id and (kind, seed["councils"][i]) not in got]
                     export = httpx.get(f"{base}/rounds/{r_id}/ledger", timeout=60).content
                     signed = httpx.get(f"{base}/rounds/{r_id}/head", timeout=60).json()
                     pinned = [check_signed_head(signed)] + ([seen[r_id]] if r_id in seen else [])
@@ -149,13 +169,14 @@ def main() -> None:
                 except subprocess.TimeoutExpired:
                     proc.kill()
             totals["ledgers_verified"] += len(rounds_opened) - len(broken)
-            print(f"cycle {cycle:2d}: killed during round {rid}; {len(acked)} writes acknowledged so far, {stored_n} "
+            print(f"cycle {cycle:2d}: killed during rounds {rid} and {vid}; {len(acked)} writes acknowledged so far, {stored_n} "
                   f"stored, {len(lost)} acknowledged but lost, {len(pending)} in flight at kills (retried next start); "
                   f"{len(rounds_opened) - len(broken)}/{len(rounds_opened)} ledgers verify against their heads",
                   flush=True)
             if lost or broken:
                 raise SystemExit(f"FAILED: lost {lost[:5]} broken {broken[:3]}")
         totals["writes_acknowledged"], totals["writes_stored"] = len(acked), stored_n
+        totals["of_them_votes_acknowledged"] = sum(kind == "vote" for kind, _, _ in acked)
         print("totals: " + ", ".join(f"{k} {v}" for k, v in totals.items()))
         print("OK: after every kill every acknowledged write was stored and every round's ledger verified "
               "against the heads read before the kill and the last signed head")

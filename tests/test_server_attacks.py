@@ -549,3 +549,84 @@ def test_pages_carry_security_headers(live):
     assert "default-src 'none'" in r.headers["content-security-policy"]
     assert r.headers["x-frame-options"] == "DENY" and r.headers["x-content-type-options"] == "nosniff"
     assert c.get("/rounds").headers["x-content-type-options"] == "nosniff"
+
+
+def test_public_verify_replays_once_per_head_and_still_finds_a_rewrite(tmp_path, monkeypatch):
+    """``GET /rounds/{id}/ledger/verify`` is public and its replay may solve a plan: asking again
+    for the same head must not recompute, but a row rewritten behind the service's back is
+    still found (the chain is hashed on every call)."""
+    from sqlalchemy import select, update
+
+    from gosplan.server import _domain
+    from gosplan.server.db import LedgerRow, Store
+    from gosplan.server.demo import seed_plan_round
+    from gosplan.server.services import Service
+
+    url = str(tmp_path / "verify.sqlite")
+    seed_plan_round(url, 2, proposals=1)
+    store = Store(url, durable=False)
+    try:
+        svc = Service(store)
+        replays = []
+        real = _domain.ledger_verify
+        monkeypatch.setattr(_domain, "ledger_verify",
+                            lambda texts, replay=False, **kw: replays.append(replay) or real(texts, replay=replay, **kw))
+        election = next(r["id"] for r in svc.rounds() if r["kind"] == "election" and r["status"] == "published")
+        first = svc.verify(election)
+        assert first["ok"] and first["replayed"], first
+        for _ in range(5):
+            assert svc.verify(election) == first
+        assert replays.count(True) == 1  # one replay for six requests of the same head
+        with store.write() as s:  # an intruder rewrites a ballot in the stored entry
+            row = s.scalars(select(LedgerRow).where(LedgerRow.round_id == election).order_by(LedgerRow.seq)).all()[2]
+            s.execute(update(LedgerRow).where(LedgerRow.id == row.id).values(entry=row.entry.replace('"approve":[', '"approve":[0,')))
+        tampered = svc.verify(election)
+        assert not tampered["ok"] and tampered["index"] == 2, tampered
+        assert replays.count(True) == 1
+    finally:
+        store.dispose()
+
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_heads_mirror_outlives_a_rewritten_database(backend, tmp_path, cli):
+    """An intruder who cuts a ledger short and erases its traces from the rounds and heads tables
+    passes every check the database alone allows; the append-only mirror of heads still shows
+    the truncation, and the server refuses to start over the database its mirror contradicts."""
+    from gosplan.server.heads import canonical_json
+
+    mirror = tmp_path / "heads.jsonl"
+    server = Server(fresh_database(backend, tmp_path), tmp_path / "server.log",
+                    env={"GOSPLAN_HEADS_MIRROR": str(mirror)}).start()
+    c = Client(server.url)
+    try:
+        planner = c.ok("/planners", {"label": "mirror"}, ADMIN)["token"]
+        co = _council(c, planner, "mirror council")
+        r = _budget(c, planner, "mirrored")
+        for m in co["members"][:3]:
+            c.ok(f"/rounds/{r['id']}/ballots", {"approve": ["p3"]}, m["token"])
+        c.ok(f"/rounds/{r['id']}/close", None, planner, status=200)
+        published = [canonical_json(h).decode() for rnd in c.get("/rounds").json()
+                     for h in c.get(f"/rounds/{rnd['id']}/heads").json()]
+        assert len(published) >= 3 and sorted(mirror.read_text().splitlines()) == sorted(published)
+
+        _export(c, r["id"], tmp_path / "whole.jsonl")
+        ok = cli(["ledger", "verify", str(tmp_path / "whole.jsonl"), "--head", str(mirror)])
+        assert ok.exit_code == 0 and "published head(s) match" in ok.output, ok.output
+        last = json.loads((tmp_path / "whole.jsonl").read_text().splitlines()[-1])
+        sql(server, "DELETE FROM ledger WHERE round_id = :r AND seq = :s", r=r["id"], s=last["seq"])
+        sql(server, "UPDATE rounds SET seq = :s, head_hash = :h WHERE id = :r", r=r["id"], s=last["seq"] - 1,
+            h=last["prev_hash"])
+        sql(server, "DELETE FROM heads WHERE round_id = :r AND entries > :n", r=r["id"], n=last["seq"])
+        assert c.get(f"/rounds/{r['id']}/ledger/verify?replay=false").json()["ok"]  # the database agrees with itself
+        _export(c, r["id"], tmp_path / "short.jsonl")
+        bad = cli(["ledger", "verify", str(tmp_path / "short.jsonl"), "--head", str(mirror)])
+        assert bad.exit_code == 1 and "truncated" in bad.output, bad.output
+    finally:
+        c.close()
+        server.stop()
+    try:
+        with pytest.raises(RuntimeError, match="not in the database's heads table"):
+            server.start()
+    finally:
+        server.stop()

@@ -25,7 +25,7 @@ pytest.importorskip("uvicorn")
 
 from gosplan.democracy.ledger import verify_export  # noqa: E402
 
-from _server_harness import Server, seed_plan_round  # noqa: E402
+from _server_harness import Server, backends, fresh_database, seed_plan_round  # noqa: E402
 
 COUNCILS = 40
 
@@ -134,3 +134,41 @@ def test_tampered_chain_link_detected(tmp_path):
     finally:
         store.dispose()
     assert report["ok"] is False and report["index"] == 3
+
+
+@pytest.mark.parametrize("backend", backends())
+def test_two_workers_over_one_database_store_each_vote_once(backend, tmp_path):
+    """``gosplan serve --workers 2``: votes racing through both processes, each council twice with
+    different keys and once more replaying a key, store one vote per council; every answer is
+    201 or 409, acknowledged equals stored, and the ledger verifies with one entry per vote."""
+    url = fresh_database(backend, tmp_path)
+    seed = seed_plan_round(url, COUNCILS)
+    rid, proposals = seed["round"], seed["proposals"]
+    server = Server(url, tmp_path / "server.log", env={"GOSPLAN_WORKERS": "2"}).start()
+    statuses: list[tuple[int, int]] = []
+    lock = threading.Lock()
+
+    def vote(job: tuple[int, str]) -> None:
+        i, key = job
+        body = {"council_id": seed["councils"][i], "approve": [proposals[i % len(proposals)]]}
+        headers = {"Authorization": f"Bearer {seed['delegates'][i]}", "Idempotency-Key": key}
+        r = httpx.post(f"{server.url}/rounds/{rid}/votes", json=body, headers=headers, timeout=60)
+        with lock:
+            statuses.append((i, r.status_code))
+
+    try:
+        jobs = [(i, f"{i}-{k}") for i in range(COUNCILS) for k in ("a", "b", "a")]
+        with ThreadPoolExecutor(24) as pool:
+            list(pool.map(vote, jobs))
+        assert {s for _, s in statuses} <= {201, 409}, statuses
+        for i in range(COUNCILS):
+            assert [s for j, s in statuses if j == i].count(201) == 1, statuses
+        with httpx.Client(base_url=server.url, timeout=30) as c:
+            stored = c.get(f"/rounds/{rid}/votes").json()
+            assert sorted(v["voter"] for v in stored) == sorted(f"council:{x}" for x in seed["councils"])
+            export = c.get(f"/rounds/{rid}/ledger").content
+        report = verify_export(export)
+        assert report.ok, report.message
+        assert [json.loads(x)["kind"] for x in export.splitlines()[1:]].count("vote") == COUNCILS
+    finally:
+        server.stop()

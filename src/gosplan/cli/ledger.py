@@ -50,9 +50,10 @@ def _hooks(specs: list[str]) -> dict:
 _HEX64 = re.compile(r"^[0-9a-f]{64}$")
 
 
-def _heads(specs: list[str], key: str | None) -> tuple[list[tuple[int, str]], str | None]:
-    """``--head`` options: ``COUNT:HASH``, a bare ``HASH`` (the last entry's), or a signed head
-    file or URL (``GET /rounds/ID/head``) whose signature is checked."""
+def _heads(specs: list[str], key: str | None, round_id: str | None = None) -> tuple[list[tuple[int, str]], str | None]:
+    """``--head`` options: ``COUNT:HASH``, a bare ``HASH`` (the last entry's), a signed head
+    file or URL (``GET /rounds/ID/head``) whose signature is checked, or a file of signed heads
+    one per line (``gosplan serve --heads-mirror``), of which those of ``round_id`` are taken."""
     from gosplan.errors import SchemaError
 
     pinned, last = [], None
@@ -66,10 +67,27 @@ def _heads(specs: list[str], key: str | None) -> tuple[list[tuple[int, str]], st
             from gosplan.democracy.ledger import check_signed_head
 
             try:
-                pinned.append(check_signed_head(_read(spec), key))
+                text = _read(spec).decode("utf-8")
+                if len([line for line in text.splitlines() if line.strip()]) > 1:
+                    from gosplan.server.heads import mirrored_heads
+
+                    pinned += mirrored_heads(text, round_id, key)
+                else:
+                    pinned.append(check_signed_head(text, key))
             except Exception as exc:  # noqa: BLE001 (any failure to read or check is the user's answer)
                 raise SchemaError(f"--head {spec}: {exc}") from None
     return pinned, last
+
+
+def _export_round(data: bytes) -> str | None:
+    """The round an export's header names (to pick its heads from a mirror); None if unreadable
+    (the verification then says what is wrong with the export)."""
+    import json
+
+    try:
+        return str(json.loads(data.split(b"\n", 1)[0])["round"])
+    except (ValueError, KeyError, TypeError):
+        return None
 
 
 @ledger_app.command("verify")
@@ -94,8 +112,9 @@ def verify_command(
 
     console = Console()
     hooks = {} if no_replay else _hooks(replay)
-    pinned, last = _heads(head, key)
-    report = verify_export(_read(source), replay=hooks, expected_head=last, pinned=pinned)
+    data = _read(source)
+    pinned, last = _heads(head, key, _export_round(data))
+    report = verify_export(data, replay=hooks, expected_head=last, pinned=pinned)
     if report.ok:
         notes = []
         if not report.replayed:

@@ -144,7 +144,13 @@ def _number(x: float) -> str:
 _ESCAPES = {'"': '\\"', "\\": "\\\\", "\b": "\\b", "\f": "\\f", "\n": "\\n", "\r": "\\r", "\t": "\\t"}
 
 
+#: The characters a JSON string escapes, and lone surrogates: a string without any is copied as is.
+_SPECIAL = re.compile('[\x00-\x1f"\\\\\ud800-\udfff]')
+
+
 def _string(s: str, where: str) -> str:
+    if _SPECIAL.search(s) is None:
+        return '"' + s + '"'
     out = []
     for ch in s:
         o = ord(ch)
@@ -168,6 +174,8 @@ def _canon(value: Any, where: str, out: list[str]) -> None:
         out.append("false")
     elif isinstance(value, str):
         out.append(_string(value, where))
+    elif isinstance(value, int) and -_MAX_SAFE <= value <= _MAX_SAFE:
+        out.append(str(value))  # what _number gives for every integer that a double holds exactly
     elif isinstance(value, int):
         text = _number(float(value)) if abs(value) < 2**1024 else ""
         if abs(value) > _MAX_SAFE and text != str(value):
@@ -177,7 +185,14 @@ def _canon(value: Any, where: str, out: list[str]) -> None:
         if not math.isfinite(value):
             raise SchemaError(f"{where}: {value!r} is not a JSON number; store a finite value or null")
         out.append(_number(value))
-    elif isinstance(value, Mapping):
+    elif isinstance(value, (list, tuple)):
+        out.append("[")
+        for i, item in enumerate(value):
+            if i:
+                out.append(",")
+            _canon(item, f"{where}[{i}]", out)
+        out.append("]")
+    elif isinstance(value, (dict, Mapping)):  # dict first: the ABC check is slow
         items = []
         for key in value:
             if not isinstance(key, str):
@@ -192,13 +207,6 @@ def _canon(value: Any, where: str, out: list[str]) -> None:
             out.append(":")
             _canon(value[key], f"{where}[{key!r}]", out)
         out.append("}")
-    elif isinstance(value, (list, tuple)):
-        out.append("[")
-        for i, item in enumerate(value):
-            if i:
-                out.append(",")
-            _canon(item, f"{where}[{i}]", out)
-        out.append("]")
     else:
         # numpy scalars and the like: accept what is exactly a Python number
         for cast in (int, float):

@@ -439,8 +439,9 @@ def economy_products(name: Annotated[str, Path(max_length=100)]):
 
 
 @router.post("/rounds/{round_id}/votes", status_code=201, tags=["delegate"])
-def vote(round_id: PathId, body: VoteIn, who: Who, svc: Svc, key: IdemKey = None):
-    return svc.vote(who, round_id, _dump(body), _key(key, body))
+async def vote(round_id: PathId, body: VoteIn, who: Who, svc: Svc, key: IdemKey = None):
+    # on the event loop: a vote waits for its batch's commit without holding a worker thread
+    return await svc.vote_async(who, round_id, _dump(body), _key(key, body))
 
 
 @router.get("/rounds/{round_id}/votes", tags=["public"])
@@ -450,8 +451,8 @@ def votes(round_id: PathId, svc: Svc):
 
 
 @router.post("/rounds/{round_id}/ballots", status_code=201, tags=["member"])
-def ballot(round_id: PathId, body: BallotIn, who: Who, svc: Svc, key: IdemKey = None):
-    return svc.ballot(who, round_id, _dump(body), _key(key, body))
+async def ballot(round_id: PathId, body: BallotIn, who: Who, svc: Svc, key: IdemKey = None):
+    return await svc.ballot_async(who, round_id, _dump(body), _key(key, body))
 
 
 @router.post("/rounds/{round_id}/candidates", status_code=201, tags=["member"])

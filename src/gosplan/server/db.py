@@ -14,8 +14,9 @@ from __future__ import annotations
 import contextlib
 import datetime as dt
 import os
+import sys
 import threading
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 from sqlalchemy import (
     Boolean,
@@ -28,6 +29,7 @@ from sqlalchemy import (
     UniqueConstraint,
     create_engine,
     event,
+    inspect,
     select,
 )
 from sqlalchemy.engine import Engine
@@ -263,6 +265,59 @@ def make_engine(url: str | None, *, writer: bool = True, durable: bool = True) -
     return create_engine(url, pool_size=20, max_overflow=40, pool_pre_ping=True)
 
 
+class OutdatedSchema(GosplanError):
+    """The database was made by an older gosplan: tables or columns are missing."""
+
+
+def schema_gaps(engine: Engine) -> tuple[list[str], list[tuple[str, str]]]:
+    """What the database lacks of the current schema: missing tables, and missing ``(table, column)``
+    in the tables it has. A database with none of the service's tables is new, not outdated."""
+    insp = inspect(engine)
+    existing = set(insp.get_table_names())
+    if not existing & set(Base.metadata.tables):
+        return [], []
+    tables = [t.name for t in Base.metadata.sorted_tables if t.name not in existing]
+    columns = []
+    for t in Base.metadata.sorted_tables:
+        if t.name in existing:
+            have = {c["name"] for c in insp.get_columns(t.name)}
+            columns += [(t.name, c.name) for c in t.columns if c.name not in have]
+    return tables, columns
+
+
+def migrate(url: str | None) -> list[str]:
+    """Bring a database made by an older gosplan to the current schema; what was done, one line each.
+
+    Adds the missing tables and the missing columns (each nullable: existing rows get NULL);
+    nothing is removed, renamed or rewritten. Back the database up first. A column the
+    current schema requires a value in cannot be added this way and is refused before
+    anything changes.
+    """
+    engine = make_engine(url)
+    try:
+        tables, columns = schema_gaps(engine)
+        q = engine.dialect.identifier_preparer.quote
+        ddl, done = [], []
+        for table, name in columns:
+            c = Base.metadata.tables[table].c[name]
+            if not c.nullable and c.server_default is None:
+                raise OutdatedSchema(f"{table}.{name}: a required column is missing and cannot be added with a value "
+                                     "for the existing rows; nothing was changed")
+            sql = f"ALTER TABLE {q(table)} ADD COLUMN {q(name)} {c.type.compile(engine.dialect)}"
+            for fk in c.foreign_keys:
+                sql += f" REFERENCES {q(fk.column.table.name)} ({q(fk.column.name)})"
+            ddl.append(sql)
+            done.append(f"added column {table}.{name}")
+        with engine.begin() as conn:
+            for sql in ddl:
+                conn.exec_driver_sql(sql)
+        Base.metadata.create_all(engine)
+        done += [f"created table {t}" for t in tables]
+        return done
+    finally:
+        engine.dispose()
+
+
 class _Batch:
     """Acts sharing one transaction of a group commit, and the event of its commit."""
 
@@ -296,6 +351,13 @@ class Store:
     def __init__(self, url: str | None = None, *, durable: bool = True, group: bool | None = None):
         self.url = normalise_url(url)
         self.engine = make_engine(self.url, durable=durable)
+        tables, columns = schema_gaps(self.engine)
+        if tables or columns:
+            self.engine.dispose()
+            lacks = [f"table {t}" for t in tables] + [f"column {t}.{c}" for t, c in columns]
+            raise OutdatedSchema(f"database {self.url}: made by an older gosplan, it lacks {', '.join(lacks)}. "
+                                 "Back it up, then run `gosplan serve --migrate` once (it adds them; nothing is "
+                                 "removed or rewritten)")
         Base.metadata.create_all(self.engine)
         self.sessions = sessionmaker(self.engine, expire_on_commit=False)
         self.reader = make_engine(self.url, writer=False) if self.is_sqlite else self.engine
@@ -321,22 +383,59 @@ class Store:
         return self.url.startswith("sqlite")
 
     @contextlib.contextmanager
-    def write(self) -> Iterator[Session]:
+    def write(self, staged: Callable[[], None] | None = None) -> Iterator[Session]:
         """One transaction: committed when the block ends, rolled back on any error.
 
         Inside :meth:`batch` it is a savepoint of the batch's transaction instead.
+        ``staged`` is called once the block's writes are in the transaction and the
+        write lock is released, before the commit is awaited (group commit): the next
+        writer may start then, while this one waits for its batch's fsync. It is not
+        called when the block fails.
         """
         if self._outer is not None:
-            with self._outer.begin_nested():
+            with self._outer.begin_nested(), self._act(self._outer):
                 yield self._outer
+            if staged is not None:
+                staged()
             return
         if self.group:
-            yield from self._group_write()
+            yield from self._group_write(staged)
             return
-        with self._write_lock, self.sessions() as session, session.begin():
-            yield session
+        with self._write_lock:
+            with self.sessions() as session:
+                with session.begin(), self._act(session):
+                    yield session
+                self._committed(session)
+        if staged is not None:
+            staged()
 
-    def _group_write(self) -> Iterator[Session]:
+    @staticmethod
+    def after_commit(session: Session, fn: Callable[[], None]) -> None:
+        """Run ``fn`` once the transaction holding ``session``'s current act is committed (before
+        the act is acknowledged); never if the act is rolled back or the commit fails."""
+        session.info.setdefault("after_commit", []).append(fn)
+
+    @staticmethod
+    @contextlib.contextmanager
+    def _act(session: Session) -> Iterator[None]:
+        """One act (a transaction or savepoint): an act that fails drops the hooks it registered."""
+        hooks = session.info.setdefault("after_commit", [])
+        mark = len(hooks)
+        try:
+            yield
+        except BaseException:
+            del hooks[mark:]
+            raise
+
+    @staticmethod
+    def _committed(session: Session) -> None:
+        for fn in session.info.pop("after_commit", []):
+            try:
+                fn()
+            except Exception as exc:  # noqa: BLE001 (the write is committed; a hook's failure is reported)
+                print(f"gosplan: after a commit: {exc}", file=sys.stderr, flush=True)
+
+    def _group_write(self, staged: Callable[[], None] | None = None) -> Iterator[Session]:
         with self._cond:
             while self._batch is not None and self._batch.members >= MAX_BATCH:
                 self._cond.wait()
@@ -345,13 +444,16 @@ class Store:
             b = self._batch
             savepoint = b.session.begin_nested()
             try:
-                yield b.session
+                with self._act(b.session):
+                    yield b.session
             except BaseException:
                 savepoint.rollback()  # also after a failed flush, which leaves it inactive
                 raise
             savepoint.commit()
             b.members += 1
             self._cond.notify_all()
+        if staged is not None:
+            staged()
         b.done.wait()
         if b.error is not None:
             raise StorageFailure(f"the database did not commit this write ({b.error}); nothing was stored, "
@@ -369,6 +471,7 @@ class Store:
                     b.transaction.commit()
                     self.commits += 1
                     self.committed_acts += b.members
+                    self._committed(b.session)
                 except BaseException as exc:  # noqa: BLE001 (reported to every act of the batch)
                     b.error = exc
                     try:
@@ -395,12 +498,14 @@ class Store:
         Each act is a savepoint, so a refused act still stores nothing; the whole batch
         is committed once at the end.
         """
-        with self.sessions() as session, session.begin():
-            self._outer = session
-            try:
-                yield
-            finally:
-                self._outer = None
+        with self.sessions() as session:
+            with session.begin():
+                self._outer = session
+                try:
+                    yield
+                finally:
+                    self._outer = None
+            self._committed(session)
 
     def lock_round(self, session: Session, round_id: int) -> Round | None:
         """The round row, locked for this transaction so its ledger chain grows one entry at a time.

@@ -67,3 +67,83 @@ class Signer:
         body = {"format": FORMAT, "version": VERSION, "round": round_id, "entries": entries, "head": head,
                 "status": str(status), "time": time, "public_key": self.public_key}
         return {**body, "signature": self._key.sign(canonical_json(body)).hex()}
+
+
+class HeadsMirror:
+    """An append-only copy of every signed head, one canonical JSON line each, outside the database.
+
+    The server opens the file with ``O_APPEND`` and only ever adds to it (after the head's
+    transaction is committed, before the act is acknowledged; fsynced); an administrator may
+    make it append-only for the server's user (``chattr +a``), or keep it on another machine's
+    disk. Whoever rewrites the database's ``heads`` table cannot rewrite the mirror: at startup
+    the server refuses to run if a mirrored head is missing from the database, and
+    ``gosplan ledger verify EXPORT --head MIRROR`` checks an export against every head the
+    mirror holds for its round.
+    """
+
+    def __init__(self, path: str | os.PathLike):
+        self.path = Path(path)
+        self.path.parent.mkdir(parents=True, exist_ok=True)
+        self._fd = os.open(self.path, os.O_WRONLY | os.O_APPEND | os.O_CREAT, 0o644)
+        import threading
+
+        self._lock = threading.Lock()
+
+    def append(self, signed: str) -> None:
+        """Add one signed head (its canonical JSON text) and make it durable."""
+        line = (signed + "\n").encode("utf-8")
+        with self._lock:
+            os.write(self._fd, line)  # one write of a line: O_APPEND puts it whole at the end
+            os.fsync(self._fd)
+
+    def catch_up(self, stored: list[str]) -> int:
+        """Check the mirror against the heads stored in the database (``stored``, oldest first) and
+        append those it lacks (a crash between a commit and its append); how many were appended.
+
+        Raises :class:`GosplanError` if the mirror holds a head the database does not: the
+        database's heads were changed behind the server's back, or the mirror is another's.
+        """
+        known = set(stored)
+        text = self.path.read_text(encoding="utf-8")
+        if text and not text.endswith("\n"):  # a line torn by a crash mid-write: set it apart, skip it
+            os.write(self._fd, b"\n")
+            text = text[:text.rfind("\n") + 1]
+        lines = [ln for ln in text.splitlines() if ln.strip()]
+        for i, line in enumerate(lines, 1):
+            if line not in known:
+                raise GosplanError(
+                    f"heads mirror {self.path}, line {i}: this signed head is not in the database's heads table "
+                    f"({line[:120]}…): the database was changed behind the server's back, or the mirror belongs to "
+                    "another database. Check each round with `gosplan ledger verify EXPORT --head "
+                    f"{self.path}`; the server does not start over a database its mirror contradicts")
+        mirrored = set(lines)
+        missing = [h for h in stored if h not in mirrored]
+        for h in missing:
+            self.append(h)
+        return len(missing)
+
+    def close(self) -> None:
+        os.close(self._fd)
+
+
+def mirrored_heads(text: str, round_id: str | int, public_key: str | None = None) -> list[tuple[int, str]]:
+    """The heads a mirror file (or any file of signed heads, one JSON per line) holds for round
+    ``round_id``, each signature checked: ``(entries, hash)`` pairs for ``verify``'s ``pinned``.
+
+    Raises :class:`GosplanError` naming the line whose signature fails, or if none is of the round.
+    """
+    import json
+
+    out = []
+    for i, line in enumerate(text.splitlines(), 1):
+        if not line.strip():
+            continue
+        try:
+            head = json.loads(line)
+            if str(head.get("round")) == str(round_id):
+                out.append(check_signed_head(head, public_key))
+        except (GosplanError, ValueError, AttributeError) as exc:
+            raise GosplanError(f"line {i}: {exc}") from None
+    if not out:
+        raise GosplanError(f"it holds no head of round {round_id}")
+    return out

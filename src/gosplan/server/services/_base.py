@@ -13,20 +13,22 @@ combines them.
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
+import os
 from collections.abc import Iterator
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import insert, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 from gosplan.democracy.rounds import RoundKind, RoundStatus
 from gosplan.errors import GosplanError
 from gosplan.server import _domain as domain
-from gosplan.server.auth import FailedAuth, Principal, Role
+from gosplan.server.auth import Bearer, FailedAuth, Principal, Role, hash_token
 from gosplan.server.db import Head, LedgerRow, Mandate, Round, Store, Token, UsedKey, utcnow
-from gosplan.server.heads import Signer, default_key_path
+from gosplan.server.heads import HeadsMirror, Signer, default_key_path
 
 
 class Refusal(GosplanError):
@@ -90,13 +92,36 @@ class ServiceBase:
     def __init__(self, store: Store, signer: Signer | None = None):
         self.store = store
         self.signer = signer if signer is not None else Signer(default_key_path(store.url))
-        import os
-
         self.failed_auth = FailedAuth(int(os.environ.get("GOSPLAN_AUTH_FAILURES", "20")))
         self._principals: dict[str, Principal] = {}
+        #: the append-only copy of every signed head, when ``$GOSPLAN_HEADS_MIRROR`` names a file
+        self.heads_mirror = HeadsMirror(os.environ["GOSPLAN_HEADS_MIRROR"]) if os.environ.get("GOSPLAN_HEADS_MIRROR") else None
+        #: replayed verifications by (round, entries, head, published heads) (:meth:`LedgerActs.verify`)
+        self._replays: dict[tuple, dict] = {}
+        if self.heads_mirror is not None:  # before any write: a database its mirror contradicts is not served
+            with self.store.read() as s:
+                self.heads_mirror.catch_up(list(s.scalars(select(Head.signed).order_by(Head.id))))
         self.registry_id = self._ensure_registry()
 
     # -- plumbing --------------------------------------------------------------
+    def remember(self, token_hash: str, p: Principal) -> None:
+        """Keep the principal behind a token (its role, council, member and mandate never change);
+        whether the token is still valid is checked again by every write."""
+        if len(self._principals) < 100_000:
+            self._principals[token_hash] = p
+
+    def _presented(self, p: Principal | Bearer | None) -> Principal | Bearer:
+        """A presented token as the principal already known for it, else as it came (checked later);
+        401 without one, 429 for an address that failed too often."""
+        if p is None:
+            raise Unauthorized("this needs a bearer token (Authorization: Bearer TOKEN); yours is missing, unknown or revoked")
+        if isinstance(p, Bearer):
+            wait = self.failed_auth.blocked(p.address)
+            if wait:
+                raise TooMany(f"too many failed tokens from {p.address or 'this address'}; try again in {wait:.0f} s")
+            return self._principals.get(hash_token(p.text)) or p
+        return p
+
     def _ensure_registry(self) -> int:
         """The chain that logs councils, members and tokens (writes not tied to a round)."""
         with self.store.write() as s:
@@ -110,12 +135,20 @@ class ServiceBase:
 
     def _log(self, s: Session, rnd: Round, kind: str, payload: dict, actor: Principal | str = "system") -> None:
         """Append one entry to ``rnd``'s chain; the caller holds the round's lock."""
-        actor = actor if isinstance(actor, str) else _actor(actor)
+        self._log_many(s, rnd, [(kind, payload, actor)])
+
+    def _log_many(self, s: Session, rnd: Round, entries: list[tuple[str, dict, Principal | str]]) -> None:
+        """Append ``(kind, payload, actor)`` entries to ``rnd``'s chain in order, as one multi-row
+        insert; the caller holds the round's lock."""
         self._check_head(s, rnd)
-        text, digest = domain.ledger_next(rnd.head_hash or domain.GENESIS, rnd.seq + 1, kind, actor, payload)
-        s.add(LedgerRow(round_id=rnd.id, seq=rnd.seq + 1, entry=text, hash=digest))
-        rnd.seq += 1
-        rnd.head_hash = digest
+        rows, seq, head = [], rnd.seq, rnd.head_hash or domain.GENESIS
+        for kind, payload, actor in entries:
+            seq += 1
+            text, head = domain.ledger_next(head, seq, kind, actor if isinstance(actor, str) else _actor(actor), payload)
+            rows.append({"round_id": rnd.id, "seq": seq, "entry": text, "hash": head})
+        if rows:
+            s.execute(insert(LedgerRow), rows)
+            rnd.seq, rnd.head_hash = seq, head
 
     def _check_head(self, s: Session, rnd: Round) -> None:
         """Refuse to extend a chain whose stored rows do not end at the round's recorded head.
@@ -160,8 +193,32 @@ class ServiceBase:
         from gosplan.democracy.ledger import utc_now
 
         signed = self.signer.sign(r.id, r.seq + 1, r.head_hash, r.status, utc_now())
-        s.add(Head(round_id=r.id, entries=r.seq + 1, hash=r.head_hash, signed=domain.canonical(signed)))
+        text = domain.canonical(signed)
+        s.add(Head(round_id=r.id, entries=r.seq + 1, hash=r.head_hash, signed=text))
+        if self.heads_mirror is not None:
+            self.store.after_commit(s, functools.partial(self.heads_mirror.append, text))
         return signed
+
+    def sign_missing_heads(self) -> tuple[list[int], list[tuple[int, str]]]:
+        """Publish a signed head for every round that has none (a database made before heads were
+        signed, after :func:`gosplan.server.db.migrate`), if its chain verifies up to its recorded
+        head: ``(round ids signed, [(round id, why not)])``."""
+        with self.store.read() as s:
+            ids = list(s.scalars(select(Round.id).where(Round.kind != RoundKind.REGISTRY, Round.seq >= 0,
+                                                        ~select(Head.id).where(Head.round_id == Round.id).exists())
+                                 .order_by(Round.id)))
+        signed, refused = [], []
+        for rid in ids:
+            with self.store.write() as s:
+                r = self.store.lock_round(s, rid)
+                texts = list(s.scalars(select(LedgerRow.entry).where(LedgerRow.round_id == rid).order_by(LedgerRow.seq)))
+                report = domain.ledger_verify(texts, expected_count=r.seq + 1, expected_head=r.head_hash or None)
+                if report["ok"]:
+                    self._sign_head(s, r)
+                    signed.append(rid)
+                else:
+                    refused.append((rid, report["message"]))
+        return signed, refused
 
     def _still_valid(self, s: Session, p: Principal) -> None:
         """Check the caller's token again inside the write transaction.

@@ -8,6 +8,9 @@ server published. Appending to a chain happens inside each act's transaction
 
 from __future__ import annotations
 
+import copy
+import functools
+
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
@@ -16,6 +19,9 @@ from gosplan.server import _domain as domain
 from gosplan.server.auth import Bearer, Principal, Role
 from gosplan.server.db import Head, LedgerRow, Round
 from gosplan.server.services._base import Invalid, NotFound, ServiceBase, loads
+
+#: Replayed verifications kept (per round, head and published heads) before the memory is cleared.
+REPLAYS_KEPT = 1000
 
 
 class LedgerActs(ServiceBase):
@@ -53,14 +59,33 @@ class LedgerActs(ServiceBase):
 
     def verify(self, round_id: int, replay: bool = True) -> dict:
         """Check the stored chain: the hashes, the recorded head (count and hash), every head the
-        server published for it, and (``replay``) every outcome recomputed from its entries."""
+        server published for it, and (``replay``) every outcome recomputed from its entries.
+
+        The chain is hashed again on every call, so a row changed behind the service's back is
+        found at once; the replay (which may solve a plan) is kept per round, head and published
+        heads: a chain that verifies up to the same head holds the same entries, so its outcomes
+        are the same, and anyone may ask again without making the server solve again.
+        """
         with self.store.read() as s:
             r = self._public_round(s, round_id)
             texts = list(s.scalars(select(LedgerRow.entry).where(LedgerRow.round_id == round_id).order_by(LedgerRow.seq)))
             pinned = [(h.entries, h.hash) for h in s.scalars(select(Head).where(Head.round_id == round_id).order_by(Head.id))]
-            count, head = r.seq + 1, r.head_hash
-        return domain.ledger_verify(texts, replay=replay and r.kind != RoundKind.IMPORTED, expected_count=count,
-                                    expected_head=head or None, pinned=pinned)
+            count, head, kind = r.seq + 1, r.head_hash, r.kind
+        check = functools.partial(domain.ledger_verify, texts, expected_count=count, expected_head=head or None,
+                                  pinned=pinned)
+        if not replay or kind == RoundKind.IMPORTED:
+            return check(replay=False)
+        chain = check(replay=False)
+        if not chain["ok"]:
+            return chain
+        key = (round_id, count, head, tuple(pinned))
+        report = self._replays.get(key)
+        if report is None:
+            report = check(replay=True)
+            if len(self._replays) >= REPLAYS_KEPT:
+                self._replays.clear()
+            self._replays[key] = report
+        return copy.deepcopy(report)
 
     def import_ledger(self, p: Principal | Bearer | None, data: bytes, key: str | None = None) -> dict:
         """Store an exported round's chain, after verifying it, as a read-only round."""

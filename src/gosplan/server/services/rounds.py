@@ -8,6 +8,7 @@ winners (:meth:`ElectionActs._seat`, in :mod:`.elections`).
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from sqlalchemy import func, select
@@ -21,6 +22,7 @@ from gosplan.server import _domain as domain
 from gosplan.server.auth import Bearer, Principal, Role
 from gosplan.server.db import Candidate, Council, Member, Project, Proposal, Round, Vote, utcnow
 from gosplan.server.services._base import Conflict, Forbidden, Invalid, NotFound, ServiceBase, loads
+from gosplan.server.services.casting import BallotBox, Cast
 
 
 class RoundActs(ServiceBase):
@@ -270,58 +272,69 @@ class RoundActs(ServiceBase):
             self._log(s, r, "proposal", {"proposal": pr.id, "council": p.council_id, **content}, p)
             return {"id": pr.id, "round_id": r.id, "council_id": p.council_id, **content}
 
-    def vote(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
-        p = self._delegate_for(p, data["council_id"])
-        with self._write(p, key) as s:
-            r = self._round(s, round_id)
-            self._open(r, RoundKind.PLAN)
-            if r.rule not in domain.VOTING_RULES:
-                raise Invalid(f"round {r.id} aggregates proposals by {r.rule!r}, which takes no votes; submit a proposal")
-            field = "ranking" if r.rule in domain.RANKED_RULES else "approve"
-            choices = data.get(field)
-            if not choices:
-                raise Invalid(f"{field}: the rule {r.rule!r} needs a non-empty list of proposal ids in {field!r}")
-            if len(set(choices)) != len(choices):
-                raise Invalid(f"{field}: a proposal appears twice")
-            ids = set(s.scalars(select(Proposal.id).where(Proposal.round_id == r.id)))
-            bad = [c for c in choices if c not in ids]
-            if bad:
-                raise Invalid(f"{field}: proposal {bad[0]} is not a proposal of round {r.id}")
-            return self._store_vote(s, r, p, f"council:{p.council_id}", {field: list(choices)})
+    @functools.cached_property
+    def ballot_box(self) -> BallotBox:
+        """The queue of votes and ballots, stored in batches (:mod:`.casting`). Two made at once
+        by racing first casts would each still be correct: batches are acts of the group commit."""
+        return BallotBox(self)
 
-    def _store_vote(self, s: Session, r: Round, p: Principal, voter: str, content: dict) -> dict:
-        kind = {RoundKind.PLAN: "vote", RoundKind.BUDGET: "budget_ballot", RoundKind.ELECTION: "election_ballot"}[r.kind]
-        if s.scalars(select(Vote.id).where(Vote.round_id == r.id, Vote.voter == voter)).first():
-            raise Conflict(f"{voter.replace(':', ' ')} has voted in round {r.id} already; one vote each")
-        v = Vote(round_id=r.id, voter=voter, content=domain.canonical(content))
-        s.add(v)
-        s.flush()
-        self._log(s, r, kind, {"vote": v.id, "voter": voter, **content}, p)
-        return {"id": v.id, "round_id": r.id, "voter": voter, **content}
+    def vote(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        return self.ballot_box.cast(self._vote_cast(p, round_id, data, key))
+
+    async def vote_async(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        """:meth:`vote` for a request on the event loop (it holds no worker thread while its batch is stored)."""
+        return await self.ballot_box.cast_async(self._vote_cast(p, round_id, data, key))
+
+    def _vote_cast(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None) -> Cast:
+        council_id = data["council_id"]
+        return Cast(self._presented(p), round_id, data, key, authorize=lambda who: self._delegate_for(who, council_id),
+                    content=self._vote_content)
+
+    def _vote_content(self, s: Session, r: Round, cache: dict, p: Principal, data: dict) -> dict:
+        """A delegate's vote checked against its plan round (the batch's ``cache`` keeps the round's proposals)."""
+        self._open(r, RoundKind.PLAN)
+        if r.rule not in domain.VOTING_RULES:
+            raise Invalid(f"round {r.id} aggregates proposals by {r.rule!r}, which takes no votes; submit a proposal")
+        field = "ranking" if r.rule in domain.RANKED_RULES else "approve"
+        choices = data.get(field)
+        if not choices:
+            raise Invalid(f"{field}: the rule {r.rule!r} needs a non-empty list of proposal ids in {field!r}")
+        if len(set(choices)) != len(choices):
+            raise Invalid(f"{field}: a proposal appears twice")
+        if "proposals" not in cache:
+            cache["proposals"] = set(s.scalars(select(Proposal.id).where(Proposal.round_id == r.id)))
+        bad = [c for c in choices if c not in cache["proposals"]]
+        if bad:
+            raise Invalid(f"{field}: proposal {bad[0]} is not a proposal of round {r.id}")
+        return {field: list(choices)}
 
     # -- members: budget and election ballots ----------------------------------
     def ballot(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
-        p = self.authorize(p, Role.MEMBER)
-        with self._write(p, key) as s:
-            r = self._round(s, round_id)
-            if r.kind not in (RoundKind.BUDGET, RoundKind.ELECTION):
-                raise Invalid(f"round {r.id} is a {r.kind} round; members vote in budget and election rounds")
-            self._open(r, r.kind)
-            if r.council_id is not None and r.council_id != p.council_id:
-                raise Forbidden(f"round {r.id} is for council {r.council_id}; this member belongs to council {p.council_id}")
-            params = loads(r.params)
-            content = (
-                self._check_budget_ballot(s, r, params, data)
-                if r.kind == RoundKind.BUDGET
-                else self._check_election_ballot(s, r, data)
-            )
-            return self._store_vote(s, r, p, f"member:{p.member_id}", content)
+        return self.ballot_box.cast(self._ballot_cast(p, round_id, data, key))
 
-    @staticmethod
-    def _check_budget_ballot(s: Session, r: Round, params: dict, data: dict) -> dict:
-        keys = s.scalars(select(Project.key).where(Project.round_id == r.id))
+    async def ballot_async(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None = None) -> dict:
+        """:meth:`ballot` for a request on the event loop."""
+        return await self.ballot_box.cast_async(self._ballot_cast(p, round_id, data, key))
+
+    def _ballot_cast(self, p: Principal | Bearer | None, round_id: int, data: dict, key: str | None) -> Cast:
+        return Cast(self._presented(p), round_id, data, key, authorize=lambda who: self.authorize(who, Role.MEMBER),
+                    content=self._ballot_content)
+
+    def _ballot_content(self, s: Session, r: Round, cache: dict, p: Principal, data: dict) -> dict:
+        """A member's ballot checked against its budget or election round (the batch's ``cache``
+        keeps the round's parameters and projects)."""
+        if r.kind not in (RoundKind.BUDGET, RoundKind.ELECTION):
+            raise Invalid(f"round {r.id} is a {r.kind} round; members vote in budget and election rounds")
+        self._open(r, r.kind)
+        if r.council_id is not None and r.council_id != p.council_id:
+            raise Forbidden(f"round {r.id} is for council {r.council_id}; this member belongs to council {p.council_id}")
+        if r.kind == RoundKind.ELECTION:
+            return self._check_election_ballot(s, r, data)
+        if "projects" not in cache:
+            cache["params"] = loads(r.params)
+            cache["projects"] = set(s.scalars(select(Project.key).where(Project.round_id == r.id)))
         try:
-            return rounds.check_budget_ballot(params, keys, data)
+            return rounds.check_budget_ballot(cache["params"], cache["projects"], data)
         except SchemaError as exc:
             raise Invalid(f"{exc} (round {r.id})") from None
 
