@@ -138,7 +138,8 @@ def main() -> None:
         w, t = generate(R, n, a.tradable)
         build = time.perf_counter() - t0
         e = w.economy
-        print(f"\n== {w}: {len(e.products):,} products, {len(e.activities):,} activities, nnz(use) {e.use.nnz:,}; "
+        print(f"\n== load average {Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else '?'}")
+        print(f"== {w}: {len(e.products):,} products, {len(e.activities):,} activities, nnz(use) {e.use.nnz:,}; "
               f"built in {build:.1f} s", flush=True)
         row = {"R": R, "n": n, "products": len(e.products), "activities": len(e.activities), "build_seconds": build}
         for wk in (int(x) for x in a.workers.split(",") if x != ""):

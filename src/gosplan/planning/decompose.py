@@ -136,7 +136,8 @@ class BlockSolver:
         if st == M.kOptimal or st == M.kModelEmpty:
             sol = h.getSolution()
             x = np.asarray(sol.col_value, dtype=np.float64) if len(cost) else np.zeros(0)
-            self._duals = np.asarray(sol.row_dual, dtype=np.float64) if self.block.A.shape[0] else np.zeros(0)
+            m = self.block.A.shape[0]  # the block's own rows (the freed opening rows follow)
+            self._duals = np.asarray(sol.row_dual, dtype=np.float64)[:m] if m else np.zeros(0)
             return "point", x
         if st in (M.kUnbounded, M.kUnboundedOrInfeasible):
             _, has, ray = h.getPrimalRay()
@@ -168,14 +169,35 @@ class BlockSolver:
             "cost": float(b.c @ x),
             "coupling": b.D @ x,
             "value": float(priced @ x),
+            # the proposal's largest level: the centre weighs it in units of 1/scale (below)
+            "scale": max(1.0, float(np.max(np.abs(x)))) if len(x) else 1.0,
         }
 
     def propose(self, prices: np.ndarray, phase: int) -> list[dict[str, Any]]:
         """The block's best answer at the coupling rows' prices (on its support):
-        ``min (c - D' pi) x`` (phase 2) or ``min -D' pi x`` (phase 1)."""
-        t0 = time.perf_counter()
+        ``min (c - D' pi) x`` (phase 2) or ``min -D' pi x`` (phase 1). ``prices`` may hold
+        several price points (one per row): one answer each, tagged ``point``; an answer
+        equal to an earlier one of the same call is sent once."""
+        P = np.asarray(prices, dtype=np.float64)
+        out: list[dict[str, Any]] = []
+        seen: list[np.ndarray] = []
+        for j, row in enumerate(P.reshape(1, -1) if P.ndim == 1 else P):
+            t0 = time.perf_counter()
+            ans = self._answer(row, phase)
+            for p in ans:
+                p["seconds"] = time.perf_counter() - t0
+                p["point"] = j
+                if p["kind"] == "point":
+                    x = self.points[p["index"]]
+                    if any(np.array_equal(x, y) for y in seen):
+                        p["duplicate"] = True
+                    seen.append(x)
+            out.extend(ans)
+        return out
+
+    def _answer(self, prices: np.ndarray, phase: int) -> list[dict[str, Any]]:
         b = self.block
-        priced = (b.c if phase == 2 else np.zeros_like(b.c)) - b.D.T @ np.asarray(prices, dtype=np.float64)
+        priced = (b.c if phase == 2 else np.zeros_like(b.c)) - b.D.T @ prices
         kind, x = self._run(priced)
         out: list[dict[str, Any]] = []
         if kind == "point":
@@ -190,8 +212,6 @@ class BlockSolver:
                     out.append({"key": b.key, "kind": k2})
         else:
             out.append({"key": b.key, "kind": kind})
-        for p in out:
-            p["seconds"] = time.perf_counter() - t0
         return out
 
     def opening(self) -> list[dict[str, Any]]:
@@ -200,17 +220,22 @@ class BlockSolver:
         b = self.block
         if b.own is None or b.opening_cost is None:
             return self.propose(np.zeros(len(b.support)), 2)
-        from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
-
+        # solved in the block's own model with its owned rows added, which are then freed: the
+        # one cold solve of the block leaves the basis that warms every later round
         t0 = time.perf_counter()
-        A = sp.vstack([b.A, b.D[b.own, :]], format="csc")
-        lp = LinearProgram(c=b.opening_cost, A=A, row_lower=np.concatenate([b.row_lower, b.own_lower]),
-                           row_upper=np.concatenate([b.row_upper, b.own_upper]), col_lower=b.col_lower,
-                           col_upper=b.col_upper)
-        res = solve_lp(lp, SolverOptions(method="simplex"))
-        if res.status is not SolverStatus.OPTIMAL:
+        h = self.h
+        Do = sp.csr_array(b.D[b.own, :])
+        h.addRows(Do.shape[0], np.ascontiguousarray(b.own_lower, dtype=np.float64),
+                  np.ascontiguousarray(b.own_upper, dtype=np.float64), Do.nnz, Do.indptr[:-1].astype(np.int32),
+                  Do.indices.astype(np.int32), Do.data.astype(np.float64))
+        kind, x = self._run(np.asarray(b.opening_cost, dtype=np.float64))
+        o = Do.shape[0]
+        if o:
+            rows = np.arange(b.A.shape[0], b.A.shape[0] + o, dtype=np.int32)
+            h.changeRowsBounds(o, rows, np.full(o, -np.inf), np.full(o, np.inf))
+        if kind != "point":
             return self.propose(np.zeros(len(b.support)), 2)
-        out = [self._proposal("point", res.x, b.c)]
+        out = [self._proposal("point", x, b.c)]
         out[0]["seconds"] = time.perf_counter() - t0
         return out
 
@@ -436,6 +461,7 @@ class _Master:
         self.n_master = len(master_cols)
         self.n_art = na
         self.cols: list[tuple[int, str, int]] = []  # (block, kind, index) of each proposal column
+        self.scales: list[float] = []  # each proposal column's divisor (see add)
         self.phase = 1
         self.scale = max(1.0, float(np.max(np.abs(np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)], [1.0]])))))
 
@@ -459,11 +485,16 @@ class _Master:
         return total
 
     def add(self, k: int, prop: dict[str, Any], support: np.ndarray) -> None:
-        coup = np.asarray(prop["coupling"], dtype=np.float64)
+        # a column is the proposal divided by its largest level: the simplex's feasibility
+        # tolerance (1e-7 on the weights) then moves the mixed plan by 1e-7 of a unit, not by
+        # 1e-7 of a proposal shipping 3 x 10^4 units (which had broken `verify` by 2e-3)
+        s = float(prop.get("scale", 1.0))
+        coup = np.asarray(prop["coupling"], dtype=np.float64) / s
         nz = np.flatnonzero(coup)
         idx = np.concatenate([support[nz], [self.m + k]]) if prop["kind"] == "point" else support[nz]
-        val = np.concatenate([coup[nz], [1.0]]) if prop["kind"] == "point" else coup[nz]
-        c2 = float(prop["cost"])
+        val = np.concatenate([coup[nz], [1.0 / s]]) if prop["kind"] == "point" else coup[nz]
+        c2 = float(prop["cost"]) / s
+        self.scales.append(s)
         self.cost2 = np.append(self.cost2, c2)
         self.cost1 = np.append(self.cost1, 0.0)
         cost = c2 if self.phase == 2 else 0.0
@@ -535,6 +566,7 @@ def dantzig_wolfe(
     row_owner: np.ndarray | None = None,
     opening_cost: np.ndarray | None = None,
     smoothing: float = 0.7,
+    both_prices: bool = False,
 ) -> Decomposition:
     """Solve ``lp`` by Dantzig-Wolfe decomposition over the blocks ``col_block``.
 
@@ -600,7 +632,7 @@ def dantzig_wolfe(
         # the simplex leaves weights within its feasibility tolerance of 0 (-1e-7 times a
         # proposal of 10^4 units is a visibly negative level): clip them and make each block's
         # convex weights sum to one again
-        mix = np.maximum(lam[off:], 0.0)
+        mix = np.maximum(lam[off:], 0.0) / np.asarray(master.scales, dtype=np.float64)
         kinds = np.array([kd for _, kd, _ in master.cols], dtype=object)
         owner = np.array([k for k, _, _ in master.cols], dtype=np.int64)
         pts = kinds == "point"
@@ -647,14 +679,24 @@ def dantzig_wolfe(
         if keep_prices:
             prices_kept.append(sign * pi.copy())
         t0 = time.perf_counter()
-        # Wentges smoothing (phase 2): price at a mix of the best-bound prices and the master's,
-        # which damps the swings of the master's duals; a round whose smoothed prices bring no
-        # improving column is priced again at the master's own prices (no mispricing survives)
+        # Wentges smoothing (phase 2; Wentges 1997, "Weighted Dantzig-Wolfe decomposition
+        # for linear mixed-integer programming", Int. Trans. Oper. Res. 4(2)): price at a mix
+        # of the best-bound prices and the master's, which damps the swings of the degenerate
+        # master's duals; a round whose smoothed prices bring no improving column is priced
+        # again at the master's own prices (the mispricing fall-back of Pessoa, Sadykov,
+        # Uchoa and Vanderbeck 2018, "Automation and combination of linear-programming based
+        # stabilization techniques in column generation", INFORMS J. Comput. 30(2)), so no
+        # mispricing survives. Exact: the Lagrangian bound is valid at any price point.
         smooth = phase == 2 and center is not None and smoothing > 0 and not exact_next
         use = smoothing * center + (1.0 - smoothing) * pi if smooth else pi
         exact_next = False
+        # price points of this round: the smoothed prices and, with `both_prices`, the master's
+        # own too (an exact pricing every round, two proposals per block for one trip; measured
+        # no fewer seconds at 10 x 1,000, so off by default)
+        points = [use, pi] if smooth and both_prices else [use]
+        exact_j = len(points) - 1 if (not smooth or len(points) > 1) else None
         try:
-            answers = ex.propose([use[s] for s in supports], phase)
+            answers = ex.propose([np.stack([q[s] for q in points]) if len(points) > 1 else use[s] for s in supports], phase)
         except LostBlocks as lost:
             rec.update({"lost_blocks": [blocks[k].key for k in lost.blocks]})
             records.append(rec)
@@ -665,40 +707,51 @@ def dantzig_wolfe(
             continue
         rec["pricing_seconds"] = time.perf_counter() - t0
         rec["smoothed"] = smooth
-        any_ray, added, received, secs = False, 0, 0, []
-        vks = np.full(len(blocks), math.inf)
+        rec["price_points"] = len(points)
+        added, received, secs = 0, 0, []
+        exact_added = 0
+        rays = np.zeros(len(points), dtype=bool)
+        vks = np.full((len(points), len(blocks)), math.inf)
         rcmin = np.zeros(len(blocks))
         for k, ans in enumerate(answers):
             for p in ans:
                 if p["kind"] in ("infeasible", "error"):
                     return fail(k, p["kind"])
+                j = int(p.get("point", 0))
                 received += 8 * (len(p["coupling"]) + 3)
                 secs.append(p.get("seconds", 0.0))
-                # reduced cost at the master's own prices (the proposal was priced at `use`)
+                # reduced cost at the master's own prices (the proposal was priced at points[j])
                 rc = (p["cost"] if phase == 2 else 0.0) - float(pi[supports[k]] @ p["coupling"])
                 tol = 1e-9 * max(1.0, abs(p["value"]), abs(p["cost"]))
                 if p["kind"] == "ray":
-                    any_ray = any_ray or p["value"] < -tol
+                    rays[j] = rays[j] or p["value"] < -tol
                 else:
                     rc -= sigma[k]
-                    vks[k] = min(vks[k], p["value"])
+                    vks[j, k] = min(vks[j, k], p["value"])
                 good = rc < -tol
-                rcmin[k] = min(rcmin[k], rc if good else 0.0)
+                if j == exact_j:
+                    rcmin[k] = min(rcmin[k], rc if good else 0.0)
+                    exact_added += int(good)
+                good = good and not p.get("duplicate", False)
                 if good:
                     master.add(k, p, supports[k])
                     added += 1
                 props.append({"round": rnd, "phase": phase, "block": blocks[k].key, "kind": p["kind"],
                               "cost": sign * p["cost"], "reduced_cost": rc, "added": good})
-        bound = -math.inf if any_ray else master.lagrangian(use, vks, phase)
-        rec.update({"bytes_out": sum(8 * len(s) for s in supports), "bytes_in": received, "columns_added": added,
-                    "block_seconds_max": max(secs, default=0.0), "block_seconds_sum": float(sum(secs))})
-        if phase == 2 and added == 0 and not smooth:
+        bounds = [-math.inf if rays[j] else master.lagrangian(points[j], vks[j], phase) for j in range(len(points))]
+        jbest = int(np.argmax(bounds))
+        bound = bounds[jbest]
+        any_ray = bool(rays.any())
+        rec.update({"bytes_out": len(points) * sum(8 * len(s) for s in supports), "bytes_in": received,
+                    "columns_added": added, "block_seconds_max": max(secs, default=0.0),
+                    "block_seconds_sum": float(sum(secs))})
+        if phase == 2 and exact_j is not None and exact_added == 0:
             # no proposal prices out at the master's own prices: the restricted master is
             # optimal for the whole program (Dantzig-Wolfe's bound z + sum_k min(0, rc_k) = z)
             bound = max(bound, z + float(rcmin.sum()))
         if phase == 2:
             if bound > best_bound:
-                best_bound, center = bound, use.copy()
+                best_bound, center = bound, points[jbest].copy()
             gap = (z - best_bound) / max(1.0, abs(z))
             rec.update({"bound": sign * best_bound, "gap": gap})
         else:
@@ -716,7 +769,7 @@ def dantzig_wolfe(
         if phase == 1 and not any_ray and bound > 1e-9 * master.scale:
             status = "infeasible"  # the phase-1 bound proves the coupling rows cannot all be met
             break
-        if added == 0 and smooth:
+        if added == 0 and exact_j is None:
             exact_next = True  # mispriced: the same master, priced at its own prices next round
             continue
         if added == 0:
