@@ -175,29 +175,10 @@ class BlockSolver:
 
     def propose(self, prices: np.ndarray, phase: int) -> list[dict[str, Any]]:
         """The block's best answer at the coupling rows' prices (on its support):
-        ``min (c - D' pi) x`` (phase 2) or ``min -D' pi x`` (phase 1). ``prices`` may hold
-        several price points (one per row): one answer each, tagged ``point``; an answer
-        equal to an earlier one of the same call is sent once."""
-        P = np.asarray(prices, dtype=np.float64)
-        out: list[dict[str, Any]] = []
-        seen: list[np.ndarray] = []
-        for j, row in enumerate(P.reshape(1, -1) if P.ndim == 1 else P):
-            t0 = time.perf_counter()
-            ans = self._answer(row, phase)
-            for p in ans:
-                p["seconds"] = time.perf_counter() - t0
-                p["point"] = j
-                if p["kind"] == "point":
-                    x = self.points[p["index"]]
-                    if any(np.array_equal(x, y) for y in seen):
-                        p["duplicate"] = True
-                    seen.append(x)
-            out.extend(ans)
-        return out
-
-    def _answer(self, prices: np.ndarray, phase: int) -> list[dict[str, Any]]:
+        ``min (c - D' pi) x`` (phase 2) or ``min -D' pi x`` (phase 1)."""
+        t0 = time.perf_counter()
         b = self.block
-        priced = (b.c if phase == 2 else np.zeros_like(b.c)) - b.D.T @ prices
+        priced = (b.c if phase == 2 else np.zeros_like(b.c)) - b.D.T @ np.asarray(prices, dtype=np.float64)
         kind, x = self._run(priced)
         out: list[dict[str, Any]] = []
         if kind == "point":
@@ -212,6 +193,8 @@ class BlockSolver:
                     out.append({"key": b.key, "kind": k2})
         else:
             out.append({"key": b.key, "kind": kind})
+        for p in out:
+            p["seconds"] = time.perf_counter() - t0
         return out
 
     def opening(self) -> list[dict[str, Any]]:
@@ -566,7 +549,6 @@ def dantzig_wolfe(
     row_owner: np.ndarray | None = None,
     opening_cost: np.ndarray | None = None,
     smoothing: float = 0.7,
-    both_prices: bool = False,
 ) -> Decomposition:
     """Solve ``lp`` by Dantzig-Wolfe decomposition over the blocks ``col_block``.
 
@@ -690,13 +672,8 @@ def dantzig_wolfe(
         smooth = phase == 2 and center is not None and smoothing > 0 and not exact_next
         use = smoothing * center + (1.0 - smoothing) * pi if smooth else pi
         exact_next = False
-        # price points of this round: the smoothed prices and, with `both_prices`, the master's
-        # own too (an exact pricing every round, two proposals per block for one trip; measured
-        # no fewer seconds at 10 x 1,000, so off by default)
-        points = [use, pi] if smooth and both_prices else [use]
-        exact_j = len(points) - 1 if (not smooth or len(points) > 1) else None
         try:
-            answers = ex.propose([np.stack([q[s] for q in points]) if len(points) > 1 else use[s] for s in supports], phase)
+            answers = ex.propose([use[s] for s in supports], phase)
         except LostBlocks as lost:
             rec.update({"lost_blocks": [blocks[k].key for k in lost.blocks]})
             records.append(rec)
@@ -707,51 +684,40 @@ def dantzig_wolfe(
             continue
         rec["pricing_seconds"] = time.perf_counter() - t0
         rec["smoothed"] = smooth
-        rec["price_points"] = len(points)
-        added, received, secs = 0, 0, []
-        exact_added = 0
-        rays = np.zeros(len(points), dtype=bool)
-        vks = np.full((len(points), len(blocks)), math.inf)
+        any_ray, added, received, secs = False, 0, 0, []
+        vks = np.full(len(blocks), math.inf)
         rcmin = np.zeros(len(blocks))
         for k, ans in enumerate(answers):
             for p in ans:
                 if p["kind"] in ("infeasible", "error"):
                     return fail(k, p["kind"])
-                j = int(p.get("point", 0))
                 received += 8 * (len(p["coupling"]) + 3)
                 secs.append(p.get("seconds", 0.0))
-                # reduced cost at the master's own prices (the proposal was priced at points[j])
+                # reduced cost at the master's own prices (the proposal was priced at `use`)
                 rc = (p["cost"] if phase == 2 else 0.0) - float(pi[supports[k]] @ p["coupling"])
                 tol = 1e-9 * max(1.0, abs(p["value"]), abs(p["cost"]))
                 if p["kind"] == "ray":
-                    rays[j] = rays[j] or p["value"] < -tol
+                    any_ray = any_ray or p["value"] < -tol
                 else:
                     rc -= sigma[k]
-                    vks[j, k] = min(vks[j, k], p["value"])
+                    vks[k] = min(vks[k], p["value"])
                 good = rc < -tol
-                if j == exact_j:
-                    rcmin[k] = min(rcmin[k], rc if good else 0.0)
-                    exact_added += int(good)
-                good = good and not p.get("duplicate", False)
+                rcmin[k] = min(rcmin[k], rc if good else 0.0)
                 if good:
                     master.add(k, p, supports[k])
                     added += 1
                 props.append({"round": rnd, "phase": phase, "block": blocks[k].key, "kind": p["kind"],
                               "cost": sign * p["cost"], "reduced_cost": rc, "added": good})
-        bounds = [-math.inf if rays[j] else master.lagrangian(points[j], vks[j], phase) for j in range(len(points))]
-        jbest = int(np.argmax(bounds))
-        bound = bounds[jbest]
-        any_ray = bool(rays.any())
-        rec.update({"bytes_out": len(points) * sum(8 * len(s) for s in supports), "bytes_in": received,
-                    "columns_added": added, "block_seconds_max": max(secs, default=0.0),
-                    "block_seconds_sum": float(sum(secs))})
-        if phase == 2 and exact_j is not None and exact_added == 0:
+        bound = -math.inf if any_ray else master.lagrangian(use, vks, phase)
+        rec.update({"bytes_out": sum(8 * len(s) for s in supports), "bytes_in": received, "columns_added": added,
+                    "block_seconds_max": max(secs, default=0.0), "block_seconds_sum": float(sum(secs))})
+        if phase == 2 and added == 0 and not smooth:
             # no proposal prices out at the master's own prices: the restricted master is
             # optimal for the whole program (Dantzig-Wolfe's bound z + sum_k min(0, rc_k) = z)
             bound = max(bound, z + float(rcmin.sum()))
         if phase == 2:
             if bound > best_bound:
-                best_bound, center = bound, points[jbest].copy()
+                best_bound, center = bound, use.copy()
             gap = (z - best_bound) / max(1.0, abs(z))
             rec.update({"bound": sign * best_bound, "gap": gap})
         else:
@@ -769,7 +735,7 @@ def dantzig_wolfe(
         if phase == 1 and not any_ray and bound > 1e-9 * master.scale:
             status = "infeasible"  # the phase-1 bound proves the coupling rows cannot all be met
             break
-        if added == 0 and exact_j is None:
+        if added == 0 and smooth:
             exact_next = True  # mispriced: the same master, priced at its own prices next round
             continue
         if added == 0:
