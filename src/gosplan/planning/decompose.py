@@ -451,6 +451,7 @@ class _Master:
         self.cols: list[tuple[int, str, int]] = []  # (block, kind, index) of each proposal column
         self.scales: list[float] = []  # each proposal column's divisor (see add)
         self.phase = 1
+        self.restarts = 0  # phase-2 masters found infeasible and sent back to phase 1
         self.scale = max(1.0, float(np.max(np.abs(np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)], [1.0]])))))
 
     def lagrangian(self, pi: np.ndarray, vks: np.ndarray, phase: int) -> float:
@@ -495,7 +496,21 @@ class _Master:
         self.h.changeColsCost(n, np.arange(n, dtype=np.int32), self.cost2)
         a = np.arange(self.n_master, self.n_master + self.n_art, dtype=np.int32)
         if len(a):
-            self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.zeros(len(a)))
+            # the artificials keep (as their upper bound) what phase 1 left, at most 1e-9 of the
+            # rows' scale in all: fixed at 0, a phase 1 ended within its tolerance can leave a
+            # phase-2 master that HiGHS calls infeasible (seen at 50 x 2,000)
+            left = np.maximum(np.asarray(self.h.getSolution().col_value, dtype=np.float64)[a], 0.0)
+            self.h.changeColsBounds(len(a), a, np.zeros(len(a)), left)
+
+    def to_phase1(self) -> None:
+        """Back to phase 1 (artificials free again, priced 1): after a lost block, or a phase-2
+        master HiGHS calls infeasible."""
+        self.phase = 1
+        n = len(self.cost1)
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), self.cost1)
+        a = np.arange(self.n_master, self.n_master + self.n_art, dtype=np.int32)
+        if len(a):
+            self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.full(len(a), np.inf))
 
     def drop(self, k: int) -> None:
         """Bar the columns of block ``k`` (its proposals were lost with its worker)."""
@@ -505,13 +520,7 @@ class _Master:
             self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.zeros(len(a)))
         self.cols = [c if c[0] != k else (c[0], "lost", c[2]) for c in self.cols]
         if self.phase == 2:
-            # back to phase 1: the master may need the block's new proposals to be feasible
-            self.phase = 1
-            n = len(self.cost1)
-            self.h.changeColsCost(n, np.arange(n, dtype=np.int32), self.cost1)
-            a = np.arange(self.n_master, self.n_master + self.n_art, dtype=np.int32)
-            if len(a):
-                self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.full(len(a), np.inf))
+            self.to_phase1()  # the master may need the block's new proposals to be feasible
 
     def solve(self, fresh: bool = False) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         h = self.h
@@ -533,6 +542,11 @@ class _Master:
             h.run()
             h.setOptionValue("presolve", "off")
             st = h.getModelStatus()
+        if st == self.hp.HighsModelStatus.kInfeasible and self.phase == 2:
+            # within tolerance of feasible: back to phase 1, whose master is always feasible
+            self.to_phase1()
+            self.restarts += 1
+            return self.solve(fresh=True)
         if st != self.hp.HighsModelStatus.kOptimal:
             raise ConvergenceError(f"the restricted master ended {h.modelStatusToString(st)} in phase {self.phase}")
         sol = h.getSolution()
@@ -664,6 +678,7 @@ def dantzig_wolfe(
         phase = master.phase
         value = z
         rec: dict[str, Any] = {"round": rnd, "phase": phase, "value": sign * z, "master_resolved": resolved,
+                               "phase1_restarts": master.restarts,
                                "master_seconds": time.perf_counter() - t1, "columns": len(master.cols)}
         if keep_prices:
             prices_kept.append(sign * pi.copy())
