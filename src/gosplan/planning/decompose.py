@@ -97,7 +97,7 @@ class BlockSolver:
         h.setOptionValue("solver", "simplex")
         # primal simplex: a new round changes only costs, so the last basis stays primal
         # feasible and the primal simplex goes on from it, where the dual simplex would first
-        # repair its dual infeasibility (about half the CPU seconds at 10 x 1,000, docs/scale.md)
+        # repair its dual infeasibility (measured in docs/scale.md)
         h.setOptionValue("simplex_strategy", 4)
         lp = highspy.HighsLp()
         m, n = block.A.shape
@@ -476,7 +476,7 @@ class _Master:
     def add(self, k: int, prop: dict[str, Any], support: np.ndarray) -> None:
         # a column is the proposal divided by its largest level: the simplex's feasibility
         # tolerance (1e-7 on the weights) then moves the mixed plan by 1e-7 of a unit, not by
-        # 1e-7 of a proposal shipping 3 x 10^4 units (which had broken `verify` by 2e-3)
+        # 1e-7 of a proposal's largest level, which can be in the tens of thousands
         s = float(prop.get("scale", 1.0))
         coup = np.asarray(prop["coupling"], dtype=np.float64) / s
         nz = np.flatnonzero(coup)
@@ -498,7 +498,7 @@ class _Master:
         if len(a):
             # the artificials keep (as their upper bound) what phase 1 left, at most 1e-9 of the
             # rows' scale in all: fixed at 0, a phase 1 ended within its tolerance can leave a
-            # phase-2 master that HiGHS calls infeasible (seen at 50 x 2,000)
+            # phase-2 master that HiGHS calls infeasible
             left = np.maximum(np.asarray(self.h.getSolution().col_value, dtype=np.float64)[a], 0.0)
             self.h.changeColsBounds(len(a), a, np.zeros(len(a)), left)
 

@@ -571,8 +571,8 @@ def _column_blocks(model: Any, world: World) -> np.ndarray:
     # balances and labour (its tradable balances and labour are the coupling rows it touches),
     # not for its partners' balances too. Each region's proposals live in a space about
     # (1 + partners) times smaller, and Dantzig-Wolfe needs about as many of a region's
-    # proposals as that space has dimensions: 137 rounds fell to about 20 at 10 x 1,000
-    # (docs/scale.md); the centre chooses the shipments itself, continuously
+    # proposals as that space has dimensions, so the rounds fall several-fold (docs/scale.md);
+    # the centre chooses the shipments itself, continuously
     lv = np.arange(model.n_cols)[model.cols["levels"]]
     cb[lv[e.activities["kind"].to_numpy(dtype=object) == "trade"]] = -1
     preg = np.array([ridx[r] for r in e.products["region"].to_numpy(dtype=object)], dtype=np.int64)
