@@ -21,6 +21,12 @@ HiGHS model, built once and re-solved warm at each round's prices, and keeps its
 proposals: only prices go out and proposals (cost and coupling contribution)
 come back. Where the blocks live is an *executor*: :class:`SerialExecutor` here
 (in this process), or the Dask executor of :mod:`gosplan.scale.world`.
+
+The prices are stabilised by Wentges smoothing with a mispricing fall-back (sources at
+the loop); a proposal enters the master divided by its largest level, so that the
+simplex's tolerance on the weights does not become a visible error in the mixed plan.
+How few rounds it takes depends most on how many coupling rows a block touches: the
+world plan makes trade the centre's own columns for that reason (docs/scale.md).
 """
 
 from __future__ import annotations
