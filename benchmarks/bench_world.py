@@ -65,6 +65,12 @@ def peak_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
+def cpu_seconds() -> float:
+    """CPU seconds of this process so far: on a shared machine a steadier figure than wall time."""
+    u = resource.getrusage(resource.RUSAGE_SELF)
+    return u.ru_utime + u.ru_stime
+
+
 def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
     ex = None
     worker_peak = None
@@ -73,13 +79,15 @@ def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
 
         ex = DaskExecutor(n_workers=workers)
     t0 = time.perf_counter()
+    c0 = cpu_seconds()
     holder = {}
     if ex is not None:
         orig_close = ex.close
 
-        def close():  # read the workers' peak memory before the cluster goes
+        def close():  # read the workers' peak memory and CPU seconds before the cluster goes
             try:
                 holder["peak"] = max(ex.client.run(lambda: resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024).values())
+                holder["cpu"] = sum(ex.client.run(cpu_seconds).values())
             except Exception:
                 pass
             orig_close()
@@ -87,6 +95,7 @@ def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
         ex.close = close
     wp = plan_world(w, t, "max-min", method="decomposed", executor=ex, keep_prices=False, max_rounds=max_rounds)
     seconds = time.perf_counter() - t0
+    coordinator_cpu = cpu_seconds() - c0
     worker_peak = holder.get("peak")
     r = wp.rounds
     ph = r[r["phase"] > 0]
@@ -94,6 +103,9 @@ def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
     return {
         "status": str(wp.plan.status),
         "seconds": seconds,
+        "coordinator_cpu_seconds": coordinator_cpu,
+        "worker_cpu_seconds": holder.get("cpu"),
+        "opening_seconds": float(r.iloc[0]["pricing_seconds"]),
         "value": wp.value,
         "bound": wp.bound,
         "gap": wp.gap,
@@ -104,6 +116,13 @@ def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
         "opening_bytes_in": float(r.iloc[0]["bytes_in"]),
         "region_seconds_mean": float(ph["block_seconds_sum"].sum() / max(1, len(ph)) / len(w.regions)),
         "region_seconds_max": float(ph["block_seconds_max"].max()),
+        # CPU seconds of the regions' solves (steadier than wall time on a shared machine):
+        # the opening (one cold solve per region) and the warm re-solves of the rounds
+        "opening_cpu_mean": float(r.iloc[0].get("block_cpu_seconds_sum", np.nan) / len(w.regions)),
+        "opening_cpu_max": float(r.iloc[0].get("block_cpu_seconds_max", np.nan)),
+        "resolve_cpu_mean": float(ph["block_cpu_seconds_sum"].sum() / max(1, len(ph)) / len(w.regions))
+        if "block_cpu_seconds_sum" in ph else None,
+        "resolve_cpu_max": float(ph["block_cpu_seconds_max"].max()) if "block_cpu_seconds_max" in ph else None,
         "master_seconds_total": float(ph["master_seconds"].sum()),
         "pricing_seconds_total": float(ph["pricing_seconds"].sum()),
         "verify_ok": bool(v.ok),
@@ -115,9 +134,10 @@ def run_decomposed(w, t, workers: int | None, max_rounds: int = 400):
 def run_monolithic(w, t, method: str, time_limit: float):
     opts = SolverOptions(method=method, time_limit=time_limit)
     t0 = time.perf_counter()
+    c0 = cpu_seconds()
     wp = plan_world(w, t, "max-min", options=opts)
     seconds = time.perf_counter() - t0
-    return {"status": str(wp.plan.status), "seconds": seconds, "value": wp.plan.objective_value,
+    return {"status": str(wp.plan.status), "seconds": seconds, "cpu_seconds": cpu_seconds() - c0, "value": wp.plan.objective_value,
             "solver_seconds": wp.plan.solver.get("seconds"), "coordinator_peak_mb": peak_mb()}
 
 
@@ -138,23 +158,29 @@ def main() -> None:
         w, t = generate(R, n, a.tradable)
         build = time.perf_counter() - t0
         e = w.economy
-        print(f"\n== {w}: {len(e.products):,} products, {len(e.activities):,} activities, nnz(use) {e.use.nnz:,}; "
+        print(f"\n== load average {Path('/proc/loadavg').read_text().split()[:3] if Path('/proc/loadavg').exists() else '?'}")
+        print(f"== {w}: {len(e.products):,} products, {len(e.activities):,} activities, nnz(use) {e.use.nnz:,}; "
               f"built in {build:.1f} s", flush=True)
         row = {"R": R, "n": n, "products": len(e.products), "activities": len(e.activities), "build_seconds": build}
         for wk in (int(x) for x in a.workers.split(",") if x != ""):
             name = f"decomposed_{wk}w" if wk else "decomposed_serial"
             res = run_decomposed(w, t, wk, a.max_rounds)
             row[name] = res
-            print(f"{name:>20}: {res['seconds']:8.1f} s, {res['rounds']} rounds, value {res['value']:.9g}, "
+            print(f"{name:>20}: {res['seconds']:8.1f} s (opening {res['opening_seconds']:.1f} s; CPU s coordinator "
+                  f"{res['coordinator_cpu_seconds']:.1f}, workers {res['worker_cpu_seconds']}), {res['rounds']} rounds, "
+                  f"value {res['value']:.9g}, "
                   f"gap {res['gap']:.1e}, verify {res['verify_ok']}, region solve mean {res['region_seconds_mean']*1e3:.1f} ms "
                   f"max {res['region_seconds_max']*1e3:.1f} ms, bytes/round out {res['bytes_out_per_round']:,.0f} "
                   f"in {res['bytes_in_per_round']:,.0f}, peak MB coord {res['coordinator_peak_mb']:.0f} "
                   f"worker {res['worker_peak_mb']}", flush=True)
+            print(f"{'':>20}  region CPU s: opening mean {res['opening_cpu_mean']:.2f} max {res['opening_cpu_max']:.2f}; "
+                  f"re-solve mean {res['resolve_cpu_mean']:.3f} max {res['resolve_cpu_max']:.3f}", flush=True)
             print(f"{'':>20}  gap by round: {' '.join(f'{g:.1e}' for g in res['gap_by_round'])}", flush=True)
         for m in (x for x in a.monolithic.split(",") if x):
             res = run_monolithic(w, t, m, a.time_limit)
             row[f"monolithic_{m}"] = res
-            print(f"{'monolithic ' + m:>20}: {res['seconds']:8.1f} s, {res['status']}, value {res['value']:.9g}, "
+            print(f"{'monolithic ' + m:>20}: {res['seconds']:8.1f} s (CPU {res['cpu_seconds']:.1f} s), {res['status']}, "
+                  f"value {res['value']:.9g}, "
                   f"peak MB {res['coordinator_peak_mb']:.0f}", flush=True)
         results.append(row)
     if a.json:

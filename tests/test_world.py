@@ -228,6 +228,28 @@ def test_decomposed_plan_verifies_on_a_larger_sparse_world():
     assert v.ok, v.violations
 
 
+@pytest.mark.slow
+def test_decomposition_converges_in_few_rounds_and_verifies():
+    """10 regions x 300 products (the benchmark's world): before the trade activities became
+    the centre's columns this took 81 rounds and its recovered plan missed two balances by
+    2e-3 (proposals shipping 3 x 10^4 units, mixed within the simplex's 1e-7 tolerance). Now
+    it certifies in under 40 rounds, equals the monolithic optimum and verifies."""
+    import sys
+    from pathlib import Path
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "benchmarks"))
+    from bench_world import generate
+
+    w, t = generate(10, 300)
+    dec = plan_world(w, t, "max-min", method="decomposed", keep_prices=False)
+    assert dec.ok and dec.gap <= 1e-6
+    assert len(dec.rounds) - 1 < 40
+    v = dec.verify(t)
+    assert v.ok, v.violations
+    mono = plan_world(w, t, "max-min")
+    assert abs(dec.value - mono.plan.objective_value) <= 1e-6 * max(1.0, mono.plan.objective_value)
+
+
 def test_lost_regions_are_rebuilt_and_the_optimum_kept():
     """An executor that loses two regions mid-solve (as a dead Dask worker does): their
     proposals are barred, the regions rebuilt from their data, the optimum the same."""

@@ -21,6 +21,12 @@ HiGHS model, built once and re-solved warm at each round's prices, and keeps its
 proposals: only prices go out and proposals (cost and coupling contribution)
 come back. Where the blocks live is an *executor*: :class:`SerialExecutor` here
 (in this process), or the Dask executor of :mod:`gosplan.scale.world`.
+
+The prices are stabilised by Wentges smoothing with a mispricing fall-back (sources at
+the loop); a proposal enters the master divided by its largest level, so that the
+simplex's tolerance on the weights does not become a visible error in the mixed plan.
+How few rounds it takes depends most on how many coupling rows a block touches: the
+world plan makes trade the centre's own columns for that reason (docs/scale.md).
 """
 
 from __future__ import annotations
@@ -95,6 +101,10 @@ class BlockSolver:
         h.silent()
         h.setOptionValue("presolve", "off")  # rays and warm starts need the model as given
         h.setOptionValue("solver", "simplex")
+        # primal simplex: a new round changes only costs, so the last basis stays primal
+        # feasible and the primal simplex goes on from it, where the dual simplex would first
+        # repair its dual infeasibility (measured in docs/scale.md)
+        h.setOptionValue("simplex_strategy", 4)
         lp = highspy.HighsLp()
         m, n = block.A.shape
         A = sp.csc_array(block.A)
@@ -136,17 +146,16 @@ class BlockSolver:
         if st == M.kOptimal or st == M.kModelEmpty:
             sol = h.getSolution()
             x = np.asarray(sol.col_value, dtype=np.float64) if len(cost) else np.zeros(0)
-            self._duals = np.asarray(sol.row_dual, dtype=np.float64) if self.block.A.shape[0] else np.zeros(0)
+            m = self.block.A.shape[0]  # the block's own rows (the freed opening rows follow)
+            self._duals = np.asarray(sol.row_dual, dtype=np.float64)[:m] if m else np.zeros(0)
             return "point", x
         if st in (M.kUnbounded, M.kUnboundedOrInfeasible):
             _, has, ray = h.getPrimalRay()
             if has:
                 return "ray", np.asarray(ray, dtype=np.float64)
-            # no ray came back: solve again from scratch once (HiGHS finds rays in its primal simplex)
+            # no ray came back: solve again from scratch once
             h.clearSolver()
-            h.setOptionValue("simplex_strategy", 4)
             h.run()
-            h.setOptionValue("simplex_strategy", 1)
             _, has, ray = h.getPrimalRay()
             if has:
                 return "ray", np.asarray(ray, dtype=np.float64)
@@ -168,12 +177,14 @@ class BlockSolver:
             "cost": float(b.c @ x),
             "coupling": b.D @ x,
             "value": float(priced @ x),
+            # the proposal's largest level: the centre weighs it in units of 1/scale (below)
+            "scale": max(1.0, float(np.max(np.abs(x)))) if len(x) else 1.0,
         }
 
     def propose(self, prices: np.ndarray, phase: int) -> list[dict[str, Any]]:
         """The block's best answer at the coupling rows' prices (on its support):
         ``min (c - D' pi) x`` (phase 2) or ``min -D' pi x`` (phase 1)."""
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         b = self.block
         priced = (b.c if phase == 2 else np.zeros_like(b.c)) - b.D.T @ np.asarray(prices, dtype=np.float64)
         kind, x = self._run(priced)
@@ -191,7 +202,9 @@ class BlockSolver:
         else:
             out.append({"key": b.key, "kind": kind})
         for p in out:
+            # wall and CPU seconds of the solve: on a shared machine the CPU figure is the steadier
             p["seconds"] = time.perf_counter() - t0
+            p["cpu_seconds"] = time.process_time() - c0
         return out
 
     def opening(self) -> list[dict[str, Any]]:
@@ -200,18 +213,24 @@ class BlockSolver:
         b = self.block
         if b.own is None or b.opening_cost is None:
             return self.propose(np.zeros(len(b.support)), 2)
-        from gosplan.planning.solver import SolverOptions, SolverStatus, solve_lp
-
-        t0 = time.perf_counter()
-        A = sp.vstack([b.A, b.D[b.own, :]], format="csc")
-        lp = LinearProgram(c=b.opening_cost, A=A, row_lower=np.concatenate([b.row_lower, b.own_lower]),
-                           row_upper=np.concatenate([b.row_upper, b.own_upper]), col_lower=b.col_lower,
-                           col_upper=b.col_upper)
-        res = solve_lp(lp, SolverOptions(method="simplex"))
-        if res.status is not SolverStatus.OPTIMAL:
+        # solved in the block's own model with its owned rows added, which are then freed: the
+        # one cold solve of the block leaves the basis that warms every later round
+        t0, c0 = time.perf_counter(), time.process_time()
+        h = self.h
+        Do = sp.csr_array(b.D[b.own, :])
+        h.addRows(Do.shape[0], np.ascontiguousarray(b.own_lower, dtype=np.float64),
+                  np.ascontiguousarray(b.own_upper, dtype=np.float64), Do.nnz, Do.indptr[:-1].astype(np.int32),
+                  Do.indices.astype(np.int32), Do.data.astype(np.float64))
+        kind, x = self._run(np.asarray(b.opening_cost, dtype=np.float64))
+        o = Do.shape[0]
+        if o:
+            rows = np.arange(b.A.shape[0], b.A.shape[0] + o, dtype=np.int32)
+            h.changeRowsBounds(o, rows, np.full(o, -np.inf), np.full(o, np.inf))
+        if kind != "point":
             return self.propose(np.zeros(len(b.support)), 2)
-        out = [self._proposal("point", res.x, b.c)]
+        out = [self._proposal("point", x, b.c)]
         out[0]["seconds"] = time.perf_counter() - t0
+        out[0]["cpu_seconds"] = time.process_time() - c0
         return out
 
     def combine(self, point_weights: dict[int, float], ray_weights: dict[int, float]) -> np.ndarray:
@@ -436,7 +455,9 @@ class _Master:
         self.n_master = len(master_cols)
         self.n_art = na
         self.cols: list[tuple[int, str, int]] = []  # (block, kind, index) of each proposal column
+        self.scales: list[float] = []  # each proposal column's divisor (see add)
         self.phase = 1
+        self.restarts = 0  # phase-2 masters found infeasible and sent back to phase 1
         self.scale = max(1.0, float(np.max(np.abs(np.concatenate([lo[np.isfinite(lo)], hi[np.isfinite(hi)], [1.0]])))))
 
     def lagrangian(self, pi: np.ndarray, vks: np.ndarray, phase: int) -> float:
@@ -459,11 +480,16 @@ class _Master:
         return total
 
     def add(self, k: int, prop: dict[str, Any], support: np.ndarray) -> None:
-        coup = np.asarray(prop["coupling"], dtype=np.float64)
+        # a column is the proposal divided by its largest level: the simplex's feasibility
+        # tolerance (1e-7 on the weights) then moves the mixed plan by 1e-7 of a unit, not by
+        # 1e-7 of a proposal's largest level, which can be in the tens of thousands
+        s = float(prop.get("scale", 1.0))
+        coup = np.asarray(prop["coupling"], dtype=np.float64) / s
         nz = np.flatnonzero(coup)
         idx = np.concatenate([support[nz], [self.m + k]]) if prop["kind"] == "point" else support[nz]
-        val = np.concatenate([coup[nz], [1.0]]) if prop["kind"] == "point" else coup[nz]
-        c2 = float(prop["cost"])
+        val = np.concatenate([coup[nz], [1.0 / s]]) if prop["kind"] == "point" else coup[nz]
+        c2 = float(prop["cost"]) / s
+        self.scales.append(s)
         self.cost2 = np.append(self.cost2, c2)
         self.cost1 = np.append(self.cost1, 0.0)
         cost = c2 if self.phase == 2 else 0.0
@@ -476,7 +502,21 @@ class _Master:
         self.h.changeColsCost(n, np.arange(n, dtype=np.int32), self.cost2)
         a = np.arange(self.n_master, self.n_master + self.n_art, dtype=np.int32)
         if len(a):
-            self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.zeros(len(a)))
+            # the artificials keep (as their upper bound) what phase 1 left, at most 1e-9 of the
+            # rows' scale in all: fixed at 0, a phase 1 ended within its tolerance can leave a
+            # phase-2 master that HiGHS calls infeasible
+            left = np.maximum(np.asarray(self.h.getSolution().col_value, dtype=np.float64)[a], 0.0)
+            self.h.changeColsBounds(len(a), a, np.zeros(len(a)), left)
+
+    def to_phase1(self) -> None:
+        """Back to phase 1 (artificials free again, priced 1): after a lost block, or a phase-2
+        master HiGHS calls infeasible."""
+        self.phase = 1
+        n = len(self.cost1)
+        self.h.changeColsCost(n, np.arange(n, dtype=np.int32), self.cost1)
+        a = np.arange(self.n_master, self.n_master + self.n_art, dtype=np.int32)
+        if len(a):
+            self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.full(len(a), np.inf))
 
     def drop(self, k: int) -> None:
         """Bar the columns of block ``k`` (its proposals were lost with its worker)."""
@@ -486,13 +526,7 @@ class _Master:
             self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.zeros(len(a)))
         self.cols = [c if c[0] != k else (c[0], "lost", c[2]) for c in self.cols]
         if self.phase == 2:
-            # back to phase 1: the master may need the block's new proposals to be feasible
-            self.phase = 1
-            n = len(self.cost1)
-            self.h.changeColsCost(n, np.arange(n, dtype=np.int32), self.cost1)
-            a = np.arange(self.n_master, self.n_master + self.n_art, dtype=np.int32)
-            if len(a):
-                self.h.changeColsBounds(len(a), a, np.zeros(len(a)), np.full(len(a), np.inf))
+            self.to_phase1()  # the master may need the block's new proposals to be feasible
 
     def solve(self, fresh: bool = False) -> tuple[float, np.ndarray, np.ndarray, np.ndarray]:
         h = self.h
@@ -514,6 +548,11 @@ class _Master:
             h.run()
             h.setOptionValue("presolve", "off")
             st = h.getModelStatus()
+        if st == self.hp.HighsModelStatus.kInfeasible and self.phase == 2:
+            # within tolerance of feasible: back to phase 1, whose master is always feasible
+            self.to_phase1()
+            self.restarts += 1
+            return self.solve(fresh=True)
         if st != self.hp.HighsModelStatus.kOptimal:
             raise ConvergenceError(f"the restricted master ended {h.modelStatusToString(st)} in phase {self.phase}")
         sol = h.getSolution()
@@ -580,6 +619,8 @@ def dantzig_wolfe(
             props.append({"round": 0, "phase": 0, "block": blocks[k].key, "kind": p["kind"],
                           "cost": sign * p["cost"], "reduced_cost": math.nan, "added": True})
     records.append({"round": 0, "phase": 0, "pricing_seconds": time.perf_counter() - t0,
+                    "block_cpu_seconds_max": max((p.get("cpu_seconds", 0.0) for a in answers for p in a), default=0.0),
+                    "block_cpu_seconds_sum": float(sum(p.get("cpu_seconds", 0.0) for a in answers for p in a)),
                     "bytes_out": 0, "bytes_in": sum(8 * (len(p["coupling"]) + 3) for a in answers for p in a)})
     def replace_lost(lost: LostBlocks) -> Decomposition | None:
         # a worker died: its blocks were rebuilt elsewhere, their proposals are gone
@@ -600,7 +641,7 @@ def dantzig_wolfe(
         # the simplex leaves weights within its feasibility tolerance of 0 (-1e-7 times a
         # proposal of 10^4 units is a visibly negative level): clip them and make each block's
         # convex weights sum to one again
-        mix = np.maximum(lam[off:], 0.0)
+        mix = np.maximum(lam[off:], 0.0) / np.asarray(master.scales, dtype=np.float64)
         kinds = np.array([kd for _, kd, _ in master.cols], dtype=object)
         owner = np.array([k for k, _, _ in master.cols], dtype=np.int64)
         pts = kinds == "point"
@@ -643,13 +684,19 @@ def dantzig_wolfe(
         phase = master.phase
         value = z
         rec: dict[str, Any] = {"round": rnd, "phase": phase, "value": sign * z, "master_resolved": resolved,
+                               "phase1_restarts": master.restarts,
                                "master_seconds": time.perf_counter() - t1, "columns": len(master.cols)}
         if keep_prices:
             prices_kept.append(sign * pi.copy())
         t0 = time.perf_counter()
-        # Wentges smoothing (phase 2): price at a mix of the best-bound prices and the master's,
-        # which damps the swings of the master's duals; a round whose smoothed prices bring no
-        # improving column is priced again at the master's own prices (no mispricing survives)
+        # Wentges smoothing (phase 2; Wentges 1997, "Weighted Dantzig-Wolfe decomposition
+        # for linear mixed-integer programming", Int. Trans. Oper. Res. 4(2)): price at a mix
+        # of the best-bound prices and the master's, which damps the swings of the degenerate
+        # master's duals; a round whose smoothed prices bring no improving column is priced
+        # again at the master's own prices (the mispricing fall-back of Pessoa, Sadykov,
+        # Uchoa and Vanderbeck 2018, "Automation and combination of linear-programming based
+        # stabilization techniques in column generation", INFORMS J. Comput. 30(2)), so no
+        # mispricing survives. Exact: the Lagrangian bound is valid at any price point.
         smooth = phase == 2 and center is not None and smoothing > 0 and not exact_next
         use = smoothing * center + (1.0 - smoothing) * pi if smooth else pi
         exact_next = False
@@ -665,7 +712,7 @@ def dantzig_wolfe(
             continue
         rec["pricing_seconds"] = time.perf_counter() - t0
         rec["smoothed"] = smooth
-        any_ray, added, received, secs = False, 0, 0, []
+        any_ray, added, received, secs, cpus = False, 0, 0, [], []
         vks = np.full(len(blocks), math.inf)
         rcmin = np.zeros(len(blocks))
         for k, ans in enumerate(answers):
@@ -674,6 +721,7 @@ def dantzig_wolfe(
                     return fail(k, p["kind"])
                 received += 8 * (len(p["coupling"]) + 3)
                 secs.append(p.get("seconds", 0.0))
+                cpus.append(p.get("cpu_seconds", 0.0))
                 # reduced cost at the master's own prices (the proposal was priced at `use`)
                 rc = (p["cost"] if phase == 2 else 0.0) - float(pi[supports[k]] @ p["coupling"])
                 tol = 1e-9 * max(1.0, abs(p["value"]), abs(p["cost"]))
@@ -691,7 +739,8 @@ def dantzig_wolfe(
                               "cost": sign * p["cost"], "reduced_cost": rc, "added": good})
         bound = -math.inf if any_ray else master.lagrangian(use, vks, phase)
         rec.update({"bytes_out": sum(8 * len(s) for s in supports), "bytes_in": received, "columns_added": added,
-                    "block_seconds_max": max(secs, default=0.0), "block_seconds_sum": float(sum(secs))})
+                    "block_seconds_max": max(secs, default=0.0), "block_seconds_sum": float(sum(secs)),
+                    "block_cpu_seconds_max": max(cpus, default=0.0), "block_cpu_seconds_sum": float(sum(cpus))})
         if phase == 2 and added == 0 and not smooth:
             # no proposal prices out at the master's own prices: the restricted master is
             # optimal for the whole program (Dantzig-Wolfe's bound z + sum_k min(0, rc_k) = z)

@@ -39,7 +39,7 @@ import pandas as pd
 import scipy.sparse as sp
 
 from gosplan.economy import REGION_SEPARATOR, Economy
-from gosplan.errors import GosplanError, SchemaError, UnknownIdError
+from gosplan.errors import ConvergenceError, GosplanError, SchemaError, UnknownIdError
 
 #: the default transport margin of every pair of regions, per unit shipped: 5 % of
 #: the goods are used up on the way (Samuelson's 1954 "iceberg" cost) and no labour
@@ -567,6 +567,14 @@ def _column_blocks(model: Any, world: World) -> np.ndarray:
     ridx = {r: k for k, r in enumerate(world.regions)}
     cb = np.full(model.n_cols, -1, dtype=np.int64)
     cb[model.cols["levels"]] = [ridx[r] for r in e.activities["region"].to_numpy(dtype=object)]
+    # trade activities are the centre's own columns: a region then answers only for its own
+    # balances and labour (its tradable balances and labour are the coupling rows it touches),
+    # not for its partners' balances too. Each region's proposals live in a space about
+    # (1 + partners) times smaller, and Dantzig-Wolfe needs about as many of a region's
+    # proposals as that space has dimensions, so the rounds fall several-fold (docs/scale.md);
+    # the centre chooses the shipments itself, continuously
+    lv = np.arange(model.n_cols)[model.cols["levels"]]
+    cb[lv[e.activities["kind"].to_numpy(dtype=object) == "trade"]] = -1
     preg = np.array([ridx[r] for r in e.products["region"].to_numpy(dtype=object)], dtype=np.int64)
     for name in ("fulfilment", "harmony"):
         if name in model.cols:
@@ -695,6 +703,12 @@ def plan_world(
     if dec.status == "block_infeasible":
         _raise_impossible(world, dec.info.get("rows", []), f"the sub-plan of region {dec.info.get('block')}",
                           regions=[dec.info.get("block")])
+    if dec.status == "error":
+        raise ConvergenceError(
+            f"the sub-plan of region {dec.info.get('block')!r} ended in a solver error (neither optimal, "
+            "unbounded nor infeasible) after "
+            f"{len(dec.rounds) - 1} rounds; plan the world with method='monolithic', or report it with the world's data"
+        )
     if dec.status == "infeasible":
         rows = [names[i] for i in dec.info["coupling_rows"]]
         _raise_impossible(world, rows, "the centre (phase 1 of the decomposition)", extra=dec.info.get("binding", []))
