@@ -756,7 +756,9 @@ def dantzig_wolfe(
         records.append(rec)
         if progress is not None:
             progress(rec)
-        if phase == 2 and gap <= rel_gap:
+        # a bound above the master's value by more than the tolerance is no certificate (it is
+        # invalid, numerically): go on rather than call the master optimal on it
+        if phase == 2 and -rel_gap <= gap <= rel_gap:
             status = "optimal"
             recovered = recover()
             if recovered is None:
