@@ -198,17 +198,26 @@ def test_type_two_equals_a_closed_model_built_by_hand():
     np.testing.assert_allclose(ratio, ratio.iloc[0], rtol=1e-10)
 
 
-# -- Miller & Blair (2009), the two-sector example closed with respect to households ------------
+# -- Miller & Blair, the two-sector example closed with respect to households --------------------
 #
 # Miller, R. E. and Blair, P. D. (2009), Input-Output Analysis: Foundations and Extensions, 2nd ed.,
 # Cambridge University Press, section 2.5 (closing the model with respect to households), the
-# example built on table 2.3. Households are sector 3: they earn 300 and 500 from sectors 1 and 2
-# and 50 from households (domestic services); they buy 50 and 400 from sectors 1 and 2; their row
-# total, x_3 = 1,000, also counts 150 of income from final demand. The book prints A_bar and its
-# inverse to four decimals; the open model's inverse is that of table 2.3 (section 2.3).
-# Transcribed from the book's text as recalled in this session, no copy of the pages at hand: the
-# nine printed entries of L_bar are the inverse of the printed A_bar to the fourth decimal, and the
-# four of L that of table 2.3's A, which a misremembered figure would break.
+# example built on table 2.3 (the same example is in the 1985 first edition). Households are
+# sector 3: they earn 300 and 500 from sectors 1 and 2 and 50 from households (domestic services);
+# they buy 50 and 400 from sectors 1 and 2; their row total, x_3 = 1,000, also counts 150 of
+# income from final demand.
+#
+# Published figures, three decimals: W. Li, "Multipliers in Input-Output Model", lecture 19a of
+# MIT OpenCourseWare 11.481J / 1.284J / ESD.192J, Analyzing and Accounting for Regional Economic
+# Growth, Spring 2009 (slides "Output Multiplier", "Source: Miller and Blair (1985)"; copies at
+# coursehero.com/file/6604245 and studylib.net/doc/13638710): A and A_bar, L and L_bar, the simple
+# output multipliers O_1 = 1.518 and O_2 = 1.452 and the total ones (the households' row included)
+# 2.462 and 2.262. The four-decimal entries below are the book's as recalled in an earlier
+# session; the published three-decimal figures confirm every one of them to its rounding.
+OCW_L = [[1.254, 0.330], [0.264, 1.122]]
+OCW_LBAR = [[1.365, 0.425, 0.251], [0.527, 1.348, 0.595], [0.570, 0.489, 1.289]]
+OCW_SIMPLE, OCW_TOTAL = [1.518, 1.452], [2.462, 2.262]
+OCW_PRINTED = 0.5e-3
 MB_ABAR = [[0.15, 0.25, 0.05], [0.20, 0.05, 0.40], [0.30, 0.25, 0.05]]
 MB_LBAR = [[1.3651, 0.4253, 0.2509], [0.5273, 1.3481, 0.5954], [0.5698, 0.4890, 1.2885]]
 MB_L = [[1.2541, 0.3300], [0.2640, 1.1221]]
@@ -249,6 +258,23 @@ def test_miller_blair_closed_model_as_printed(miller_blair_households):
     ratio = t["compensation:type_ii_multiplier"] / t["compensation:type_i_multiplier"]
     np.testing.assert_allclose(ratio, Lbar[2, 2], rtol=0, atol=PRINTED)
     assert t.attrs["income_ratio"] == pytest.approx(ratio.iloc[0], rel=1e-12)
+
+
+def test_miller_blair_as_published_by_mit_opencourseware(miller_blair_households):
+    """The closed model and the simple and total output multipliers as printed (three decimals)
+    in MIT OCW 11.481J lecture 19a from Miller and Blair's example; the total output multiplier
+    there counts the households' row of L_bar (output plus income), the Type II output multiplier
+    here does not, so it is the sum of the two."""
+    e = miller_blair_households
+    closed = analysis.close_households(e, "compensation", "households", income_total=1000.0, own_purchases=50.0)
+    np.testing.assert_allclose(analysis.leontief_inverse(closed).to_numpy(), OCW_LBAR, rtol=0, atol=OCW_PRINTED)
+    np.testing.assert_allclose(analysis.leontief_inverse(e).to_numpy(), OCW_L, rtol=0, atol=OCW_PRINTED)
+    t = analysis.type_two_multipliers(e, "compensation", "households", income_total=1000.0, own_purchases=50.0)
+    np.testing.assert_allclose(t["output:type_i"], OCW_SIMPLE, rtol=0, atol=OCW_PRINTED)
+    np.testing.assert_allclose(t["output:type_ii"] + t["compensation:type_ii"], OCW_TOTAL, rtol=0, atol=OCW_PRINTED)
+    # the recalled four-decimal figures agree with the published three-decimal ones to their roundings
+    np.testing.assert_allclose(MB_LBAR, OCW_LBAR, rtol=0, atol=OCW_PRINTED + PRINTED)
+    np.testing.assert_allclose(MB_L, OCW_L, rtol=0, atol=OCW_PRINTED + PRINTED)
 
 
 def test_the_closure_convention_changes_type_two(miller_blair_households):
